@@ -1,0 +1,148 @@
+/**
+ * large: allocations of LARGE_MINCLASS and up (jemalloc's large.c). Each is one extent of
+ * usize + one page (the cache-oblivious pad); the returned address is offset into that first page by a
+ * random multiple of the cache line when the alignment allows, as jemalloc does. Growth and shrinking
+ * happen in place when the neighbouring pages allow (pa_expand / pa_shrink).
+ * Manual arenas track their large extents in a list (for arena reset).
+ */
+import type { HeapCtx } from "../extent/ctx.js";
+import { EDATA_W_LIST_NEXT, EDATA_W_LIST_PREV, edataAddr, edataAddrSet, edataArena, edataBase, edataSize, edataSzind } from "../extent/edata.js";
+import { paAlloc, paDalloc, paExpand, paShrink, pacLock, pacUnlock } from "../extent/pac.js";
+import { PAC_OFFSET_STATE_B } from "../extent/pac_layout.js";
+import { alignUp, lgFloor } from "../layout/index.js";
+import { ARENA_IS_AUTO_B, ARENA_LARGE_HEAD_B, ARENA_LARGE_TAIL_B, LSTATS_BYTES, LSTATS_NDALLOC, LSTATS_NMALLOC } from "./layout.js";
+
+export const CACHELINE = 64;
+
+export function arenaRecordByInd(ctx: HeapCtx, ind: number): number {
+  return Atomics.load(ctx.i32, (ctx.hdr.arenaTableB >>> 2) + ind) >>> 0;
+}
+
+function lstatAdd(ctx: HeapCtx, arena: number, usize: number, stat: number, v: number): void {
+  const sc = ctx.sc;
+  const ind = sc.size2index(usize < sc.largeMinclass ? sc.largeMinclass : usize);
+  const d = ((arena + ctx.arenaLayout.lstatsB + (ind - sc.nbins) * LSTATS_BYTES) >>> 3) + stat;
+  ctx.f64[d] = ctx.f64[d]! + v;
+}
+
+function arenaIsAuto(ctx: HeapCtx, arena: number): boolean {
+  return ctx.u32[(arena + ctx.arenaLayout.arenaFieldsB + ARENA_IS_AUTO_B) >>> 2] !== 0;
+}
+
+function largeListAppend(ctx: HeapCtx, arena: number, e: number): void {
+  const u32 = ctx.u32;
+  const f = arena + ctx.arenaLayout.arenaFieldsB;
+  const tail = u32[(f + ARENA_LARGE_TAIL_B) >>> 2]!;
+  u32[(e >>> 2) + EDATA_W_LIST_PREV] = tail;
+  u32[(e >>> 2) + EDATA_W_LIST_NEXT] = 0;
+  if (tail === 0) u32[(f + ARENA_LARGE_HEAD_B) >>> 2] = e;
+  else u32[(tail >>> 2) + EDATA_W_LIST_NEXT] = e;
+  u32[(f + ARENA_LARGE_TAIL_B) >>> 2] = e;
+}
+
+function largeListRemove(ctx: HeapCtx, arena: number, e: number): void {
+  const u32 = ctx.u32;
+  const f = arena + ctx.arenaLayout.arenaFieldsB;
+  const prev = u32[(e >>> 2) + EDATA_W_LIST_PREV]!;
+  const next = u32[(e >>> 2) + EDATA_W_LIST_NEXT]!;
+  if (prev === 0) u32[(f + ARENA_LARGE_HEAD_B) >>> 2] = next;
+  else u32[(prev >>> 2) + EDATA_W_LIST_NEXT] = next;
+  if (next === 0) u32[(f + ARENA_LARGE_TAIL_B) >>> 2] = prev;
+  else u32[(next >>> 2) + EDATA_W_LIST_PREV] = prev;
+  u32[(e >>> 2) + EDATA_W_LIST_PREV] = 0;
+  u32[(e >>> 2) + EDATA_W_LIST_NEXT] = 0;
+}
+
+export function largeListFirst(ctx: HeapCtx, arena: number): number {
+  return ctx.u32[(arena + ctx.arenaLayout.arenaFieldsB + ARENA_LARGE_HEAD_B) >>> 2]!;
+}
+
+/** Usable size of a large extent. */
+export function largeUsize(ctx: HeapCtx, e: number): number {
+  return ctx.sc.index2size(edataSzind(ctx.u32, e));
+}
+
+/** arena_cache_oblivious_randomize: offset into the pad page by a random multiple of the line. */
+function cacheObliviousRandomize(ctx: HeapCtx, arena: number, e: number, alignment: number): void {
+  if (alignment >= ctx.page) return;
+  const lgRange = ctx.lgPage - lgFloor(alignUp(Math.max(alignment, 1), CACHELINE));
+  const w = (arena + PAC_OFFSET_STATE_B) >>> 2;
+  const s = (Math.imul(ctx.u32[w]!, 1103515245) + 12345) >>> 0;
+  ctx.u32[w] = s;
+  const r = lgRange === 0 ? 0 : s >>> (32 - lgRange);
+  edataAddrSet(ctx.u32, e, edataBase(ctx.u32, e) + r * 2 ** (ctx.lgPage - lgRange));
+}
+
+/** large_palloc on a chosen arena: the extent record, or 0 on OOM. */
+export function largeAlloc(ctx: HeapCtx, arena: number, usize: number, alignment: number, zero: boolean): number {
+  const sc = ctx.sc;
+  const szind = sc.size2index(usize);
+  const e = paAlloc(ctx, arena, usize + sc.largePad, alignment, false, szind, zero);
+  if (e === 0) return 0;
+  pacLock(ctx, arena);
+  lstatAdd(ctx, arena, usize, LSTATS_NMALLOC, 1);
+  cacheObliviousRandomize(ctx, arena, e, alignment);
+  if (!arenaIsAuto(ctx, arena)) largeListAppend(ctx, arena, e);
+  pacUnlock(ctx, arena);
+  return e;
+}
+
+/** large_dalloc: statistics, list, then the page allocator. */
+export function largeDalloc(ctx: HeapCtx, e: number): void {
+  const arena = arenaRecordByInd(ctx, edataArena(ctx.u32, e));
+  pacLock(ctx, arena);
+  lstatAdd(ctx, arena, largeUsize(ctx, e), LSTATS_NDALLOC, 1);
+  if (!arenaIsAuto(ctx, arena)) largeListRemove(ctx, arena, e);
+  pacUnlock(ctx, arena);
+  paDalloc(ctx, arena, e);
+}
+
+function rallocStats(ctx: HeapCtx, arena: number, oldUsize: number, usize: number): void {
+  pacLock(ctx, arena);
+  lstatAdd(ctx, arena, oldUsize, LSTATS_NDALLOC, 1);
+  lstatAdd(ctx, arena, usize, LSTATS_NMALLOC, 1);
+  pacUnlock(ctx, arena);
+}
+
+/** large_ralloc_no_move_expand. True on failure. */
+function expandInPlace(ctx: HeapCtx, e: number, usize: number, zero: boolean): boolean {
+  const sc = ctx.sc;
+  const arena = arenaRecordByInd(ctx, edataArena(ctx.u32, e));
+  const oldSize = edataSize(ctx.u32, e);
+  const oldUsize = largeUsize(ctx, e);
+  if (paExpand(ctx, arena, e, oldSize, usize + sc.largePad, sc.size2index(usize), zero)) return true;
+  if (zero) {
+    // The new pages came zeroed; clear the tail of the old last page up to the next page boundary.
+    const zbase = edataAddr(ctx.u32, e) + oldUsize;
+    const zpast = Math.floor((zbase + ctx.page) / ctx.page) * ctx.page;
+    ctx.u8.fill(0, zbase, zpast);
+  }
+  rallocStats(ctx, arena, oldUsize, usize);
+  return false;
+}
+
+/** large_ralloc_no_move_shrink. True on failure. */
+function shrinkInPlace(ctx: HeapCtx, e: number, usize: number): boolean {
+  const sc = ctx.sc;
+  const arena = arenaRecordByInd(ctx, edataArena(ctx.u32, e));
+  const oldSize = edataSize(ctx.u32, e);
+  const oldUsize = largeUsize(ctx, e);
+  if (paShrink(ctx, arena, e, oldSize, usize + sc.largePad, sc.size2index(usize))) return true;
+  rallocStats(ctx, arena, oldUsize, usize);
+  return false;
+}
+
+/**
+ * large_ralloc_no_move: resize in place to a usable size in [usizeMin, usizeMax]. True on failure.
+ * (The usizeMin retry mirrors jemalloc 5.3 exactly, including its inverted test.)
+ */
+export function largeRallocNoMove(ctx: HeapCtx, e: number, usizeMin: number, usizeMax: number, zero: boolean): boolean {
+  const oldUsize = largeUsize(ctx, e);
+  if (usizeMax > oldUsize) {
+    if (!expandInPlace(ctx, e, usizeMax, zero)) return false;
+    if (usizeMin < usizeMax && usizeMin > oldUsize && expandInPlace(ctx, e, usizeMin, zero)) return false;
+  }
+  if (oldUsize >= usizeMin && oldUsize <= usizeMax) return false;
+  if (oldUsize > usizeMax && !shrinkInPlace(ctx, e, usizeMax)) return false;
+  return true;
+}

@@ -1,0 +1,297 @@
+/**
+ * replay: run an allocation trace (the reference format: m/c/a/r/f/s/P/D/t/E, one op per line) on a
+ * fresh heap with a virtual clock, and report what jemalloc's replayer reports: op counts, live
+ * bytes, per-op usable sizes, realloc outcomes, and the statistics after an epoch refresh.
+ */
+import { readFileSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
+import { Heap } from "../heap.js";
+import type { ArenaStats } from "../arena/stats.js";
+import { statsRefresh, type StatsSnapshot } from "../mallctl/namespace.js";
+
+export const OP_M = 1;
+export const OP_C = 2;
+export const OP_A = 3;
+export const OP_R = 4;
+export const OP_F = 5;
+export const OP_S = 6;
+export const OP_P = 7;
+export const OP_D = 8;
+export const OP_T = 9;
+export const OP_E = 10;
+const OP_LETTERS = ["", "m", "c", "a", "r", "f", "s", "P", "D", "t", "E"] as const;
+
+/** A parsed trace: op codes and up to three numeric fields per op. */
+export interface Trace {
+  n: number;
+  op: Uint8Array;
+  a: Float64Array;
+  b: Float64Array;
+  c: Float64Array;
+}
+
+function field(parts: string[], i: number, line: number): number {
+  const s = parts[i];
+  if (s === undefined || !/^\d+$/.test(s)) throw new SyntaxError(`trace line ${line}: field ${i} must be a decimal integer, got ${JSON.stringify(s ?? "")}`);
+  return Number(s);
+}
+
+export function parseTrace(text: string): Trace {
+  const lines = text.split("\n");
+  const op = new Uint8Array(lines.length);
+  const a = new Float64Array(lines.length);
+  const b = new Float64Array(lines.length);
+  const c = new Float64Array(lines.length);
+  let n = 0;
+  for (let ln = 0; ln < lines.length; ln++) {
+    const line = lines[ln]!.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const parts = line.split(/\s+/);
+    const k = OP_LETTERS.indexOf(parts[0] as (typeof OP_LETTERS)[number]);
+    if (k <= 0) throw new SyntaxError(`trace line ${ln + 1}: unknown op ${JSON.stringify(parts[0])}`);
+    op[n] = k;
+    const nfields = k === OP_C || k === OP_A ? 3 : k === OP_M || k === OP_R || k === OP_S ? 2 : k === OP_F || k === OP_T ? 1 : 0;
+    if (parts.length !== nfields + 1) throw new SyntaxError(`trace line ${ln + 1}: op ${parts[0]} takes ${nfields} fields, got ${parts.length - 1}`);
+    if (nfields > 0) a[n] = field(parts, 1, ln + 1);
+    if (nfields > 1) b[n] = field(parts, 2, ln + 1);
+    if (nfields > 2) c[n] = field(parts, 3, ln + 1);
+    n++;
+  }
+  return { n, op, a, b, c };
+}
+
+export function readTraceFile(path: string): Trace {
+  let buf = path === "-" ? readFileSync(0) : readFileSync(path);
+  if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) buf = gunzipSync(buf);
+  return parseTrace(buf.toString("utf8"));
+}
+
+export interface ReplayOptions {
+  conf?: string;
+  lgQuantum?: number;
+  lgPage?: number;
+  lgHugepage?: number;
+  /** Record per-op usable sizes and realloc outcomes (default true). */
+  perOp?: boolean;
+  /** Largest heap (default 4 GiB). */
+  maxBytes?: number;
+}
+
+function arenaJson(heap: Heap, s: ArenaStats): Record<string, unknown> {
+  const sc = heap.ctx.sc;
+  const bins = s.bins.map((b, j) => ({
+    j,
+    size: sc.binRegSize[j]!,
+    nmalloc: b.nmalloc,
+    ndalloc: b.ndalloc,
+    nrequests: b.nrequests,
+    curregs: b.curregs,
+    curslabs: b.curslabs,
+    nslabs: b.nslabs,
+    nreslabs: b.nreslabs,
+    nonfull_slabs: b.nonfull_slabs,
+    nfills: b.nfills,
+    nflushes: b.nflushes,
+  }));
+  const lextents = [];
+  for (let j = 0; j < s.lextents.length; j++) {
+    const l = s.lextents[j]!;
+    if (l.nmalloc === 0 && l.curlextents === 0) continue;
+    lextents.push({ j, size: sc.index2size(sc.nbins + j), nmalloc: l.nmalloc, ndalloc: l.ndalloc, nrequests: l.nrequests, curlextents: l.curlextents });
+  }
+  const extents = [];
+  for (let j = 0; j < s.extents.length; j++) {
+    const x = s.extents[j]!;
+    if (x.ndirty + x.nmuzzy + x.nretained === 0) continue;
+    extents.push({ j, ...x });
+  }
+  return {
+    dirty_decay_ms: s.dirty_decay_ms,
+    muzzy_decay_ms: s.muzzy_decay_ms,
+    pactive: s.pactive,
+    pdirty: s.pdirty,
+    pmuzzy: s.pmuzzy,
+    mapped: s.mapped,
+    retained: s.retained,
+    base: s.base,
+    internal: s.internal,
+    metadata_thp: s.metadata_thp,
+    resident: s.resident,
+    extent_avail: s.extent_avail,
+    dirty_npurge: s.dirty_npurge,
+    dirty_nmadvise: s.dirty_nmadvise,
+    dirty_purged: s.dirty_purged,
+    muzzy_npurge: s.muzzy_npurge,
+    muzzy_nmadvise: s.muzzy_nmadvise,
+    muzzy_purged: s.muzzy_purged,
+    small: s.small,
+    large: s.large,
+    bins,
+    lextents,
+    extents,
+  };
+}
+
+export function statsJson(heap: Heap, snap: StatsSnapshot): Record<string, unknown> {
+  const arenas: Record<string, unknown> = {};
+  for (const [i, s] of snap.arenas) arenas[String(i)] = arenaJson(heap, s);
+  return {
+    allocated: snap.allocated,
+    active: snap.active,
+    metadata: snap.metadata,
+    metadata_thp: snap.metadata_thp,
+    resident: snap.resident,
+    mapped: snap.mapped,
+    retained: snap.retained,
+    zero_reallocs: snap.zero_reallocs,
+    arenas,
+  };
+}
+
+/** Replays `trace` and returns the report (the reference's replay JSON schema). */
+export function replay(trace: Trace, options: ReplayOptions = {}): Record<string, unknown> {
+  let nowMs = 0;
+  const conf = options.conf ?? "";
+  const heap = Heap.createVirtual(
+    {
+      conf,
+      envConf: null,
+      lgQuantum: options.lgQuantum,
+      lgPage: options.lgPage,
+      lgHugepage: options.lgHugepage,
+      maxBytes: options.maxBytes ?? 2 ** 32,
+      initialBytes: 1 << 20,
+    },
+    () => nowMs,
+  );
+  const perOp = options.perOp ?? true;
+  const ptrOf = new Map<number, number>();
+  const reqOf = new Map<number, number>();
+  const usable: number[] = [];
+  let moved = "";
+  const counts: Record<string, number> = { m: 0, c: 0, a: 0, r: 0, f: 0, s: 0, P: 0, D: 0, E: 0, t: 0 };
+  let failed = 0;
+  let movedCount = 0;
+  const snapshots: unknown[] = [];
+  const { op, a, b, c } = trace;
+  for (let k = 0; k < trace.n; k++) {
+    const code = op[k]!;
+    counts[OP_LETTERS[code]!]!++;
+    let u = 0;
+    const id = a[k]!;
+    switch (code) {
+      case OP_M:
+      case OP_C:
+      case OP_A: {
+        if (ptrOf.has(id)) throw new Error(`trace op ${k}: id ${id} is already live`);
+        const req = code === OP_M ? b[k]! : b[k]! * c[k]!;
+        const p = code === OP_M ? heap.malloc(b[k]!) : code === OP_C ? heap.calloc(b[k]!, c[k]!) : heap.alignedAlloc(b[k]!, c[k]!);
+        if (p === 0) failed++;
+        else {
+          ptrOf.set(id, p);
+          reqOf.set(id, code === OP_A ? c[k]! : req);
+          u = heap.mallocUsableSize(p);
+        }
+        break;
+      }
+      case OP_R: {
+        const old = ptrOf.get(id);
+        const size = b[k]!;
+        if (old === undefined) {
+          const p = heap.malloc(size);
+          moved += "n";
+          if (p === 0) failed++;
+          else {
+            ptrOf.set(id, p);
+            reqOf.set(id, size);
+            u = heap.mallocUsableSize(p);
+          }
+        } else if (size === 0) {
+          heap.realloc(old, 0);
+          ptrOf.delete(id);
+          reqOf.delete(id);
+          moved += "z";
+        } else {
+          const p = heap.realloc(old, size);
+          if (p === 0) {
+            failed++;
+            moved += "x";
+          } else {
+            const mv = heap.lastReallocMoved;
+            moved += mv ? "1" : "0";
+            if (mv) movedCount++;
+            ptrOf.set(id, p);
+            reqOf.set(id, size);
+            u = heap.mallocUsableSize(p);
+          }
+        }
+        break;
+      }
+      case OP_F:
+      case OP_S: {
+        const p = ptrOf.get(id);
+        if (p === undefined) throw new Error(`trace op ${k}: id ${id} is not live`);
+        if (code === OP_F) heap.free(p);
+        else heap.sdallocx(p, b[k]!, 0);
+        ptrOf.delete(id);
+        reqOf.delete(id);
+        break;
+      }
+      case OP_P:
+        heap.mallctl("arena.4096.purge");
+        break;
+      case OP_D:
+        heap.mallctl("arena.4096.decay");
+        break;
+      case OP_T:
+        nowMs += id;
+        heap.mallctl("arena.4096.decay");
+        break;
+      case OP_E:
+        snapshots.push({ op: k, stats: statsJson(heap, statsRefresh(heap)) });
+        break;
+    }
+    if (perOp) usable.push(u);
+  }
+  let liveReq = 0;
+  let liveUsable = 0;
+  for (const [id, p] of ptrOf) {
+    liveReq += reqOf.get(id)!;
+    liveUsable += heap.mallocUsableSize(p);
+  }
+  const opt = heap.derived.conf.opt;
+  const out: Record<string, unknown> = {
+    format: "jemalloc-replay-1",
+    version: heap.mallctl("version") ?? "jemalloc-ts",
+    clock: "virtual",
+    malloc_conf_env: conf,
+    snapshots,
+    trace: {
+      nops: trace.n,
+      ops: counts,
+      elapsed_ms: nowMs,
+      failed,
+      realloc_moved: movedCount,
+      live: ptrOf.size,
+      live_requested_bytes: liveReq,
+      live_usable_bytes: liveUsable,
+    },
+    conf: {
+      page: heap.ctx.page,
+      quantum: heap.ctx.sc.quantum,
+      tcache: opt.tcache,
+      retain: opt.retain,
+      narenas: heap.derived.conf.narenasAuto,
+      dirty_decay_ms: opt.dirty_decay_ms,
+      muzzy_decay_ms: opt.muzzy_decay_ms,
+      oversize_threshold: opt.oversize_threshold,
+      thread_arena: heap.mallctl("thread.arena"),
+    },
+    stats: statsJson(heap, statsRefresh(heap)),
+  };
+  if (perOp) {
+    out.realloc_moved = moved;
+    out.usable = usable;
+  }
+  return out;
+}

@@ -1,0 +1,99 @@
+/**
+ * ctx: what one thread's `Heap` object knows about the heap it is attached to — views over the buffer,
+ * the size-class tables derived from the header, the resolved options, and where each record sits.
+ * Nothing here is heap state: all state is in the buffer; this is derived (and identical in every
+ * worker) or private to the thread (its owner tag, its clock reading, its hooks).
+ */
+import type { SizeClasses } from "../sizeclass/index.js";
+import type { HeaderLayout } from "../layout/header.js";
+import type { LockContext } from "../sync/index.js";
+import type { TickerGeom } from "../decay/index.js";
+
+/** The options the allocator core consults (resolved from malloc_conf at creation). */
+export interface CoreOptions {
+  narenas: number;
+  dirtyDecayMs: number;
+  muzzyDecayMs: number;
+  oversizeThreshold: number;
+  retain: boolean;
+  lgExtentMaxActiveFit: number;
+  zeroRealloc: "free" | "alloc" | "abort";
+  junkAlloc: boolean;
+  junkFree: boolean;
+  zero: boolean;
+  tcache: boolean;
+  tcacheMax: number;
+  xmalloc: boolean;
+}
+
+/**
+ * Extent hooks (arena.<i>.extent_hooks), as JS functions. Each returns `true` on *failure*, like
+ * jemalloc's hooks. Hooks are per thread (functions cannot live in a shared buffer): install them in
+ * every worker that uses the arena.
+ */
+export interface ExtentHooks {
+  alloc?: (size: number, alignment: number, zero: boolean, arenaInd: number) => number | null;
+  dalloc?: (addr: number, size: number, committed: boolean, arenaInd: number) => boolean;
+  destroy?: (addr: number, size: number, committed: boolean, arenaInd: number) => void;
+  commit?: (addr: number, size: number, offset: number, length: number, arenaInd: number) => boolean;
+  decommit?: (addr: number, size: number, offset: number, length: number, arenaInd: number) => boolean;
+  purgeLazy?: (addr: number, size: number, offset: number, length: number, arenaInd: number) => boolean;
+  purgeForced?: (addr: number, size: number, offset: number, length: number, arenaInd: number) => boolean;
+  split?: (addr: number, size: number, sizeA: number, sizeB: number, committed: boolean, arenaInd: number) => boolean;
+  merge?: (addrA: number, sizeA: number, addrB: number, sizeB: number, committed: boolean, arenaInd: number) => boolean;
+}
+
+/** Byte offsets inside an arena record and its sub-records (computed once from the size classes). */
+export interface ArenaLayout {
+  arenaBytes: number;
+  /** Extent-set bins: page-size classes this address space can hold, plus one. */
+  esetNbins: number;
+  esetBytes: number;
+  ecacheDirtyB: number;
+  ecacheMuzzyB: number;
+  ecacheRetainedB: number;
+  decayDirtyB: number;
+  decayMuzzyB: number;
+  lstatsB: number;
+  nlextentsAddr: number;
+  binsB: number;
+  binBytes: number;
+  /** First bin record index of each size class (shards are consecutive). */
+  binFirst: Uint32Array;
+  nbinRecords: number;
+  /** Offset of the arena fields (src/arena/layout.ts) inside an arena record. */
+  arenaFieldsB: number;
+}
+
+export interface HeapCtx {
+  readonly buffer: SharedArrayBuffer | ArrayBuffer;
+  readonly shared: boolean;
+  readonly u8: Uint8Array;
+  readonly i32: Int32Array;
+  readonly u32: Uint32Array;
+  readonly f64: Float64Array;
+  readonly dv: DataView;
+  readonly sc: SizeClasses;
+  readonly page: number;
+  readonly lgPage: number;
+  readonly hugepage: number;
+  readonly hdr: HeaderLayout;
+  readonly edataBytes: number;
+  readonly arenaLayout: ArenaLayout;
+  readonly opt: CoreOptions;
+  /** This thread's slot and its per-thread record (THREAD_* offsets). */
+  slot: number;
+  threadB: number;
+  /** Owner tag of this thread for lock words. */
+  ownerTag: number;
+  lockCtx: LockContext;
+  /** Current time in nanoseconds on the heap's shared clock. */
+  nowNs(): number;
+  /** This thread's decay ticker (jemalloc's per-thread ticker_geom) and PRNG state words. */
+  readonly ticker: TickerGeom;
+  readonly prng: Int32Array;
+  /** True while background purge workers serve decay (application threads then never purge). */
+  backgroundThreads: boolean;
+  /** Extent hooks installed in this thread, by arena index. */
+  readonly hooks: Map<number, ExtentHooks>;
+}

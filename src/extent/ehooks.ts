@@ -1,0 +1,93 @@
+/**
+ * ehooks: the extent hooks (jemalloc's ehooks.h / extent hooks), the one seam between the allocator
+ * and "the operating system" — here the buffer (pages.ts). Every hook returns true on failure, as in
+ * jemalloc. A thread may install its own hooks for an arena (arena.<i>.extent_hooks); otherwise the
+ * defaults below apply:
+ *   alloc         map fresh pages at the top of the buffer (grow it); fails when it cannot grow
+ *   dalloc        fails (address space inside a buffer cannot be unmapped: it is retained, as with
+ *                 jemalloc's opt.retain on 64-bit Linux)
+ *   decommit      fails (as on overcommitting Linux), so purges to retained are forced purges
+ *   purge_forced  zero-fills the pages: they read as zero afterwards, like MADV_DONTNEED
+ *   purge_lazy    succeeds and changes nothing (MADV_FREE: the data may stay)
+ *   commit, split, merge  succeed
+ */
+import type { ExtentHooks, HeapCtx } from "./ctx.js";
+import { pagesMap, pagesPurgeForced } from "./pages.js";
+
+function hooksOf(ctx: HeapCtx, arenaInd: number): ExtentHooks | undefined {
+  return ctx.hooks.size === 0 ? undefined : ctx.hooks.get(arenaInd);
+}
+
+/** Returns the address of `size` new bytes (zeroed), or 0. */
+export function ehooksAlloc(ctx: HeapCtx, arenaInd: number, size: number, alignment: number): number {
+  const h = hooksOf(ctx, arenaInd)?.alloc;
+  if (h !== undefined) {
+    const r = h(size, alignment, true, arenaInd);
+    return r === null || r === undefined ? 0 : r;
+  }
+  return pagesMap(ctx, size);
+}
+
+export function ehooksDalloc(ctx: HeapCtx, arenaInd: number, addr: number, size: number, committed: boolean): boolean {
+  const h = hooksOf(ctx, arenaInd)?.dalloc;
+  return h !== undefined ? h(addr, size, committed, arenaInd) : true;
+}
+
+export function ehooksDestroy(ctx: HeapCtx, arenaInd: number, addr: number, size: number, committed: boolean): void {
+  const h = hooksOf(ctx, arenaInd)?.destroy;
+  if (h !== undefined) h(addr, size, committed, arenaInd);
+  else pagesPurgeForced(ctx, addr, size);
+}
+
+export function ehooksDecommit(ctx: HeapCtx, arenaInd: number, addr: number, size: number): boolean {
+  const h = hooksOf(ctx, arenaInd)?.decommit;
+  return h !== undefined ? h(addr, size, 0, size, arenaInd) : true;
+}
+
+export function ehooksCommit(ctx: HeapCtx, arenaInd: number, addr: number, size: number): boolean {
+  const h = hooksOf(ctx, arenaInd)?.commit;
+  return h !== undefined ? h(addr, size, 0, size, arenaInd) : false;
+}
+
+export function ehooksPurgeForced(ctx: HeapCtx, arenaInd: number, addr: number, size: number): boolean {
+  const h = hooksOf(ctx, arenaInd)?.purgeForced;
+  if (h !== undefined) return h(addr, size, 0, size, arenaInd);
+  pagesPurgeForced(ctx, addr, size);
+  return false;
+}
+
+export function ehooksPurgeLazy(ctx: HeapCtx, arenaInd: number, addr: number, size: number): boolean {
+  const h = hooksOf(ctx, arenaInd)?.purgeLazy;
+  return h !== undefined ? h(addr, size, 0, size, arenaInd) : false;
+}
+
+export function ehooksSplit(
+  ctx: HeapCtx,
+  arenaInd: number,
+  addr: number,
+  size: number,
+  sizeA: number,
+  sizeB: number,
+  committed: boolean,
+): boolean {
+  const h = hooksOf(ctx, arenaInd)?.split;
+  return h !== undefined ? h(addr, size, sizeA, sizeB, committed, arenaInd) : false;
+}
+
+export function ehooksMerge(
+  ctx: HeapCtx,
+  arenaInd: number,
+  addrA: number,
+  sizeA: number,
+  addrB: number,
+  sizeB: number,
+  committed: boolean,
+): boolean {
+  const h = hooksOf(ctx, arenaInd)?.merge;
+  return h !== undefined ? h(addrA, sizeA, addrB, sizeB, committed, arenaInd) : false;
+}
+
+/** Zero-fills [addr, addr + size): used where jemalloc memsets (calloc from a dirty extent). */
+export function ehooksZero(ctx: HeapCtx, addr: number, size: number): void {
+  ctx.u8.fill(0, addr, addr + size);
+}

@@ -1,0 +1,102 @@
+/**
+ * emap: the page map (jemalloc's emap over an rtree): page → extent record, O(1), two levels.
+ * The root (in the header) holds leaf offsets; a leaf holds one u32 record offset per page and covers
+ * 2^RTREE_LEAF_BITS pages. Leaves are carved from b0 on first use and never freed.
+ *
+ * Every extent registers its first and last page; a slab also registers its interior pages, so any
+ * pointer into a slab finds its slab. Entries can be stale (a page once covered by another extent), so
+ * every reader checks that the record it found really covers the address (emapLookupChecked) — a
+ * wrong pointer from a caller can never reach a record that does not own it.
+ *
+ * Synchronization: entries of an arena's extents are written under that arena's extent lock; leaf
+ * creation is under b0's lock and published with Atomics.store; reads are plain (same-width, racy
+ * reads see either the old or the new offset, both re-checked).
+ */
+import { HDR_BASE0_B, RTREE_LEAF_BITS } from "../layout/header.js";
+import type { HeapCtx } from "./ctx.js";
+import { baseAlloc } from "./base.js";
+import { EXTENT_STATE_CACHED, edataBase, edataIsRecord, edataSize, edataSlab, edataState } from "./edata.js";
+
+const LEAF_ENTRIES = 2 ** RTREE_LEAF_BITS;
+const LEAF_MASK = LEAF_ENTRIES - 1;
+
+/** Record covering the page of `addr` as the map says (may be stale or 0). No lock. */
+export function emapRead(ctx: HeapCtx, addr: number): number {
+  const page = Math.floor(addr / ctx.page);
+  const leaf = ctx.u32[(ctx.hdr.rtreeRootB >>> 2) + (page >>> RTREE_LEAF_BITS)];
+  if (leaf === undefined || leaf === 0) return 0;
+  return ctx.u32[(leaf >>> 2) + (page & LEAF_MASK)]!;
+}
+
+/** The live record that covers `addr`, or 0. Checks the record's range and that it is in use. */
+export function emapLookupChecked(ctx: HeapCtx, addr: number): number {
+  const e = emapRead(ctx, addr);
+  if (e === 0 || !edataIsRecord(ctx.u32, e)) return 0;
+  const base = edataBase(ctx.u32, e);
+  if (addr < base || addr >= base + edataSize(ctx.u32, e)) return 0;
+  if (edataState(ctx.u32, e) === EXTENT_STATE_CACHED) return 0;
+  return e;
+}
+
+function leafFor(ctx: HeapCtx, page: number): number {
+  const rootW = (ctx.hdr.rtreeRootB >>> 2) + (page >>> RTREE_LEAF_BITS);
+  let leaf = Atomics.load(ctx.i32, rootW) >>> 0;
+  if (leaf !== 0) return leaf;
+  const b0 = ctx.u32[HDR_BASE0_B >>> 2]!;
+  const fresh = baseAlloc(ctx, b0, LEAF_ENTRIES * 4, 64);
+  if (fresh === 0) return 0;
+  // Two threads may race to create the same leaf: the loser's block stays unused (b0 never frees).
+  const prev = Atomics.compareExchange(ctx.i32, rootW, 0, fresh | 0) >>> 0;
+  leaf = prev === 0 ? fresh : prev;
+  return leaf;
+}
+
+function setPage(ctx: HeapCtx, page: number, e: number): boolean {
+  const leaf = leafFor(ctx, page);
+  if (leaf === 0) return false;
+  ctx.u32[(leaf >>> 2) + (page & LEAF_MASK)] = e;
+  return true;
+}
+
+function clearPage(ctx: HeapCtx, page: number, e: number): void {
+  const leaf = ctx.u32[(ctx.hdr.rtreeRootB >>> 2) + (page >>> RTREE_LEAF_BITS)]!;
+  if (leaf === 0) return;
+  const w = (leaf >>> 2) + (page & LEAF_MASK);
+  if (ctx.u32[w] === e) ctx.u32[w] = 0;
+}
+
+/** Maps the first and last page of `e` to it (and every page if it is a slab). False on OOM. */
+export function emapRegister(ctx: HeapCtx, e: number): boolean {
+  const u32 = ctx.u32;
+  const first = Math.floor(edataBase(u32, e) / ctx.page);
+  const last = first + edataSize(u32, e) / ctx.page - 1;
+  if (!setPage(ctx, first, e) || !setPage(ctx, last, e)) return false;
+  if (edataSlab(u32, e)) return emapRegisterInterior(ctx, e);
+  return true;
+}
+
+/** Maps the interior pages of a slab (jemalloc's emap_register_interior). */
+export function emapRegisterInterior(ctx: HeapCtx, e: number): boolean {
+  const u32 = ctx.u32;
+  const first = Math.floor(edataBase(u32, e) / ctx.page);
+  const last = first + edataSize(u32, e) / ctx.page - 1;
+  for (let p = first + 1; p < last; p++) if (!setPage(ctx, p, e)) return false;
+  return true;
+}
+
+export function emapDeregister(ctx: HeapCtx, e: number): void {
+  const u32 = ctx.u32;
+  const first = Math.floor(edataBase(u32, e) / ctx.page);
+  const last = first + edataSize(u32, e) / ctx.page - 1;
+  for (let p = first; p <= last; p++) {
+    if (p === first || p === last || edataSlab(u32, e)) clearPage(ctx, p, e);
+  }
+}
+
+/** Clears the interior pages of a slab that stops being a slab. */
+export function emapDeregisterInterior(ctx: HeapCtx, e: number): void {
+  const u32 = ctx.u32;
+  const first = Math.floor(edataBase(u32, e) / ctx.page);
+  const last = first + edataSize(u32, e) / ctx.page - 1;
+  for (let p = first + 1; p < last; p++) clearPage(ctx, p, e);
+}

@@ -1,0 +1,189 @@
+/**
+ * eset / ecache: one cache of free extents in one state (dirty, muzzy or retained), jemalloc's eset.c
+ * and ecache.h. Extents sit in one pairing heap per page-size class — the class of
+ * psz_quantize_floor(size) — ordered by (sn, addr), and in an LRU list (insertion order) that decay
+ * evicts from. Fit takes the globally oldest-then-lowest extent over the classes that can hold the
+ * request, bounded by `lg_max_fit` (the dirty cache will not split an extent 64× the request).
+ *
+ * ╒══════════ Ecache record (esetBytes(nbins)) ══════════╕
+ *  bytes            field          units   meaning
+ *   0..3            npages         pages   Σ pages of member extents
+ *   4..7            state          enum    EXTENT_STATE_DIRTY / MUZZY / RETAINED
+ *   8..11           lruHead        edata   least recently inserted
+ *  12..15           lruTail        edata
+ *  16..19           delayCoalesce  bool    dirty: small extents wait for eviction to coalesce
+ *  20..23           nextents       count   member extents
+ *  24..             roots          edata   one heap root per class (nbins u32)
+ *  then (8-aligned) nbytes         f64     per class: bytes of member extents
+ *  then             nextentsBin    u32     per class: member extents
+ * ╘═══════════════════════════════════════════════════════╛
+ * Synchronization: caller holds the arena's extent lock.
+ */
+import { alignUp } from "../layout/index.js";
+import type { HeapCtx } from "./ctx.js";
+import {
+  EDATA_W_LIST_NEXT,
+  EDATA_W_LIST_PREV,
+  edataAddr,
+  edataBase,
+  edataSize,
+  edataSn,
+  edataSnadComp,
+} from "./edata.js";
+import { phFirst, phInsert, phRemove } from "./ph.js";
+
+export const ESET_NPAGES_B = 0;
+export const ESET_STATE_B = 4;
+export const ESET_LRU_HEAD_B = 8;
+export const ESET_LRU_TAIL_B = 12;
+export const ESET_DELAY_COALESCE_B = 16;
+export const ESET_NEXTENTS_B = 20;
+export const ESET_ROOTS_B = 24;
+
+export function esetNbytesB(nbins: number): number {
+  return alignUp(ESET_ROOTS_B + nbins * 4, 8);
+}
+export function esetNextentsBinB(nbins: number): number {
+  return esetNbytesB(nbins) + nbins * 8;
+}
+export function esetBytes(nbins: number): number {
+  return alignUp(esetNextentsBinB(nbins) + nbins * 4, 8);
+}
+
+export function esetInit(ctx: HeapCtx, ec: number, state: number, delayCoalesce: boolean): void {
+  ctx.u8.fill(0, ec, ec + ctx.arenaLayout.esetBytes);
+  ctx.u32[(ec + ESET_STATE_B) >>> 2] = state;
+  ctx.u32[(ec + ESET_DELAY_COALESCE_B) >>> 2] = delayCoalesce ? 1 : 0;
+}
+
+export function esetNpages(ctx: HeapCtx, ec: number): number {
+  return ctx.u32[(ec + ESET_NPAGES_B) >>> 2]!;
+}
+export function esetState(ctx: HeapCtx, ec: number): number {
+  return ctx.u32[(ec + ESET_STATE_B) >>> 2]!;
+}
+export function esetDelayCoalesce(ctx: HeapCtx, ec: number): boolean {
+  return ctx.u32[(ec + ESET_DELAY_COALESCE_B) >>> 2] !== 0;
+}
+export function esetNextents(ctx: HeapCtx, ec: number): number {
+  return ctx.u32[(ec + ESET_NEXTENTS_B) >>> 2]!;
+}
+export function esetRootW(ec: number, pind: number): number {
+  return ((ec + ESET_ROOTS_B) >>> 2) + pind;
+}
+/** Per-class statistics (stats.arenas.<i>.extents.<j>). */
+export function esetBinNextents(ctx: HeapCtx, ec: number, pind: number): number {
+  return ctx.u32[((ec + esetNextentsBinB(ctx.arenaLayout.esetNbins)) >>> 2) + pind]!;
+}
+export function esetBinNbytes(ctx: HeapCtx, ec: number, pind: number): number {
+  return ctx.f64[((ec + esetNbytesB(ctx.arenaLayout.esetNbins)) >>> 3) + pind]!;
+}
+
+function binOf(ctx: HeapCtx, size: number): number {
+  return ctx.sc.psz2ind(ctx.sc.pszQuantizeFloor(size));
+}
+
+function statsAdd(ctx: HeapCtx, ec: number, pind: number, size: number, sign: number): void {
+  const nb = ctx.arenaLayout.esetNbins;
+  const nw = ((ec + esetNextentsBinB(nb)) >>> 2) + pind;
+  ctx.u32[nw] = ctx.u32[nw]! + sign;
+  const bd = ((ec + esetNbytesB(nb)) >>> 3) + pind;
+  ctx.f64[bd] = ctx.f64[bd]! + sign * size;
+}
+
+export function esetInsert(ctx: HeapCtx, ec: number, e: number): void {
+  const u32 = ctx.u32;
+  const size = edataSize(u32, e);
+  const pind = binOf(ctx, size);
+  phInsert(u32, esetRootW(ec, pind), e);
+  statsAdd(ctx, ec, pind, size, 1);
+  // LRU append
+  const tail = u32[(ec + ESET_LRU_TAIL_B) >>> 2]!;
+  u32[(e >>> 2) + EDATA_W_LIST_PREV] = tail;
+  u32[(e >>> 2) + EDATA_W_LIST_NEXT] = 0;
+  if (tail === 0) u32[(ec + ESET_LRU_HEAD_B) >>> 2] = e;
+  else u32[(tail >>> 2) + EDATA_W_LIST_NEXT] = e;
+  u32[(ec + ESET_LRU_TAIL_B) >>> 2] = e;
+  u32[(ec + ESET_NPAGES_B) >>> 2] = u32[(ec + ESET_NPAGES_B) >>> 2]! + size / ctx.page;
+  u32[(ec + ESET_NEXTENTS_B) >>> 2] = u32[(ec + ESET_NEXTENTS_B) >>> 2]! + 1;
+}
+
+export function esetRemove(ctx: HeapCtx, ec: number, e: number): void {
+  const u32 = ctx.u32;
+  const size = edataSize(u32, e);
+  const pind = binOf(ctx, size);
+  phRemove(u32, esetRootW(ec, pind), e);
+  statsAdd(ctx, ec, pind, size, -1);
+  const prev = u32[(e >>> 2) + EDATA_W_LIST_PREV]!;
+  const next = u32[(e >>> 2) + EDATA_W_LIST_NEXT]!;
+  if (prev === 0) u32[(ec + ESET_LRU_HEAD_B) >>> 2] = next;
+  else u32[(prev >>> 2) + EDATA_W_LIST_NEXT] = next;
+  if (next === 0) u32[(ec + ESET_LRU_TAIL_B) >>> 2] = prev;
+  else u32[(next >>> 2) + EDATA_W_LIST_PREV] = prev;
+  u32[(e >>> 2) + EDATA_W_LIST_PREV] = 0;
+  u32[(e >>> 2) + EDATA_W_LIST_NEXT] = 0;
+  u32[(ec + ESET_NPAGES_B) >>> 2] = u32[(ec + ESET_NPAGES_B) >>> 2]! - size / ctx.page;
+  u32[(ec + ESET_NEXTENTS_B) >>> 2] = u32[(ec + ESET_NEXTENTS_B) >>> 2]! - 1;
+}
+
+export function esetLruFirst(ctx: HeapCtx, ec: number): number {
+  return ctx.u32[(ec + ESET_LRU_HEAD_B) >>> 2]!;
+}
+
+/** jemalloc's eset_first_fit: oldest-then-lowest over the classes from pszQuantizeCeil(size) up. */
+function esetFirstFit(ctx: HeapCtx, ec: number, size: number, exactOnly: boolean, lgMaxFit: number): number {
+  const u32 = ctx.u32;
+  const sc = ctx.sc;
+  const nbins = ctx.arenaLayout.esetNbins;
+  const pind = sc.psz2ind(sc.pszQuantizeCeil(size));
+  if (pind >= nbins) return 0;
+  if (exactOnly) return phFirst(u32, esetRootW(ec, pind));
+  let ret = 0;
+  const maxFitFactor = 2 ** Math.min(lgMaxFit, 63);
+  for (let i = pind; i < nbins; i++) {
+    const root = u32[esetRootW(ec, i)]!;
+    if (root === 0) continue;
+    if (Math.floor(sc.pind2sz(i) / maxFitFactor) > size) break;
+    if (ret === 0 || edataSnadComp(u32, root, ret) < 0) ret = root;
+  }
+  return ret;
+}
+
+/** jemalloc's eset_fit_alignment: retry classes in [min, max) checking the real alignment. */
+function esetFitAlignment(ctx: HeapCtx, ec: number, minSize: number, maxSize: number, alignment: number): number {
+  const u32 = ctx.u32;
+  const sc = ctx.sc;
+  const nbins = ctx.arenaLayout.esetNbins;
+  const pind = sc.psz2ind(sc.pszQuantizeCeil(minSize));
+  const pindMax = Math.min(nbins, sc.psz2ind(sc.pszQuantizeCeil(maxSize)));
+  const palign = alignUp(alignment, ctx.page);
+  for (let i = pind; i < pindMax; i++) {
+    const e = u32[esetRootW(ec, i)]!;
+    if (e === 0) continue;
+    const base = edataBase(u32, e);
+    const candidate = edataSize(u32, e);
+    const nextAlign = alignUp(base, palign);
+    if (base > nextAlign || base + candidate <= nextAlign) continue;
+    if (candidate - (nextAlign - base) >= minSize) return e;
+  }
+  return 0;
+}
+
+export function esetFit(
+  ctx: HeapCtx,
+  ec: number,
+  esize: number,
+  alignment: number,
+  exactOnly: boolean,
+  lgMaxFit: number,
+): number {
+  const maxSize = esize + alignUp(alignment, ctx.page) - ctx.page;
+  let e = esetFirstFit(ctx, ec, maxSize, exactOnly, lgMaxFit);
+  if (alignment > ctx.page && e === 0) e = esetFitAlignment(ctx, ec, esize, maxSize, alignment);
+  return e;
+}
+
+/** For the checker: (sn, addr) of an extent, as a string key. */
+export function esetKey(ctx: HeapCtx, e: number): string {
+  return `${edataSn(ctx.u32, e)}:${edataAddr(ctx.u32, e)}`;
+}

@@ -1,0 +1,302 @@
+/**
+ * boot: creating a heap in a fresh buffer, and deriving a thread's view of an existing one.
+ * Creation writes the header (configuration, the malloc_conf strings, locks, the thread registry),
+ * the global base and arena 0. Attaching checks the magic number and layout version, re-derives the
+ * size classes and options from the header (so every worker agrees), and claims a thread slot.
+ */
+import { availableParallelism } from "node:os";
+import { TickerGeom } from "../decay/index.js";
+import type { CoreOptions, HeapCtx } from "../extent/ctx.js";
+import { baseNew } from "../extent/base.js";
+import { arenaLayoutCompute } from "../arena/layout.js";
+import {
+  HDR_ARENAS_DIRTY_MS_B,
+  HDR_ARENAS_MUZZY_MS_B,
+  HDR_BASE0_B,
+  HDR_CLOCK_ORIGIN_B,
+  HDR_CONF_EMBED_B,
+  HDR_CONF_EMBED_LEN_B,
+  HDR_CONF_ENV_B,
+  HDR_CONF_ENV_LEN_B,
+  HDR_CONF_MAX_BYTES,
+  HDR_HEADER_BYTES_B,
+  HDR_HUGE_ARENA_B,
+  HDR_LAST_DESTROYED_B,
+  HDR_LG_HUGEPAGE_B,
+  HDR_LG_PAGE_B,
+  HDR_LG_QUANTUM_B,
+  HDR_LG_VADDR_B,
+  HDR_LOCK_ARENAS_B,
+  HDR_LOCK_CTL_B,
+  HDR_LOCK_MAP_B,
+  HDR_MAGIC_B,
+  HDR_MAX_BYTES_B,
+  HDR_MAX_BG_THREADS_B,
+  HDR_NARENAS_AUTO_B,
+  HDR_NARENAS_TOTAL_B,
+  HDR_NCPUS_B,
+  HDR_NSLOTS_B,
+  HDR_SHARED_B,
+  HDR_TOP_B,
+  HDR_VERSION_B,
+  HEAP_MAGIC,
+  LAYOUT_VERSION,
+  THREAD_ARENA_B,
+  THREAD_BYTES,
+  THREAD_TCACHE_ON_B,
+  headerLayout,
+} from "../layout/header.js";
+import { type Views, makeViews } from "../layout/index.js";
+import { type ConfResult, mallocConfSources, parseMallocConf, readMallocConfEnv } from "../mallctl/conf.js";
+import { SizeClasses, sizeClassConfig } from "../sizeclass/index.js";
+import { createLockContext, lockInit, ownerTag, slotClaim, slotsInit, SLOTS_MAX } from "../sync/index.js";
+import { edataBytes } from "../extent/edata.js";
+import { arenaGet } from "../arena/arena.js";
+
+export interface HeapCreateOptions {
+  /** Bytes the buffer starts with (default 1 MiB; at least the header). */
+  initialBytes?: number;
+  /** Largest the buffer may grow to (default 1 GiB; at most 4 GiB). */
+  maxBytes?: number;
+  lgQuantum?: number;
+  lgPage?: number;
+  lgHugepage?: number;
+  lgVaddr?: number;
+  /** malloc_conf string embedded in the heap (as --with-malloc-conf embeds one). */
+  conf?: string;
+  /** false: a resizable ArrayBuffer (one thread; shrinks when the top is purged). Default true. */
+  shared?: boolean;
+  /** Clock in milliseconds, for decay and tests (default: the wall clock shared by all workers). */
+  clock?: () => number;
+  /** Thread slots (default 128, at most 1024). */
+  maxThreads?: number;
+  /** CPUs assumed for the narenas default (default: os.availableParallelism()). */
+  ncpus?: number;
+  /** Where malloc_conf messages go (default: stderr). */
+  writer?: (msg: string) => void;
+  /** The environment's malloc_conf (default: process.env.JEMALLOC_TS_MALLOC_CONF); null ignores it. */
+  envConf?: string | null;
+  /** Lock waits: total bound before a LockTimeoutError (default 10 s). */
+  lockTimeoutMs?: number;
+}
+
+export interface HeapAttachOptions {
+  clock?: () => number;
+  writer?: (msg: string) => void;
+  lockTimeoutMs?: number;
+}
+
+export const DEFAULT_INITIAL_BYTES = 1 << 20;
+export const DEFAULT_MAX_BYTES = 1 << 30;
+export const MAX_BYTES_LIMIT = 2 ** 32;
+export const DEFAULT_MAX_THREADS = 128;
+
+function intOpt(v: unknown, name: string, min: number, max: number, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== "number" || !Number.isInteger(v)) {
+    throw new TypeError(`Heap.create: ${name} must be an integer, got ${typeof v === "string" ? JSON.stringify(v) : String(v)}`);
+  }
+  if (v < min || v > max) throw new RangeError(`Heap.create: ${name} must be in [${min}, ${max}], got ${v}`);
+  return v;
+}
+
+function writeString(u8: Uint8Array, at: number, s: string, what: string): number {
+  const bytes = new TextEncoder().encode(s);
+  if (bytes.length > HDR_CONF_MAX_BYTES) {
+    throw new RangeError(`Heap.create: ${what} is ${bytes.length} bytes; at most ${HDR_CONF_MAX_BYTES} fit in the header`);
+  }
+  u8.set(bytes, at);
+  return bytes.length;
+}
+
+function readString(u8: Uint8Array, at: number, len: number): string {
+  return new TextDecoder().decode(u8.slice(at, at + len));
+}
+
+export function coreOptions(conf: ConfResult): CoreOptions {
+  const o = conf.opt;
+  return {
+    narenas: conf.narenasAuto,
+    dirtyDecayMs: o.dirty_decay_ms,
+    muzzyDecayMs: o.muzzy_decay_ms,
+    oversizeThreshold: conf.oversizeThresholdEffective,
+    retain: o.retain,
+    lgExtentMaxActiveFit: o.lg_extent_max_active_fit,
+    zeroRealloc: o.zero_realloc as CoreOptions["zeroRealloc"],
+    junkAlloc: o.junk === "true" || o.junk === "alloc",
+    junkFree: o.junk === "true" || o.junk === "free",
+    zero: o.zero,
+    tcache: o.tcache,
+    tcacheMax: o.tcache_max,
+    xmalloc: o.xmalloc,
+  };
+}
+
+/** Everything a thread derives from a heap's header. */
+export interface Derived {
+  views: Views;
+  sc: SizeClasses;
+  conf: ConfResult;
+  embedded: string;
+  env: string | null;
+}
+
+function derive(buffer: SharedArrayBuffer | ArrayBuffer, writer: ((m: string) => void) | undefined, quiet: boolean): Derived {
+  const views = makeViews(buffer);
+  const u32 = views.u32;
+  const embedded = readString(views.u8, HDR_CONF_EMBED_B, u32[HDR_CONF_EMBED_LEN_B >>> 2]!);
+  const envLen = u32[HDR_CONF_ENV_LEN_B >>> 2]!;
+  const env = envLen === 0xffffffff ? null : readString(views.u8, HDR_CONF_ENV_B, envLen);
+  const cfg = sizeClassConfig({
+    lgQuantum: u32[HDR_LG_QUANTUM_B >>> 2]!,
+    lgPage: u32[HDR_LG_PAGE_B >>> 2]!,
+    lgHugepage: u32[HDR_LG_HUGEPAGE_B >>> 2]!,
+    lgVaddr: u32[HDR_LG_VADDR_B >>> 2]!,
+  });
+  const conf = parseMallocConf(mallocConfSources(embedded, env), {
+    ncpus: u32[HDR_NCPUS_B >>> 2]!,
+    lgPage: cfg.lgPage,
+    lgHugepage: cfg.lgHugepage,
+    writer: quiet ? () => {} : writer,
+  });
+  const sc = new SizeClasses(cfg, { slabSizes: conf.slabSizes, binShards: conf.binShards });
+  return { views, sc, conf, embedded, env };
+}
+
+function defaultClockMs(): () => number {
+  return () => performance.timeOrigin + performance.now();
+}
+
+/** Builds this thread's context and claims a slot. */
+export function buildCtx(buffer: SharedArrayBuffer | ArrayBuffer, d: Derived, clock: (() => number) | undefined, lockTimeoutMs: number | undefined, virtualNow: boolean): HeapCtx {
+  const { views, sc, conf } = d;
+  const u32 = views.u32;
+  const nslots = u32[HDR_NSLOTS_B >>> 2]!;
+  const hdr = headerLayout(sc.lgPage, sc.lgVaddr, nslots);
+  const lockCtx = createLockContext({ regW: hdr.slotsB >>> 2, timeoutMs: lockTimeoutMs, maxSpin: Number(conf.opt.mutex_max_spin) });
+  const claim = slotClaim(views.i32, hdr.slotsB >>> 2, nslots);
+  const origin = views.f64[HDR_CLOCK_ORIGIN_B >>> 3]!;
+  const clk = clock ?? defaultClockMs();
+  const prng = new Int32Array(2);
+  prng[0] = claim.slot + 1;
+  const ctx: HeapCtx = {
+    buffer,
+    shared: u32[HDR_SHARED_B >>> 2] === 1,
+    u8: views.u8,
+    i32: views.i32,
+    u32: views.u32,
+    f64: views.f64,
+    dv: views.dv,
+    sc,
+    page: sc.page,
+    lgPage: sc.lgPage,
+    hugepage: sc.hugepage,
+    hdr,
+    edataBytes: edataBytes(2 ** (sc.lgPage - 3)),
+    arenaLayout: arenaLayoutCompute(sc),
+    opt: coreOptions(conf),
+    slot: claim.slot,
+    threadB: hdr.threadsB + claim.slot * THREAD_BYTES,
+    ownerTag: ownerTag(claim.slot, claim.generation),
+    lockCtx,
+    nowNs: virtualNow ? () => Math.max(0, clk()) * 1e6 : () => Math.max(0, clk() - origin) * 1e6,
+    ticker: new TickerGeom(1000, prng, 0),
+    prng,
+    backgroundThreads: false,
+    hooks: new Map(),
+  };
+  views.u8.fill(0, ctx.threadB, ctx.threadB + THREAD_BYTES);
+  ctx.i32[(ctx.threadB + THREAD_ARENA_B) >>> 2] = -1;
+  ctx.u32[(ctx.threadB + THREAD_TCACHE_ON_B) >>> 2] = conf.opt.tcache ? 1 : 0;
+  return ctx;
+}
+
+export interface Created {
+  buffer: SharedArrayBuffer | ArrayBuffer;
+  derived: Derived;
+}
+
+/** Writes a new heap into a fresh buffer (does not claim a thread slot). */
+export function bootCreate(options: HeapCreateOptions): Created {
+  if (options === null || typeof options !== "object") throw new TypeError("Heap.create: options must be an object");
+  const maxBytes = intOpt(options.maxBytes, "maxBytes", 1 << 16, MAX_BYTES_LIMIT, DEFAULT_MAX_BYTES);
+  const cfg = sizeClassConfig({
+    lgQuantum: options.lgQuantum,
+    lgPage: options.lgPage,
+    lgHugepage: options.lgHugepage,
+    lgVaddr: options.lgVaddr,
+  } as Parameters<typeof sizeClassConfig>[0]);
+  if (maxBytes > 2 ** cfg.lgVaddr) {
+    throw new RangeError(`Heap.create: maxBytes ${maxBytes} exceeds the address space 2^lgVaddr = ${2 ** cfg.lgVaddr}`);
+  }
+  const nslots = intOpt(options.maxThreads, "maxThreads", 1, SLOTS_MAX, DEFAULT_MAX_THREADS);
+  const ncpus = intOpt(options.ncpus, "ncpus", 1, 4096, availableParallelism());
+  const hdr = headerLayout(cfg.lgPage, cfg.lgVaddr, nslots);
+  if (hdr.headerBytes > maxBytes) throw new RangeError(`Heap.create: maxBytes ${maxBytes} cannot hold the ${hdr.headerBytes}-byte header`);
+  const initialBytes = Math.max(intOpt(options.initialBytes, "initialBytes", 0, maxBytes, Math.min(DEFAULT_INITIAL_BYTES, maxBytes)), hdr.headerBytes);
+  if (options.conf !== undefined && typeof options.conf !== "string") throw new TypeError("Heap.create: conf must be a string");
+  const embedded = options.conf ?? "";
+  const env = options.envConf === undefined ? readMallocConfEnv() : options.envConf;
+  const shared = options.shared ?? true;
+  const grow = Math.ceil(initialBytes / 65536) * 65536;
+  const initial = Math.min(grow, maxBytes);
+  const buffer = shared
+    ? new SharedArrayBuffer(initial, { maxByteLength: maxBytes })
+    : new ArrayBuffer(initial, { maxByteLength: maxBytes });
+  const v = makeViews(buffer);
+  const u32 = v.u32;
+  u32[HDR_VERSION_B >>> 2] = LAYOUT_VERSION;
+  u32[HDR_LG_QUANTUM_B >>> 2] = cfg.lgQuantum;
+  u32[HDR_LG_PAGE_B >>> 2] = cfg.lgPage;
+  u32[HDR_LG_HUGEPAGE_B >>> 2] = cfg.lgHugepage;
+  u32[HDR_LG_VADDR_B >>> 2] = cfg.lgVaddr;
+  v.f64[HDR_MAX_BYTES_B >>> 3] = maxBytes;
+  v.f64[HDR_TOP_B >>> 3] = hdr.headerBytes;
+  u32[HDR_HEADER_BYTES_B >>> 2] = hdr.headerBytes;
+  u32[HDR_NSLOTS_B >>> 2] = nslots;
+  u32[HDR_SHARED_B >>> 2] = shared ? 1 : 0;
+  u32[HDR_NCPUS_B >>> 2] = ncpus;
+  v.f64[HDR_CLOCK_ORIGIN_B >>> 3] = performance.timeOrigin + performance.now();
+  u32[HDR_CONF_EMBED_LEN_B >>> 2] = writeString(v.u8, HDR_CONF_EMBED_B, embedded, "conf");
+  u32[HDR_CONF_ENV_LEN_B >>> 2] = env === null ? 0xffffffff : writeString(v.u8, HDR_CONF_ENV_B, env, "JEMALLOC_TS_MALLOC_CONF");
+  for (const l of [HDR_LOCK_MAP_B, HDR_LOCK_CTL_B, HDR_LOCK_ARENAS_B]) lockInit(v.i32, l >>> 2);
+  slotsInit(v.i32, hdr.slotsB >>> 2, nslots);
+  const derived = derive(buffer, options.writer, false);
+  const conf = derived.conf;
+  u32[HDR_NARENAS_AUTO_B >>> 2] = conf.narenasAuto;
+  v.i32[HDR_HUGE_ARENA_B >>> 2] = conf.hugeArena ? conf.narenasAuto : -1;
+  v.i32[HDR_NARENAS_TOTAL_B >>> 2] = conf.narenasAuto + (conf.hugeArena ? 1 : 0);
+  v.i32[HDR_LAST_DESTROYED_B >>> 2] = -1;
+  v.f64[HDR_ARENAS_DIRTY_MS_B >>> 3] = conf.opt.dirty_decay_ms;
+  v.f64[HDR_ARENAS_MUZZY_MS_B >>> 3] = conf.opt.muzzy_decay_ms;
+  u32[HDR_MAX_BG_THREADS_B >>> 2] = conf.opt.max_background_threads;
+  // Publish the magic last: a worker attaching to a half-written buffer is refused.
+  Atomics.store(v.i32, HDR_MAGIC_B >>> 2, HEAP_MAGIC);
+  return { buffer, derived };
+}
+
+/** Global base and arena 0, created by the first thread (jemalloc's malloc_init). */
+export function bootArenas(ctx: HeapCtx): void {
+  const b0 = baseNew(ctx);
+  if (b0 === 0) throw new RangeError("Heap.create: maxBytes is too small for the heap's first metadata block");
+  ctx.u32[HDR_BASE0_B >>> 2] = b0;
+  if (arenaGet(ctx, 0, true) === 0) throw new RangeError("Heap.create: maxBytes is too small for arena 0");
+}
+
+/** Reads a buffer's header for attaching; throws a clear error when it is not a heap of this layout. */
+export function bootAttach(buffer: unknown, options: HeapAttachOptions): Derived {
+  if (!(buffer instanceof SharedArrayBuffer) && !(buffer instanceof ArrayBuffer)) {
+    throw new TypeError(`Heap.attach: expected a SharedArrayBuffer or ArrayBuffer, got ${buffer === null ? "null" : typeof buffer}`);
+  }
+  if (buffer.byteLength < 4096) throw new TypeError(`Heap.attach: a ${buffer.byteLength}-byte buffer is not a jemalloc-ts heap`);
+  const i32 = new Int32Array(buffer, 0, 2);
+  const magic = Atomics.load(i32, HDR_MAGIC_B >>> 2) >>> 0;
+  if (magic !== HEAP_MAGIC) {
+    throw new TypeError(`Heap.attach: not a jemalloc-ts heap (magic 0x${magic.toString(16)}, expected 0x${HEAP_MAGIC.toString(16)})`);
+  }
+  const version = new Uint32Array(buffer, 0, 2)[1]!;
+  if (version !== LAYOUT_VERSION) {
+    throw new TypeError(`Heap.attach: heap layout version ${version}, but this code reads version ${LAYOUT_VERSION}`);
+  }
+  return derive(buffer, options.writer, true);
+}

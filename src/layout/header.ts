@@ -1,0 +1,136 @@
+/**
+ * header: the heap header, at byte 0 of the buffer. It records how the heap was built (so every worker
+ * that attaches derives the same tables), the global locks, the arena table, the page map's root, the
+ * thread registry and the per-thread records. Offset 0 is NULL, so no allocation ever starts here.
+ *
+ * ╒════════════ Fixed part (HDR_FIXED_BYTES) ════════════╕
+ *  bytes     field             units   meaning / sync
+ *   0..3     magic             u32     HEAP_MAGIC: "this buffer is a jemalloc-ts heap"
+ *   4..7     layoutVersion     u32     LAYOUT_VERSION: code and buffer must agree
+ *   8..11    lgQuantum         u32     size-class configuration, fixed at creation
+ *  12..15    lgPage            u32
+ *  16..19    lgHugepage        u32
+ *  20..23    lgVaddr           u32
+ *  24..31    maxBytes          f64     the buffer's maxByteLength
+ *  32..39    top               f64     end of the mapped address space (map lock)
+ *  40..43    headerBytes       u32     total header size, page multiple: first mappable byte
+ *  44..47    nslots            u32     thread slots
+ *  48..51    poison            i32     0, or why the heap was poisoned (Atomics)
+ *  52..55    shared            u32     1 for a SharedArrayBuffer, 0 for a resizable ArrayBuffer
+ *  56..59    narenasAuto       u32     opt.narenas: automatic arenas 0..narenasAuto-1
+ *  60..63    narenasTotal      i32     arenas.narenas: indices in use (auto + huge + manual) (Atomics)
+ *  64..67    hugeArena         i32     index of the huge arena, or -1 (oversize_threshold 0)
+ *  68..71    destroyedTop      u32     count of destroyed manual arena indices on the reuse stack (ctl lock)
+ *  72..79    epoch             f64     mallctl epoch (ctl lock)
+ *  80..87    clockOriginMs     f64     Date.now() at creation: one clock for every worker
+ *  88..95    zeroReallocs      f64     stats.zero_reallocs (ctl lock)
+ *  96..99    confEmbedLen      u32     bytes of the embedded malloc_conf string
+ * 100..103   confEnvLen        u32     bytes of the environment's malloc_conf string at creation
+ * 104..111   virtualNowNs      f64     the clock when `clock` is virtual (set by the creator)
+ * 112..115   base0             u32     the global base record (b0)
+ * 116..119   lastDestroyed     i32     most recently destroyed manual arena index, or -1 (ctl lock)
+ * 120..127   arenasDirtyMs     f64     arenas.dirty_decay_ms: default for new arenas
+ * 128..135   arenasMuzzyMs     f64     arenas.muzzy_decay_ms
+ * 136..143   bgThreads         i32     background_thread enabled (Atomics), then max_background_threads
+ * 144..147   ncpus             u32     CPUs assumed at creation (narenas default)
+ * 148..151   virtualClock      u32     1 when the creator's clock is virtual (replay)
+ * 152..191   (reserved)
+ * 192..      locks             LOCK_BYTES each: map, ctl, arenas
+ * 1024..3071 confEmbed         utf-8   embedded malloc_conf (config.malloc_conf)
+ * 3072..5119 confEnv           utf-8   JEMALLOC_TS_MALLOC_CONF as read by the creator
+ * ╘═════════════════════════════════════════════════════╛
+ * Then, in order, each 8-byte aligned: the arena table (ARENAS_MAX u32 record offsets), the page-map
+ * root (u32 leaf offsets), the thread registry (src/sync/slots) and the per-thread records
+ * (THREAD_BYTES each). The whole header is rounded up to a page.
+ */
+import { LOCK_BYTES, slotsRegionWords } from "../sync/index.js";
+import { alignUp } from "./index.js";
+
+export const HEAP_MAGIC = 0x4a455453; // "JETS"
+export const LAYOUT_VERSION = 1;
+
+export const HDR_MAGIC_B = 0;
+export const HDR_VERSION_B = 4;
+export const HDR_LG_QUANTUM_B = 8;
+export const HDR_LG_PAGE_B = 12;
+export const HDR_LG_HUGEPAGE_B = 16;
+export const HDR_LG_VADDR_B = 20;
+export const HDR_MAX_BYTES_B = 24;
+export const HDR_TOP_B = 32;
+export const HDR_HEADER_BYTES_B = 40;
+export const HDR_NSLOTS_B = 44;
+export const HDR_POISON_B = 48;
+export const HDR_SHARED_B = 52;
+export const HDR_NARENAS_AUTO_B = 56;
+export const HDR_NARENAS_TOTAL_B = 60;
+export const HDR_HUGE_ARENA_B = 64;
+export const HDR_EPOCH_B = 72;
+export const HDR_CLOCK_ORIGIN_B = 80;
+export const HDR_ZERO_REALLOCS_B = 88;
+export const HDR_CONF_EMBED_LEN_B = 96;
+export const HDR_CONF_ENV_LEN_B = 100;
+export const HDR_VIRTUAL_NOW_B = 104;
+export const HDR_BASE0_B = 112;
+export const HDR_LAST_DESTROYED_B = 116;
+export const HDR_ARENAS_DIRTY_MS_B = 120;
+export const HDR_ARENAS_MUZZY_MS_B = 128;
+export const HDR_BG_THREADS_B = 136;
+export const HDR_MAX_BG_THREADS_B = 140;
+export const HDR_NCPUS_B = 144;
+export const HDR_LOCKS_B = 192;
+export { LOCK_BYTES };
+export const HDR_LOCK_MAP_B = HDR_LOCKS_B;
+export const HDR_LOCK_CTL_B = HDR_LOCK_MAP_B + LOCK_BYTES;
+export const HDR_LOCK_ARENAS_B = HDR_LOCK_CTL_B + LOCK_BYTES;
+export const HDR_CONF_EMBED_B = 1024;
+export const HDR_CONF_MAX_BYTES = 2048;
+export const HDR_CONF_ENV_B = HDR_CONF_EMBED_B + HDR_CONF_MAX_BYTES;
+export const HDR_FIXED_BYTES = HDR_CONF_ENV_B + HDR_CONF_MAX_BYTES;
+
+/** Arena indices are below MALLOCX_ARENA_LIMIT (4095); the table has room for all of them. */
+export const ARENAS_MAX = 4096;
+
+/**
+ * Per-thread record (one per slot), owned by its thread while the slot is ACTIVE.
+ *  bytes  field        units   meaning
+ *   0..3  arena        i32     chosen arena index, -1 = not chosen yet
+ *   4..7  tcache       u32     the thread's tcache record (0 = none)
+ *   8..15 allocated    f64     thread.allocated
+ *  16..23 deallocated  f64     thread.deallocated
+ *  24..27 lastError    u32     errno of the last failed call (ENOMEM / EINVAL)
+ *  28..31 tcacheOn     u32     thread.tcache.enabled
+ *  32..39 binshardSel  u32     shard selector taken from arena.binshard_next
+ *  40..63 (reserved)
+ */
+export const THREAD_BYTES = 64;
+export const THREAD_ARENA_B = 0;
+export const THREAD_TCACHE_B = 4;
+export const THREAD_ALLOCATED_B = 8;
+export const THREAD_DEALLOCATED_B = 16;
+export const THREAD_LAST_ERROR_B = 24;
+export const THREAD_TCACHE_ON_B = 28;
+export const THREAD_BINSHARD_B = 32;
+
+/** Page map geometry: 2 levels; a leaf covers 2^RTREE_LEAF_BITS pages. */
+export const RTREE_LEAF_BITS = 10;
+
+export interface HeaderLayout {
+  arenaTableB: number;
+  rtreeRootB: number;
+  rtreeRootEntries: number;
+  slotsB: number;
+  threadsB: number;
+  headerBytes: number;
+}
+
+export function headerLayout(lgPage: number, lgVaddr: number, nslots: number): HeaderLayout {
+  const arenaTableB = HDR_FIXED_BYTES;
+  const rtreeRootB = alignUp(arenaTableB + ARENAS_MAX * 4, 8);
+  const pageBits = lgVaddr - lgPage;
+  const rootBits = Math.max(0, pageBits - RTREE_LEAF_BITS);
+  const rtreeRootEntries = 2 ** rootBits;
+  const slotsB = alignUp(rtreeRootB + rtreeRootEntries * 4, 8);
+  const threadsB = alignUp(slotsB + slotsRegionWords(nslots) * 4, 8);
+  const end = threadsB + nslots * THREAD_BYTES;
+  return { arenaTableB, rtreeRootB, rtreeRootEntries, slotsB, threadsB, headerBytes: alignUp(end, 2 ** lgPage) };
+}

@@ -1,0 +1,66 @@
+/**
+ * layout: units and helpers shared by every record that lives in the heap's buffer.
+ *
+ * Glossary (used across the code base, as in jemalloc):
+ *   B / Bytes   a byte offset into the buffer or a byte count
+ *   W           a 32-bit word index (byte offset >>> 2) into the heap's Int32Array / Uint32Array
+ *   D           a 64-bit word index (byte offset >>> 3) into the heap's Float64Array
+ *   ind / szind size-class index;  pind  page-size-class index
+ *   sn          extent serial number (age), lower = older
+ *   edata       an extent record;  pac  page allocator (dirty / muzzy / retained caches)
+ *
+ * Every pointer is an unsigned 32-bit byte offset; 0 is NULL and is never handed out (the heap header
+ * occupies the first page or pages).
+ */
+
+/** Views over one heap buffer, created once per thread and length-tracking, so they stay valid after growth. */
+export interface Views {
+  readonly u8: Uint8Array;
+  readonly i32: Int32Array;
+  readonly u32: Uint32Array;
+  readonly f64: Float64Array;
+  readonly dv: DataView;
+}
+
+export function makeViews(buffer: SharedArrayBuffer | ArrayBuffer): Views {
+  return {
+    u8: new Uint8Array(buffer),
+    i32: new Int32Array(buffer),
+    u32: new Uint32Array(buffer),
+    f64: new Float64Array(buffer),
+    dv: new DataView(buffer),
+  };
+}
+
+/** Round `n` up to a multiple of `align` (a power of two); exact for all n < 2^53 (no 32-bit wrap). */
+export function alignUp(n: number, align: number): number {
+  return Math.ceil(n / align) * align;
+}
+
+export function alignDown(n: number, align: number): number {
+  return Math.floor(n / align) * align;
+}
+
+export function isPow2(n: number): boolean {
+  return Number.isInteger(n) && n > 0 && 2 ** Math.round(Math.log2(n)) === n;
+}
+
+/** floor(log2(n)) for 1 <= n < 2^53. */
+export function lgFloor(n: number): number {
+  return n < 2 ** 32 ? 31 - Math.clz32(n) : Math.floor(Math.log2(n));
+}
+
+/** ceil(log2(n)) for 1 <= n < 2^53. */
+export function lgCeil(n: number): number {
+  const f = lgFloor(n);
+  return 2 ** f === n ? f : f + 1;
+}
+
+/** Thrown when an internal invariant does not hold: the heap is then poisoned. */
+export class AssertionError extends Error {
+  override name = "AssertionError";
+}
+
+export function assert(cond: boolean, what: string): asserts cond {
+  if (!cond) throw new AssertionError(`jemalloc-ts internal assertion failed: ${what}`);
+}

@@ -1,0 +1,501 @@
+/**
+ * `struct(name, fields)`: a record layout laid out by C's rules for wasm32 (natural alignment, padding,
+ * `sizeof` rounded up to `alignof`; pointers and strings are 4-byte offsets), with allocation through the
+ * heap, object views, and static accessors for hot loops.
+ *
+ * Invariants: `size` is a multiple of `align`; every field offset is a multiple of the field's alignment, so
+ * a record at an `align`-aligned offset can be read through typed arrays (and Atomics) without tearing.
+ * Records are allocated zeroed, so every field starts as 0 / false / "" / null.
+ *
+ * Errors: declaring — TypeError for a name that is not an identifier or a value that is not a field type;
+ * using — TypeError/RangeError naming the value, and a RangeError (with the heap's error as `cause`) when
+ * `at`/`free` get an offset the heap does not know as a live block big enough for the record.
+ */
+import type { AnyIntegerView, FieldContext, NestedLayout, RawAccessor } from "./accessors.js";
+import {
+  allocFlags,
+  atomicView,
+  badValue,
+  expectedValue,
+  freeStringAt,
+  makePtrCheck,
+  rawAccessor,
+} from "./accessors.js";
+import type { StructHeap } from "./heap-like.js";
+import { type StructMemory, memoryCache, memoryOf } from "./memory.js";
+import { type SpecializedAccessors, generic, specialize } from "./specialize.js";
+import type {
+  ArrayType,
+  AtomicType,
+  BigScalarName,
+  FieldType,
+  Fields,
+  Init,
+  InitOf,
+  Plain,
+  Ptr,
+  ValueOf,
+  View,
+} from "./types.js";
+import { STRUCT_MAX_BYTES, isFieldType } from "./types.js";
+import { type ViewClass, type ViewField, type ViewInternals, checkRecordPtr, makeViewClass } from "./view.js";
+
+/** Static accessor of one field: the hot-loop path, no object per access. */
+export interface FieldAccessor<V, I = V> {
+  readonly offset: number;
+  readonly type: FieldType;
+  get(heap: StructHeap, ptr: number): V;
+  set(heap: StructHeap, ptr: number, value: I): void;
+}
+
+/** An atomic field: `get`/`set` are `Atomics.load`/`store`; the rest are the `Atomics` operations. */
+export interface AtomicAccessor<V extends number | bigint> extends FieldAccessor<V> {
+  load(heap: StructHeap, ptr: number): V;
+  store(heap: StructHeap, ptr: number, value: V): V;
+  add(heap: StructHeap, ptr: number, value: V): V;
+  sub(heap: StructHeap, ptr: number, value: V): V;
+  and(heap: StructHeap, ptr: number, value: V): V;
+  or(heap: StructHeap, ptr: number, value: V): V;
+  xor(heap: StructHeap, ptr: number, value: V): V;
+  exchange(heap: StructHeap, ptr: number, value: V): V;
+  compareExchange(heap: StructHeap, ptr: number, expected: V, replacement: V): V;
+  /** `Atomics.wait` (32- and 64-bit fields only; not on a browser's main thread). */
+  wait(heap: StructHeap, ptr: number, expected: V, timeoutMs?: number): "ok" | "not-equal" | "timed-out";
+  /** `Atomics.notify` (32- and 64-bit fields only); returns the number of waiters woken. */
+  notify(heap: StructHeap, ptr: number, count?: number): number;
+}
+
+/** An array field: the whole array (`get` makes a view, `set` copies), or one element without allocating. */
+export interface ArrayAccessor<E extends FieldType, Self>
+  extends FieldAccessor<ValueOf<ArrayType<E>, Self>, ArrayLike<InitOf<E>>> {
+  readonly length: number;
+  getAt(heap: StructHeap, ptr: number, index: number): ValueOf<E, Self>;
+  setAt(heap: StructHeap, ptr: number, index: number, value: InitOf<E>): void;
+}
+
+export type AccessorOf<T, Self> =
+  T extends AtomicType<infer N>
+    ? AtomicAccessor<N extends BigScalarName ? bigint : number>
+    : T extends ArrayType<infer E>
+      ? ArrayAccessor<E, Self>
+      : FieldAccessor<ValueOf<T, Self>, InitOf<T>>;
+
+export type Accessors<F extends Fields> = { readonly [K in keyof F]: AccessorOf<F[K], Layout<F>> };
+
+export interface Layout<F extends Fields = Fields> {
+  readonly kind: "struct";
+  readonly name: string;
+  /** `sizeof`: bytes per record, a multiple of `align`. */
+  readonly size: number;
+  /** `alignof`: the largest field alignment (1 for an empty struct). */
+  readonly align: number;
+  /** `offsetof` of each field, in declaration order. */
+  readonly offsets: { readonly [K in keyof F]: number };
+  /** The declared field types. */
+  readonly fieldTypes: F;
+  /** Static accessors taking `(heap, ptr)`. */
+  readonly fields: Accessors<F>;
+  /** Allocates one zeroed record (then writes `init`); returns its offset, or 0 when out of memory. */
+  alloc(heap: StructHeap, init?: Init<F>): Ptr<Layout<F>>;
+  /** Allocates `length` zeroed records in one block; returns its offset, or 0 when out of memory. */
+  allocArray(heap: StructHeap, length: number): Ptr<Layout<F>>;
+  /** Frees the record and the strings it owns (also in nested structs and arrays). `free(heap, 0)` is a no-op. */
+  free(heap: StructHeap, ptr: number): void;
+  /** Frees a block from `allocArray` and the strings its `length` records own. */
+  freeArray(heap: StructHeap, ptr: number, length: number): void;
+  /** A view of record `index` of the live block at `ptr` (checked with the heap). */
+  at(heap: StructHeap, ptr: number, index?: number): View<F>;
+  /** A view of the record at `ptr` with only range and alignment checks (for records inside other blocks). */
+  atUnchecked(heap: StructHeap, ptr: number): View<F>;
+  /**
+   * A view for hot loops, starting at `ptr`: assign `$ptr` to move it to each record in turn (checked once
+   * per move, not per field). Same as `atUnchecked`; any view can be moved this way.
+   */
+  cursor(heap: StructHeap, ptr: number): View<F>;
+  /** Writes the fields named in `init` to the record at `ptr`. */
+  write(heap: StructHeap, ptr: number, init: Init<F>): void;
+  /** A plain-object copy of the record at `ptr`. */
+  read(heap: StructHeap, ptr: number): Plain<F>;
+  /** Offset of record `index` in an array block at `ptr`. */
+  element(ptr: number, index: number): Ptr<Layout<F>>;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the widest layout type, needed for recursive references.
+export type AnyLayout = Layout<any>;
+
+const IDENTIFIER = /^[\p{ID_Start}$_][\p{ID_Continue}$\u200C\u200D]*$/u;
+const RESERVED_FIELD_NAMES = new Set(["constructor", "__proto__", "prototype"]);
+
+/** Declares a layout: `struct("Point", { x: types.f64, y: types.f64 })`. */
+export function struct<const F extends Fields>(name: string, fields: F): Layout<F> {
+  if (typeof name !== "string" || !IDENTIFIER.test(name)) {
+    throw new TypeError(`struct: the layout name must be an identifier, got ${JSON.stringify(name)}`);
+  }
+  if (typeof fields !== "object" || fields === null || Array.isArray(fields)) {
+    throw new TypeError(`struct ${name}: fields must be an object of name -> type, got ${String(fields)}`);
+  }
+  const names = Object.keys(fields);
+  for (const f of names) checkFieldName(name, f, fields[f]);
+  return new StructLayout(name, fields) as unknown as Layout<F>;
+}
+
+function checkFieldName(layout: string, f: string, t: unknown): void {
+  if (!IDENTIFIER.test(f)) {
+    throw new TypeError(`struct ${layout}: field name ${JSON.stringify(f)} is not an identifier`);
+  }
+  if (f.startsWith("$") || RESERVED_FIELD_NAMES.has(f)) {
+    throw new TypeError(
+      `struct ${layout}: field name ${JSON.stringify(f)} is reserved ($-names belong to views)`,
+    );
+  }
+  if (!isFieldType(t)) {
+    throw new TypeError(`struct ${layout}: field ${f} has no field type (got ${String(t)}); use types.*`);
+  }
+}
+
+interface FieldSlot {
+  readonly name: string;
+  readonly type: FieldType;
+  readonly offset: number;
+  readonly raw: RawAccessor;
+  /** The hot accessors: specialized copies where possible. */
+  readonly fast: SpecializedAccessors;
+}
+
+class StructLayout implements NestedLayout {
+  readonly kind = "struct";
+  readonly name: string;
+  readonly size: number;
+  readonly align: number;
+  readonly offsets: Readonly<Record<string, number>>;
+  readonly fieldTypes: Readonly<Record<string, FieldType>>;
+  readonly fields: Readonly<Record<string, object>>;
+  private readonly slots: readonly FieldSlot[];
+  private readonly byName: ReadonlyMap<string, FieldSlot>;
+  private readonly View: ViewClass;
+  private readonly flags: number;
+  private stringOffsetsCache: number[] | null = null;
+
+  constructor(name: string, fieldTypes: Fields) {
+    this.name = name;
+    this.fieldTypes = Object.freeze({ ...fieldTypes });
+    const { offsets, size, align } = cLayout(name, fieldTypes);
+    this.size = size;
+    this.align = align;
+    this.offsets = Object.freeze(offsets);
+    this.flags = allocFlags(align);
+    const owner = this as unknown as AnyLayout;
+    this.slots = Object.keys(fieldTypes).map((f) =>
+      makeSlot(f, fieldTypes[f]!, offsets[f]!, { label: `${name}.${f}`, owner }),
+    );
+    this.byName = new Map(this.slots.map((s) => [s.name, s]));
+    this.fields = Object.freeze(
+      Object.fromEntries(
+        this.slots.map((s) => [s.name, staticAccessor(s, { label: `${name}.${s.name}`, owner })]),
+      ),
+    );
+    const viewFields: ViewField[] = this.slots.map((s) => ({
+      name: s.name,
+      get: s.fast.viewGet,
+      set: s.fast.viewSet,
+      readonly: s.type.kind === "array" || s.type.kind === "struct",
+    }));
+    this.View = makeViewClass(this, viewFields);
+    Object.freeze(this.slots);
+  }
+
+  alloc(heap: StructHeap, init?: unknown): number {
+    const m = memoryOf(heap);
+    const p = heap.mallocx(Math.max(this.size, 1), this.flags);
+    if (p === 0 || init === undefined) return p;
+    try {
+      this.writeInit(m, p, init);
+    } catch (e) {
+      this.freeStrings(m, p);
+      heap.dallocx(p, this.flags & ~0x40);
+      throw e;
+    }
+    return p;
+  }
+
+  allocArray(heap: StructHeap, length: number): number {
+    this.checkCount("allocArray", length);
+    memoryOf(heap);
+    return heap.mallocx(Math.max(this.size * length, 1), this.flags);
+  }
+
+  free(heap: StructHeap, ptr: number): void {
+    if (ptr === 0) return;
+    this.checkPtr("free", ptr);
+    this.checkLive(heap, "free", ptr, this.size);
+    this.freeStrings(memoryOf(heap), ptr);
+    heap.dallocx(ptr, this.flags & ~0x40);
+  }
+
+  freeArray(heap: StructHeap, ptr: number, length: number): void {
+    if (ptr === 0) return;
+    this.checkPtr("freeArray", ptr);
+    this.checkCount("freeArray", length);
+    this.checkLive(heap, "freeArray", ptr, this.size * length);
+    const m = memoryOf(heap);
+    for (let i = 0; i < length; i++) this.freeStrings(m, ptr + i * this.size);
+    heap.dallocx(ptr, this.flags & ~0x40);
+  }
+
+  at(heap: StructHeap, ptr: number, index = 0): ViewInternals {
+    this.checkPtr("at", ptr);
+    if (!Number.isInteger(index) || index < 0) {
+      throw new RangeError(`${this.name}.at: index must be a non-negative integer, got ${String(index)}`);
+    }
+    this.checkLive(heap, "at", ptr, this.size * (index + 1));
+    const m = memoryOf(heap);
+    return new this.View(m, checkRecordPtr(this, m, "at", ptr + index * this.size));
+  }
+
+  atUnchecked(heap: StructHeap, ptr: number): ViewInternals {
+    const m = memoryOf(heap);
+    return new this.View(m, checkRecordPtr(this, m, "atUnchecked", ptr));
+  }
+
+  cursor(heap: StructHeap, ptr: number): ViewInternals {
+    const m = memoryOf(heap);
+    return new this.View(m, checkRecordPtr(this, m, "cursor", ptr));
+  }
+
+  write(heap: StructHeap, ptr: number, init: unknown): void {
+    this.checkPtr("write", ptr);
+    this.writeInit(memoryOf(heap), ptr, init);
+  }
+
+  read(heap: StructHeap, ptr: number): unknown {
+    this.checkPtr("read", ptr);
+    return this.toPlain(memoryOf(heap), ptr);
+  }
+
+  element(ptr: number, index: number): number {
+    return ptr + index * this.size;
+  }
+
+  // --- NestedLayout / ViewLayout: used by accessors and views of this and enclosing layouts. ---
+
+  viewAt(m: StructMemory, p: number): ViewInternals {
+    return new this.View(m, p);
+  }
+
+  writeInit(m: StructMemory, p: number, init: unknown): void {
+    if (typeof init !== "object" || init === null) badValue(this.name, "an object of field values", init);
+    const keys = Object.keys(init);
+    for (const k of keys) {
+      if (!this.byName.has(k)) throw new TypeError(`${this.name}: no field named ${JSON.stringify(k)}`);
+    }
+    for (const k of keys) this.byName.get(k)!.raw.set(m, p, (init as Record<string, unknown>)[k]);
+  }
+
+  toPlain(m: StructMemory, p: number): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const s of this.slots) out[s.name] = s.raw.plain(m, p);
+    return out;
+  }
+
+  /** Offsets (from the record start) of every owned string, through nested structs and arrays. */
+  stringOffsets(): number[] {
+    if (this.stringOffsetsCache === null) {
+      const out: number[] = [];
+      for (const s of this.slots) collectStringOffsets(s.type, s.offset, out);
+      this.stringOffsetsCache = out;
+    }
+    return this.stringOffsetsCache;
+  }
+
+  private freeStrings(m: StructMemory, p: number): void {
+    const offs = this.stringOffsets();
+    if (offs.length === 0) return;
+    m.ensure(p + this.size);
+    for (const o of offs) freeStringAt(m, p + o);
+  }
+
+  private checkPtr(op: string, ptr: unknown): void {
+    if (typeof ptr !== "number" || ptr !== ptr >>> 0 || ptr === 0) {
+      throw new RangeError(`${this.name}.${op}: expected a non-null heap offset, got ${String(ptr)}`);
+    }
+    if (ptr % this.align !== 0) {
+      throw new RangeError(`${this.name}.${op}: offset ${ptr} is not aligned to ${this.align}`);
+    }
+  }
+
+  private checkCount(op: string, n: unknown): void {
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || this.size * n > 0xffff_ffff) {
+      throw new RangeError(
+        `${this.name}.${op}: length must be an integer in [0, 2^32 / size), got ${String(n)}`,
+      );
+    }
+  }
+
+  private checkLive(heap: StructHeap, op: string, ptr: number, need: number): void {
+    let usable: number;
+    try {
+      usable = heap.mallocUsableSize(ptr);
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      throw new RangeError(`${this.name}.${op}: ${ptr} is not a live heap block (${why})`, { cause: e });
+    }
+    if (usable < need) {
+      throw new RangeError(
+        `${this.name}.${op}: the block at ${ptr} has ${usable} usable bytes, fewer than the ${need} needed`,
+      );
+    }
+  }
+}
+
+function makeSlot(name: string, type: FieldType, offset: number, ctx: FieldContext): FieldSlot {
+  const raw = rawAccessor(type, offset, ctx);
+  const expected = expectedValue(type);
+  const helpers = {
+    bad: (v: unknown) => badValue(ctx.label, expected, v),
+    checkPtr: type.kind === "ptr" ? makePtrCheck(type.target, ctx) : (v: unknown) => v as number,
+    memoryOf: memoryOf as (heap: never) => unknown,
+    cache: memoryCache,
+  };
+  const fast = specialize(type, offset, raw, helpers) ?? generic(raw, helpers.memoryOf);
+  return { name, type, offset, raw, fast };
+}
+
+function collectStringOffsets(t: FieldType, at: number, out: number[]): void {
+  if (t.kind === "string") out.push(at);
+  else if (t.kind === "struct")
+    for (const o of (t as unknown as StructLayout).stringOffsets()) out.push(at + o);
+  else if (t.kind === "array" && hasStrings(t.element)) {
+    for (let i = 0; i < t.length; i++) collectStringOffsets(t.element, at + i * t.element.size, out);
+  }
+}
+
+function hasStrings(t: FieldType): boolean {
+  if (t.kind === "string") return true;
+  if (t.kind === "array") return hasStrings(t.element);
+  if (t.kind === "struct") return (t as unknown as StructLayout).stringOffsets().length > 0;
+  return false;
+}
+
+/** C's struct layout: each field at the next multiple of its alignment; size rounded to the alignment. */
+export function cLayout(
+  name: string,
+  fieldTypes: Fields,
+): { offsets: Record<string, number>; size: number; align: number } {
+  const offsets: Record<string, number> = {};
+  let at = 0;
+  let align = 1;
+  for (const f of Object.keys(fieldTypes)) {
+    const t = fieldTypes[f]!;
+    at = alignUp(at, t.align);
+    offsets[f] = at;
+    at += t.size;
+    if (t.align > align) align = t.align;
+  }
+  const size = alignUp(at, align);
+  if (size > STRUCT_MAX_BYTES) throw new RangeError(`struct ${name}: ${size} bytes is over the size limit`);
+  return { offsets, size, align };
+}
+
+function alignUp(n: number, a: number): number {
+  return Math.ceil(n / a) * a;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Static accessors.
+
+function staticAccessor(s: FieldSlot, ctx: FieldContext): object {
+  const base = { offset: s.offset, type: s.type, get: s.fast.staticGet, set: s.fast.staticSet };
+  if (s.type.kind === "atomic") return Object.freeze({ ...base, ...atomicOps(s.type, s.offset, ctx.label) });
+  if (s.type.kind === "array") return Object.freeze({ ...base, ...arrayOps(s.type, s.offset, ctx) });
+  return Object.freeze(base);
+}
+
+function arrayOps(t: ArrayType, off: number, ctx: FieldContext): object {
+  const elem = rawAccessor(t.element, 0, { label: `${ctx.label}[]`, owner: ctx.owner });
+  const es = t.element.size;
+  const n = t.length;
+  const index = (i: number): number => {
+    if (!(i >= 0 && i < n && Number.isInteger(i))) {
+      throw new RangeError(`${ctx.label}: index ${String(i)} is outside [0, ${n})`);
+    }
+    return off + i * es;
+  };
+  return {
+    length: n,
+    getAt: (heap: StructHeap, ptr: number, i: number) => elem.get(memoryOf(heap), ptr + index(i)),
+    setAt: (heap: StructHeap, ptr: number, i: number, v: unknown) =>
+      elem.set(memoryOf(heap), ptr + index(i), v),
+  };
+}
+
+function atomicOps(t: AtomicType, off: number, label: string): object {
+  const big = t.base.name === "u64" || t.base.name === "i64";
+  const kind = big ? "bigint" : "number";
+  const viewOf = atomicView(t.base.name);
+  const shift = Math.log2(t.size);
+  const end = off + t.size;
+  const slot = (m: StructMemory, p: number): number => {
+    if (!(p + end <= m.end)) m.ensure(p + end);
+    return (p + off) >>> shift;
+  };
+  const arg = (v: unknown): number => {
+    if (typeof v !== kind) badValue(label, `a ${kind}`, v);
+    return v as number;
+  };
+  type Op = (a: Int32Array, i: number, v: number) => number;
+  const rmw = (op: Op) => (heap: StructHeap, p: number, v: unknown) => {
+    const m = memoryOf(heap);
+    return op(viewOf(m) as Int32Array, slot(m, p), arg(v));
+  };
+  const waitView = waitViewOf(t.base.name, label);
+  const waitValue = waitConvert(t.base.name);
+  return {
+    load: (heap: StructHeap, p: number) => {
+      const m = memoryOf(heap);
+      return Atomics.load(viewOf(m) as Int32Array, slot(m, p));
+    },
+    store: rmw(Atomics.store),
+    add: rmw(Atomics.add),
+    sub: rmw(Atomics.sub),
+    and: rmw(Atomics.and),
+    or: rmw(Atomics.or),
+    xor: rmw(Atomics.xor),
+    exchange: rmw(Atomics.exchange),
+    compareExchange: (heap: StructHeap, p: number, expected: unknown, replacement: unknown) => {
+      const m = memoryOf(heap);
+      return Atomics.compareExchange(viewOf(m) as Int32Array, slot(m, p), arg(expected), arg(replacement));
+    },
+    wait: (heap: StructHeap, p: number, expected: unknown, timeoutMs?: number) => {
+      const m = memoryOf(heap);
+      const expect = waitValue(arg(expected)) as number;
+      return Atomics.wait(waitView(m) as Int32Array, slot(m, p), expect, timeoutMs);
+    },
+    notify: (heap: StructHeap, p: number, count?: number) => {
+      const m = memoryOf(heap);
+      return Atomics.notify(waitView(m) as Int32Array, slot(m, p), count);
+    },
+  };
+}
+
+// Atomics.wait/notify take only Int32Array and BigInt64Array: unsigned fields wait on the same bytes through
+// the signed view, with the expected value converted to the signed representation.
+function waitViewOf(name: string, label: string): (m: StructMemory) => AnyIntegerView {
+  switch (name) {
+    case "i32":
+    case "u32":
+      return (m) => m.i32;
+    case "i64":
+    case "u64":
+      return (m) => m.i64;
+    default:
+      return () => {
+        throw new TypeError(`${label}: Atomics.wait/notify need a 32- or 64-bit field, this one is ${name}`);
+      };
+  }
+}
+
+function waitConvert(name: string): (v: number | bigint) => number | bigint {
+  if (name === "u32") return (v) => Number(v) | 0;
+  if (name === "u64") return (v) => BigInt.asIntN(64, BigInt(v));
+  return (v) => v;
+}

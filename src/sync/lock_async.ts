@@ -1,0 +1,92 @@
+/**
+ * Asynchronous lock acquisition for agents that must not block (a browser's main thread, F10):
+ * the same lock and protocol as lock.ts, but the waits are `Atomics.waitAsync` slices (or short
+ * timers where waitAsync is missing), so the event loop keeps running while the lock is contended.
+ *
+ * Synchronization: identical to lockAcquire (see lock.ts); release with the ordinary lockRelease.
+ * Caveat: the thread's other tasks keep running between slices; they must not use the same owner tag
+ * to take the same lock (that is a recursive acquire and throws) and, with a witness, must not take
+ * locks out of order while this acquire is pending.
+ * Error convention: as lockAcquire, delivered as a rejected promise.
+ */
+
+import type { LockContext } from "./context.js";
+import { LOCK_STATE_CONTENDED, LOCK_STATE_FREE, LOCK_W_X_OWNER, LOCK_W_X_STATE } from "./layout.js";
+import {
+  LOCK_OK,
+  LOCK_OWNER_DIED,
+  lockOwnerCheck,
+  lockRecursiveCheck,
+  lockSpin,
+  lockTryFinal,
+} from "./lock.js";
+import {
+  lockStatsOwnerUpdate,
+  lockStatsSpinAcq,
+  lockStatsWaited,
+  lockWaitersEnter,
+  lockWaitersLeave,
+} from "./lock_stats.js";
+
+/** Longest timer step when Atomics.waitAsync is unavailable. */
+const POLL_MS_MAX = 4;
+
+/** Like lockAcquire, but waits without blocking the agent. Resolves to LOCK_OK or LOCK_OWNER_DIED. */
+export async function lockAcquireAsync(
+  i32: Int32Array,
+  lockW: number,
+  ownerTag: number,
+  ctx: LockContext,
+): Promise<number> {
+  if ((ownerTag | 0) !== ownerTag || ownerTag <= 0) {
+    throw new RangeError(`lockAcquireAsync: owner tag ${String(ownerTag)} is not a positive 32-bit integer`);
+  }
+  const witness = ctx.witness;
+  const rank = witness === null ? 0 : witness.check(lockW);
+  const result = lockTryFinal(i32, lockW, ownerTag)
+    ? LOCK_OK
+    : await acquireAsyncSlow(i32, lockW, ownerTag, ctx);
+  lockStatsOwnerUpdate(i32, lockW, ownerTag);
+  if (witness !== null) witness.push(lockW, rank);
+  return result;
+}
+
+async function acquireAsyncSlow(
+  i32: Int32Array,
+  lockW: number,
+  ownerTag: number,
+  ctx: LockContext,
+): Promise<number> {
+  lockRecursiveCheck(i32, lockW, ownerTag, ctx);
+  if (lockSpin(i32, lockW, ownerTag, Math.max(ctx.maxSpin, 0))) {
+    lockStatsSpinAcq(i32, lockW);
+    return LOCK_OK;
+  }
+  const t0 = ctx.now();
+  const nThds = lockWaitersEnter(i32, lockW);
+  const stateW = lockW + LOCK_W_X_STATE;
+  let result = LOCK_OK;
+  try {
+    while (Atomics.exchange(i32, stateW, LOCK_STATE_CONTENDED) !== LOCK_STATE_FREE) {
+      if (lockOwnerCheck(i32, lockW, ownerTag, ctx, t0)) {
+        result = LOCK_OWNER_DIED;
+        break;
+      }
+      await waitSlice(i32, stateW, ctx.waitSliceMs);
+    }
+    if (result === LOCK_OK) Atomics.store(i32, lockW + LOCK_W_X_OWNER, ownerTag);
+  } finally {
+    lockWaitersLeave(i32, lockW);
+  }
+  lockStatsWaited(i32, lockW, ctx.now() - t0, nThds);
+  return result;
+}
+
+/** Resolves when the state word may have changed from 2, or after `ms`. */
+function waitSlice(i32: Int32Array, stateW: number, ms: number): Promise<unknown> | undefined {
+  if (typeof Atomics.waitAsync === "function") {
+    const r = Atomics.waitAsync(i32, stateW, LOCK_STATE_CONTENDED, ms);
+    return r.async ? r.value : undefined;
+  }
+  return new Promise((resolve) => setTimeout(resolve, Math.min(ms, POLL_MS_MAX)));
+}
