@@ -45,3 +45,42 @@ for (const variant of [0, 1, 2, 3]) {
   for (let r = 0; r < 30; r++) { const R = 300; const t = process.hrtime.bigint(); for (let i = 0; i < R; i++) sink += fn(); b = Math.min(b, Number(process.hrtime.bigint() - t) / R / N); }
   console.log("variant", variant, b.toFixed(2));
 }
+{
+  const m = memoryOf(heap);
+  function typedM(mm: typeof m) { let hits = 0; for (let i = 0; i < N; i++) { const p = base + i * SIZE;
+    mm.f64[p >>> 3] = mm.f64[p >>> 3]! + mm.f32[(p + 16) >>> 2]!; mm.f64[(p + 8) >>> 3] = mm.f64[(p + 8) >>> 3]! + mm.f32[(p + 20) >>> 2]!;
+    mm.u16[(p + 28) >>> 1] = mm.u16[(p + 28) >>> 1]! + 1; if (mm.u8[p + 30] !== 0) hits += mm.u32[(p + 24) >>> 2]! & 1; } return hits; }
+  function typedL(mm: typeof m) { const f64 = mm.f64, f32 = mm.f32, u16 = mm.u16, u8 = mm.u8, u32 = mm.u32; let hits = 0; for (let i = 0; i < N; i++) { const p = base + i * SIZE;
+    f64[p >>> 3] = f64[p >>> 3]! + f32[(p + 16) >>> 2]!; f64[(p + 8) >>> 3] = f64[(p + 8) >>> 3]! + f32[(p + 20) >>> 2]!;
+    u16[(p + 28) >>> 1] = u16[(p + 28) >>> 1]! + 1; if (u8[p + 30] !== 0) hits += u32[(p + 24) >>> 2]! & 1; } return hits; }
+  const dvm = new DataView(heap.buffer, 0, heap.buffer.byteLength);
+  const fns2: Record<string, () => number> = { hand: () => hand(dvm), typedM: () => typedM(m), typedL: () => typedL(m), cur: () => cur(c) };
+  const best2: Record<string, number> = {};
+  for (const k in fns2) { for (let i = 0; i < 5000; i++) sink += fns2[k]!(); best2[k] = Infinity; }
+  for (let r = 0; r < 30; r++) for (const k in fns2) { const f = fns2[k]!; const R = 300; const t = process.hrtime.bigint(); for (let i = 0; i < R; i++) sink += f(); best2[k] = Math.min(best2[k]!, Number(process.hrtime.bigint() - t) / R / N); }
+  for (const k in best2) console.log("2:", k, best2[k]!.toFixed(2));
+}
+{
+  const m = memoryOf(heap);
+  const src = `"use strict"; let dv = m.dv, end = m.end;
+  class C { constructor(p) { this.$m = m; this.$p = p; } }
+  const d = (n, g, s) => Object.defineProperty(C.prototype, n, { get: g, set: s });
+  d("x", function () { return dv.getFloat64(this.$p, true); }, function (v) { if (typeof v !== "number") bad(v); dv.setFloat64(this.$p, v, true); });
+  d("y", function () { return dv.getFloat64(this.$p + 8, true); }, function (v) { if (typeof v !== "number") bad(v); dv.setFloat64(this.$p + 8, v, true); });
+  d("vx", function () { return dv.getFloat32(this.$p + 16, true); });
+  d("vy", function () { return dv.getFloat32(this.$p + 20, true); });
+  d("id", function () { return dv.getUint32(this.$p + 24, true); });
+  d("flags", function () { return dv.getUint16(this.$p + 28, true); }, function (v) { if (typeof v !== "number") bad(v); dv.setUint16(this.$p + 28, v, true); });
+  d("alive", function () { return dv.getUint8(this.$p + 30) !== 0; });
+  d("$ptr", function () { return this.$p; }, function (p) { if (p === p >>> 0 && p !== 0 && (p & 7) === 0 && p + 32 <= end) this.$p = p; else bad(p); });
+  return C;`;
+  const C = new Function("m", "bad", src)(m, () => { throw 1; });
+  const c3 = new C(base);
+  const f3 = new Function("N", "base", "SIZE", "return " + cur.toString())(N, base, SIZE);
+  const dvm = new DataView(heap.buffer, 0, heap.buffer.byteLength);
+  const fns3: Record<string, () => number> = { hand: () => hand(dvm), closureDv: () => f3(c3), cur: () => cur(c) };
+  const best3: Record<string, number> = {};
+  for (const k in fns3) { for (let i = 0; i < 5000; i++) sink += fns3[k]!(); best3[k] = Infinity; }
+  for (let r = 0; r < 30; r++) for (const k in fns3) { const f = fns3[k]!; const R = 300; const t = process.hrtime.bigint(); for (let i = 0; i < R; i++) sink += f(); best3[k] = Math.min(best3[k]!, Number(process.hrtime.bigint() - t) / R / N); }
+  for (const k in best3) console.log("3:", k, best3[k]!.toFixed(2));
+}

@@ -50,6 +50,20 @@ const VIEW_SHIFT: Readonly<Record<string, number>> = {
   i64: 3,
 };
 
+/** DataView method suffix per scalar: in V8 11 DataView access beats typed arrays over a growable buffer. */
+const DATAVIEW_KIND: Readonly<Record<string, string>> = {
+  u8: "Uint8",
+  i8: "Int8",
+  u16: "Uint16",
+  i16: "Int16",
+  u32: "Uint32",
+  i32: "Int32",
+  f32: "Float32",
+  f64: "Float64",
+  u64: "BigUint64",
+  i64: "BigInt64",
+};
+
 function index(view: string, off: number): string {
   const shift = VIEW_SHIFT[view]!;
   return shift === 0 ? `m.${view}[p + ${off}]` : `m.${view}[(p + ${off}) >>> ${shift}]`;
@@ -64,9 +78,19 @@ function accessCode(t: FieldType, off: number): AccessCode | null {
   const checkNumber = `if (typeof v !== "number") bad(v);`;
   switch (t.kind) {
     case "scalar": {
-      const cell = index(t.name, off);
       const check = isBig(t.name) ? `if (typeof v !== "bigint") bad(v);` : checkNumber;
-      return { read: cell, write: `${cell} = v;`, check, end: off + t.size };
+      if (process.env.STRUCT_TA) {
+        const cell = index(t.name, off);
+        return { read: cell, write: `${cell} = v;`, check, end: off + t.size };
+      }
+      const kind = DATAVIEW_KIND[t.name]!;
+      const le = t.size > 1 ? ", true" : "";
+      return {
+        read: `m.dv.get${kind}(p + ${off}${le})`,
+        write: `m.dv.set${kind}(p + ${off}, v${le});`,
+        check,
+        end: off + t.size,
+      };
     }
     case "bool": {
       const cell = index("u8", off);

@@ -1,0 +1,37 @@
+/**
+ * `jemalloc-ts replay <trace | -> [--conf STR] [--lg-quantum N --lg-page N --lg-hugepage N] [--no-ops]`
+ * Prints the replay JSON (the reference's schema) on stdout.
+ */
+import { readTraceFile, replay } from "./replay.js";
+
+function intFlag(name: string, v: string | undefined): number {
+  if (v === undefined || !/^\d+$/.test(v)) throw new RangeError(`replay: ${name} needs a non-negative integer, got ${JSON.stringify(v ?? "")}`);
+  return Number(v);
+}
+
+export function runReplayCli(argv: string[], out: (s: string) => void, err: (s: string) => void): number {
+  let trace: string | undefined;
+  let conf = "";
+  let perOp = true;
+  const lg: { lgQuantum?: number; lgPage?: number; lgHugepage?: number } = {};
+  try {
+    for (let i = 0; i < argv.length; i++) {
+      const a = argv[i]!;
+      if (a === "--conf") conf = argv[++i] ?? "";
+      else if (a === "--no-ops") perOp = false;
+      else if (a === "--lg-quantum") lg.lgQuantum = intFlag(a, argv[++i]);
+      else if (a === "--lg-page") lg.lgPage = intFlag(a, argv[++i]);
+      else if (a === "--lg-hugepage") lg.lgHugepage = intFlag(a, argv[++i]);
+      else if (a.startsWith("--")) throw new RangeError(`replay: unknown option ${a}`);
+      else if (trace === undefined) trace = a;
+      else throw new RangeError(`replay: more than one trace given (${trace}, ${a})`);
+    }
+    if (trace === undefined) throw new RangeError("replay: no trace given (a path, or - for stdin)");
+  } catch (e) {
+    err(`${(e as Error).message}\n`);
+    return 2;
+  }
+  const result = replay(readTraceFile(trace), { conf, perOp, ...lg });
+  out(`${JSON.stringify(result)}\n`);
+  return 0;
+}
