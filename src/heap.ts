@@ -22,7 +22,7 @@ import {
   checkSize,
   heapCorruptionDetected___check_frees_and_sizes_or_enable_junk_to_debug,
 } from "./errors.js";
-import { MALLOCX_ZERO, mallocxArenaIndex, mallocxLgAlign } from "./flags.js";
+import { MALLOCX_ZERO, mallocxArenaIndex, mallocxLgAlign, mallocxTcacheIndex } from "./flags.js";
 import {
   type HeapAttachOptions,
   type HeapCreateOptions,
@@ -35,17 +35,25 @@ import {
   PTR_FREED_REGION,
   PTR_INTERIOR,
   PTR_NOT_ACTIVE,
-  dallocArena,
+  allocCore,
+  dallocCore,
+  eventAlloc,
+  eventDalloc,
+  eventsInit,
   lastPtrError,
   lookupLive,
-  mallocArena,
-  pallocArena,
-  rallocArena,
+  pallocCore,
+  rallocCore,
   rallocMoved,
   rallocNoMove,
+  threadTcache,
   usizeOf,
 } from "./heap/ops.js";
-import { HDR_POISON_B, HDR_ZERO_REALLOCS_B, THREAD_LAST_ERROR_B } from "./layout/header.js";
+import { TBIN_WORDS, TBIN_W_CAP, TBIN_W_LOW_WATER, TBIN_W_NREQUESTS, TBIN_W_SLOTS, tbinW } from "./tcache/layout.js";
+import { flushProblems, tcacheGeom } from "./tcache/tcache.js";
+import { tcacheExplicitGet } from "./tcache/index.js";
+import { EDATA_BITS_SLAB_MASK, EDATA_BITS_STATE_MASK, EDATA_W_BASE, EDATA_W_BITS, EDATA_W_SIZE, EDATA_W_SZIND } from "./extent/edata.js";
+import { HDR_POISON_B, HDR_ZERO_REALLOCS_B, RTREE_LEAF_BITS, THREAD_ALLOCATED_B, THREAD_DEALLOCATED_B, THREAD_GC_ALLOC_NEXT_B, THREAD_GC_DALLOC_NEXT_B, THREAD_LAST_ERROR_B } from "./layout/header.js";
 import { isPow2 } from "./layout/index.js";
 import { slotRelease } from "./sync/index.js";
 import type { Derived } from "./heap/boot.js";
@@ -54,17 +62,45 @@ import { heapCheck, type CheckReport } from "./check/check.js";
 
 export type { HeapAttachOptions, HeapCreateOptions };
 
+const RTREE_LEAF_MASK = 2 ** RTREE_LEAF_BITS - 1;
+const FAST_BITS_MASK = EDATA_BITS_STATE_MASK | EDATA_BITS_SLAB_MASK;
+
 export class Heap {
   /** @internal this thread's context (views, tables, slot). */
   readonly ctx: HeapCtx;
   /** @internal what was derived from the header. */
   readonly derived: Derived;
   #detached = false;
+  // Fast-path fields, read once per thread (the heap's state itself stays in the buffer).
+  #u32: Uint32Array;
+  #f64: Float64Array;
+  #s2iTab: Uint8Array;
+  #classSize: Float64Array;
+  #lgPage: number;
+  #rootW: number;
+  #allocD: number;
+  #allocNextD: number;
+  #deallocD: number;
+  #deallocNextD: number;
+  /** u32 index of the thread cache's bin 0 record; 0 when the fast path is off. */
+  #tcW0 = 0;
+  #nhbins = 0;
   #corruption: CorruptionHandler = heapCorruptionDetected___check_frees_and_sizes_or_enable_junk_to_debug;
 
   private constructor(ctx: HeapCtx, derived: Derived) {
     this.ctx = ctx;
     this.derived = derived;
+    this.#u32 = ctx.u32;
+    this.#f64 = ctx.f64;
+    this.#s2iTab = ctx.sc.size2indexTab;
+    this.#classSize = ctx.sc.indexToSizeTab;
+    this.#lgPage = ctx.lgPage;
+    this.#rootW = ctx.hdr.rtreeRootB >>> 2;
+    this.#allocD = (ctx.threadB + THREAD_ALLOCATED_B) >>> 3;
+    this.#allocNextD = (ctx.threadB + THREAD_GC_ALLOC_NEXT_B) >>> 3;
+    this.#deallocD = (ctx.threadB + THREAD_DEALLOCATED_B) >>> 3;
+    this.#deallocNextD = (ctx.threadB + THREAD_GC_DALLOC_NEXT_B) >>> 3;
+    eventsInit(ctx);
   }
 
   /** A new heap on a growable SharedArrayBuffer (or, with `shared: false`, a resizable ArrayBuffer). */
@@ -152,15 +188,58 @@ export class Heap {
 
   // ---- the C API --------------------------------------------------------------------------------
 
+  /**
+   * malloc. Fast path (no call, no lock, no allocation): an integer size ≤ 4096, the thread cache on
+   * and its bin non-empty, and no GC event due — one table lookup, one pop, counters bumped.
+   */
   malloc(size: number): number {
+    if (size <= 4096 && size >>> 0 === size && this.#tcW0 !== 0) {
+      const ind = this.#s2iTab[(size + 7) >>> 3]!;
+      if (ind < this.#nhbins) {
+        const u32 = this.#u32;
+        const w = this.#tcW0 + ind * TBIN_WORDS;
+        const head = u32[w]!;
+        const cap = u32[w + TBIN_W_CAP]!;
+        const f64 = this.#f64;
+        const after = f64[this.#allocD]! + this.#classSize[ind]!;
+        if (head !== cap && after < f64[this.#allocNextD]!) {
+          u32[w] = head + 1;
+          if (cap - head - 1 < u32[w + TBIN_W_LOW_WATER]!) u32[w + TBIN_W_LOW_WATER] = cap - head - 1;
+          f64[(w + TBIN_W_NREQUESTS) >>> 1]! += 1;
+          f64[this.#allocD] = after;
+          return u32[u32[w + TBIN_W_SLOTS]! + head]!;
+        }
+      }
+    }
+    return this.#mallocSlow(size);
+  }
+
+  #mallocSlow(size: number): number {
     this.#enter("malloc");
     size = checkSize(size, "malloc");
-    const sc = this.ctx.sc;
+    const ctx = this.ctx;
+    const sc = ctx.sc;
     if (size > sc.maxClass) return this.#fail(ENOMEM);
     const ind = sc.size2index(size);
     const usize = sc.index2size(ind);
-    const p = mallocArena(this.ctx, usize, ind, size, -1, this.ctx.opt.zero);
-    return p === 0 ? this.#fail(ENOMEM) : p;
+    const p = allocCore(ctx, this.#tcache(), usize, ind, size, -1, ctx.opt.zero);
+    if (p === 0) return this.#fail(ENOMEM);
+    eventAlloc(ctx, usize);
+    return p;
+  }
+
+  /** The thread's cache (created on first use), refreshing the fast path's cached fields. */
+  #tcache(): number {
+    const tc = threadTcache(this.ctx);
+    this.#setFast(tc);
+    return tc;
+  }
+
+  #setFast(tc: number): void {
+    const ctx = this.ctx;
+    const ok = tc !== 0 && !ctx.opt.zero && !ctx.opt.junkAlloc && !ctx.opt.junkFree && !this.#detached;
+    this.#tcW0 = ok ? tbinW(tc, 0) : 0;
+    this.#nhbins = tc !== 0 ? tcacheGeom(ctx).nhbins : 0;
   }
 
   calloc(n: number, size: number): number {
@@ -168,11 +247,15 @@ export class Heap {
     n = checkSize(n, "calloc", "count");
     size = checkSize(size, "calloc");
     const total = n * size;
-    const sc = this.ctx.sc;
+    const ctx = this.ctx;
+    const sc = ctx.sc;
     if (!Number.isSafeInteger(total) || total > sc.maxClass) return this.#fail(ENOMEM);
     const ind = sc.size2index(total);
-    const p = mallocArena(this.ctx, sc.index2size(ind), ind, total, -1, true);
-    return p === 0 ? this.#fail(ENOMEM) : p;
+    const usize = sc.index2size(ind);
+    const p = allocCore(ctx, this.#tcache(), usize, ind, total, -1, true);
+    if (p === 0) return this.#fail(ENOMEM);
+    eventAlloc(ctx, usize);
+    return p;
   }
 
   /** C11 aligned_alloc: `alignment` a power of two (else 0 with EINVAL). */
@@ -181,16 +264,19 @@ export class Heap {
     alignment = checkSize(alignment, "alignedAlloc", "alignment");
     size = checkSize(size, "alignedAlloc");
     if (!isPow2(alignment)) return this.#fail(EINVAL);
-    return this.#aligned(alignment, size, this.ctx.opt.zero);
+    return this.#aligned(alignment, size, this.ctx.opt.zero, this.#tcache(), -1);
   }
 
-  #aligned(alignment: number, size: number, zero: boolean): number {
-    const sc = this.ctx.sc;
+  #aligned(alignment: number, size: number, zero: boolean, tc: number, arenaInd: number): number {
+    const ctx = this.ctx;
+    const sc = ctx.sc;
     if (size > sc.maxClass || alignment > 2 ** 31) return this.#fail(ENOMEM);
     const usize = sc.sa2u(size === 0 ? 1 : size, alignment);
     if (usize === 0) return this.#fail(ENOMEM);
-    const p = pallocArena(this.ctx, usize, alignment, -1, zero);
-    return p === 0 ? this.#fail(ENOMEM) : p;
+    const p = pallocCore(ctx, tc, usize, alignment, arenaInd, zero);
+    if (p === 0) return this.#fail(ENOMEM);
+    eventAlloc(ctx, usize);
+    return p;
   }
 
   /** posix_memalign: `{ error, ptr }` — error 0, EINVAL (alignment not a power of two ≥ 8) or ENOMEM. */
@@ -199,17 +285,72 @@ export class Heap {
     alignment = checkSize(alignment, "posixMemalign", "alignment");
     size = checkSize(size, "posixMemalign");
     if (!isPow2(alignment) || alignment < 8) return { error: EINVAL, ptr: 0 };
-    const ptr = this.#aligned(alignment, size, this.ctx.opt.zero);
+    const ptr = this.#aligned(alignment, size, this.ctx.opt.zero, this.#tcache(), -1);
     return { error: ptr === 0 ? ENOMEM : 0, ptr };
   }
 
+  /**
+   * free. Fast path: a small region of a cached class whose cache bin has room and no GC event is
+   * due — one page-map read, range and alignment checks, one push.
+   */
   free(ptr: number): void {
+    if (ptr >>> 0 === ptr && ptr !== 0 && this.#tcW0 !== 0) {
+      const u32 = this.#u32;
+      const page = ptr >>> this.#lgPage;
+      const leaf = u32[this.#rootW + (page >>> RTREE_LEAF_BITS)];
+      if (leaf !== undefined && leaf !== 0) {
+        const ew = u32[(leaf >>> 2) + (page & RTREE_LEAF_MASK)]! >>> 2;
+        // Active (state 0) slab: bits & (state | slab) === slab.
+        if (ew !== 0 && (u32[ew + EDATA_W_BITS]! & FAST_BITS_MASK) === EDATA_BITS_SLAB_MASK) {
+          const base = u32[ew + EDATA_W_BASE]!;
+          const ind = u32[ew + EDATA_W_SZIND]!;
+          const regSize = this.#classSize[ind]!;
+          const off = ptr - base;
+          if (off >= 0 && off < u32[ew + EDATA_W_SIZE]! && off % regSize === 0 && ind < this.#nhbins) {
+            const w = this.#tcW0 + ind * TBIN_WORDS;
+            const head = u32[w]!;
+            const slots = u32[w + TBIN_W_SLOTS]!;
+            const f64 = this.#f64;
+            const after = f64[this.#deallocD]! + regSize;
+            if (head !== 0 && u32[slots + head] !== ptr && after < f64[this.#deallocNextD]!) {
+              u32[slots + head - 1] = ptr;
+              u32[w] = head - 1;
+              f64[this.#deallocD] = after;
+              return;
+            }
+          }
+        }
+      }
+    }
+    this.#freeSlow(ptr);
+  }
+
+  #freeSlow(ptr: number): void {
     this.#enter("free");
     ptr = checkPtr(ptr, "free");
     if (ptr === 0) return;
     const e = this.#live("free", ptr);
     if (e === 0) return;
-    if (!dallocArena(this.ctx, ptr, e)) this.#report("double-free", "free", ptr, "pointer is not allocated (double free)");
+    this.#dalloc("free", ptr, e, this.#tcache());
+  }
+
+  /** Frees a validated live block through `tc` (0: straight to the arena) and counts the event. */
+  #dalloc(fn: string, ptr: number, e: number, tc: number): void {
+    const ctx = this.ctx;
+    const usize = usizeOf(ctx, e);
+    if (!dallocCore(ctx, tc, ptr, e, usize)) {
+      this.#report("double-free", fn, ptr, "pointer is not allocated (double free)");
+      return;
+    }
+    eventDalloc(ctx, usize);
+    this.#reportFlushProblems(fn);
+  }
+
+  #reportFlushProblems(fn: string): void {
+    if (flushProblems.length === 0) return;
+    const p = flushProblems[0]!;
+    flushProblems.length = 0;
+    this.#report("double-free", fn, p, "pointer in thread cache was freed twice or is not a live region (detected at flush)");
   }
 
   /** Usable size of a live allocation; 0 for NULL. */
@@ -226,22 +367,33 @@ export class Heap {
     this.#enter("realloc");
     ptr = checkPtr(ptr, "realloc");
     size = checkSize(size, "realloc");
-    if (ptr === 0) return this.malloc(size);
+    if (ptr === 0) return this.#mallocSlow(size);
     const e = this.#live("realloc", ptr);
     if (e === 0) return 0;
+    const ctx = this.ctx;
     if (size === 0) {
-      const mode = this.ctx.opt.zeroRealloc;
-      this.ctx.f64[HDR_ZERO_REALLOCS_B >>> 3]! += 1;
+      const mode = ctx.opt.zeroRealloc;
+      ctx.f64[HDR_ZERO_REALLOCS_B >>> 3]! += 1;
       if (mode === "abort") throw new Error("<jemalloc>: Called realloc(non-null-ptr, 0) with zero_realloc:abort set");
       if (mode === "free") {
-        dallocArena(this.ctx, ptr, e);
+        this.#dalloc("realloc", ptr, e, this.#tcache());
         return 0;
       }
       size = 1;
     }
-    if (size > this.ctx.sc.maxClass) return this.#fail(ENOMEM);
-    const p = rallocArena(this.ctx, ptr, e, usizeOf(this.ctx, e), size, 0, false, -1);
-    return p === 0 ? this.#fail(ENOMEM) : p;
+    if (size > ctx.sc.maxClass) return this.#fail(ENOMEM);
+    return this.#ralloc(ptr, e, size, 0, ctx.opt.zero, this.#tcache(), -1);
+  }
+
+  #ralloc(ptr: number, e: number, size: number, alignment: number, zero: boolean, tc: number, arenaInd: number): number {
+    const ctx = this.ctx;
+    const old = usizeOf(ctx, e);
+    const p = rallocCore(ctx, tc, ptr, e, old, size, alignment, zero, arenaInd);
+    if (p === 0) return this.#fail(ENOMEM);
+    eventAlloc(ctx, ctx.sc.s2u(size) === 0 ? old : usizeOf(ctx, lookupLive(ctx, p)));
+    eventDalloc(ctx, old);
+    this.#reportFlushProblems("realloc");
+    return p;
   }
 
   /** @internal whether the last realloc/rallocx moved the block. */
@@ -266,20 +418,32 @@ export class Heap {
     return a;
   }
 
+  /** The cache a flags word selects: automatic, none, or an explicit one. */
+  #tcacheFlag(flags: number, fn: string): number {
+    const t = mallocxTcacheIndex(flags);
+    if (t === -2) return this.#tcache();
+    if (t === -1) return 0;
+    const tc = tcacheExplicitGet(this.ctx, t);
+    if (tc === 0) throw new RangeError(`${fn}: MALLOCX_TCACHE(${t}) names no live explicit thread cache`);
+    return tc;
+  }
+
   mallocx(size: number, flags = 0): number {
     this.#enter("mallocx");
     size = checkSize(size, "mallocx");
     flags = checkFlags(flags, "mallocx");
     const usize = this.#usizeFor(size, flags);
     if (usize === 0) return this.#fail(ENOMEM);
-    const zero = (flags & MALLOCX_ZERO) !== 0 || this.ctx.opt.zero;
+    const ctx = this.ctx;
+    const zero = (flags & MALLOCX_ZERO) !== 0 || ctx.opt.zero;
     const arenaInd = this.#arenaFlag(flags, "mallocx");
+    const tc = this.#tcacheFlag(flags, "mallocx");
     const la = mallocxLgAlign(flags);
-    const sc = this.ctx.sc;
-    const p = la === 0
-      ? mallocArena(this.ctx, usize, sc.size2index(usize), size, arenaInd, zero)
-      : pallocArena(this.ctx, usize, 2 ** la, arenaInd, zero);
-    return p === 0 ? this.#fail(ENOMEM) : p;
+    if (la !== 0) return this.#aligned(2 ** la, size, zero, tc, arenaInd);
+    const p = allocCore(ctx, tc, usize, ctx.sc.size2index(usize), size, arenaInd, zero);
+    if (p === 0) return this.#fail(ENOMEM);
+    eventAlloc(ctx, usize);
+    return p;
   }
 
   rallocx(ptr: number, size: number, flags = 0): number {
@@ -294,8 +458,8 @@ export class Heap {
     const la = mallocxLgAlign(flags);
     if (la >= 32) return this.#fail(ENOMEM);
     const zero = (flags & MALLOCX_ZERO) !== 0 || this.ctx.opt.zero;
-    const p = rallocArena(this.ctx, ptr, e, usizeOf(this.ctx, e), size === 0 ? 1 : size, la === 0 ? 0 : 2 ** la, zero, this.#arenaFlag(flags, "rallocx"));
-    return p === 0 ? this.#fail(ENOMEM) : p;
+    const arenaInd = this.#arenaFlag(flags, "rallocx");
+    return this.#ralloc(ptr, e, size === 0 ? 1 : size, la === 0 ? 0 : 2 ** la, zero, this.#tcacheFlag(flags, "rallocx"), arenaInd);
   }
 
   /** Resize in place only; returns the resulting usable size (the old one if impossible). */
@@ -316,7 +480,12 @@ export class Heap {
     if (la !== 0 && ptr % 2 ** la !== 0) return old;
     const zero = (flags & MALLOCX_ZERO) !== 0 || ctx.opt.zero;
     rallocNoMove(ctx, e, old, size === 0 ? 1 : size, extra, zero);
-    return usizeOf(ctx, e);
+    const now = usizeOf(ctx, e);
+    if (now !== old) {
+      eventAlloc(ctx, now);
+      eventDalloc(ctx, old);
+    }
+    return now;
   }
 
   sallocx(ptr: number, _flags = 0): number {
@@ -328,10 +497,12 @@ export class Heap {
 
   dallocx(ptr: number, flags = 0): void {
     this.#enter("dallocx");
-    checkFlags(flags, "dallocx");
+    flags = checkFlags(flags, "dallocx");
     ptr = checkPtr(ptr, "dallocx");
     if (ptr === 0) return;
-    this.free(ptr);
+    const e = this.#live("dallocx", ptr);
+    if (e === 0) return;
+    this.#dalloc("dallocx", ptr, e, this.#tcacheFlag(flags, "dallocx"));
   }
 
   /** Sized free: `size` must lie in [requested size, usable size] (checked: a mismatch is reported). */
@@ -350,7 +521,7 @@ export class Heap {
         `size mismatch detected (true size ${usize} vs input size ${size}), likely caused by application sized deallocation bugs`);
       return;
     }
-    if (!dallocArena(this.ctx, ptr, e)) this.#report("double-free", "sdallocx", ptr, "pointer is not allocated (double free)");
+    this.#dalloc("sdallocx", ptr, e, this.#tcacheFlag(flags, "sdallocx"));
   }
 
   /** The usable size mallocx(size, flags) would give; 0 if too large. */

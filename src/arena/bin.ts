@@ -131,7 +131,7 @@ export function slabAlloc(ctx: HeapCtx, arena: number, binind: number, shard: nu
 }
 
 /** Refills slabcur from the non-full heap; false if that is empty. Bin lock held. */
-function refillSlabcurNoFresh(ctx: HeapCtx, arena: number, bin: number): boolean {
+export function binRefillSlabcur(ctx: HeapCtx, arena: number, bin: number): boolean {
   const u32 = ctx.u32;
   const cur = u32[(bin + BIN_SLABCUR_B) >>> 2]!;
   if (cur !== 0) fullInsert(ctx, arena, bin, cur);
@@ -145,7 +145,7 @@ export function binMallocNoFreshSlab(ctx: HeapCtx, arena: number, bin: number, b
   const u32 = ctx.u32;
   let cur = u32[(bin + BIN_SLABCUR_B) >>> 2]!;
   if (cur === 0 || edataNfree(u32, cur) === 0) {
-    if (!refillSlabcurNoFresh(ctx, arena, bin)) return 0;
+    if (!binRefillSlabcur(ctx, arena, bin)) return 0;
     cur = u32[(bin + BIN_SLABCUR_B) >>> 2]!;
   }
   return edataAddr(u32, cur) + slabRegAllocIndex(u32, cur) * ctx.sc.binRegSize[binind]!;

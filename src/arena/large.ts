@@ -6,7 +6,7 @@
  * Manual arenas track their large extents in a list (for arena reset).
  */
 import type { HeapCtx } from "../extent/ctx.js";
-import { EDATA_W_LIST_NEXT, EDATA_W_LIST_PREV, edataAddr, edataAddrSet, edataArena, edataBase, edataSize, edataSzind } from "../extent/edata.js";
+import { EDATA_W_LIST_NEXT, EDATA_W_LIST_PREV, EXTENT_STATE_ACTIVE, EXTENT_STATE_MERGING, edataState, edataStateSet, edataAddr, edataAddrSet, edataArena, edataBase, edataSize, edataSzind } from "../extent/edata.js";
 import { paAlloc, paDalloc, paExpand, paShrink, pacLock, pacUnlock } from "../extent/pac.js";
 import { PAC_OFFSET_STATE_B } from "../extent/pac_layout.js";
 import { alignUp, lgFloor } from "../layout/index.js";
@@ -87,14 +87,28 @@ export function largeAlloc(ctx: HeapCtx, arena: number, usize: number, alignment
   return e;
 }
 
-/** large_dalloc: statistics, list, then the page allocator. */
-export function largeDalloc(ctx: HeapCtx, e: number): void {
+/** large_dalloc_prep_locked: statistics and the manual arena's list (extent lock held). */
+export function largeDallocPrepLocked(ctx: HeapCtx, arena: number, e: number): void {
+  edataStateSet(ctx.u32, e, EXTENT_STATE_MERGING);
+  lstatAdd(ctx, arena, largeUsize(ctx, e), LSTATS_NDALLOC, 1);
+  if (!arenaIsAuto(ctx, arena)) largeListRemove(ctx, arena, e);
+}
+
+/** large_dalloc: statistics, list, then the page allocator. False if `e` was not active (double free). */
+export function largeDalloc(ctx: HeapCtx, e: number): boolean {
   const arena = arenaRecordByInd(ctx, edataArena(ctx.u32, e));
   pacLock(ctx, arena);
+  if (edataState(ctx.u32, e) !== EXTENT_STATE_ACTIVE) {
+    pacUnlock(ctx, arena);
+    return false;
+  }
+  // Claimed: a racing second free of the same block now fails the check above.
+  edataStateSet(ctx.u32, e, EXTENT_STATE_MERGING);
   lstatAdd(ctx, arena, largeUsize(ctx, e), LSTATS_NDALLOC, 1);
   if (!arenaIsAuto(ctx, arena)) largeListRemove(ctx, arena, e);
   pacUnlock(ctx, arena);
   paDalloc(ctx, arena, e);
+  return true;
 }
 
 function rallocStats(ctx: HeapCtx, arena: number, oldUsize: number, usize: number): void {

@@ -8,6 +8,7 @@ import type { SizeClasses } from "../sizeclass/index.js";
 import type { HeaderLayout } from "../layout/header.js";
 import type { LockContext } from "../sync/index.js";
 import type { TickerGeom } from "../decay/index.js";
+import type { OptValues } from "../mallctl/opt.js";
 
 /** The options the allocator core consults (resolved from malloc_conf at creation). */
 export interface CoreOptions {
@@ -81,6 +82,8 @@ export interface HeapCtx {
   readonly edataBytes: number;
   readonly arenaLayout: ArenaLayout;
   readonly opt: CoreOptions;
+  /** Every opt.* as resolved from malloc_conf (slow paths only). */
+  readonly optRaw: OptValues;
   /** This thread's slot and its per-thread record (THREAD_* offsets). */
   slot: number;
   threadB: number;

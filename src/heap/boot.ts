@@ -195,6 +195,7 @@ export function buildCtx(buffer: SharedArrayBuffer | ArrayBuffer, d: Derived, cl
     edataBytes: edataBytes(2 ** (sc.lgPage - 3)),
     arenaLayout: arenaLayoutCompute(sc),
     opt: coreOptions(conf),
+    optRaw: conf.opt,
     slot: claim.slot,
     threadB: hdr.threadsB + claim.slot * THREAD_BYTES,
     ownerTag: ownerTag(claim.slot, claim.generation),

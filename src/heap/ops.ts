@@ -1,9 +1,19 @@
 /**
- * ops: the allocation operations behind the public API (jemalloc.c's imalloc / idalloc / iralloc),
- * after argument validation: choose the arena, allocate or free, resize in place or move. The thread
- * cache sits in front of these (tcache issue); with the cache off every call lands here.
+ * ops: the allocation operations behind the public API (jemalloc.c's imalloc / ifree / iralloc and
+ * arena_malloc / arena_dalloc), after argument validation: the thread cache for the classes it holds,
+ * the arena otherwise (huge requests to the huge arena), resizing in place or by moving, and the
+ * per-thread events (allocated / deallocated bytes driving the tcache GC).
+ * `tc` is the cache to use: a tcache record, or 0 for none (tcache off or MALLOCX_TCACHE_NONE).
  */
-import { arenaChooseMaybeHuge, arenaDecayTick, arenaMallocHard, arenaPalloc, arenaRecordByInd } from "../arena/arena.js";
+import {
+  arenaChooseMaybeHuge,
+  arenaDecayTick,
+  arenaGet,
+  arenaMallocHard,
+  arenaPalloc,
+  arenaRecordByInd,
+  threadArena,
+} from "../arena/arena.js";
 import { binDallocLocked, binLock, binRecord, binUnlock } from "../arena/bin.js";
 import { CACHELINE, largeDalloc, largeRallocNoMove, largeUsize } from "../arena/large.js";
 import { slabRegIsAllocated } from "../arena/slab.js";
@@ -20,7 +30,17 @@ import {
 } from "../extent/edata.js";
 import { emapLookupChecked } from "../extent/emap.js";
 import { paDalloc } from "../extent/pac.js";
-import { THREAD_ALLOCATED_B, THREAD_DEALLOCATED_B } from "../layout/header.js";
+import { THREAD_ALLOCATED_B, THREAD_DEALLOCATED_B, THREAD_GC_ALLOC_NEXT_B, THREAD_GC_DALLOC_NEXT_B, THREAD_TCACHE_B, THREAD_TCACHE_ON_B } from "../layout/header.js";
+import { TBIN_W_CAP, TBIN_W_HEAD, TBIN_W_LOW_WATER, TBIN_W_NREQUESTS, TBIN_W_SLOTS, TCACHE_KIND_THREAD, tbinW } from "../tcache/layout.js";
+import {
+  tcacheAllocLargeMiss,
+  tcacheAllocSmallHard,
+  tcacheCreate,
+  tcacheDallocHard,
+  tcacheEvent,
+  tcacheGeom,
+  tcacheIsLive,
+} from "../tcache/tcache.js";
 
 /** Why a pointer was refused (0 = fine). Set by lookupLive. */
 export const PTR_OK = 0;
@@ -36,7 +56,8 @@ export function lastPtrError(): number {
 
 /**
  * The extent record of a live allocation starting at `ptr`, or 0 (with lastPtrError saying why).
- * The slab bitmap check is racy here; frees re-check under the bin lock.
+ * The slab bitmap check is racy here; frees re-check under the bin lock. A region sitting in a thread
+ * cache still counts as allocated.
  */
 export function lookupLive(ctx: HeapCtx, ptr: number): number {
   const e = emapLookupChecked(ctx, ptr);
@@ -74,39 +95,129 @@ export function usizeOf(ctx: HeapCtx, e: number): number {
   return edataSlab(u32, e) ? ctx.sc.binRegSize[edataSzind(u32, e)]! : largeUsize(ctx, e);
 }
 
-function bump(ctx: HeapCtx, fieldB: number, v: number): void {
-  const d = (ctx.threadB + fieldB) >>> 3;
-  ctx.f64[d] = ctx.f64[d]! + v;
+// ---- the thread's cache ---------------------------------------------------------------------------
+
+/** The thread's cache, created on first use when thread.tcache.enabled; 0 when off. */
+export function threadTcache(ctx: HeapCtx): number {
+  const tb = ctx.threadB;
+  if (ctx.u32[(tb + THREAD_TCACHE_ON_B) >>> 2] === 0) return 0;
+  let tc = ctx.u32[(tb + THREAD_TCACHE_B) >>> 2]!;
+  if (tc !== 0 && tcacheIsLive(ctx, tc)) return tc;
+  tc = tcacheCreate(ctx, threadArena(ctx), TCACHE_KIND_THREAD);
+  ctx.u32[(tb + THREAD_TCACHE_B) >>> 2] = tc;
+  return tc;
 }
 
-/** imalloc without a cache: `usize`/`ind` from s2u/size2index; `chooseSize` picks the huge arena. */
-export function mallocArena(ctx: HeapCtx, usize: number, ind: number, chooseSize: number, arenaInd: number, zero: boolean): number {
-  const arena = arenaChooseMaybeHuge(ctx, arenaInd, chooseSize);
-  if (arena === 0) return 0;
-  const p = arenaMallocHard(ctx, arena, usize, ind, zero);
-  if (p !== 0) {
-    bump(ctx, THREAD_ALLOCATED_B, usize);
-    if (!zero && ctx.opt.junkAlloc) ctx.u8.fill(0xa5, p, p + usize);
+// ---- events -------------------------------------------------------------------------------------
+
+/** thread_alloc_event: count the bytes; every tcache_gc_incr_bytes run one GC step. */
+export function eventAlloc(ctx: HeapCtx, usize: number): void {
+  const f64 = ctx.f64;
+  const d = (ctx.threadB + THREAD_ALLOCATED_B) >>> 3;
+  const after = f64[d]! + usize;
+  f64[d] = after;
+  const nd = (ctx.threadB + THREAD_GC_ALLOC_NEXT_B) >>> 3;
+  if (after >= f64[nd]!) {
+    f64[nd] = after + tcacheGeom(ctx).gcIncrBytes;
+    const tc = threadTcacheIfLive(ctx);
+    if (tc !== 0) tcacheEvent(ctx, tc);
   }
-  return p;
 }
 
-/** ipalloc: aligned (usize from sa2u). */
-export function pallocArena(ctx: HeapCtx, usize: number, alignment: number, arenaInd: number, zero: boolean): number {
-  const arena = arenaChooseMaybeHuge(ctx, arenaInd, usize);
-  if (arena === 0) return 0;
-  const p = arenaPalloc(ctx, arena, usize, alignment, zero);
-  if (p !== 0) {
-    bump(ctx, THREAD_ALLOCATED_B, usize);
-    if (!zero && ctx.opt.junkAlloc) ctx.u8.fill(0xa5, p, p + usize);
+export function eventDalloc(ctx: HeapCtx, usize: number): void {
+  const f64 = ctx.f64;
+  const d = (ctx.threadB + THREAD_DEALLOCATED_B) >>> 3;
+  const after = f64[d]! + usize;
+  f64[d] = after;
+  const nd = (ctx.threadB + THREAD_GC_DALLOC_NEXT_B) >>> 3;
+  if (after >= f64[nd]!) {
+    f64[nd] = after + tcacheGeom(ctx).gcIncrBytes;
+    const tc = threadTcacheIfLive(ctx);
+    if (tc !== 0) tcacheEvent(ctx, tc);
   }
-  return p;
+}
+
+function threadTcacheIfLive(ctx: HeapCtx): number {
+  if (ctx.u32[(ctx.threadB + THREAD_TCACHE_ON_B) >>> 2] === 0) return 0;
+  const tc = ctx.u32[(ctx.threadB + THREAD_TCACHE_B) >>> 2]!;
+  return tcacheIsLive(ctx, tc) ? tc : 0;
+}
+
+/** te_init: the GC thresholds start one increment from the current counts. */
+export function eventsInit(ctx: HeapCtx): void {
+  const f64 = ctx.f64;
+  const incr = ctx.optRaw.tcache_gc_incr_bytes;
+  const step = incr > 0 ? incr : Number.POSITIVE_INFINITY;
+  f64[(ctx.threadB + THREAD_GC_ALLOC_NEXT_B) >>> 3] = f64[(ctx.threadB + THREAD_ALLOCATED_B) >>> 3]! + step;
+  f64[(ctx.threadB + THREAD_GC_DALLOC_NEXT_B) >>> 3] = f64[(ctx.threadB + THREAD_DEALLOCATED_B) >>> 3]! + step;
+}
+
+// ---- allocation ---------------------------------------------------------------------------------
+
+function junkAlloc(ctx: HeapCtx, p: number, usize: number, zero: boolean): void {
+  if (!zero && ctx.opt.junkAlloc) ctx.u8.fill(0xa5, p, p + usize);
+}
+
+/** Pop from a cache bin, or 0 when empty (keeps the low-water mark). */
+function cacheBinAlloc(ctx: HeapCtx, w: number): number {
+  const u32 = ctx.u32;
+  const head = u32[w + TBIN_W_HEAD]!;
+  const cap = u32[w + TBIN_W_CAP]!;
+  if (head === cap) return 0;
+  u32[w + TBIN_W_HEAD] = head + 1;
+  const n = cap - head - 1;
+  if (n < u32[w + TBIN_W_LOW_WATER]!) u32[w + TBIN_W_LOW_WATER] = n;
+  return u32[u32[w + TBIN_W_SLOTS]! + head]!;
 }
 
 /**
- * Frees the live allocation at `ptr` whose record is `e`. Returns false when the region turned out to
- * be free already (double free caught under the lock): nothing changed.
+ * arena_malloc: class `ind` (usable `usize`). `chooseSize` is what decides the huge arena (the
+ * requested size for malloc, the usable size for aligned and realloc). No events counted.
  */
+export function allocCore(ctx: HeapCtx, tc: number, usize: number, ind: number, chooseSize: number, arenaInd: number, zero: boolean): number {
+  const sc = ctx.sc;
+  if (tc !== 0 && ind < tcacheGeom(ctx).nhbins) {
+    const w = tbinW(tc, ind);
+    let p = cacheBinAlloc(ctx, w);
+    if (ind < sc.nbins) {
+      if (p === 0) p = tcacheAllocSmallHard(ctx, tc, ind, arenaInd);
+      if (p === 0) return 0;
+      if (zero) ctx.u8.fill(0, p, p + usize);
+      else junkAlloc(ctx, p, usize, false);
+      ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1] = ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1]! + 1;
+      return p;
+    }
+    if (p === 0) {
+      p = tcacheAllocLargeMiss(ctx, usize, zero, arenaInd);
+      if (p !== 0) junkAlloc(ctx, p, usize, zero);
+      return p;
+    }
+    if (zero) ctx.u8.fill(0, p, p + usize);
+    else junkAlloc(ctx, p, usize, false);
+    ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1] = ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1]! + 1;
+    return p;
+  }
+  const arena = arenaChooseMaybeHuge(ctx, arenaInd, chooseSize);
+  if (arena === 0) return 0;
+  const p = arenaMallocHard(ctx, arena, usize, ind, zero);
+  if (p !== 0) junkAlloc(ctx, p, usize, zero);
+  return p;
+}
+
+/** ipalloc: aligned (usize from sa2u). Small classes may come from the cache. */
+export function pallocCore(ctx: HeapCtx, tc: number, usize: number, alignment: number, arenaInd: number, zero: boolean): number {
+  const sc = ctx.sc;
+  if (usize <= sc.smallMaxclass) return allocCore(ctx, tc, usize, sc.size2index(usize), usize, arenaInd, zero);
+  const arena = arenaChooseMaybeHuge(ctx, arenaInd, usize);
+  if (arena === 0) return 0;
+  const p = arenaPalloc(ctx, arena, usize, alignment, zero);
+  if (p !== 0) junkAlloc(ctx, p, usize, zero);
+  return p;
+}
+
+// ---- deallocation -------------------------------------------------------------------------------
+
+/** Frees straight into the arena. False when the region turned out to be free already. */
 export function dallocArena(ctx: HeapCtx, ptr: number, e: number): boolean {
   const u32 = ctx.u32;
   const arena = arenaRecordByInd(ctx, edataArena(u32, e));
@@ -115,7 +226,6 @@ export function dallocArena(ctx: HeapCtx, ptr: number, e: number): boolean {
     const regSize = ctx.sc.binRegSize[binind]!;
     const regind = (ptr - edataBase(u32, e)) / regSize;
     const bin = binRecord(ctx, arena, binind, edataBinshard(u32, e));
-    if (ctx.opt.junkFree) ctx.u8.fill(0x5a, ptr, ptr + regSize);
     binLock(ctx, bin);
     if (edataState(u32, e) !== EXTENT_STATE_ACTIVE || !slabRegIsAllocated(u32, e, regind)) {
       binUnlock(ctx, bin);
@@ -124,16 +234,37 @@ export function dallocArena(ctx: HeapCtx, ptr: number, e: number): boolean {
     const empty = binDallocLocked(ctx, arena, bin, binind, e, regind);
     binUnlock(ctx, bin);
     if (empty) paDalloc(ctx, arena, e);
-    bump(ctx, THREAD_DEALLOCATED_B, regSize);
   } else {
-    const usize = largeUsize(ctx, e);
-    if (ctx.opt.junkFree) ctx.u8.fill(0x5a, ptr, ptr + usize);
-    largeDalloc(ctx, e);
-    bump(ctx, THREAD_DEALLOCATED_B, usize);
+    if (!largeDalloc(ctx, e)) return false;
   }
   arenaDecayTick(ctx, arena);
   return true;
 }
+
+/**
+ * arena_dalloc with a cache: cacheable classes go to the cache (flushing when full), others to the
+ * arena. `usize` is the allocation's usable size. False for a detected double free.
+ */
+export function dallocCore(ctx: HeapCtx, tc: number, ptr: number, e: number, usize: number): boolean {
+  const ind = edataSzind(ctx.u32, e);
+  if (ctx.opt.junkFree) ctx.u8.fill(0x5a, ptr, ptr + usize);
+  if (tc !== 0 && ind < tcacheGeom(ctx).nhbins) {
+    const u32 = ctx.u32;
+    const w = tbinW(tc, ind);
+    const head = u32[w + TBIN_W_HEAD]!;
+    const slots = u32[w + TBIN_W_SLOTS]!;
+    if (head !== u32[w + TBIN_W_CAP] && u32[slots + head] === ptr) return false;
+    if (head === 0) tcacheDallocHard(ctx, tc, ind, ptr);
+    else {
+      u32[slots + head - 1] = ptr;
+      u32[w + TBIN_W_HEAD] = head - 1;
+    }
+    return true;
+  }
+  return dallocArena(ctx, ptr, e);
+}
+
+// ---- resizing -----------------------------------------------------------------------------------
 
 /**
  * arena_ralloc_no_move for a live allocation: same small class, or a large extent resized in place.
@@ -142,7 +273,7 @@ export function dallocArena(ctx: HeapCtx, ptr: number, e: number): boolean {
 export function rallocNoMove(ctx: HeapCtx, e: number, oldUsize: number, size: number, extra: number, zero: boolean): boolean {
   const sc = ctx.sc;
   const usizeMin = sc.s2u(size);
-  const usizeMax = sc.s2u(size + extra);
+  const usizeMax = sc.s2u(Math.min(size + extra, sc.maxClass));
   const arena = arenaRecordByInd(ctx, edataArena(ctx.u32, e));
   if (oldUsize <= sc.smallMaxclass && usizeMin !== 0 && usizeMin <= sc.smallMaxclass) {
     if ((usizeMax > sc.smallMaxclass || sc.size2index(usizeMax) !== sc.size2index(oldUsize)) && (size > oldUsize || usizeMax < oldUsize)) {
@@ -159,38 +290,43 @@ export function rallocNoMove(ctx: HeapCtx, e: number, oldUsize: number, size: nu
   return true;
 }
 
-/** Set by rallocArena: whether the last resize moved the block. */
+/** Set by rallocCore: whether the last resize moved the block. */
 export let rallocMoved = false;
 
 /**
  * arena_ralloc: resize the live allocation `e` at `ptr` (usable `oldUsize`) to `size` with
  * `alignment` (0 = none). Returns the new address (maybe `ptr`), or 0 on OOM (old block untouched).
+ * No events counted (the caller counts usize allocated and oldUsize freed).
  */
-export function rallocArena(ctx: HeapCtx, ptr: number, e: number, oldUsize: number, size: number, alignment: number, zero: boolean, arenaInd: number): number {
+export function rallocCore(ctx: HeapCtx, tc: number, ptr: number, e: number, oldUsize: number, size: number, alignment: number, zero: boolean, arenaInd: number): number {
   const sc = ctx.sc;
   const usize = alignment === 0 ? sc.s2u(size) : sc.sa2u(size, alignment);
   rallocMoved = false;
   if (usize === 0) return 0;
-  if (usize <= sc.smallMaxclass && !rallocNoMove(ctx, e, oldUsize, usize, 0, zero)) {
-    adjust(ctx, oldUsize, usize);
-    return ptr;
-  }
+  if (usize <= sc.smallMaxclass && !rallocNoMove(ctx, e, oldUsize, usize, 0, zero)) return ptr;
+  let p: number;
   if (oldUsize >= sc.largeMinclass && usize >= sc.largeMinclass && (alignment <= CACHELINE || ptr % alignment === 0)) {
     if (!largeRallocNoMove(ctx, e, usize, usize, zero)) {
       arenaDecayTick(ctx, arenaRecordByInd(ctx, edataArena(ctx.u32, e)));
-      adjust(ctx, oldUsize, usize);
       return ptr;
     }
+    // large_ralloc_move_helper: the new block comes from the arena, never from the cache.
+    const arena = arenaChooseMaybeHuge(ctx, arenaInd, usize);
+    p = arena === 0 ? 0 : arenaPalloc(ctx, arena, usize, alignment <= CACHELINE ? CACHELINE : alignment, zero);
+    if (p !== 0) junkAlloc(ctx, p, usize, zero);
+  } else {
+    p = alignment === 0 ? allocCore(ctx, tc, usize, sc.size2index(usize), usize, arenaInd, zero) : pallocCore(ctx, tc, usize, alignment, arenaInd, zero);
   }
-  const p = alignment === 0 ? mallocArena(ctx, usize, sc.size2index(usize), usize, arenaInd, zero) : pallocArena(ctx, usize, alignment, arenaInd, zero);
   if (p === 0) return 0;
   ctx.u8.copyWithin(p, ptr, ptr + Math.min(usize, oldUsize));
-  dallocArena(ctx, ptr, e);
+  dallocCore(ctx, tc, ptr, e, oldUsize);
   rallocMoved = true;
   return p;
 }
 
-function adjust(ctx: HeapCtx, oldUsize: number, usize: number): void {
-  bump(ctx, THREAD_ALLOCATED_B, usize);
-  bump(ctx, THREAD_DEALLOCATED_B, oldUsize);
+/** The arena index a thread's allocations go to (for tests and mallctl). */
+export function threadArenaIndex(ctx: HeapCtx): number {
+  return threadArena(ctx);
 }
+
+void arenaGet;

@@ -34,7 +34,11 @@
  * 136..143   bgThreads         i32     background_thread enabled (Atomics), then max_background_threads
  * 144..147   ncpus             u32     CPUs assumed at creation (narenas default)
  * 148..151   virtualClock      u32     1 when the creator's clock is virtual (replay)
- * 152..191   (reserved)
+ * 152..155   bgRegion          u32     background threads' region in b0 (src/background/layout.ts), 0 until
+ *                                      first enabled; published once with Atomics.compareExchange
+ * 156..159   bgNthreads        i32     n_background_threads: workers started and not yet joined (Atomics)
+ * 160..163   bgNinfo           u32     thread records in the region (opt.max_background_threads)
+ * 164..191   (reserved)
  * 192..      locks             LOCK_BYTES each: map, ctl, arenas
  * 1024..3071 confEmbed         utf-8   embedded malloc_conf (config.malloc_conf)
  * 3072..5119 confEnv           utf-8   JEMALLOC_TS_MALLOC_CONF as read by the creator
@@ -77,6 +81,9 @@ export const HDR_ARENAS_MUZZY_MS_B = 128;
 export const HDR_BG_THREADS_B = 136;
 export const HDR_MAX_BG_THREADS_B = 140;
 export const HDR_NCPUS_B = 144;
+export const HDR_BG_REGION_B = 152;
+export const HDR_BG_NTHREADS_B = 156;
+export const HDR_BG_NINFO_B = 160;
 export const HDR_LOCKS_B = 192;
 export { LOCK_BYTES };
 export const HDR_LOCK_MAP_B = HDR_LOCKS_B;
@@ -99,8 +106,10 @@ export const ARENAS_MAX = 4096;
  *  16..23 deallocated  f64     thread.deallocated
  *  24..27 lastError    u32     errno of the last failed call (ENOMEM / EINVAL)
  *  28..31 tcacheOn     u32     thread.tcache.enabled
- *  32..39 binshardSel  u32     shard selector taken from arena.binshard_next
- *  40..63 (reserved)
+ *  32..35 binshardSel  u32     shard selector taken from arena.binshard_next
+ *  40..47 gcAllocNext  f64     thread.allocated value at which the next tcache GC event fires
+ *  48..55 gcDallocNext f64     thread.deallocated value for the dalloc GC event
+ *  56..63 (reserved)
  */
 export const THREAD_BYTES = 64;
 export const THREAD_ARENA_B = 0;
@@ -110,6 +119,8 @@ export const THREAD_DEALLOCATED_B = 16;
 export const THREAD_LAST_ERROR_B = 24;
 export const THREAD_TCACHE_ON_B = 28;
 export const THREAD_BINSHARD_B = 32;
+export const THREAD_GC_ALLOC_NEXT_B = 40;
+export const THREAD_GC_DALLOC_NEXT_B = 48;
 
 /** Page map geometry: 2 levels; a leaf covers 2^RTREE_LEAF_BITS pages. */
 export const RTREE_LEAF_BITS = 10;

@@ -33,6 +33,11 @@ export function tcacheDestroyExplicit(_ctx: HeapCtx, _ind: number): boolean {
   return false;
 }
 
+/** The record of live explicit cache `ind`, or 0. */
+export function tcacheExplicitGet(_ctx: HeapCtx, _ind: number): number {
+  return 0;
+}
+
 /** Bytes of cached regions per arena (stats.arenas.<i>.tcache_bytes). */
 export function tcacheBytesOfArena(_ctx: HeapCtx, _arenaInd: number): number {
   return 0;
