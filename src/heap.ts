@@ -74,6 +74,8 @@ export class Heap {
   // Fast-path fields, read once per thread (the heap's state itself stays in the buffer).
   #u32: Uint32Array;
   #f64: Float64Array;
+  /** Buffer length the fast views cover: reads beyond read undefined and bail to the slow path. */
+  #viewLen: number;
   #s2iTab: Uint8Array;
   #classSize: Float64Array;
   #lgPage: number;
@@ -90,8 +92,9 @@ export class Heap {
   private constructor(ctx: HeapCtx, derived: Derived) {
     this.ctx = ctx;
     this.derived = derived;
-    this.#u32 = ctx.u32;
-    this.#f64 = ctx.f64;
+    this.#viewLen = ctx.buffer.byteLength;
+    this.#u32 = new Uint32Array(ctx.buffer, 0, this.#viewLen >>> 2);
+    this.#f64 = new Float64Array(ctx.buffer, 0, this.#viewLen >>> 3);
     this.#s2iTab = ctx.sc.size2indexTab;
     this.#classSize = ctx.sc.indexToSizeTab;
     this.#lgPage = ctx.lgPage;
@@ -237,6 +240,12 @@ export class Heap {
 
   #setFast(tc: number): void {
     const ctx = this.ctx;
+    const len = ctx.buffer.byteLength;
+    if (len !== this.#viewLen) {
+      this.#viewLen = len;
+      this.#u32 = new Uint32Array(ctx.buffer, 0, len >>> 2);
+      this.#f64 = new Float64Array(ctx.buffer, 0, len >>> 3);
+    }
     const ok = tc !== 0 && !ctx.opt.zero && !ctx.opt.junkAlloc && !ctx.opt.junkFree && !this.#detached;
     this.#tcW0 = ok ? tbinW(tc, 0) : 0;
     this.#nhbins = tc !== 0 ? tcacheGeom(ctx).nhbins : 0;

@@ -54,7 +54,7 @@ import { edataBytes } from "../extent/edata.js";
 import { arenaGet } from "../arena/arena.js";
 
 export interface HeapCreateOptions {
-  /** Bytes the buffer starts with (default 1 MiB; at least the header). */
+  /** Bytes the buffer starts with (default: maxBytes — pages are committed lazily by the OS). */
   initialBytes?: number;
   /** Largest the buffer may grow to (default 1 GiB; at most 4 GiB). */
   maxBytes?: number;
@@ -200,7 +200,7 @@ export function buildCtx(buffer: SharedArrayBuffer | ArrayBuffer, d: Derived, cl
     threadB: hdr.threadsB + claim.slot * THREAD_BYTES,
     ownerTag: ownerTag(claim.slot, claim.generation),
     lockCtx,
-    nowNs: virtualNow ? () => Math.max(0, clk()) * 1e6 : () => Math.max(0, clk() - origin) * 1e6,
+    nowNs: virtualNow ? () => Math.floor(Math.max(0, clk()) * 1e6) : () => Math.floor(Math.max(0, clk() - origin) * 1e6),
     ticker: new TickerGeom(1000, prng, 0),
     prng,
     backgroundThreads: false,
@@ -234,7 +234,10 @@ export function bootCreate(options: HeapCreateOptions): Created {
   const ncpus = intOpt(options.ncpus, "ncpus", 1, 4096, availableParallelism());
   const hdr = headerLayout(cfg.lgPage, cfg.lgVaddr, nslots);
   if (hdr.headerBytes > maxBytes) throw new RangeError(`Heap.create: maxBytes ${maxBytes} cannot hold the ${hdr.headerBytes}-byte header`);
-  const initialBytes = Math.max(intOpt(options.initialBytes, "initialBytes", 0, maxBytes, Math.min(DEFAULT_INITIAL_BYTES, maxBytes)), hdr.headerBytes);
+  // By default the buffer starts at its full length: the OS backs pages only when touched, so the
+  // resident footprint is what the heap uses, and fixed-length views are ~20× faster than the
+  // length-tracking views a still-growing buffer needs in Node 20 (see README, "Growth").
+  const initialBytes = Math.max(intOpt(options.initialBytes, "initialBytes", 0, maxBytes, maxBytes), hdr.headerBytes);
   if (options.conf !== undefined && typeof options.conf !== "string") throw new TypeError("Heap.create: conf must be a string");
   const embedded = options.conf ?? "";
   const env = options.envConf === undefined ? readMallocConfEnv() : options.envConf;

@@ -1,10 +1,32 @@
 /**
- * The heap's mallctl entry point. The namespace itself (a declarative tree, one file per subtree) is
- * in src/mallctl; this function is where a Heap hands a name to it.
+ * The heap's mallctl entry points. The namespace itself (a declarative tree, one file per subtree) is
+ * in src/mallctl; these functions are where a Heap hands a name or a MIB to it. Heap's methods
+ * `mallctl`, `mallctlnametomib`, `mallctlbymib` and `statsPrint` call them.
  */
 import type { Heap } from "../heap.js";
-import { mallctlDispatch } from "../mallctl/namespace.js";
+import {
+  mallctlByMibDispatch,
+  mallctlDispatch,
+  mallctlNameToMibDispatch,
+  statsPrint,
+} from "../mallctl/index.js";
 
+/** heap.mallctl(name, newValue?): the value read (the old value of a read-write leaf). */
 export function heapMallctl(heap: Heap, name: string, newValue?: unknown): unknown {
   return mallctlDispatch(heap, name, newValue);
+}
+
+/** heap.mallctlnametomib(name): the MIB of a name (or of its first `maxLength` components). */
+export function mallctlNameToMib(heap: Heap, name: string, maxLength?: number): number[] {
+  return mallctlNameToMibDispatch(heap, name, maxLength);
+}
+
+/** heap.mallctlbymib(mib, newValue?): as mallctl, addressed by MIB. */
+export function mallctlByMib(heap: Heap, mib: readonly number[], newValue?: unknown): unknown {
+  return mallctlByMibDispatch(heap, mib, newValue);
+}
+
+/** heap.statsPrint(opts?): malloc_stats_print's report (text, or JSON with "J"). */
+export function heapStatsPrint(heap: Heap, opts?: string): string {
+  return statsPrint(heap, opts);
 }

@@ -22,7 +22,13 @@ export interface Views {
   readonly dv: DataView;
 }
 
+/**
+ * Views over the whole buffer. A buffer that can still grow gets length-tracking views (always
+ * correct, but V8 in Node 20 reads and writes them ~20× slower); a buffer at its maximum length gets
+ * fixed-length views (fast). Hot paths keep their own fixed views (fixedViews) and refresh them.
+ */
 export function makeViews(buffer: SharedArrayBuffer | ArrayBuffer): Views {
+  if (!canGrow(buffer)) return fixedViews(buffer);
   return {
     u8: new Uint8Array(buffer),
     i32: new Int32Array(buffer),
@@ -30,6 +36,24 @@ export function makeViews(buffer: SharedArrayBuffer | ArrayBuffer): Views {
     f64: new Float64Array(buffer),
     dv: new DataView(buffer),
   };
+}
+
+/** Fixed-length views over the buffer's current length (must be refreshed after growth). */
+export function fixedViews(buffer: SharedArrayBuffer | ArrayBuffer): Views {
+  const len = buffer.byteLength;
+  return {
+    u8: new Uint8Array(buffer, 0, len),
+    i32: new Int32Array(buffer, 0, len >>> 2),
+    u32: new Uint32Array(buffer, 0, len >>> 2),
+    f64: new Float64Array(buffer, 0, len >>> 3),
+    dv: new DataView(buffer, 0, len),
+  };
+}
+
+export function canGrow(buffer: SharedArrayBuffer | ArrayBuffer): boolean {
+  const b = buffer as { growable?: boolean; resizable?: boolean; maxByteLength?: number };
+  const growable = b.growable === true || b.resizable === true;
+  return growable && (b.maxByteLength ?? 0) > buffer.byteLength;
 }
 
 /** Round `n` up to a multiple of `align` (a power of two); exact for all n < 2^53 (no 32-bit wrap). */

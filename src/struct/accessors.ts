@@ -1,19 +1,20 @@
 /**
- * Field accessors. `rawAccessor(type, offset, …)` makes the get/set pair for one field as closures over its
- * byte offset, taking a StructMemory and the record's offset; the static accessors (`Layout.fields.x`) and
- * the object views' getters/setters both call them.
+ * Raw field accessors: `rawAccessor(type, offset, …)` makes the get/set/plain closures of one field, taking
+ * a StructMemory and the record's offset. They implement every field kind (strings, arrays and nested
+ * structs only here); for numbers, bools, pointers and atomics the views, static and bound accessors use
+ * specialized code (specialize.ts) and come here only on their slow path (past the end of their views) or
+ * where code generation is not allowed.
  *
- * Hot-path rules: each accessor is one small closure that V8 inlines; no allocation (except fields whose
- * value is an object: strings, arrays, nested views); the only check besides the argument's type is
- * `!(ptr + end <= memory.end)`, which also catches a NaN pointer, and sends growth to `ensure`. Pointers
- * are not checked for liveness here: that is `Layout.at`'s job.
+ * Rules: no allocation except for values that are objects (strings, arrays, nested views); the range test
+ * `!(ptr + end <= memory.end)` also catches a NaN pointer and sends growth to `ensure`. Pointers are not
+ * checked for liveness here: that is `Layout.at`'s job.
  *
  * Errors: TypeError for a value of the wrong JS type, RangeError for a pointer or string out of its range;
  * messages name the field as `Layout.field`.
  */
+import { MALLOCX_ZERO } from "../flags.js";
 import type { AnyLayout } from "./layout.js";
 import type { StructMemory } from "./memory.js";
-import { MALLOCX_ZERO } from "../flags.js";
 import type { ArrayType, AtomicType, FieldType, ScalarType, StructArray } from "./types.js";
 import { describeType, isLayout } from "./types.js";
 import { utf8Length, utf8Read, utf8Write } from "./utf8.js";
@@ -81,130 +82,27 @@ export function badValue(label: string, expected: string, v: unknown): never {
   throw new TypeError(`${label}: expected ${expected}, got ${typeof v} ${shown}`);
 }
 
+/**
+ * A plain number or bigint field. The same closure serves every field of a kind, so this is the slow path:
+ * hot fields get specialized code (specialize.ts) and use this only past the end of their views or where
+ * code generation is not allowed.
+ */
 function scalarAccessor(t: ScalarType, off: number, label: string): RawAccessor {
   const end = off + t.size;
-  switch (t.name) {
-    case "u8":
-      return withPlain(
-        (m, p) => {
-          if (!(p + end <= m.end)) m.ensure(p + end);
-          return m.u8[p + off];
-        },
-        (m, p, v) => {
-          if (typeof v !== "number") badValue(label, "a number", v);
-          if (!(p + end <= m.end)) m.ensure(p + end);
-          m.u8[p + off] = v;
-        },
-      );
-    case "i8":
-      return withPlain(
-        (m, p) => {
-          if (!(p + end <= m.end)) m.ensure(p + end);
-          return m.i8[p + off];
-        },
-        (m, p, v) => {
-          if (typeof v !== "number") badValue(label, "a number", v);
-          if (!(p + end <= m.end)) m.ensure(p + end);
-          m.i8[p + off] = v;
-        },
-      );
-    case "u16":
-      return withPlain(
-        (m, p) => {
-          if (!(p + end <= m.end)) m.ensure(p + end);
-          return m.u16[(p + off) >>> 1];
-        },
-        (m, p, v) => {
-          if (typeof v !== "number") badValue(label, "a number", v);
-          if (!(p + end <= m.end)) m.ensure(p + end);
-          m.u16[(p + off) >>> 1] = v;
-        },
-      );
-    case "i16":
-      return withPlain(
-        (m, p) => {
-          if (!(p + end <= m.end)) m.ensure(p + end);
-          return m.i16[(p + off) >>> 1];
-        },
-        (m, p, v) => {
-          if (typeof v !== "number") badValue(label, "a number", v);
-          if (!(p + end <= m.end)) m.ensure(p + end);
-          m.i16[(p + off) >>> 1] = v;
-        },
-      );
-    case "u32":
-      return withPlain(
-        (m, p) => {
-          if (!(p + end <= m.end)) m.ensure(p + end);
-          return m.u32[(p + off) >>> 2];
-        },
-        (m, p, v) => {
-          if (typeof v !== "number") badValue(label, "a number", v);
-          if (!(p + end <= m.end)) m.ensure(p + end);
-          m.u32[(p + off) >>> 2] = v;
-        },
-      );
-    case "i32":
-      return withPlain(
-        (m, p) => {
-          if (!(p + end <= m.end)) m.ensure(p + end);
-          return m.i32[(p + off) >>> 2];
-        },
-        (m, p, v) => {
-          if (typeof v !== "number") badValue(label, "a number", v);
-          if (!(p + end <= m.end)) m.ensure(p + end);
-          m.i32[(p + off) >>> 2] = v;
-        },
-      );
-    case "f32":
-      return withPlain(
-        (m, p) => {
-          if (!(p + end <= m.end)) m.ensure(p + end);
-          return m.f32[(p + off) >>> 2];
-        },
-        (m, p, v) => {
-          if (typeof v !== "number") badValue(label, "a number", v);
-          if (!(p + end <= m.end)) m.ensure(p + end);
-          m.f32[(p + off) >>> 2] = v;
-        },
-      );
-    case "f64":
-      return withPlain(
-        (m, p) => {
-          if (!(p + end <= m.end)) m.ensure(p + end);
-          return m.f64[(p + off) >>> 3];
-        },
-        (m, p, v) => {
-          if (typeof v !== "number") badValue(label, "a number", v);
-          if (!(p + end <= m.end)) m.ensure(p + end);
-          m.f64[(p + off) >>> 3] = v;
-        },
-      );
-    case "u64":
-      return withPlain(
-        (m, p) => {
-          if (!(p + end <= m.end)) m.ensure(p + end);
-          return m.u64[(p + off) >>> 3];
-        },
-        (m, p, v) => {
-          if (typeof v !== "bigint") badValue(label, "a bigint", v);
-          if (!(p + end <= m.end)) m.ensure(p + end);
-          m.u64[(p + off) >>> 3] = v;
-        },
-      );
-    case "i64":
-      return withPlain(
-        (m, p) => {
-          if (!(p + end <= m.end)) m.ensure(p + end);
-          return m.i64[(p + off) >>> 3];
-        },
-        (m, p, v) => {
-          if (typeof v !== "bigint") badValue(label, "a bigint", v);
-          if (!(p + end <= m.end)) m.ensure(p + end);
-          m.i64[(p + off) >>> 3] = v;
-        },
-      );
-  }
+  const view = scalarView(t.name) as (m: StructMemory) => { [index: number]: unknown };
+  const shift = Math.log2(t.size);
+  const kind = t.name === "u64" || t.name === "i64" ? "bigint" : "number";
+  return withPlain(
+    (m, p) => {
+      if (!(p + end <= m.end)) m.ensure(p + end);
+      return view(m)[(p + off) >>> shift];
+    },
+    (m, p, v) => {
+      if (typeof v !== kind) badValue(label, `a ${kind}`, v);
+      if (!(p + end <= m.end)) m.ensure(p + end);
+      view(m)[(p + off) >>> shift] = v;
+    },
+  );
 }
 
 function boolAccessor(off: number, label: string): RawAccessor {
@@ -354,7 +252,14 @@ function atomicAccessor(t: AtomicType, off: number, label: string): RawAccessor 
 export type IntegerView = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array;
 export type AnyIntegerView = IntegerView | BigInt64Array | BigUint64Array;
 
-/** The view an atomic field of this type is accessed through. */
+/** The view a field of scalar type `name` is read through. */
+function scalarView(name: string): (m: StructMemory) => AnyIntegerView | Float32Array | Float64Array {
+  if (name === "f32") return (m) => m.f32;
+  if (name === "f64") return (m) => m.f64;
+  return atomicView(name);
+}
+
+/** The view an atomic (integer) field of this type is accessed through. */
 export function atomicView(name: string): (m: StructMemory) => AnyIntegerView {
   switch (name) {
     case "u8":

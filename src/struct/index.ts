@@ -5,23 +5,26 @@
  * cursor (`Layout.cursor(heap)`, then set `$ptr`). The layout is C's, so wasm32 C code can share the records;
  * `cDeclaration(layout)` prints the matching C.
  */
+
+export { cDeclaration } from "./c-decl.js";
 export type { StructHeap } from "./heap-like.js";
+export type { AnyLayout, Layout } from "./layout.js";
+export { struct } from "./layout.js";
 export type {
   AccessorOf,
   Accessors,
-  AnyLayout,
   ArrayAccessor,
   AtomicAccessor,
+  Bound,
+  BoundField,
   FieldAccessor,
-  Layout,
-} from "./layout.js";
-export { struct } from "./layout.js";
+} from "./static-accessors.js";
 export type {
   ArrayType,
   AtomicType,
   BoolType,
-  FieldType,
   Fields,
+  FieldType,
   Init,
   InitOf,
   Plain,
@@ -36,4 +39,3 @@ export type {
   ViewBase,
 } from "./types.js";
 export { STRING_MAX_BYTES_DEFAULT, types } from "./types.js";
-export { cDeclaration } from "./c-decl.js";

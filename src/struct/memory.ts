@@ -34,6 +34,7 @@ export class StructMemory {
   i64!: BigInt64Array;
   dv!: DataView;
   private readonly bufferKind: number;
+  private readonly remakeHooks: (() => void)[] = [];
 
   constructor(heap: StructHeap) {
     const buffer = heap.buffer;
@@ -56,6 +57,11 @@ export class StructMemory {
     }
   }
 
+  /** Calls `hook` after every re-making of the views (bound accessors re-point their copies). */
+  onRemake(hook: () => void): void {
+    this.remakeHooks.push(hook);
+  }
+
   private makeViews(): void {
     const b = this.buffer;
     const len = b.byteLength;
@@ -74,6 +80,7 @@ export class StructMemory {
     this.i64 = new BigInt64Array(b, 0, n(8));
     this.dv = new DataView(b, 0, n(1));
     this.end = len;
+    for (const hook of this.remakeHooks) hook();
   }
 }
 

@@ -74,6 +74,7 @@ export type FieldType =
   | StringType
   | PtrType<unknown>
   | AtomicType
+  // biome-ignore lint/suspicious/noExplicitAny: element types nest recursively; `any` ends the recursion.
   | ArrayType<any>
   | AnyLayout;
 
@@ -153,6 +154,7 @@ export type PlainOf<T, Self = unknown> =
   T extends ArrayType<infer E> ? PlainOf<E, Self>[] : T extends Layout<infer F> ? Plain<F> : ValueOf<T, Self>;
 
 /** Field kinds whose view property cannot be assigned (write their parts, or use `$set`). */
+// biome-ignore lint/suspicious/noExplicitAny: any element type.
 type ReadonlyField = ArrayType<any> | AnyLayout;
 
 export type Init<F extends Fields> = { [K in keyof F]?: InitOf<F[K]> };

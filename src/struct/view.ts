@@ -1,12 +1,14 @@
 /**
- * Object views: one class per layout, with a getter/setter pair per field on its prototype, so a view is two
- * own fields (`$m` memory, `$p` offset) and reading `p.x` is one inlined typed-array access.
+ * Object views: a class per layout and generation of a heap's views (see specialize.ts), with a
+ * getter/setter pair per field on its prototype, so a view is two own fields (`$m` memory, `$p` offset) and
+ * reading `p.x` is one inlined DataView access.
  *
  * The range check is done once per record, when the offset is set (constructing the view, or assigning
  * `$ptr`, which moves a view to another record and makes any view a reusable cursor), not on every field
- * access: a growable buffer never shrinks, so an offset that was inside the views stays inside. (A resizable
- * ArrayBuffer can shrink; its views track its length, so a stale offset reads `undefined` and writes
- * nothing, and never touches other memory.)
+ * access: a growable buffer never shrinks, so an offset that was inside the views stays inside. An offset
+ * past the end of the view's generation takes the slow path, which re-makes the views and moves the view to
+ * the newest class. (A resizable ArrayBuffer can shrink; its views track its length, so a stale offset reads
+ * `undefined` and writes nothing, and never touches other memory.)
  */
 import type { StructMemory } from "./memory.js";
 import { canGenerate } from "./specialize.js";
@@ -22,6 +24,8 @@ export interface ViewLayout {
   readonly align: number;
   writeInit(m: StructMemory, p: number, init: unknown): void;
   toPlain(m: StructMemory, p: number): unknown;
+  /** The newest view class for `m`. */
+  viewClass(m: StructMemory): ViewClass;
 }
 
 export type ViewClass = new (m: StructMemory, p: number) => ViewInternals;
@@ -46,8 +50,15 @@ export function checkRecordPtr(layout: ViewLayout, m: StructMemory, op: string, 
   return p;
 }
 
-/** The class of `layout`'s views. The constructor trusts `p`: callers check it first (checkRecordPtr). */
-export function makeViewClass(layout: ViewLayout, fields: readonly ViewField[]): ViewClass {
+/**
+ * A class of `layout`'s views over memory `m` whose views end at `end`. The constructor trusts `p`: callers
+ * check it first (checkRecordPtr).
+ */
+export function makeViewClass(
+  layout: ViewLayout,
+  fields: readonly ViewField[],
+  ptrSetter: (p: number) => void,
+): ViewClass {
   class StructView implements ViewInternals {
     $m: StructMemory;
     $p: number;
@@ -68,12 +79,16 @@ export function makeViewClass(layout: ViewLayout, fields: readonly ViewField[]):
     $toObject(): unknown {
       return layout.toPlain(this.$m, this.$p);
     }
+    /** JSON.stringify gets the record's fields, not the memory behind the view (a field named toJSON wins). */
+    toJSON(): unknown {
+      return this.$toObject();
+    }
     [Symbol.for("nodejs.util.inspect.custom")](): string {
       return `${layout.name} @ ${this.$p}`;
     }
   }
   Object.defineProperty(StructView, "name", { value: layout.name });
-  Object.defineProperty(StructView.prototype, "$ptr", { get: ptrGetter(), set: ptrSetter(layout) });
+  Object.defineProperty(StructView.prototype, "$ptr", { get: ptrGetter(), set: ptrSetter });
   for (const f of fields) {
     Object.defineProperty(StructView.prototype, f.name, {
       enumerable: true,
@@ -90,18 +105,25 @@ function ptrGetter(): () => number {
   };
 }
 
-/** The `$ptr` setter: the cheap test inline (a copy per layout, with its size and alignment in the code). */
-function ptrSetter(layout: ViewLayout): (p: number) => void {
+/**
+ * Makes `$ptr` setters for `layout`: the cheap test inline against the generation's `end` (its size and
+ * alignment written into the code); anything else goes to the slow path, which checks fully (throwing a
+ * clear error), re-makes the views if the buffer grew, and moves the view to the newest class.
+ */
+export function ptrSetterFactory(layout: ViewLayout): (end: number) => (p: number) => void {
   const slow = function (this: ViewInternals, p: number) {
-    this.$p = checkRecordPtr(layout, this.$m, "$ptr", p);
+    const m = this.$m;
+    this.$p = checkRecordPtr(layout, m, "$ptr", p);
+    const proto = layout.viewClass(m).prototype as object;
+    if (Object.getPrototypeOf(this) !== proto) Object.setPrototypeOf(this, proto);
   };
-  if (!canGenerate()) return slow;
+  if (!canGenerate()) return () => slow;
   const mask = layout.align - 1;
   return new Function(
     "slow",
-    `"use strict"; return function (p) {
-      if (p === p >>> 0 && p !== 0 && (p & ${mask}) === 0 && p + ${layout.size} <= this.$m.end) this.$p = p;
+    `"use strict"; return (end) => function (p) {
+      if (p === p >>> 0 && p !== 0 && (p & ${mask}) === 0 && p + ${layout.size} <= end) this.$p = p;
       else slow.call(this, p);
     };`,
-  )(slow) as (p: number) => void;
+  )(slow) as (end: number) => (p: number) => void;
 }

@@ -77,7 +77,8 @@ export class FakeHeap implements StructHeap {
     this.u32 = new Uint32Array(buffer);
     this.f64 = new Float64Array(buffer);
     this.dv = new DataView(buffer);
-    if (Atomics.load(this.i32, W_MAGIC) !== HEAP_MAGIC) throw new TypeError("FakeHeap.attach: not a fake heap");
+    if (Atomics.load(this.i32, W_MAGIC) !== HEAP_MAGIC)
+      throw new TypeError("FakeHeap.attach: not a fake heap");
   }
 
   mallocx(size: number, flags: number): number {

@@ -1,0 +1,194 @@
+/**
+ * Static accessors: `Layout.fields.x.get(heap, ptr)` / `.set(heap, ptr, v)` for every field, plus the
+ * `Atomics` operations of atomic fields and the element access of array fields; and the types of these and
+ * of bound accessors (`Layout.bind`).
+ *
+ * Hot path: `get`/`set` are specialized functions (specialize.ts) once the layout adopted a heap; the
+ * atomic and array operations look the heap's StructMemory up through its one-entry cache.
+ * Errors: TypeError for a value of the wrong JS type, RangeError for an index or pointer out of range.
+ */
+import type { AnyIntegerView, FieldContext } from "./accessors.js";
+import { atomicView, badValue, rawAccessor } from "./accessors.js";
+import type { StructHeap } from "./heap-like.js";
+import type { Layout } from "./layout.js";
+import { memoryOf, type StructMemory } from "./memory.js";
+import type { SpecializedAccessors } from "./specialize.js";
+import type { ArrayType, AtomicType, BigScalarName, Fields, FieldType, InitOf, ValueOf } from "./types.js";
+
+/** Static accessor of one field: no object per access (for the fastest loops, see `Layout.bind`). */
+export interface FieldAccessor<V, I = V> {
+  readonly offset: number;
+  readonly type: FieldType;
+  get(heap: StructHeap, ptr: number): V;
+  set(heap: StructHeap, ptr: number, value: I): void;
+}
+
+/** An atomic field: `get`/`set` are `Atomics.load`/`store`; the rest are the `Atomics` operations. */
+export interface AtomicAccessor<V extends number | bigint> extends FieldAccessor<V> {
+  load(heap: StructHeap, ptr: number): V;
+  store(heap: StructHeap, ptr: number, value: V): V;
+  add(heap: StructHeap, ptr: number, value: V): V;
+  sub(heap: StructHeap, ptr: number, value: V): V;
+  and(heap: StructHeap, ptr: number, value: V): V;
+  or(heap: StructHeap, ptr: number, value: V): V;
+  xor(heap: StructHeap, ptr: number, value: V): V;
+  exchange(heap: StructHeap, ptr: number, value: V): V;
+  compareExchange(heap: StructHeap, ptr: number, expected: V, replacement: V): V;
+  /** `Atomics.wait` (32- and 64-bit fields only; not on a browser's main thread). */
+  wait(heap: StructHeap, ptr: number, expected: V, timeoutMs?: number): "ok" | "not-equal" | "timed-out";
+  /** `Atomics.notify` (32- and 64-bit fields only); returns the number of waiters woken. */
+  notify(heap: StructHeap, ptr: number, count?: number): number;
+}
+
+/** An array field: the whole array (`get` makes a view, `set` copies), or one element without allocating. */
+export interface ArrayAccessor<E extends FieldType, Self>
+  extends FieldAccessor<ValueOf<ArrayType<E>, Self>, ArrayLike<InitOf<E>>> {
+  readonly length: number;
+  getAt(heap: StructHeap, ptr: number, index: number): ValueOf<E, Self>;
+  setAt(heap: StructHeap, ptr: number, index: number, value: InitOf<E>): void;
+}
+
+export type AccessorOf<T, Self> =
+  T extends AtomicType<infer N>
+    ? AtomicAccessor<N extends BigScalarName ? bigint : number>
+    : T extends ArrayType<infer E>
+      ? ArrayAccessor<E, Self>
+      : FieldAccessor<ValueOf<T, Self>, InitOf<T>>;
+
+export type Accessors<F extends Fields> = { readonly [K in keyof F]: AccessorOf<F[K], Layout<F>> };
+
+/** A field's accessors bound to one heap (`Layout.bind(heap)`): the fastest path. */
+export interface BoundField<V, I = V> {
+  get(ptr: number): V;
+  set(ptr: number, value: I): void;
+}
+
+export type Bound<F extends Fields> = {
+  readonly [K in keyof F]: BoundField<ValueOf<F[K], Layout<F>>, InitOf<F[K]>>;
+};
+
+/** What `staticAccessor` needs of a field. */
+export interface StaticSlot {
+  readonly type: FieldType;
+  readonly offset: number;
+  readonly fast: SpecializedAccessors;
+}
+
+/**
+ * The static accessor object of a field. `get`/`set` start as general functions that first let the layout
+ * adopt the heap (see StructLayout.adopt), which then replaces them with specialized ones; the object is
+ * sealed, not frozen, for that.
+ */
+export function staticAccessor(s: StaticSlot, ctx: FieldContext, adopt: (heap: StructHeap) => void): object {
+  const { staticGet, staticSet } = s.fast;
+  const base = {
+    offset: s.offset,
+    type: s.type,
+    get: (heap: StructHeap, p: number) => {
+      adopt(heap);
+      return staticGet(heap as never, p);
+    },
+    set: (heap: StructHeap, p: number, v: unknown) => {
+      adopt(heap);
+      staticSet(heap as never, p, v);
+    },
+  };
+  if (s.type.kind === "atomic") return Object.seal({ ...base, ...atomicOps(s.type, s.offset, ctx.label) });
+  if (s.type.kind === "array") return Object.seal({ ...base, ...arrayOps(s.type, s.offset, ctx) });
+  return Object.seal(base);
+}
+
+function arrayOps(t: ArrayType, off: number, ctx: FieldContext): object {
+  const elem = rawAccessor(t.element, 0, { label: `${ctx.label}[]`, owner: ctx.owner });
+  const es = t.element.size;
+  const n = t.length;
+  const index = (i: number): number => {
+    if (!(i >= 0 && i < n && Number.isInteger(i))) {
+      throw new RangeError(`${ctx.label}: index ${String(i)} is outside [0, ${n})`);
+    }
+    return off + i * es;
+  };
+  return {
+    length: n,
+    getAt: (heap: StructHeap, ptr: number, i: number) => elem.get(memoryOf(heap), ptr + index(i)),
+    setAt: (heap: StructHeap, ptr: number, i: number, v: unknown) =>
+      elem.set(memoryOf(heap), ptr + index(i), v),
+  };
+}
+
+function atomicOps(t: AtomicType, off: number, label: string): object {
+  const big = t.base.name === "u64" || t.base.name === "i64";
+  const kind = big ? "bigint" : "number";
+  const viewOf = atomicView(t.base.name);
+  const shift = Math.log2(t.size);
+  const end = off + t.size;
+  // Call `slot` before reading a view from `m`: `ensure` may replace the views.
+  const slot = (m: StructMemory, p: number): number => {
+    if (!(p + end <= m.end)) m.ensure(p + end);
+    return (p + off) >>> shift;
+  };
+  const arg = (v: unknown): number => {
+    if (typeof v !== kind) badValue(label, `a ${kind}`, v);
+    return v as number;
+  };
+  type Op = (a: Int32Array, i: number, v: number) => number;
+  const rmw = (op: Op) => (heap: StructHeap, p: number, v: unknown) => {
+    const m = memoryOf(heap);
+    const i = slot(m, p);
+    return op(viewOf(m) as Int32Array, i, arg(v));
+  };
+  const waitView = waitViewOf(t.base.name, label);
+  const waitValue = waitConvert(t.base.name);
+  return {
+    load: (heap: StructHeap, p: number) => {
+      const m = memoryOf(heap);
+      const i = slot(m, p);
+      return Atomics.load(viewOf(m) as Int32Array, i);
+    },
+    store: rmw(Atomics.store),
+    add: rmw(Atomics.add),
+    sub: rmw(Atomics.sub),
+    and: rmw(Atomics.and),
+    or: rmw(Atomics.or),
+    xor: rmw(Atomics.xor),
+    exchange: rmw(Atomics.exchange),
+    compareExchange: (heap: StructHeap, p: number, expected: unknown, replacement: unknown) => {
+      const m = memoryOf(heap);
+      const i = slot(m, p);
+      return Atomics.compareExchange(viewOf(m) as Int32Array, i, arg(expected), arg(replacement));
+    },
+    wait: (heap: StructHeap, p: number, expected: unknown, timeoutMs?: number) => {
+      const m = memoryOf(heap);
+      const i = slot(m, p);
+      return Atomics.wait(waitView(m) as Int32Array, i, waitValue(arg(expected)) as number, timeoutMs);
+    },
+    notify: (heap: StructHeap, p: number, count?: number) => {
+      const m = memoryOf(heap);
+      const i = slot(m, p);
+      return Atomics.notify(waitView(m) as Int32Array, i, count);
+    },
+  };
+}
+
+// Atomics.wait/notify take only Int32Array and BigInt64Array: unsigned fields wait on the same bytes through
+// the signed view, with the expected value converted to the signed representation.
+function waitViewOf(name: string, label: string): (m: StructMemory) => AnyIntegerView {
+  switch (name) {
+    case "i32":
+    case "u32":
+      return (m) => m.i32;
+    case "i64":
+    case "u64":
+      return (m) => m.i64;
+    default:
+      return () => {
+        throw new TypeError(`${label}: Atomics.wait/notify need a 32- or 64-bit field, this one is ${name}`);
+      };
+  }
+}
+
+function waitConvert(name: string): (v: number | bigint) => number | bigint {
+  if (name === "u32") return (v) => Number(v) | 0;
+  if (name === "u64") return (v) => BigInt.asIntN(64, BigInt(v));
+  return (v) => v;
+}
