@@ -55,7 +55,9 @@ import { tcacheExplicitGet } from "./tcache/index.js";
 import { EDATA_BITS_SLAB_MASK, EDATA_BITS_STATE_MASK, EDATA_W_BASE, EDATA_W_BITS, EDATA_W_SIZE, EDATA_W_SZIND } from "./extent/edata.js";
 import { HDR_POISON_B, HDR_ZERO_REALLOCS_B, RTREE_LEAF_BITS, THREAD_ALLOCATED_B, THREAD_DEALLOCATED_B, THREAD_GC_ALLOC_NEXT_B, THREAD_GC_DALLOC_NEXT_B, THREAD_LAST_ERROR_B } from "./layout/header.js";
 import { isPow2 } from "./layout/index.js";
-import { slotRelease } from "./sync/index.js";
+import { slotThreadId } from "./sync/index.js";
+import { type ReclaimReport, reclaimSlot, slotOfThreadId, slotsOfNodeThread, threadDetach } from "./heap/threads.js";
+export type { ReclaimReport };
 import type { Derived } from "./heap/boot.js";
 import { heapMallctl } from "./heap/mallctl.js";
 import { heapCheck, type CheckReport } from "./check/check.js";
@@ -563,13 +565,43 @@ export class Heap {
     return e === 0 ? -1 : edataArena(this.ctx.u32, e);
   }
 
-  /** Gives up this thread's slot; the handle is unusable afterwards. */
+  /** This thread's id in the heap (monotonic across the heap's life; what `reclaim` takes). */
+  get threadId(): number {
+    return slotThreadId(this.ctx.i32, this.ctx.hdr.slotsB >>> 2, this.ctx.slot);
+  }
+
+  /**
+   * Thread exit: unbinds the arena, flushes and frees this thread's cache (purging the arena fully
+   * when no thread is left on it), and frees the slot. The handle is unusable afterwards.
+   */
   detach(): void {
     if (this.#detached) return;
-    const { ctx } = this;
-    const tag = ctx.ownerTag;
-    slotRelease(ctx.i32, ctx.hdr.slotsB >>> 2, ctx.slot, tag >>> 10);
+    this.#enter("detach");
+    threadDetach(this.ctx);
+    this.#reportFlushProblems("detach");
     this.#detached = true;
+    this.#tcW0 = 0;
+  }
+
+  /**
+   * Reclaims the slot of a thread that is gone without detaching (a terminated worker): its locks are
+   * taken over, its cache validated entry by entry and flushed, its arena unbound, its slot freed.
+   * Returns what was found, or null if no live slot has that thread id.
+   */
+  reclaim(threadId: number): ReclaimReport | null {
+    this.#enter("reclaim");
+    if (!Number.isInteger(threadId) || threadId < 0) throw new RangeError(`reclaim: threadId must be a non-negative integer, got ${String(threadId)}`);
+    const slot = slotOfThreadId(this.ctx, threadId);
+    return slot < 0 ? null : reclaimSlot(this.ctx, slot);
+  }
+
+  /** Reclaims automatically every slot a worker held when it exits (its 'exit' event). */
+  watch(worker: { threadId: number; once(ev: "exit", fn: (code: number) => void): unknown }): void {
+    const tid = worker.threadId;
+    worker.once("exit", () => {
+      if (this.#detached) return;
+      for (const slot of slotsOfNodeThread(this.ctx, tid)) reclaimSlot(this.ctx, slot);
+    });
   }
 
   /** @internal arena record for index (tests). */

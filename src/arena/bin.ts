@@ -162,6 +162,7 @@ export function binInstallFreshSlab(ctx: HeapCtx, bin: number, slab: number): vo
 export function arenaMallocSmall(ctx: HeapCtx, arena: number, binind: number, shard: number): number {
   const bin = binRecord(ctx, arena, binind, shard);
   binLock(ctx, bin);
+  if (ctx.failpoint !== null) ctx.failpoint("bin.locked");
   let fresh = 0;
   let ret = binMallocNoFreshSlab(ctx, arena, bin, binind);
   if (ret === 0) {

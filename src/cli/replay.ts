@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { Heap } from "../heap.js";
 import type { ArenaStats } from "../arena/stats.js";
-import { statsRefresh, type StatsSnapshot } from "../mallctl/namespace.js";
+import { statsRefresh, type StatsSnapshot } from "../mallctl/index.js";
 
 export const OP_M = 1;
 export const OP_C = 2;

@@ -1,7 +1,10 @@
 /**
  * `jemalloc-ts replay <trace | -> [--conf STR] [--lg-quantum N --lg-page N --lg-hugepage N] [--no-ops]`
  * Prints the replay JSON (the reference's schema) on stdout.
+ * `jemalloc-ts replay <trace> --compare CONF1 CONF2 …` prints a side-by-side table instead
+ * (src/bench/replay_compare.ts).
  */
+import { runReplayCompare } from "../bench/replay_compare.js";
 import { readTraceFile, replay } from "./replay.js";
 
 function intFlag(name: string, v: string | undefined): number {
@@ -13,12 +16,16 @@ export function runReplayCli(argv: string[], out: (s: string) => void, err: (s: 
   let trace: string | undefined;
   let conf = "";
   let perOp = true;
+  const compare: string[] = [];
   const lg: { lgQuantum?: number; lgPage?: number; lgHugepage?: number } = {};
   try {
     for (let i = 0; i < argv.length; i++) {
       const a = argv[i]!;
       if (a === "--conf") conf = argv[++i] ?? "";
-      else if (a === "--no-ops") perOp = false;
+      else if (a === "--compare") {
+        while (i + 1 < argv.length && !argv[i + 1]!.startsWith("--")) compare.push(argv[++i]!);
+        if (compare.length === 0) throw new RangeError("replay: --compare needs configurations");
+      } else if (a === "--no-ops") perOp = false;
       else if (a === "--lg-quantum") lg.lgQuantum = intFlag(a, argv[++i]);
       else if (a === "--lg-page") lg.lgPage = intFlag(a, argv[++i]);
       else if (a === "--lg-hugepage") lg.lgHugepage = intFlag(a, argv[++i]);
@@ -31,6 +38,7 @@ export function runReplayCli(argv: string[], out: (s: string) => void, err: (s: 
     err(`${(e as Error).message}\n`);
     return 2;
   }
+  if (compare.length > 0) return runReplayCompare(trace, compare, out);
   const result = replay(readTraceFile(trace), { conf, perOp, ...lg });
   out(`${JSON.stringify(result)}\n`);
   return 0;

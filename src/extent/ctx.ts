@@ -97,6 +97,11 @@ export interface HeapCtx {
   readonly prng: Int32Array;
   /** True while background purge workers serve decay (application threads then never purge). */
   backgroundThreads: boolean;
+  /**
+   * Test-only failpoint: called with a point's name inside critical sections ("bin.locked",
+   * "extent.locked"), so a test can park or kill a thread while it holds a lock. null in production.
+   */
+  failpoint: ((name: string) => void) | null;
   /** Extent hooks installed in this thread, by arena index. */
   readonly hooks: Map<number, ExtentHooks>;
 }

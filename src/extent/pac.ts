@@ -138,6 +138,7 @@ export function paAlloc(
 ): number {
   pacLock(ctx, pac);
   try {
+    if (ctx.failpoint !== null) ctx.failpoint("extent.locked");
     const e = pacAllocReal(ctx, pac, size, alignment, zero);
     if (e === 0) return 0;
     f64Add(ctx, pac + PAC_NACTIVE_B, size / ctx.page);

@@ -5,6 +5,7 @@
  * size classes and options from the header (so every worker agrees), and claims a thread slot.
  */
 import { availableParallelism } from "node:os";
+import { threadId as nodeThreadId } from "node:worker_threads";
 import { TickerGeom } from "../decay/index.js";
 import type { CoreOptions, HeapCtx } from "../extent/ctx.js";
 import { baseNew } from "../extent/base.js";
@@ -43,6 +44,7 @@ import {
   LAYOUT_VERSION,
   THREAD_ARENA_B,
   THREAD_BYTES,
+  THREAD_NODE_TID_B,
   THREAD_TCACHE_ON_B,
   headerLayout,
 } from "../layout/header.js";
@@ -204,11 +206,13 @@ export function buildCtx(buffer: SharedArrayBuffer | ArrayBuffer, d: Derived, cl
     ticker: new TickerGeom(1000, prng, 0),
     prng,
     backgroundThreads: false,
+    failpoint: null,
     hooks: new Map(),
   };
   views.u8.fill(0, ctx.threadB, ctx.threadB + THREAD_BYTES);
   ctx.i32[(ctx.threadB + THREAD_ARENA_B) >>> 2] = -1;
   ctx.u32[(ctx.threadB + THREAD_TCACHE_ON_B) >>> 2] = conf.opt.tcache ? 1 : 0;
+  ctx.u32[(ctx.threadB + THREAD_NODE_TID_B) >>> 2] = nodeThreadId;
   return ctx;
 }
 

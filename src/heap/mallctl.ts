@@ -9,6 +9,7 @@ import {
   mallctlDispatch,
   mallctlNameToMibDispatch,
   statsPrint,
+  statsPrintAtExit,
 } from "../mallctl/index.js";
 
 /** heap.mallctl(name, newValue?): the value read (the old value of a read-write leaf). */
@@ -29,4 +30,9 @@ export function mallctlByMib(heap: Heap, mib: readonly number[], newValue?: unkn
 /** heap.statsPrint(opts?): malloc_stats_print's report (text, or JSON with "J"). */
 export function heapStatsPrint(heap: Heap, opts?: string): string {
   return statsPrint(heap, opts);
+}
+
+/** opt.stats_print: registers the report for process exit (call once from Heap.create). */
+export function heapStatsPrintAtExit(heap: Heap): boolean {
+  return statsPrintAtExit(heap);
 }

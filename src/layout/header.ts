@@ -39,7 +39,11 @@
  * 156..159   bgNthreads        i32     n_background_threads: workers started and not yet joined (Atomics)
  * 160..163   bgNinfo           u32     thread records in the region (opt.max_background_threads)
  * 164..191   (reserved)
- * 192..      locks             LOCK_BYTES each: map, ctl, arenas
+ * 192..383   locks             LOCK_BYTES each: map, ctl, arenas
+ * 384..387   tcachesTable      u32     explicit tcache table (b0), 0 until the first tcache.create
+ * 388..391   tcachesPast       u32     indices ever handed out
+ * 392..395   tcachesAvail      i32     head of the destroyed-index list, -1 = none
+ * 448..511   tcaches lock      LOCK_BYTES
  * 1024..3071 confEmbed         utf-8   embedded malloc_conf (config.malloc_conf)
  * 3072..5119 confEnv           utf-8   JEMALLOC_TS_MALLOC_CONF as read by the creator
  * ╘═════════════════════════════════════════════════════╛
@@ -89,6 +93,11 @@ export { LOCK_BYTES };
 export const HDR_LOCK_MAP_B = HDR_LOCKS_B;
 export const HDR_LOCK_CTL_B = HDR_LOCK_MAP_B + LOCK_BYTES;
 export const HDR_LOCK_ARENAS_B = HDR_LOCK_CTL_B + LOCK_BYTES;
+/** Explicit thread caches (tcache.create): table of [record, nextAvail] pairs carved from b0. */
+export const HDR_TCACHES_TABLE_B = 384;
+export const HDR_TCACHES_PAST_B = 388;
+export const HDR_TCACHES_AVAIL_B = 392;
+export const HDR_LOCK_TCACHES_B = 448;
 export const HDR_CONF_EMBED_B = 1024;
 export const HDR_CONF_MAX_BYTES = 2048;
 export const HDR_CONF_ENV_B = HDR_CONF_EMBED_B + HDR_CONF_MAX_BYTES;
@@ -109,7 +118,8 @@ export const ARENAS_MAX = 4096;
  *  32..35 binshardSel  u32     shard selector taken from arena.binshard_next
  *  40..47 gcAllocNext  f64     thread.allocated value at which the next tcache GC event fires
  *  48..55 gcDallocNext f64     thread.deallocated value for the dalloc GC event
- *  56..63 (reserved)
+ *  56..59 nodeThreadId u32     worker_threads.threadId of the owning agent (for heap.watch)
+ *  60..63 (reserved)
  */
 export const THREAD_BYTES = 64;
 export const THREAD_ARENA_B = 0;
@@ -121,6 +131,7 @@ export const THREAD_TCACHE_ON_B = 28;
 export const THREAD_BINSHARD_B = 32;
 export const THREAD_GC_ALLOC_NEXT_B = 40;
 export const THREAD_GC_DALLOC_NEXT_B = 48;
+export const THREAD_NODE_TID_B = 56;
 
 /** Page map geometry: 2 levels; a leaf covers 2^RTREE_LEAF_BITS pages. */
 export const RTREE_LEAF_BITS = 10;

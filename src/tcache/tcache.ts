@@ -182,6 +182,7 @@ function fillSmall(ctx: HeapCtx, tc: number, arena: number, binind: number, nfil
   let filled = 0;
   for (;;) {
     binLock(ctx, bin);
+    if (ctx.failpoint !== null) ctx.failpoint("bin.locked");
     let allocAndRetry = false;
     while (filled < nfill) {
       const cur = u32[(bin + BIN_SLABCUR_B) >>> 2]!;

@@ -1,0 +1,112 @@
+/**
+ * threads: threads that leave. `detach` is the polite way (jemalloc's thread exit: unbind the arena,
+ * destroy the cache — with a full purge when the arena has no thread left — free the slot).
+ * `reclaim` does the same for a thread that is gone without detaching (a terminated worker): its slot
+ * is marked dead first, so waiters on locks it held take them over, and everything it left in the
+ * buffer is treated as untrusted — the cache record is checked for sane geometry and every cached
+ * offset is validated as a live region of its bin before it is freed; bad entries are dropped and
+ * reported, never freed.
+ */
+import { arenaFieldsB, arenaRecordByInd } from "../arena/arena.js";
+import { ARENA_NTHREADS_B } from "../arena/layout.js";
+import type { HeapCtx } from "../extent/ctx.js";
+import { THREAD_ARENA_B, THREAD_BYTES, THREAD_NODE_TID_B, THREAD_TCACHE_B } from "../layout/header.js";
+import {
+  SLOT_STATE_ACTIVE,
+  SLOT_STATE_DEAD,
+  SLOT_STATE_FREE,
+  slotGeneration,
+  slotMarkDead,
+  slotRelease,
+  slotState,
+  slotThreadId,
+  slotsCount,
+} from "../sync/index.js";
+import { tcacheRecordSane } from "../tcache/index.js";
+import { flushProblems, tcacheArenaInd, tcacheDestroy, tcacheIsLive } from "../tcache/tcache.js";
+
+export interface ReclaimReport {
+  slot: number;
+  threadId: number;
+  /** Cached offsets that were not live regions (dropped, not freed). */
+  badCacheEntries: number;
+  /** The cache record itself was unusable (leaked rather than trusted). */
+  cacheRecordBad: boolean;
+}
+
+function unbindArena(ctx: HeapCtx, threadB: number): number {
+  const ind = ctx.i32[(threadB + THREAD_ARENA_B) >>> 2]!;
+  if (ind < 0) return 1;
+  ctx.i32[(threadB + THREAD_ARENA_B) >>> 2] = -1;
+  const a = arenaRecordByInd(ctx, ind);
+  if (a === 0) return 1;
+  return Atomics.sub(ctx.i32, (arenaFieldsB(ctx, a) + ARENA_NTHREADS_B) >>> 2, 1) - 1;
+}
+
+/** Flushes and frees the cache of the thread whose record is at `threadB` (validated). */
+function destroyCacheOf(ctx: HeapCtx, threadB: number, arenaThreadsLeft: number, report: ReclaimReport | null): void {
+  const tc = ctx.u32[(threadB + THREAD_TCACHE_B) >>> 2]!;
+  ctx.u32[(threadB + THREAD_TCACHE_B) >>> 2] = 0;
+  if (!tcacheIsLive(ctx, tc)) return;
+  if (report !== null && !tcacheRecordSane(ctx, tc)) {
+    report.cacheRecordBad = true;
+    return;
+  }
+  const before = flushProblems.length;
+  const arena = arenaRecordByInd(ctx, tcacheArenaInd(ctx, tc));
+  tcacheDestroy(ctx, tc, arena === 0 ? 1 : arenaThreadsLeft);
+  if (report !== null) {
+    report.badCacheEntries += flushProblems.length - before;
+    flushProblems.length = before;
+  }
+}
+
+/** Thread exit for the calling thread (Heap.detach). */
+export function threadDetach(ctx: HeapCtx): void {
+  const left = unbindArena(ctx, ctx.threadB);
+  destroyCacheOf(ctx, ctx.threadB, left, null);
+  const regW = ctx.hdr.slotsB >>> 2;
+  slotRelease(ctx.i32, regW, ctx.slot, slotGeneration(ctx.i32, regW, ctx.slot));
+}
+
+/** Reclaims slot `slot` of a departed thread. Returns null if the slot is free already. */
+export function reclaimSlot(ctx: HeapCtx, slot: number): ReclaimReport | null {
+  const regW = ctx.hdr.slotsB >>> 2;
+  const state = slotState(ctx.i32, regW, slot);
+  if (state === SLOT_STATE_FREE) return null;
+  if (slot === ctx.slot) throw new RangeError(`reclaim: slot ${slot} is the calling thread's own; use detach()`);
+  const gen = slotGeneration(ctx.i32, regW, slot);
+  if (state === SLOT_STATE_ACTIVE) slotMarkDead(ctx.i32, regW, slot, gen);
+  const threadB = ctx.hdr.threadsB + slot * THREAD_BYTES;
+  const report: ReclaimReport = { slot, threadId: slotThreadId(ctx.i32, regW, slot), badCacheEntries: 0, cacheRecordBad: false };
+  const left = unbindArena(ctx, threadB);
+  destroyCacheOf(ctx, threadB, left, report);
+  if (slotState(ctx.i32, regW, slot) === SLOT_STATE_DEAD || slotState(ctx.i32, regW, slot) === SLOT_STATE_ACTIVE) {
+    slotRelease(ctx.i32, regW, slot, slotGeneration(ctx.i32, regW, slot));
+  }
+  return report;
+}
+
+/** Slots whose thread has heap thread id `threadId` (the value `heap.threadId` reports). */
+export function slotOfThreadId(ctx: HeapCtx, threadId: number): number {
+  const regW = ctx.hdr.slotsB >>> 2;
+  for (let s = 0; s < slotsCountOf(ctx); s++) {
+    if (slotState(ctx.i32, regW, s) !== SLOT_STATE_FREE && slotThreadId(ctx.i32, regW, s) === threadId) return s;
+  }
+  return -1;
+}
+
+/** Live slots that belong to the worker_threads thread `nodeThreadId`. */
+export function slotsOfNodeThread(ctx: HeapCtx, nodeThreadId: number): number[] {
+  const regW = ctx.hdr.slotsB >>> 2;
+  const out: number[] = [];
+  for (let s = 0; s < slotsCountOf(ctx); s++) {
+    if (slotState(ctx.i32, regW, s) === SLOT_STATE_FREE) continue;
+    if (ctx.u32[(ctx.hdr.threadsB + s * THREAD_BYTES + THREAD_NODE_TID_B) >>> 2] === nodeThreadId) out.push(s);
+  }
+  return out;
+}
+
+function slotsCountOf(ctx: HeapCtx): number {
+  return slotsCount(ctx.i32, ctx.hdr.slotsB >>> 2);
+}
