@@ -12,7 +12,7 @@
  * The arena table (header) maps index → record; entries are published with Atomics.store under the
  * arenas lock and read with Atomics.load.
  */
-import { HDR_ARENAS_DIRTY_MS_B, HDR_ARENAS_MUZZY_MS_B, HDR_BASE0_B, HDR_HUGE_ARENA_B, HDR_LOCK_ARENAS_B, HDR_NARENAS_AUTO_B, HDR_NARENAS_TOTAL_B, THREAD_ARENA_B, THREAD_BINSHARD_B } from "../layout/header.js";
+import { HDR_LAST_DESTROYED_B, HDR_ARENAS_DIRTY_MS_B, HDR_ARENAS_MUZZY_MS_B, HDR_BASE0_B, HDR_HUGE_ARENA_B, HDR_LOCK_ARENAS_B, HDR_NARENAS_AUTO_B, HDR_NARENAS_TOTAL_B, THREAD_ARENA_B, THREAD_BINSHARD_B } from "../layout/header.js";
 import type { HeapCtx } from "../extent/ctx.js";
 import { baseAlloc, baseNew } from "../extent/base.js";
 import { heapLock, heapUnlock } from "../extent/lock.js";
@@ -21,6 +21,7 @@ import { arenaMallocSmall, binInit, binRecord } from "./bin.js";
 import { ARENA_BINSHARD_NEXT_B, ARENA_CREATE_TIME_B, ARENA_IS_AUTO_B, ARENA_NTHREADS_B, ARENA_STATE_B, ARENA_STATE_LIVE } from "./layout.js";
 import { CACHELINE, arenaRecordByInd, largeAlloc } from "./large.js";
 import { edataAddr } from "../extent/edata.js";
+import { arenaRevive } from "./reset.js";
 
 export { arenaRecordByInd };
 
@@ -105,16 +106,20 @@ export function arenaGet(ctx: HeapCtx, ind: number, init: boolean): number {
 }
 
 /** arenas.create: a manual arena at the next index. Returns the index, or -1 on OOM / no index left. */
-export function arenaCreateManual(ctx: HeapCtx, reuseInd: number): number {
+export function arenaCreateManual(ctx: HeapCtx, reuseInd = -1): number {
   heapLock(ctx, HDR_LOCK_ARENAS_B);
   try {
-    let ind = reuseInd;
+    let ind = reuseInd >= 0 ? reuseInd : ctx.i32[HDR_LAST_DESTROYED_B >>> 2]!;
     if (ind < 0) {
       ind = narenasTotal(ctx);
       if (ind >= 4095) return -1;
     }
     const [d, m] = decayDefaults(ctx, false);
-    if (arenaCreateLocked(ctx, ind, false, d, m) === 0) return -1;
+    const old = arenaRecordByInd(ctx, ind);
+    if (old !== 0) {
+      arenaRevive(ctx, old, d, m);
+      if (ctx.i32[HDR_LAST_DESTROYED_B >>> 2] === ind) ctx.i32[HDR_LAST_DESTROYED_B >>> 2] = -1;
+    } else if (arenaCreateLocked(ctx, ind, false, d, m) === 0) return -1;
     if (ind >= narenasTotal(ctx)) Atomics.store(ctx.i32, HDR_NARENAS_TOTAL_B >>> 2, ind + 1);
     return ind;
   } finally {

@@ -12,7 +12,7 @@
  *   C7 locks       every lock word is free
  * Returns a report of counts; throws HeapCheckError listing every violation found.
  */
-import { arenaRecordByInd, narenasTotal } from "../arena/arena.js";
+import { arenaIsAuto, arenaRecordByInd, narenasTotal } from "../arena/arena.js";
 import { binFullFirst, binRecord, bstatD } from "../arena/bin.js";
 import {
   BIN_LOCK_B,
@@ -175,6 +175,7 @@ interface SlabTally {
 
 function checkBins(ctx: HeapCtx, arena: number, ind: number, slabsOf: Map<number, number[]>, problems: string[]): SlabTally {
   const u32 = ctx.u32;
+  const isAuto = arenaIsAuto(ctx, arena);
   const sc = ctx.sc;
   const tally: SlabTally = { slabs: 0, regions: 0 };
   for (let i = 0; i < sc.nbins; i++) {
@@ -200,7 +201,8 @@ function checkBins(ctx: HeapCtx, arena: number, ind: number, slabsOf: Map<number
       const f = ctx.f64;
       const curregs = f[bstatD(bin, BSTATS_CURREGS)]!;
       if (curregs !== regions) problems.push(`C6 arena ${ind} bin ${i}: curregs ${curregs} but slabs hold ${regions} regions`);
-      if (f[bstatD(bin, BSTATS_NMALLOC)]! - f[bstatD(bin, BSTATS_NDALLOC)]! !== curregs) problems.push(`C6 arena ${ind} bin ${i}: nmalloc - ndalloc != curregs`);
+      // A manual arena's reset zeroes curregs but keeps the history (as jemalloc does).
+      if (isAuto && f[bstatD(bin, BSTATS_NMALLOC)]! - f[bstatD(bin, BSTATS_NDALLOC)]! !== curregs) problems.push(`C6 arena ${ind} bin ${i}: nmalloc - ndalloc != curregs`);
       if (f[bstatD(bin, BSTATS_CURSLABS)] !== slabs.length) problems.push(`C6 arena ${ind} bin ${i}: curslabs ${f[bstatD(bin, BSTATS_CURSLABS)]} but ${slabs.length} slabs`);
       if (f[bstatD(bin, BSTATS_NONFULL_SLABS)] !== nonfull.size) problems.push(`C6 arena ${ind} bin ${i}: nonfull_slabs ${f[bstatD(bin, BSTATS_NONFULL_SLABS)]} but heap has ${nonfull.size}`);
       for (let k = 0; k < BSTATS_COUNT; k++) if (f[bstatD(bin, k)]! < 0) problems.push(`C6 arena ${ind} bin ${i}: statistic ${k} is negative`);
