@@ -198,7 +198,7 @@ export class Heap {
    * and its bin non-empty, and no GC event due — one table lookup, one pop, counters bumped.
    */
   malloc(size: number): number {
-    if (size <= 4096 && size >>> 0 === size && this.#tcW0 !== 0) {
+    if (typeof size === "number" && size <= 4096 && size >>> 0 === size && this.#tcW0 !== 0) {
       const ind = this.#s2iTab[(size + 7) >>> 3]!;
       if (ind < this.#nhbins) {
         const u32 = this.#u32;
@@ -305,7 +305,7 @@ export class Heap {
    * due — one page-map read, range and alignment checks, one push.
    */
   free(ptr: number): void {
-    if (ptr >>> 0 === ptr && ptr !== 0 && this.#tcW0 !== 0) {
+    if (typeof ptr === "number" && ptr >>> 0 === ptr && ptr !== 0 && this.#tcW0 !== 0) {
       const u32 = this.#u32;
       const page = ptr >>> this.#lgPage;
       const leaf = u32[this.#rootW + (page >>> RTREE_LEAF_BITS)];

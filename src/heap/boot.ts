@@ -264,7 +264,8 @@ export function bootCreate(options: HeapCreateOptions): Created {
   u32[HDR_NSLOTS_B >>> 2] = nslots;
   u32[HDR_SHARED_B >>> 2] = shared ? 1 : 0;
   u32[HDR_NCPUS_B >>> 2] = ncpus;
-  v.f64[HDR_CLOCK_ORIGIN_B >>> 3] = performance.timeOrigin + performance.now();
+  // The clock's zero: the creator's clock now (a custom clock's scale is used as is by every thread).
+  v.f64[HDR_CLOCK_ORIGIN_B >>> 3] = options.clock !== undefined ? options.clock() : performance.timeOrigin + performance.now();
   u32[HDR_CONF_EMBED_LEN_B >>> 2] = writeString(v.u8, HDR_CONF_EMBED_B, embedded, "conf");
   u32[HDR_CONF_ENV_LEN_B >>> 2] = env === null ? 0xffffffff : writeString(v.u8, HDR_CONF_ENV_B, env, "JEMALLOC_TS_MALLOC_CONF");
   for (const l of [HDR_LOCK_MAP_B, HDR_LOCK_CTL_B, HDR_LOCK_ARENAS_B]) lockInit(v.i32, l >>> 2);
