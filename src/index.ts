@@ -23,3 +23,13 @@ export {
 export { HeapCheckError, type CheckReport } from "./check/check.js";
 export { MallctlError } from "./mallctl/errors.js";
 export { SizeClasses, sizeClassConfig } from "./sizeclass/index.js";
+export {
+  struct,
+  types,
+  cDeclaration,
+  STRING_MAX_BYTES_DEFAULT,
+  type AnyLayout,
+  type Layout,
+  type StructHeap,
+} from "./struct/index.js";
+export type { ReclaimReport } from "./heap.js";
