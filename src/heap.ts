@@ -80,6 +80,7 @@ export class Heap {
   #viewLen: number;
   #s2iTab: Uint8Array;
   #classSize: Float64Array;
+  #classInv: Float64Array;
   #lgPage: number;
   #rootW: number;
   #allocD: number;
@@ -99,6 +100,7 @@ export class Heap {
     this.#f64 = new Float64Array(ctx.buffer, 0, this.#viewLen >>> 3);
     this.#s2iTab = ctx.sc.size2indexTab;
     this.#classSize = ctx.sc.indexToSizeTab;
+    this.#classInv = this.#classSize.map((x) => 1 / x);
     this.#lgPage = ctx.lgPage;
     this.#rootW = ctx.hdr.rtreeRootB >>> 2;
     this.#allocD = (ctx.threadB + THREAD_ALLOCATED_B) >>> 3;
@@ -317,7 +319,9 @@ export class Heap {
           const ind = u32[ew + EDATA_W_SZIND]!;
           const regSize = this.#classSize[ind]!;
           const off = ptr - base;
-          if (off >= 0 && off < u32[ew + EDATA_W_SIZE]! && off % regSize === 0 && ind < this.#nhbins) {
+          // Start-of-region check without a division: off / regSize by a precomputed reciprocal,
+          // rounded; exact for every valid offset, and a wrong one never multiplies back to off.
+          if (off >= 0 && off < u32[ew + EDATA_W_SIZE]! && ind < this.#nhbins && Math.round(off * this.#classInv[ind]!) * regSize === off) {
             const w = this.#tcW0 + ind * TBIN_WORDS;
             const head = u32[w]!;
             const slots = u32[w + TBIN_W_SLOTS]!;
