@@ -165,6 +165,12 @@ function derive(buffer: SharedArrayBuffer | ArrayBuffer, writer: ((m: string) =>
   return { views, sc, conf, embedded, env };
 }
 
+/** Milliseconds → integer nanoseconds in [0, 2^53) (decay's range: 104 days of uptime). */
+function clampNs(ms: number): number {
+  const ns = Math.floor(ms * 1e6);
+  return ns > 0 ? (ns < Number.MAX_SAFE_INTEGER ? ns : Number.MAX_SAFE_INTEGER - 1) : 0;
+}
+
 function defaultClockMs(): () => number {
   return () => performance.timeOrigin + performance.now();
 }
@@ -202,7 +208,7 @@ export function buildCtx(buffer: SharedArrayBuffer | ArrayBuffer, d: Derived, cl
     threadB: hdr.threadsB + claim.slot * THREAD_BYTES,
     ownerTag: ownerTag(claim.slot, claim.generation),
     lockCtx,
-    nowNs: virtualNow ? () => Math.floor(Math.max(0, clk()) * 1e6) : () => Math.floor(Math.max(0, clk() - origin) * 1e6),
+    nowNs: virtualNow ? () => clampNs(clk()) : () => clampNs(clk() - origin),
     ticker: new TickerGeom(1000, prng, 0),
     prng,
     backgroundThreads: false,
