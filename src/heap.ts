@@ -59,7 +59,7 @@ import { slotThreadId } from "./sync/index.js";
 import { type ReclaimReport, reclaimSlot, slotOfThreadId, slotsOfNodeThread, threadDetach } from "./heap/threads.js";
 export type { ReclaimReport };
 import type { Derived } from "./heap/boot.js";
-import { heapMallctl } from "./heap/mallctl.js";
+import { heapMallctl, heapStatsPrint, heapStatsPrintAtExit, mallctlByMib, mallctlNameToMib } from "./heap/mallctl.js";
 import { heapCheck, type CheckReport } from "./check/check.js";
 
 export type { HeapAttachOptions, HeapCreateOptions };
@@ -115,7 +115,9 @@ export class Heap {
     const { buffer, derived } = bootCreate(options);
     const ctx = buildCtx(buffer, derived, options.clock, options.lockTimeoutMs, false);
     bootArenas(ctx);
-    return new Heap(ctx, derived);
+    const heap = new Heap(ctx, derived);
+    heapStatsPrintAtExit(heap);
+    return heap;
   }
 
   /** The heap in `buffer`, seen from this thread (another worker, usually). */
@@ -553,6 +555,24 @@ export class Heap {
   mallctl(name: string, newValue?: unknown): unknown {
     this.#enter("mallctl");
     return heapMallctl(this, name, newValue);
+  }
+
+  /** mallctlnametomib: the MIB of a name (numeric components are the index itself). */
+  mallctlnametomib(name: string, maxLength?: number): number[] {
+    this.#enter("mallctlnametomib");
+    return mallctlNameToMib(this, name, maxLength);
+  }
+
+  /** mallctlbymib: mallctl through a MIB from mallctlnametomib. */
+  mallctlbymib(mib: readonly number[], newValue?: unknown): unknown {
+    this.#enter("mallctlbymib");
+    return mallctlByMib(this, mib, newValue);
+  }
+
+  /** malloc_stats_print: jemalloc's text report, or its JSON with "J"; option letters g m d a b l x e h. */
+  statsPrint(opts?: string): string {
+    this.#enter("statsPrint");
+    return heapStatsPrint(this, opts);
   }
 
   /** Walks the whole heap and verifies every invariant; throws with a report naming what is wrong. */

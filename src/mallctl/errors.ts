@@ -46,6 +46,8 @@ export class MallctlError extends Error {
   readonly errno: number;
   /** The mallctl name or MIB the call was about. */
   readonly target: string | readonly number[];
+  /** What went wrong, without the target (the message is built from it). */
+  readonly detail: string;
 
   constructor(code: MallctlErrorCode, target: string | readonly number[], detail?: string) {
     const what = detail ?? CODE_MEANING[code];
@@ -53,7 +55,30 @@ export class MallctlError extends Error {
     this.code = code;
     this.errno = MALLCTL_ERRNO[code];
     this.target = typeof target === "string" ? target : [...target];
+    this.detail = what;
   }
+}
+
+/**
+ * What a leaf throws when its operation fails (jemalloc's handler returning an errno): the tree
+ * turns it into a MallctlError naming the name or MIB the caller used.
+ */
+export class CtlLeafFailure extends Error {
+  override readonly name = "CtlLeafFailure";
+  readonly code: MallctlErrorCode;
+  readonly detail: string;
+
+  constructor(code: MallctlErrorCode, detail?: string) {
+    const what = detail ?? CODE_MEANING[code];
+    super(`${code}: ${what}`);
+    this.code = code;
+    this.detail = what;
+  }
+}
+
+/** Shorthand for `throw new CtlLeafFailure(code, detail)` in expression position. */
+export function ctlFail(code: MallctlErrorCode, detail?: string): never {
+  throw new CtlLeafFailure(code, detail);
 }
 
 /** Why malloc_conf processing stopped the program (jemalloc would call abort()). */

@@ -31,7 +31,7 @@
 // Synchronization: none here; leaves take the locks they need.
 
 import { bigintToNumberTowardZero, mallocStrtoumax } from "./conf.js";
-import { MallctlError } from "./errors.js";
+import { CtlLeafFailure, MallctlError } from "./errors.js";
 import { BUILD_CONFIG, type BuildConfig, featureBuilt, OPT_TABLE, type OptValues } from "./opt.js";
 
 export type CType =
@@ -350,7 +350,23 @@ export function coerceNewValue(type: CType, value: unknown, target: string | rea
 
 // --- calls ----------------------------------------------------------------------------------
 
+/** Runs a leaf; a CtlLeafFailure it throws becomes a MallctlError naming `target`. */
 function callLeaf<Ctx>(
+  node: CtlLeaf<Ctx>,
+  ctx: Ctx,
+  mib: readonly number[],
+  newValue: unknown,
+  target: string | readonly number[],
+): unknown {
+  try {
+    return callLeafRaw(node, ctx, mib, newValue, target);
+  } catch (e) {
+    if (e instanceof CtlLeafFailure) throw new MallctlError(e.code, target, e.detail);
+    throw e;
+  }
+}
+
+function callLeafRaw<Ctx>(
   node: CtlLeaf<Ctx>,
   ctx: Ctx,
   mib: readonly number[],

@@ -1,0 +1,7 @@
+// opt.* (MIB 6): every option as it took effect at heap creation (read-only).
+// Options of features not built here (prof*, utrace, lg_san_uaf_align) answer ENOENT.
+
+import { buildOptSubtree } from "../tree.js";
+import type { H, Node } from "./common.js";
+
+export const optNode: Node = buildOptSubtree<H>((heap) => heap.derived.conf.opt);

@@ -1,0 +1,259 @@
+// malloc_stats_print: after the program of test/fixtures/stats_print/README.md, on
+// our heap with conf "narenas:1", the JSON ("J") has the keys of the real library's
+// at every level and the text has its section headers and line shapes — except what
+// differs by design: no profiling (no "prof" section, no opt.prof*), xmalloc built in.
+import { readFileSync } from "node:fs";
+import { afterAll, describe, expect, it } from "vitest";
+import { Heap } from "../../src/heap.js";
+import { statsPrint, statsPrintAtExit } from "../../src/mallctl/index.js";
+
+const fixture = (f: string): string =>
+  readFileSync(new URL(`../fixtures/stats_print/${f}`, import.meta.url), "utf8");
+const REF_TEXT = fixture("narenas1.txt");
+const REF_JSON = JSON.parse(fixture("narenas1.json")) as Json;
+
+type Json = { [k: string]: Json } | Json[] | string | number | boolean | null;
+
+/** The README's program. */
+function readmeProgram(): Heap {
+  const heap = Heap.create({ ncpus: 2, conf: "narenas:1", envConf: null, writer: () => {} });
+  const ps: number[] = [];
+  for (let i = 0; i < 2000; i++) ps.push(heap.malloc(((i * 37) % 3000) + 1));
+  for (let i = 0; i < 2000; i += 3) heap.free(ps[i]!);
+  heap.free(heap.malloc(100000));
+  heap.malloc(9 * 1024 * 1024);
+  heap.mallctl("epoch", 1n);
+  return heap;
+}
+
+const heap = readmeProgram();
+afterAll(() => heap.detach());
+const TEXT = statsPrint(heap);
+const JSON_TEXT = statsPrint(heap, "J");
+const OURS = JSON.parse(JSON_TEXT) as Json;
+
+function obj(v: Json | undefined): Record<string, Json> {
+  expect(v !== null && typeof v === "object" && !Array.isArray(v)).toBe(true);
+  return v as Record<string, Json>;
+}
+
+/** Keys at every level below `a` and `b` agree (arrays: same length, first elements compared). */
+function sameShape(a: Json, b: Json, path: string, out: string[]): void {
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) out.push(`${path}: array length`);
+    else if (a.length > 0) sameShape(a[0]!, b[0]!, `${path}[0]`, out);
+    return;
+  }
+  const ao = a !== null && typeof a === "object";
+  const bo = b !== null && typeof b === "object";
+  if (ao !== bo) {
+    out.push(`${path}: object vs value`);
+    return;
+  }
+  if (!ao) {
+    if (typeof a !== typeof b) out.push(`${path}: ${typeof a} vs ${typeof b}`);
+    return;
+  }
+  const ka = Object.keys(a as object);
+  const kb = Object.keys(b as object);
+  if (ka.join() !== kb.join()) out.push(`${path}: keys ${ka.join()} vs ${kb.join()}`);
+  for (const k of ka) {
+    if (k in (b as object))
+      sameShape((a as Record<string, Json>)[k]!, (b as Record<string, Json>)[k]!, `${path}.${k}`, out);
+  }
+}
+
+const NOT_BUILT_OPTS = (k: string): boolean => k.startsWith("prof") || k.includes("_prof_");
+
+describe("statsPrint('J')", () => {
+  it("is one line of JSON with jemalloc's top-level keys", () => {
+    expect(JSON_TEXT.includes("\n")).toBe(false);
+    expect(Object.keys(OURS as object)).toEqual(["jemalloc"]);
+    const j = obj(obj(OURS).jemalloc);
+    const ref = obj(obj(REF_JSON).jemalloc);
+    expect(Object.keys(j)).toEqual(Object.keys(ref).filter((k) => k !== "prof"));
+  });
+
+  it("has the reference's keys in version, config, arenas and stats", () => {
+    const j = obj(obj(OURS).jemalloc);
+    const ref = obj(obj(REF_JSON).jemalloc);
+    const diffs: string[] = [];
+    for (const k of ["version", "config", "arenas", "stats"]) sameShape(j[k]!, ref[k]!, k, diffs);
+    expect(diffs).toEqual([]);
+  });
+
+  it("has the reference's opt keys, less profiling, plus xmalloc (built in here)", () => {
+    const ours = Object.keys(obj(obj(obj(OURS).jemalloc).opt));
+    const ref = Object.keys(obj(obj(obj(REF_JSON).jemalloc).opt)).filter((k) => !NOT_BUILT_OPTS(k));
+    const withXmalloc = [...ref];
+    withXmalloc.splice(ref.indexOf("zero") + 1, 0, "xmalloc");
+    expect(ours).toEqual(withXmalloc);
+    // 5.3 writes opt.stats_print and opt.stats_print_opts twice; so do we.
+    expect(JSON_TEXT.match(/"stats_print":/g)?.length).toBe(2);
+  });
+
+  it("has per-arena, per-bin, per-large-class and per-extent fields as the reference's arena 0", () => {
+    const arenas = obj(obj(obj(OURS).jemalloc)["stats.arenas"]);
+    const ref0 = obj(obj(obj(REF_JSON).jemalloc)["stats.arenas"])["0"]!;
+    // The 9 MiB block initialized the huge arena here, so there are two arenas and a merged record.
+    expect(Object.keys(arenas).sort()).toEqual(["0", "1", "merged"]);
+    expect(JSON_TEXT).toContain('"stats.arenas":{"merged":{"nthreads":');
+    for (const [k, a] of Object.entries(arenas)) {
+      const diffs: string[] = [];
+      sameShape(a, ref0, `stats.arenas.${k}`, diffs);
+      expect(diffs).toEqual([]);
+    }
+    const a0 = obj(arenas["0"]);
+    expect((a0.bins as Json[]).length).toBe(36);
+    expect((a0.lextents as Json[]).length).toBe(196);
+    expect((a0.extents as Json[]).length).toBe(199);
+    expect(Object.keys(obj((a0.bins as Json[])[0]))).toEqual([
+      "nmalloc",
+      "ndalloc",
+      "curregs",
+      "nrequests",
+      "nfills",
+      "nflushes",
+      "nreslabs",
+      "curslabs",
+      "nonfull_slabs",
+      "mutex",
+    ]);
+  });
+
+  it("reports the same figures as mallctl", () => {
+    const j = obj(obj(OURS).jemalloc);
+    const stats = obj(j.stats);
+    expect(stats.allocated).toBe(heap.mallctl("stats.allocated"));
+    const a0 = obj(obj(j["stats.arenas"])["0"]);
+    expect(obj(a0.small).nmalloc).toBe(Number(heap.mallctl("stats.arenas.0.small.nmalloc")));
+    expect(obj((a0.bins as Json[])[3]).curregs).toBe(heap.mallctl("stats.arenas.0.bins.3.curregs"));
+    expect(obj(j.arenas).nlextents).toBe(196);
+    expect(obj((obj(j.arenas).lextent as Json[])[195]).size).toBe(Number(7n << 60n));
+    expect(JSON_TEXT).toContain('"size":8070450532247928832}');
+  });
+});
+
+/** A line with its values replaced, to compare layouts. */
+function shape(line: string): string {
+  return line
+    .replace(/"[^"]*"/g, '"s"')
+    .replace(/\b(true|false)\b/g, "b")
+    .replace(/ *-?\d+(\.\d+)?/g, " #")
+    .replace(/ race/g, " #");
+}
+
+describe("statsPrint() text", () => {
+  it("has every line shape of the reference except the profiling ones", () => {
+    const ours = new Set(TEXT.split("\n").map(shape));
+    const missing = [...new Set(REF_TEXT.split("\n").map(shape))].filter((l) => !ours.has(l));
+    const profiling = (l: string): boolean => /prof/i.test(l);
+    expect(missing.filter((l) => !profiling(l))).toEqual([]);
+  });
+
+  it("has the reference's sections in the reference's order", () => {
+    const SECTION =
+      /^(___ Begin|--- End|Version:|Build-time option settings|Run-time option settings|Profiling settings|Arenas:|Allocated:|Background threads:|Merged arenas stats:|arenas\[\d+\]:|assigned threads:|decaying:|bins:|large:|extents:|HPA shard stats:)/;
+    const sections = (t: string): string[] =>
+      t
+        .split("\n")
+        .map((l) => SECTION.exec(l)?.[1])
+        .filter((l): l is string => l !== undefined);
+    const ref = sections(REF_TEXT).filter((l) => l !== "Profiling settings");
+    const ours = sections(TEXT);
+    // General part: identical up to the first arena record.
+    const refArena = ref.indexOf("arenas[0]:");
+    expect(ours.slice(0, refArena)).toEqual(ref.slice(0, refArena));
+    // Then one record per initialized arena (merged first), each laid out as the reference's arena 0.
+    const arenaLayout = ref.slice(refArena + 1, -1);
+    expect(ours.slice(refArena)).toEqual([
+      "Merged arenas stats:",
+      ...arenaLayout,
+      "arenas[0]:",
+      ...arenaLayout,
+      "arenas[1]:",
+      ...arenaLayout,
+      "--- End",
+    ]);
+  });
+
+  it("starts and ends as jemalloc's", () => {
+    expect(TEXT.startsWith('___ Begin jemalloc statistics ___\nVersion: "5.3.0-0-')).toBe(true);
+    expect(TEXT.endsWith("--- End jemalloc statistics ---\n")).toBe(true);
+  });
+});
+
+describe("option letters", () => {
+  const j = (opts: string): Record<string, Json> =>
+    obj(obj(JSON.parse(statsPrint(heap, `J${opts}`)) as Json).jemalloc);
+  const arena0 = (opts: string): Record<string, Json> => obj(obj(j(opts)["stats.arenas"])["0"]);
+
+  it("g omits the general section", () => {
+    expect(Object.keys(j("g"))).toEqual(["stats", "stats.arenas"]);
+    expect(statsPrint(heap, "g")).not.toContain("Version:");
+  });
+
+  it("m, a and d choose the arena records", () => {
+    expect(Object.keys(obj(j("m")["stats.arenas"]))).toEqual(["0", "1"]);
+    expect(Object.keys(obj(j("a")["stats.arenas"]))).toEqual(["merged"]);
+    expect(obj(j("ma")["stats.arenas"])).toEqual({});
+    expect(Object.keys(j("mad"))).not.toContain("stats.arenas");
+    expect(statsPrint(heap, "d")).not.toContain("Destroyed arenas stats:");
+  });
+
+  it.each([
+    ["b", "bins"],
+    ["l", "lextents"],
+    ["x", "mutexes"],
+    ["e", "extents"],
+    ["h", "hpa_shard"],
+  ])("%s omits %s", (letter, key) => {
+    expect(Object.keys(arena0(""))).toContain(key);
+    expect(Object.keys(arena0(letter))).not.toContain(key);
+  });
+
+  it("x also omits the bins' mutex columns and the global mutex table", () => {
+    expect(Object.keys(obj(j("x").stats))).not.toContain("mutexes");
+    expect(Object.keys(obj((arena0("x").bins as Json[])[0]))).not.toContain("mutex");
+    expect(statsPrint(heap, "x")).not.toContain("n_lock_ops");
+  });
+
+  it("rejects a non-string option argument", () => {
+    expect(() => statsPrint(heap, 1 as unknown as string)).toThrow(TypeError);
+  });
+});
+
+describe("opt.stats_print", () => {
+  it("prints the report with opt.stats_print_opts when the process exits", () => {
+    const h = Heap.create({ ncpus: 2, conf: "stats_print:true,stats_print_opts:J", envConf: null });
+    const out: string[] = [];
+    const before = process.listeners("exit").length;
+    expect(statsPrintAtExit(h, (s) => out.push(s))).toBe(true);
+    const listeners = process.listeners("exit");
+    expect(listeners.length).toBe(before + 1);
+    const listener = listeners.at(-1)!;
+    try {
+      listener.call(process, 0);
+      expect(out.length).toBe(1);
+      expect(Object.keys(obj(JSON.parse(out[0]!) as Json))).toEqual(["jemalloc"]);
+    } finally {
+      process.removeListener("exit", listener);
+      h.detach();
+    }
+    expect(statsPrintAtExit(heap)).toBe(false); // stats_print is off there
+  });
+
+  it("prints nothing for a handle detached before exit", () => {
+    const h = Heap.create({ ncpus: 2, conf: "stats_print:true", envConf: null });
+    const out: string[] = [];
+    statsPrintAtExit(h, (s) => out.push(s));
+    const listener = process.listeners("exit").at(-1)!;
+    h.detach();
+    try {
+      listener.call(process, 0);
+      expect(out).toEqual([]);
+    } finally {
+      process.removeListener("exit", listener);
+    }
+  });
+});
