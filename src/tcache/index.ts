@@ -20,7 +20,7 @@ import {
 } from "../layout/header.js";
 import { MALLOCX_TCACHE_MAX } from "../flags.js";
 import { TBIN_W_CAP, TBIN_W_HEAD, TBIN_W_SLOTS, TCACHE_BLOCK_B, TCACHE_KIND_EXPLICIT, TCACHE_NHBINS_B, tbinW } from "./layout.js";
-import { tcacheArenaInd, tcacheBytes, tcacheCreate, tcacheDestroy, tcacheFlushAll, tcacheGeom, tcacheIsLive } from "./tcache.js";
+import { tcacheArenaInd, tcacheBytes, tcacheCreate, tcacheDestroy, tcacheFlushAll, tcacheGeom, tcacheIsLive, tcacheReassociate } from "./tcache.js";
 
 export { tcacheGeom } from "./tcache.js";
 
@@ -48,6 +48,12 @@ export function threadTcacheDestroy(ctx: HeapCtx): void {
 export function threadTcacheEnabledSet(ctx: HeapCtx, on: boolean): void {
   if (!on) threadTcacheDestroy(ctx);
   ctx.u32[(ctx.threadB + THREAD_TCACHE_ON_B) >>> 2] = on ? 1 : 0;
+}
+
+/** thread.arena write: the thread's cache follows it to the new arena (jemalloc's reassociate). */
+export function threadTcacheReassociate(ctx: HeapCtx, arenaInd: number): void {
+  const tc = threadTcacheRecord(ctx);
+  if (tc !== 0) tcacheReassociate(ctx, tc, arenaInd);
 }
 
 /** thread.tcache.flush: every bin emptied into the arenas. */

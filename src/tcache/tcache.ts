@@ -470,7 +470,7 @@ export function tcacheFlushAll(ctx: HeapCtx, tc: number): void {
 }
 
 /** tcache_stats_merge: unmerged request counts go to the arena's statistics. */
-function statsMerge(ctx: HeapCtx, tc: number): void {
+export function tcacheStatsMerge(ctx: HeapCtx, tc: number): void {
   const g = tcacheGeom(ctx);
   const arena = tcacheArenaRecord(ctx, tc);
   if (arena === 0) return;
@@ -498,7 +498,7 @@ function statsMerge(ctx: HeapCtx, tc: number): void {
  */
 export function tcacheDestroy(ctx: HeapCtx, tc: number, arenaThreadsLeft: number): void {
   tcacheFlushAll(ctx, tc);
-  statsMerge(ctx, tc);
+  tcacheStatsMerge(ctx, tc);
   const u32 = ctx.u32;
   const arenaInd = ctx.i32[(tc + TCACHE_ARENA_B) >>> 2]!;
   const block = u32[(tc + TCACHE_BLOCK_B) >>> 2]!;
@@ -529,6 +529,12 @@ export function tcacheBytes(ctx: HeapCtx, tc: number): number {
     bytes += (u32[w + TBIN_W_CAP]! - u32[w + TBIN_W_HEAD]!) * ctx.sc.index2size(i);
   }
   return bytes;
+}
+
+/** tcache_arena_reassociate: merge statistics into the old arena, then serve the new one. */
+export function tcacheReassociate(ctx: HeapCtx, tc: number, arenaInd: number): void {
+  tcacheStatsMerge(ctx, tc);
+  ctx.i32[(tc + TCACHE_ARENA_B) >>> 2] = arenaInd;
 }
 
 export function tcacheArenaInd(ctx: HeapCtx, tc: number): number {
