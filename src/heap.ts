@@ -61,6 +61,7 @@ export type { ReclaimReport };
 import type { Derived } from "./heap/boot.js";
 import { heapMallctl, heapStatsPrint, heapStatsPrintAtExit, mallctlByMib, mallctlNameToMib } from "./heap/mallctl.js";
 import { heapCheck, type CheckReport } from "./check/check.js";
+import { backgroundThreadSet } from "./background/index.js";
 
 export type { HeapAttachOptions, HeapCreateOptions };
 
@@ -96,8 +97,8 @@ export class Heap {
     this.ctx = ctx;
     this.derived = derived;
     this.#viewLen = ctx.buffer.byteLength;
-    this.#u32 = new Uint32Array(ctx.buffer, 0, this.#viewLen >>> 2);
-    this.#f64 = new Float64Array(ctx.buffer, 0, this.#viewLen >>> 3);
+    this.#u32 = new Uint32Array(ctx.buffer, 0, Math.floor(this.#viewLen / 4));
+    this.#f64 = new Float64Array(ctx.buffer, 0, Math.floor(this.#viewLen / 8));
     this.#s2iTab = ctx.sc.size2indexTab;
     this.#classSize = ctx.sc.indexToSizeTab;
     this.#classInv = this.#classSize.map((x) => 1 / x);
@@ -116,6 +117,8 @@ export class Heap {
     const ctx = buildCtx(buffer, derived, options.clock, options.lockTimeoutMs, false);
     bootArenas(ctx);
     const heap = new Heap(ctx, derived);
+    // malloc_init_hard: opt.background_thread starts the workers (shared heaps only).
+    if (derived.conf.opt.background_thread && ctx.shared) backgroundThreadSet(heap, true);
     heapStatsPrintAtExit(heap);
     return heap;
   }
@@ -249,8 +252,8 @@ export class Heap {
     const len = ctx.buffer.byteLength;
     if (len !== this.#viewLen) {
       this.#viewLen = len;
-      this.#u32 = new Uint32Array(ctx.buffer, 0, len >>> 2);
-      this.#f64 = new Float64Array(ctx.buffer, 0, len >>> 3);
+      this.#u32 = new Uint32Array(ctx.buffer, 0, Math.floor(len / 4));
+      this.#f64 = new Float64Array(ctx.buffer, 0, Math.floor(len / 8));
     }
     const ok = tc !== 0 && !ctx.opt.zero && !ctx.opt.junkAlloc && !ctx.opt.junkFree && !this.#detached;
     this.#tcW0 = ok ? tbinW(tc, 0) : 0;

@@ -21,6 +21,7 @@ import { arenaMallocSmall, binInit, binRecord } from "./bin.js";
 import { ARENA_BINSHARD_NEXT_B, ARENA_CREATE_TIME_B, ARENA_IS_AUTO_B, ARENA_NTHREADS_B, ARENA_STATE_B, ARENA_STATE_LIVE } from "./layout.js";
 import { CACHELINE, arenaRecordByInd, largeAlloc } from "./large.js";
 import { edataAddr } from "../extent/edata.js";
+import { backgroundThreadArenaNew, backgroundThreadEnabled } from "../background/wake.js";
 import { arenaRevive } from "./reset.js";
 
 export { arenaRecordByInd };
@@ -92,24 +93,29 @@ export function arenaGet(ctx: HeapCtx, ind: number, init: boolean): number {
   const nauto = narenasAuto(ctx);
   const huge = hugeArenaInd(ctx);
   if (ind >= nauto && ind !== huge) return 0;
+  let created = false;
   heapLock(ctx, HDR_LOCK_ARENAS_B);
   try {
     arena = arenaRecordByInd(ctx, ind);
     if (arena === 0) {
       const [d, m] = decayDefaults(ctx, ind === huge);
       arena = arenaCreateLocked(ctx, ind, true, d, m);
+      created = arena !== 0;
     }
-    return arena;
   } finally {
     heapUnlock(ctx, HDR_LOCK_ARENAS_B);
   }
+  // arena_new_create_background_thread, after the arenas lock is dropped.
+  if (created) backgroundThreadArenaNew(ctx, ind);
+  return arena;
 }
 
 /** arenas.create: a manual arena at the next index. Returns the index, or -1 on OOM / no index left. */
 export function arenaCreateManual(ctx: HeapCtx, reuseInd = -1): number {
+  let ind: number;
   heapLock(ctx, HDR_LOCK_ARENAS_B);
   try {
-    let ind = reuseInd >= 0 ? reuseInd : ctx.i32[HDR_LAST_DESTROYED_B >>> 2]!;
+    ind = reuseInd >= 0 ? reuseInd : ctx.i32[HDR_LAST_DESTROYED_B >>> 2]!;
     if (ind < 0) {
       ind = narenasTotal(ctx);
       if (ind >= 4095) return -1;
@@ -121,10 +127,12 @@ export function arenaCreateManual(ctx: HeapCtx, reuseInd = -1): number {
       if (ctx.i32[HDR_LAST_DESTROYED_B >>> 2] === ind) ctx.i32[HDR_LAST_DESTROYED_B >>> 2] = -1;
     } else if (arenaCreateLocked(ctx, ind, false, d, m) === 0) return -1;
     if (ind >= narenasTotal(ctx)) Atomics.store(ctx.i32, HDR_NARENAS_TOTAL_B >>> 2, ind + 1);
-    return ind;
   } finally {
     heapUnlock(ctx, HDR_LOCK_ARENAS_B);
   }
+  // arena_new_create_background_thread, after the arenas lock is dropped.
+  backgroundThreadArenaNew(ctx, ind);
+  return ind;
 }
 
 /** Binds the thread to arena `ind` (thread.arena, or first use); unbinds the previous one. */
@@ -204,11 +212,21 @@ export function arenaChooseMaybeHuge(ctx: HeapCtx, explicitInd: number, size: nu
 
 /** arena_decay_tick: one tick of this thread's ticker; a firing runs an unforced decay pass. */
 export function arenaDecayTick(ctx: HeapCtx, arena: number): void {
-  if (ctx.ticker.ticks(1)) pacDecay(ctx, arena, ctx.backgroundThreads ? PURGE_NEVER : PURGE_ON_EPOCH_ADVANCE, false);
+  if (ctx.ticker.ticks(1)) arenaDecayUnforced(ctx, arena);
 }
 
 export function arenaDecayTicks(ctx: HeapCtx, arena: number, n: number): void {
-  if (n > 0 && ctx.ticker.ticks(n)) pacDecay(ctx, arena, ctx.backgroundThreads ? PURGE_NEVER : PURGE_ON_EPOCH_ADVANCE, false);
+  if (n > 0 && ctx.ticker.ticks(n)) arenaDecayUnforced(ctx, arena);
+}
+
+/**
+ * arena_decay(arena, is_background_thread = false, all = false): with background threads on, an
+ * application thread never purges (it may wake the worker instead). The flag is re-read from the
+ * header here, so every thread follows a background_thread mallctl written by another one.
+ */
+function arenaDecayUnforced(ctx: HeapCtx, arena: number): void {
+  ctx.backgroundThreads = backgroundThreadEnabled(ctx);
+  pacDecay(ctx, arena, ctx.backgroundThreads ? PURGE_NEVER : PURGE_ON_EPOCH_ADVANCE, false);
 }
 
 /** The thread's bin shard for size class `binind`. */

@@ -13,6 +13,7 @@ import {
   DECAY_B_NPURGE,
   DECAY_B_PURGING,
   DECAY_B_PURGED_PAGES,
+  decayEpochNpagesDelta,
   decayImmediately,
   decayInit,
   decayMaybeAdvanceEpoch,
@@ -53,6 +54,7 @@ import {
   pacMayHaveMuzzy,
 } from "./extent.js";
 import { heapLock, heapUnlock } from "./lock.js";
+import { backgroundInactivityCheck, backgroundMaybeDeferredWork } from "../background/wake.js";
 import {
   PAC_ARENA_IND_B,
   PAC_BASE_B,
@@ -168,6 +170,7 @@ export function paDalloc(ctx: HeapCtx, pac: number, e: number): void {
   } finally {
     pacUnlock(ctx, pac);
   }
+  backgroundInactivityCheck(ctx, pac);
 }
 
 function handleDeferredWork(ctx: HeapCtx, pac: number): void {
@@ -213,10 +216,11 @@ export function paShrink(ctx: HeapCtx, pac: number, e: number, oldSize: number, 
     f64Add(ctx, pac + PAC_NACTIVE_B, -amount / ctx.page);
     edataSzindSet(ctx.u32, e, szind);
     handleDeferredWork(ctx, pac);
-    return false;
   } finally {
     pacUnlock(ctx, pac);
   }
+  backgroundInactivityCheck(ctx, pac);
+  return false;
 }
 
 // ---- decay --------------------------------------------------------------------------------------
@@ -313,11 +317,14 @@ function decayOne(ctx: HeapCtx, pac: number, decayB: number, ec: number, eagerne
     return false;
   }
   if (!lockTryAcquire(ctx.i32, (pac + PAC_LOCK_B) >>> 2, ctx.ownerTag)) return true;
+  let npagesNew = -1;
   try {
-    maybeDecayPurge(ctx, pac, decayB, ec, eagerness);
+    if (maybeDecayPurge(ctx, pac, decayB, ec, eagerness)) npagesNew = decayEpochNpagesDelta(ctx, decayB);
   } finally {
     pacUnlock(ctx, pac);
   }
+  // PURGE_NEVER means an application thread while background threads are on (arena_decay_impl).
+  if (npagesNew >= 0 && eagerness === PURGE_NEVER) backgroundMaybeDeferredWork(ctx, pac, decayB, npagesNew);
   return false;
 }
 

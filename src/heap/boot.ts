@@ -14,6 +14,7 @@ import {
   HDR_ARENAS_DIRTY_MS_B,
   HDR_ARENAS_MUZZY_MS_B,
   HDR_BASE0_B,
+  HDR_BG_THREADS_B,
   HDR_CLOCK_ORIGIN_B,
   HDR_CONF_EMBED_B,
   HDR_CONF_EMBED_LEN_B,
@@ -211,7 +212,7 @@ export function buildCtx(buffer: SharedArrayBuffer | ArrayBuffer, d: Derived, cl
     nowNs: virtualNow ? () => clampNs(clk()) : () => clampNs(clk() - origin),
     ticker: new TickerGeom(1000, prng, 0),
     prng,
-    backgroundThreads: false,
+    backgroundThreads: Atomics.load(views.i32, HDR_BG_THREADS_B >>> 2) !== 0,
     failpoint: null,
     hooks: new Map(),
   };

@@ -43,9 +43,9 @@ export function fixedViews(buffer: SharedArrayBuffer | ArrayBuffer): Views {
   const len = buffer.byteLength;
   return {
     u8: new Uint8Array(buffer, 0, len),
-    i32: new Int32Array(buffer, 0, len >>> 2),
-    u32: new Uint32Array(buffer, 0, len >>> 2),
-    f64: new Float64Array(buffer, 0, len >>> 3),
+    i32: new Int32Array(buffer, 0, Math.floor(len / 4)),
+    u32: new Uint32Array(buffer, 0, Math.floor(len / 4)),
+    f64: new Float64Array(buffer, 0, Math.floor(len / 8)),
     dv: new DataView(buffer, 0, len),
   };
 }

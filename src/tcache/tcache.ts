@@ -262,10 +262,12 @@ export function tcacheBinFlush(ctx: HeapCtx, tc: number, binind: number, rem: nu
   const ncached = cap - head;
   const nflush = ncached - rem;
   if (nflush > 0) {
-    const ptrs: number[] = [];
-    for (let i = 0; i < nflush; i++) ptrs.push(u32[slots + cap - nflush + i]!);
-    if (binind < ctx.sc.nbins) flushSmall(ctx, tc, binind, ptrs);
-    else flushLarge(ctx, tc, binind, ptrs);
+    if (binind < ctx.sc.nbins) flushSmall(ctx, tc, binind, slots, cap - nflush, nflush);
+    else {
+      const ptrs: number[] = [];
+      for (let i = 0; i < nflush; i++) ptrs.push(u32[slots + cap - nflush + i]!);
+      flushLarge(ctx, tc, binind, ptrs);
+    }
     // Keep the newest `rem` items, moved down to the bottom.
     for (let i = rem - 1; i >= 0; i--) u32[slots + head + nflush + i] = u32[slots + head + i]!;
     u32[w + TBIN_W_HEAD] = head + nflush;
@@ -279,27 +281,44 @@ function tcacheArenaRecord(ctx: HeapCtx, tc: number): number {
   return arenaRecordByInd(ctx, ctx.i32[(tc + TCACHE_ARENA_B) >>> 2]!);
 }
 
-function flushSmall(ctx: HeapCtx, tc: number, binind: number, ptrs: number[]): void {
+/** Scratch for flushes (slow path, one flush at a time per thread): pointers and their records. */
+let scratchP = new Uint32Array(256);
+let scratchE = new Uint32Array(256);
+let scratchEmptied = new Uint32Array(256);
+
+function scratchFor(n: number): void {
+  if (scratchP.length >= n) return;
+  scratchP = new Uint32Array(n);
+  scratchE = new Uint32Array(n);
+  scratchEmptied = new Uint32Array(n * 2);
+}
+
+function flushSmall(ctx: HeapCtx, tc: number, binind: number, slots: number, from: number, n: number): void {
   const u32 = ctx.u32;
   const w = tbinW(tc, binind);
   const tcArena = tcacheArenaRecord(ctx, tc);
   const regSize = ctx.sc.binRegSize[binind]!;
-  const edatas = ptrs.map((p) => emapLookupChecked(ctx, p));
-  const emptied: number[] = [];
-  let merged = false;
-  let pending = ptrs.length;
-  let todoP = ptrs;
-  let todoE = edatas;
-  while (pending > 0) {
-    const e0 = todoE[0]!;
-    if (e0 === 0 || !edataSlab(u32, e0) || edataSzind(u32, e0) !== binind) {
-      // Not a region of this class: report and drop (never free into the wrong bin).
-      flushProblems.push(todoP[0]!);
-      todoP = todoP.slice(1);
-      todoE = todoE.slice(1);
-      pending--;
+  scratchFor(n);
+  const P = scratchP;
+  const E = scratchE;
+  const emptied = scratchEmptied;
+  let nemptied = 0;
+  let pending = 0;
+  for (let i = 0; i < n; i++) {
+    const p = u32[slots + from + i]!;
+    const e = emapLookupChecked(ctx, p);
+    // Not a region of this class: report and drop (never free into the wrong bin).
+    if (e === 0 || !edataSlab(u32, e) || edataSzind(u32, e) !== binind) {
+      flushProblems.push(p);
       continue;
     }
+    P[pending] = p;
+    E[pending] = e;
+    pending++;
+  }
+  let merged = false;
+  while (pending > 0) {
+    const e0 = E[0]!;
     const arenaInd = edataArena(u32, e0);
     const arena = arenaRecordByInd(ctx, arenaInd);
     const shard = edataBinshard(u32, e0);
@@ -311,19 +330,15 @@ function flushSmall(ctx: HeapCtx, tc: number, binind: number, ptrs: number[]): v
       f64Add(ctx, bstatD(bin, BSTATS_NREQUESTS), ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1]!);
       ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1] = 0;
     }
-    const deferP: number[] = [];
-    const deferE: number[] = [];
+    let ndeferred = 0;
     let done = 0;
-    for (let i = 0; i < todoP.length; i++) {
-      const p = todoP[i]!;
-      const e = todoE[i]!;
-      if (e === 0 || edataArena(u32, e) !== arenaInd || edataBinshard(u32, e) !== shard || !edataSlab(u32, e) || edataSzind(u32, e) !== binind) {
-        if (e === 0 || !edataSlab(u32, e) || edataSzind(u32, e) !== binind) {
-          flushProblems.push(p);
-          continue;
-        }
-        deferP.push(p);
-        deferE.push(e);
+    for (let i = 0; i < pending; i++) {
+      const p = P[i]!;
+      const e = E[i]!;
+      if (edataArena(u32, e) !== arenaInd || edataBinshard(u32, e) !== shard) {
+        P[ndeferred] = p;
+        E[ndeferred] = e;
+        ndeferred++;
         continue;
       }
       const off = p - edataBase(u32, e);
@@ -332,16 +347,17 @@ function flushSmall(ctx: HeapCtx, tc: number, binind: number, ptrs: number[]): v
         flushProblems.push(p);
         continue;
       }
-      if (binDallocLocked(ctx, arena, bin, binind, e, regind)) emptied.push(e, arena);
+      if (binDallocLocked(ctx, arena, bin, binind, e, regind)) {
+        emptied[nemptied++] = e;
+        emptied[nemptied++] = arena;
+      }
       done++;
     }
     binUnlock(ctx, bin);
     arenaDecayTicks(ctx, arena, done);
-    todoP = deferP;
-    todoE = deferE;
-    pending = todoP.length;
+    pending = ndeferred;
   }
-  for (let i = 0; i < emptied.length; i += 2) paDalloc(ctx, emptied[i + 1]!, emptied[i]!);
+  for (let i = 0; i < nemptied; i += 2) paDalloc(ctx, emptied[i + 1]!, emptied[i]!);
   if (!merged && tcArena !== 0) {
     const bin = binRecord(ctx, tcArena, binind, threadShard(ctx, binind));
     binLock(ctx, bin);

@@ -1,3 +1,4 @@
+import { backgroundThreadResetFinish, backgroundThreadResetPrepare } from "../../background/index.js";
 // arena.<i>.* (MIB 8.<i>.*): acting on one arena, or on all of them.
 //
 // Indices: 0 ≤ i ≤ arenas.narenas (i == narenas is jemalloc's deprecated alias of
@@ -117,7 +118,12 @@ function arenaDestroyLeaf(heap: H, i: number): void {
   withCtlLock(heap, (ctx) => {
     const a = manualArenaOrFault(ctx, i);
     if (arenaNthreads(ctx, a) !== 0) ctlFail("EFAULT", `arena ${i} still has threads bound to it`);
-    opResult(arenaDestroy(ctx, i), "destroy", i);
+    backgroundThreadResetPrepare(ctx, i);
+    try {
+      opResult(arenaDestroy(ctx, i), "destroy", i);
+    } finally {
+      backgroundThreadResetFinish(ctx, i);
+    }
     // jemalloc marks both at once: the destroyed record initialized, the arena not.
     const snap = snapshotGet(heap);
     snap.destroyedInitialized = true;
@@ -252,7 +258,12 @@ const arenaINode = named<H>([
       run: (heap, mib) => {
         const i = mibAt(mib, 1);
         manualArenaOrFault(heap.ctx, i);
-        opResult(arenaReset(heap.ctx, i), "reset", i);
+        backgroundThreadResetPrepare(heap.ctx, i);
+        try {
+          opResult(arenaReset(heap.ctx, i), "reset", i);
+        } finally {
+          backgroundThreadResetFinish(heap.ctx, i);
+        }
       },
     }),
   ],

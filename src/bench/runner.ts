@@ -1,0 +1,288 @@
+/**
+ * runner: runs one cell — one workload under one allocator configuration — in this thread: builds the
+ * plan, sets the allocator up (untimed), times iterations with tinybench, samples the footprint between
+ * iterations (untimed) and returns a CellResult. The worker workloads live in worker_cells.ts.
+ *
+ * Loops are written once against BenchAllocator; a suite runs each configuration in its own process,
+ * so every call site sees one allocator class and stays monomorphic.
+ *
+ * Errors: a configuration that cannot be built or an allocator that runs out of memory gives an
+ * "error" cell with the message; nothing here throws past runCell.
+ */
+import {
+  churnSetup,
+  churnState,
+  churnStep,
+  fragAll,
+  fragPhase1,
+  fragPhase2,
+  fragPhase3,
+  fragState,
+  outOfMemory,
+  recordsSetup,
+  recordsState,
+  recordsStep,
+} from "./loops.js";
+import {
+  budget,
+  budgetStart,
+  type CellResult,
+  FootprintHighWater,
+  nsPerCallOf,
+  nsPerCallSingle,
+} from "./result.js";
+import { collectGarbage, sampleIterations } from "./sample.js";
+import { type BenchAllocator, createAllocator, loadMemPool, type Strategy } from "./strategies.js";
+import { runWorkerCell } from "./worker_cells.js";
+import {
+  type ChurnSpec,
+  callsPerIteration,
+  churnPeakLive,
+  churnPlan,
+  type FragmentationSpec,
+  fragmentationPlan,
+  LiveTracker,
+  RECORD_BYTES,
+  type RecordsSpec,
+  type Workload,
+} from "./workloads.js";
+
+export interface CellOptions {
+  seed: number;
+  scale: number;
+  /** tinybench time budget per cell (ms) for the steady-state workloads. */
+  timeMs: number;
+  /** At least this many timed iterations (steady-state workloads). */
+  minIterations: number;
+  /** Timed iterations of a phase workload (each on a fresh allocator). */
+  phaseIterations: number;
+  warmupMs: number;
+  /** Wall-time budget of one cell; past it the cell stops and reports what it measured as "partial". */
+  budgetMs: number;
+}
+
+export function cellOptions(quick: boolean, seed: number, scale?: number): CellOptions {
+  return quick
+    ? {
+        seed,
+        scale: scale ?? 0.1,
+        timeMs: 150,
+        minIterations: 5,
+        phaseIterations: 2,
+        warmupMs: 30,
+        budgetMs: 4000,
+      }
+    : {
+        seed,
+        scale: scale ?? 1,
+        timeMs: 600,
+        minIterations: 10,
+        phaseIterations: 3,
+        warmupMs: 100,
+        budgetMs: 20000,
+      };
+}
+
+/** Iterations and time that fit in what is left of the budget, given one iteration's cost. */
+function fitToBudget(
+  iterMs: number,
+  wantIterations: number,
+  wantTimeMs: number,
+  minIterations = 2,
+): { iterations: number; timeMs: number } {
+  const left = Math.max(0, budget.deadline - performance.now());
+  const fit = Math.floor((0.6 * left) / Math.max(iterMs, 1e-3));
+  const iterations = Math.max(minIterations, Math.min(wantIterations, fit));
+  return { iterations, timeMs: Math.min(wantTimeMs, 0.5 * left) };
+}
+
+export interface CellContext {
+  strategy: Strategy;
+  workload: Workload;
+  opts: CellOptions;
+  /** @thi.ng/malloc's MemPool, loaded by runCell for the thi.ng strategy. */
+  memPool?: Awaited<ReturnType<typeof loadMemPool>>;
+}
+
+function baseResult(c: CellContext): CellResult {
+  return {
+    workload: c.workload.name,
+    strategy: c.strategy.id,
+    label: c.strategy.label,
+    kind: c.strategy.kind,
+    status: "ok",
+    callsPerIteration: callsPerIteration(c.workload.spec),
+    nsPerCall: null,
+    footprint: null,
+    wallMs: 0,
+  };
+}
+
+/** Runs one cell in this thread (workers for the worker workloads). Never throws. */
+export async function runCell(c: CellContext): Promise<CellResult> {
+  const res = baseResult(c);
+  const t0 = performance.now();
+  budgetStart(c.opts.budgetMs);
+  try {
+    if (c.strategy.kind === "thi.ng") c = { ...c, memPool: await loadMemPool() };
+    const spec = c.workload.spec;
+    if (spec.kind === "churn") await runChurn(c, spec, res);
+    else if (spec.kind === "records") await runRecords(c, spec, res);
+    else if (spec.kind === "fragmentation") await runFragmentation(c, spec, res);
+    else await runWorkerCell(c, spec, res);
+  } catch (e) {
+    res.status = "error";
+    res.note = e instanceof Error ? e.message : String(e);
+  } finally {
+    budget.deadline = Number.POSITIVE_INFINITY;
+  }
+  res.wallMs = performance.now() - t0;
+  return res;
+}
+
+function newAllocator(c: CellContext, peakLiveBytes: number, maxRequest: number): BenchAllocator {
+  return createAllocator(c.strategy, { peakLiveBytes, maxRequest }, c.memPool ?? null);
+}
+
+function partial(res: CellResult, ms: number, calls: number, where: string, totalCalls: number): void {
+  res.status = "partial";
+  res.nsPerCall = nsPerCallSingle(ms, calls);
+  const of = Number.isFinite(totalCalls) ? ` of ${totalCalls}` : "";
+  res.note = `stopped by the cell's time budget during ${where} after ${calls}${of} calls; ns/call is their average`;
+}
+
+// ---- steady-state churn (small-churn, mixed, large) ---------------------------------------------------
+
+async function runChurn(c: CellContext, spec: ChurnSpec, res: CellResult): Promise<void> {
+  const plan = churnPlan(spec, c.opts.seed);
+  const alloc = newAllocator(c, churnPeakLive(plan, 0) * 1.2, spec.maxSize);
+  const st = churnState(alloc, plan, spec.batchOps);
+  const tracker = new LiveTracker(plan);
+  try {
+    await steadyState(c, res, st.alloc, {
+      setup: () => churnSetup(st),
+      setupCalls: spec.live,
+      step: () => churnStep(st),
+      failed: () => st.failed,
+      liveNow: () => tracker.liveAt(st.cursor),
+    });
+  } finally {
+    alloc.close();
+  }
+}
+
+// ---- records (FIFO queue of 48-byte records) ------------------------------------------------------------
+
+async function runRecords(c: CellContext, spec: RecordsSpec, res: CellResult): Promise<void> {
+  const peak = spec.live * RECORD_BYTES;
+  const alloc = newAllocator(c, peak * 1.2, RECORD_BYTES);
+  const st = recordsState(alloc, spec.live, spec.batchOps);
+  try {
+    await steadyState(c, res, alloc, {
+      setup: () => recordsSetup(st),
+      setupCalls: spec.live,
+      step: () => recordsStep(st),
+      failed: () => st.failed,
+      liveNow: () => peak,
+    });
+  } finally {
+    alloc.close();
+  }
+  const writes = "ns/call includes writing each record's 48 bytes through a DataView";
+  res.note = res.note === undefined ? writes : `${res.note}; ${writes}`;
+}
+
+interface SteadyHooks {
+  setup(): number;
+  setupCalls: number;
+  step(): number;
+  failed(): number;
+  /** Live requested bytes now (read at the footprint samples). */
+  liveNow(): number;
+}
+
+/** Setup, one probe iteration (budget check), then tinybench with footprint sampling in afterEach. */
+async function steadyState(
+  c: CellContext,
+  res: CellResult,
+  alloc: BenchAllocator,
+  hk: SteadyHooks,
+): Promise<void> {
+  let t = performance.now();
+  const setupCalls = hk.setup();
+  if (budget.hit)
+    return partial(res, performance.now() - t, setupCalls, "setup (mallocs only)", hk.setupCalls);
+  const hw = new FootprintHighWater();
+  hw.add(alloc.sample(), hk.liveNow());
+  t = performance.now();
+  const probeCalls = hk.step();
+  const probeMs = performance.now() - t;
+  if (budget.hit) return partial(res, probeMs, probeCalls, "the first iteration", res.callsPerIteration);
+  const fit = fitToBudget(probeMs, Math.max(c.opts.minIterations, 2), c.opts.timeMs);
+  collectGarbage();
+  let hitMs = 0;
+  let hitCalls = 0;
+  const lat = await sampleIterations(
+    `${c.workload.name} ${c.strategy.id}`,
+    () => {
+      const t1 = performance.now();
+      const n = hk.step();
+      hitMs += performance.now() - t1;
+      hitCalls += n;
+    },
+    {
+      ...fit,
+      warmupMs: Math.min(c.opts.warmupMs, fit.timeMs),
+      afterEach: () => hw.add(alloc.sample(), hk.liveNow()),
+    },
+  );
+  if (hk.failed() > 0) throw outOfMemory(`the timed iterations (${hk.failed()} failed mallocs)`);
+  res.footprint = hw.result(alloc.bufferBytes());
+  if (budget.hit || lat === null) return partial(res, hitMs, hitCalls, "the timed iterations", Number.NaN);
+  res.nsPerCall = nsPerCallOf(lat, res.callsPerIteration);
+}
+
+// ---- fragmentation (phases, a fresh allocator per iteration) ---------------------------------------------
+
+async function runFragmentation(c: CellContext, spec: FragmentationSpec, res: CellResult): Promise<void> {
+  const plan = fragmentationPlan(spec, c.opts.seed);
+  const peakLive = Math.max(...plan.liveAfter);
+  const st = fragState(plan);
+  const fresh = () => {
+    st.alloc?.close();
+    st.alloc = null;
+    collectGarbage();
+    st.alloc = newAllocator(c, peakLive, spec.largeMax);
+  };
+  try {
+    fresh();
+    // The probe: the phases one by one on a fresh allocator, footprint sampled after each (untimed).
+    const a = st.alloc!;
+    const t = performance.now();
+    // Phase 2 only frees, so the high-water marks fall at the ends of phases 1 and 3.
+    const hw = new FootprintHighWater();
+    const ok1 = fragPhase1(st, a);
+    if (ok1) hw.add(a.sample(), plan.liveAfter[0]);
+    const ok = ok1 && fragPhase2(st, a) && fragPhase3(st, a);
+    const probeMs = performance.now() - t;
+    if (!ok) return partial(res, probeMs, st.calls, "the first run", res.callsPerIteration);
+    hw.add(a.sample(), plan.liveAfter[2]);
+    res.footprint = hw.result(a.bufferBytes());
+    // A fresh allocator per iteration costs time too; one timed iteration is better than none.
+    const fit = fitToBudget(probeMs * 1.5, c.opts.phaseIterations, 0, 1);
+    let complete = true;
+    const lat = await sampleIterations(
+      `${c.workload.name} ${c.strategy.id}`,
+      () => {
+        if (!fragAll(st)) complete = false;
+      },
+      { iterations: fit.iterations, timeMs: 0, warmupMs: 0, beforeEach: fresh },
+    );
+    if (!complete || lat === null)
+      return partial(res, probeMs, res.callsPerIteration, "the timed iterations", Number.NaN);
+    res.nsPerCall = nsPerCallOf(lat, res.callsPerIteration);
+  } finally {
+    st.alloc?.close();
+    st.alloc = null;
+  }
+}
