@@ -16,6 +16,7 @@
  *  24..             roots          edata   one heap root per class (nbins u32)
  *  then (8-aligned) nbytes         f64     per class: bytes of member extents
  *  then             nextentsBin    u32     per class: member extents
+ *  then             nonempty       bits    per class: 1 when its heap has members (fit skips empty classes)
  * ╘═══════════════════════════════════════════════════════╛
  * Synchronization: caller holds the arena's extent lock.
  */
@@ -46,8 +47,15 @@ export function esetNbytesB(nbins: number): number {
 export function esetNextentsBinB(nbins: number): number {
   return esetNbytesB(nbins) + nbins * 8;
 }
+export function esetBitmapB(nbins: number): number {
+  return esetNextentsBinB(nbins) + nbins * 4;
+}
 export function esetBytes(nbins: number): number {
-  return alignUp(esetNextentsBinB(nbins) + nbins * 4, 8);
+  return alignUp(esetBitmapB(nbins) + Math.ceil(nbins / 32) * 4, 8);
+}
+
+function bitmapW(ctx: HeapCtx, ec: number): number {
+  return (ec + esetBitmapB(ctx.arenaLayout.esetNbins)) >>> 2;
 }
 
 export function esetInit(ctx: HeapCtx, ec: number, state: number, delayCoalesce: boolean): void {
@@ -96,6 +104,8 @@ export function esetInsert(ctx: HeapCtx, ec: number, e: number): void {
   const size = edataSize(u32, e);
   const pind = binOf(ctx, size);
   phInsert(u32, esetRootW(ec, pind), e);
+  const bw = bitmapW(ctx, ec) + (pind >>> 5);
+  u32[bw] = (u32[bw]! | (1 << (pind & 31))) >>> 0;
   statsAdd(ctx, ec, pind, size, 1);
   // LRU append
   const tail = u32[(ec + ESET_LRU_TAIL_B) >>> 2]!;
@@ -113,6 +123,10 @@ export function esetRemove(ctx: HeapCtx, ec: number, e: number): void {
   const size = edataSize(u32, e);
   const pind = binOf(ctx, size);
   phRemove(u32, esetRootW(ec, pind), e);
+  if (u32[esetRootW(ec, pind)] === 0) {
+    const bw = bitmapW(ctx, ec) + (pind >>> 5);
+    u32[bw] = (u32[bw]! & ~(1 << (pind & 31))) >>> 0;
+  }
   statsAdd(ctx, ec, pind, size, -1);
   const prev = u32[(e >>> 2) + EDATA_W_LIST_PREV]!;
   const next = u32[(e >>> 2) + EDATA_W_LIST_NEXT]!;
@@ -130,6 +144,22 @@ export function esetLruFirst(ctx: HeapCtx, ec: number): number {
   return ctx.u32[(ec + ESET_LRU_HEAD_B) >>> 2]!;
 }
 
+/** The first non-empty class ≥ i, or nbins. */
+function nextNonempty(ctx: HeapCtx, ec: number, i: number, nbins: number): number {
+  const u32 = ctx.u32;
+  const bw = bitmapW(ctx, ec);
+  const nwords = Math.ceil(nbins / 32);
+  let wi = i >>> 5;
+  if (wi >= nwords) return nbins;
+  let word = (u32[bw + wi]! & (0xffffffff << (i & 31))) >>> 0;
+  while (word === 0) {
+    if (++wi >= nwords) return nbins;
+    word = u32[bw + wi]!;
+  }
+  const r = wi * 32 + (31 - Math.clz32(word & -word));
+  return r < nbins ? r : nbins;
+}
+
 /** jemalloc's eset_first_fit: oldest-then-lowest over the classes from pszQuantizeCeil(size) up. */
 function esetFirstFit(ctx: HeapCtx, ec: number, size: number, exactOnly: boolean, lgMaxFit: number): number {
   const u32 = ctx.u32;
@@ -139,11 +169,12 @@ function esetFirstFit(ctx: HeapCtx, ec: number, size: number, exactOnly: boolean
   if (pind >= nbins) return 0;
   if (exactOnly) return phFirst(u32, esetRootW(ec, pind));
   let ret = 0;
-  const maxFitFactor = 2 ** Math.min(lgMaxFit, 63);
-  for (let i = pind; i < nbins; i++) {
+  const limit = size * 2 ** Math.min(lgMaxFit, 63);
+  const psz = sc.pindToSizeTab;
+  for (let i = nextNonempty(ctx, ec, pind, nbins); i < nbins; i = nextNonempty(ctx, ec, i + 1, nbins)) {
+    // (pind2sz(i) >> lg_max_fit) > size, without the shift: floor(a / 2^k) > b  ⇔  a ≥ (b + 1)·2^k
+    if (psz[i]! >= limit + 2 ** Math.min(lgMaxFit, 63)) break;
     const root = u32[esetRootW(ec, i)]!;
-    if (root === 0) continue;
-    if (Math.floor(sc.pind2sz(i) / maxFitFactor) > size) break;
     if (ret === 0 || edataSnadComp(u32, root, ret) < 0) ret = root;
   }
   return ret;
