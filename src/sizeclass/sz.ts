@@ -259,7 +259,8 @@ export class SizeClasses {
   psz2ind(psz: number): number {
     if (!(psz <= this.largeMaxclass)) return this.npsizes;
     if (psz <= this.page) return 0;
-    const x = lgCeil(psz);
+    // ceil(log2(psz)) by clz32 below 2^32 (the common case: extents of a 32-bit heap).
+    const x = psz <= 4294967296 ? 32 - Math.clz32(psz - 1) : lgCeil(psz);
     const off = x < SC_LG_NGROUP + this.lgPage ? 0 : x - (SC_LG_NGROUP + this.lgPage);
     const lgDelta = off === 0 ? this.lgPage : this.lgPage + off - 1;
     const inner = (Math.ceil(psz / 2 ** lgDelta) - 1) % 4;
