@@ -29,6 +29,10 @@ import {
   EXTENT_STATE_MUZZY,
   EXTENT_STATE_RETAINED,
   EDATA_W_LIST_NEXT,
+  edataArena,
+  edataIsRecord,
+  edataPast,
+  edataState,
   edataBase,
   edataSize,
   edataSlab,
@@ -36,14 +40,17 @@ import {
   edataSzindSet,
   edataAddrSet,
 } from "./edata.js";
-import { emapDeregisterInterior, emapRegisterInterior } from "./emap.js";
+import { emapDeregister, emapDeregisterInterior, emapRead, emapRegisterInterior } from "./emap.js";
+import { pagesTop, pagesTrimTail } from "./pages.js";
 import { ehooksPurgeLazy } from "./ehooks.js";
-import { esetInit, esetNpages } from "./eset.js";
+import { esetInit, esetNpages, esetRemove } from "./eset.js";
 import {
   ecacheAlloc,
   ecacheAllocGrow,
   ecacheDalloc,
   ecacheEvict,
+  edataCachePut,
+  pacEcacheRetained,
   extentDallocWrapper,
   extentMerge,
   extentSplit,
@@ -255,6 +262,7 @@ function decayToLimit(ctx: HeapCtx, pac: number, decayB: number, ec: number, ful
     }
     if (nstashed === 0) return;
     decayStashed(ctx, pac, decayB, ec, fully, stash);
+    if (!ctx.shared) while (trimTop(ctx, pac));
   } finally {
     ctx.i32[purgingW] = 0;
   }
@@ -287,6 +295,25 @@ function decayStashed(ctx: HeapCtx, pac: number, decayB: number, ec: number, ful
   f64Add(ctx, decayB + DECAY_B_NMADVISE, nmadvise);
   f64Add(ctx, decayB + DECAY_B_PURGED_PAGES, npurged);
   f64Add(ctx, pac + PAC_MAPPED_B, -nunmapped * ctx.page);
+}
+
+/**
+ * A resizable ArrayBuffer gives memory back: when the retained extent at the very top of the address
+ * space belongs to this arena, it leaves the retained cache and the buffer shrinks to the new top.
+ * (A SharedArrayBuffer cannot shrink.) Lock held.
+ */
+function trimTop(ctx: HeapCtx, pac: number): boolean {
+  const top = pagesTop(ctx);
+  const e = emapRead(ctx, top - ctx.page);
+  const u32 = ctx.u32;
+  if (e === 0 || !edataIsRecord(u32, e) || edataState(u32, e) !== EXTENT_STATE_RETAINED) return false;
+  if (edataPast(u32, e) !== top || edataArena(u32, e) !== u32[(pac + PAC_ARENA_IND_B) >>> 2]) return false;
+  const base = edataBase(u32, e);
+  esetRemove(ctx, pacEcacheRetained(ctx, pac), e);
+  emapDeregister(ctx, e);
+  edataCachePut(ctx, pac, e);
+  pagesTrimTail(ctx, base);
+  return true;
 }
 
 /** pac_maybe_decay_purge. Lock held. Returns whether the epoch advanced. */

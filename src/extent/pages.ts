@@ -10,6 +10,7 @@
 import { HDR_LOCK_MAP_B, HDR_MAX_BYTES_B, HDR_TOP_B } from "../layout/header.js";
 import type { HeapCtx } from "./ctx.js";
 import { heapLock, heapUnlock } from "./lock.js";
+import { lengthTracking } from "../layout/index.js";
 
 /** Growth granularity of the buffer (a WebAssembly page: cheap for engines to commit). */
 export const BUFFER_GROW_STEP = 65536;
@@ -67,11 +68,19 @@ export function pagesTrimTail(ctx: HeapCtx, newTop: number): void {
     ctx.f64[HDR_TOP_B >>> 3] = newTop;
     const want = Math.ceil(newTop / BUFFER_GROW_STEP) * BUFFER_GROW_STEP;
     const buf = ctx.buffer as ArrayBuffer;
-    if (want < buf.byteLength) buf.resize(want);
+    // Only a buffer whose views track its length may shrink (fixed views would go out of bounds).
+    if (want < buf.byteLength && ctx.u8.length === buf.byteLength && isLengthTracking(ctx)) buf.resize(want);
   } finally {
     heapUnlock(ctx, HDR_LOCK_MAP_B);
   }
 }
+
+function isLengthTracking(ctx: HeapCtx): boolean {
+  // A length-tracking view was created without a length: its byteOffset is 0 and it follows resizes.
+  const probe = ctx.u8;
+  return (probe as unknown as { length: number }).length === ctx.buffer.byteLength && lengthTracking.has(probe);
+}
+
 
 export function pagesTop(ctx: HeapCtx): number {
   return topGet(ctx);

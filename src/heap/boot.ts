@@ -248,7 +248,9 @@ export function bootCreate(options: HeapCreateOptions): Created {
   // By default the buffer starts at its full length: the OS backs pages only when touched, so the
   // resident footprint is what the heap uses, and fixed-length views are ~20× faster than the
   // length-tracking views a still-growing buffer needs in Node 20 (see README, "Growth").
-  const initialBytes = Math.max(intOpt(options.initialBytes, "initialBytes", 0, maxBytes, maxBytes), hdr.headerBytes);
+  // A resizable ArrayBuffer (shared: false) starts small instead, so it can also shrink again.
+  const dfltInitial = options.shared === false ? Math.min(DEFAULT_INITIAL_BYTES, maxBytes) : maxBytes;
+  const initialBytes = Math.max(intOpt(options.initialBytes, "initialBytes", 0, maxBytes, dfltInitial), hdr.headerBytes);
   if (options.conf !== undefined && typeof options.conf !== "string") throw new TypeError("Heap.create: conf must be a string");
   const embedded = options.conf ?? "";
   const env = options.envConf === undefined ? readMallocConfEnv() : options.envConf;

@@ -29,8 +29,10 @@ export interface Views {
  */
 export function makeViews(buffer: SharedArrayBuffer | ArrayBuffer): Views {
   if (!canGrow(buffer)) return fixedViews(buffer);
+  const u8 = new Uint8Array(buffer);
+  lengthTracking.add(u8);
   return {
-    u8: new Uint8Array(buffer),
+    u8,
     i32: new Int32Array(buffer),
     u32: new Uint32Array(buffer),
     f64: new Float64Array(buffer),
@@ -49,6 +51,9 @@ export function fixedViews(buffer: SharedArrayBuffer | ArrayBuffer): Views {
     dv: new DataView(buffer, 0, len),
   };
 }
+
+/** u8 views that track their buffer's length (so the buffer may shrink under them). */
+export const lengthTracking = new WeakSet<object>();
 
 export function canGrow(buffer: SharedArrayBuffer | ArrayBuffer): boolean {
   const b = buffer as { growable?: boolean; resizable?: boolean; maxByteLength?: number };
