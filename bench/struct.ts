@@ -12,15 +12,15 @@
  *   node --import tsx bench/struct.ts      (BENCH_ROUNDS, BENCH_MS per task and round, BENCH_ONLY=substring)
  *
  * Prints ns per record (median and best of the rounds) and each task's median ratio to the baseline; the
- * fast path's target is 1.2x. The heap comes from `makeHeap` below (the test fake until the real heap lands).
+ * fast path's target is 1.2x. The heap is the real jemalloc-ts heap (`makeHeap` below).
  */
 import { Bench } from "tinybench";
 import { type StructHeap, struct, types } from "../src/struct/index.js";
-import { FakeHeap } from "../test/helpers/fake-heap.js";
+import { Heap } from "../src/index.js";
 
 /** The heap under test: swap for `Heap.create(...)` when the real heap is ready. */
 function makeHeap(): StructHeap {
-  return FakeHeap.create({ initialBytes: 1 << 20, maxBytes: 64 << 20 });
+  return Heap.create({ maxBytes: 64 << 20, envConf: null });
 }
 
 const Particle = struct("Particle", {

@@ -1,32 +1,37 @@
 /**
- * The heap the struct integration tests and their workers run on: swap these four functions for the real
- * heap (`Heap.create`, `Heap.attach(buffer)`, `heap.check()`, `heap.mallctl("stats.allocated")`, plus
- * detaching a worker's thread) when it lands. Nothing else in the struct tests names the fake.
+ * The heap the struct integration tests and their workers run on: the real jemalloc-ts heap, created
+ * small so the tests grow it while workers use it. Every worker detaches when done (thread exit:
+ * its cache is flushed), so after freeing everything nothing but the creator's cache stacks remains.
  */
-import type { StructHeap } from "../../src/struct/index.js";
-import { FakeHeap } from "../helpers/fake-heap.js";
+import { Heap } from "../../src/index.js";
 
-export type TestHeap = StructHeap & { readonly buffer: SharedArrayBuffer };
+export type TestHeap = Heap & { readonly buffer: SharedArrayBuffer };
 
 /** A new heap, small at first so that the tests grow it while workers use it. */
 export function createHeap(): TestHeap {
-  return FakeHeap.create({ initialBytes: 64 << 10, maxBytes: 256 << 20 });
+  return Heap.create({ initialBytes: 1 << 20, maxBytes: 256 << 20, envConf: null }) as TestHeap;
 }
 
 /** The same heap in another worker. */
 export function attachHeap(buffer: SharedArrayBuffer): TestHeap {
-  return FakeHeap.attach(buffer);
+  return Heap.attach(buffer) as TestHeap;
 }
 
-/** Called by a worker when it is done with the heap (the real heap flushes and frees its thread slot). */
-export function detachHeap(_heap: TestHeap): void {}
+/** Called by a worker when it is done with the heap: flushes its cache and frees its thread slot. */
+export function detachHeap(heap: TestHeap): void {
+  heap.detach();
+}
 
 /** Throws if the heap's metadata is inconsistent. */
 export function checkHeap(heap: TestHeap): void {
-  (heap as FakeHeap).check();
+  heap.check();
 }
 
-/** Bytes still allocated (jemalloc's `stats.allocated`). */
+/** Bytes still allocated (jemalloc's `stats.allocated`), the calling thread's cache flushed first. */
 export function allocatedBytes(heap: TestHeap): number {
-  return (heap as FakeHeap).mallctl("stats.allocated");
+  heap.mallctl("thread.tcache.flush");
+  heap.mallctl("epoch", 1n);
+  const internal = Number(heap.mallctl("stats.arenas.0.internal") ?? 0);
+  // The thread caches' own stacks are internal allocations (jemalloc counts them in allocated too).
+  return Number(heap.mallctl("stats.allocated")) - internal;
 }
