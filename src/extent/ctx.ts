@@ -102,6 +102,8 @@ export interface HeapCtx {
    * "extent.locked"), so a test can park or kill a thread while it holds a lock. null in production.
    */
   failpoint: ((name: string) => void) | null;
+  /** The thread cache geometry (src/tcache), cached on first use. */
+  tcacheGeom?: unknown;
   /** Extent hooks installed in this thread, by arena index. */
   readonly hooks: Map<number, ExtentHooks>;
 }

@@ -214,6 +214,7 @@ export function buildCtx(buffer: SharedArrayBuffer | ArrayBuffer, d: Derived, cl
     prng,
     backgroundThreads: Atomics.load(views.i32, HDR_BG_THREADS_B >>> 2) !== 0,
     failpoint: null,
+    tcacheGeom: undefined,
     hooks: new Map(),
   };
   views.u8.fill(0, ctx.threadB, ctx.threadB + THREAD_BYTES);

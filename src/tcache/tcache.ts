@@ -81,8 +81,13 @@ export interface TcacheGeom {
 const geoms = new WeakMap<object, TcacheGeom>();
 
 export function tcacheGeom(ctx: HeapCtx): TcacheGeom {
+  const c = ctx as HeapCtx & { tcacheGeom?: TcacheGeom };
+  if (c.tcacheGeom !== undefined) return c.tcacheGeom;
   const g0 = geoms.get(ctx.sc);
-  if (g0 !== undefined) return g0;
+  if (g0 !== undefined) {
+    c.tcacheGeom = g0;
+    return g0;
+  }
   const sc = ctx.sc;
   const o = ctx.optRaw;
   const nhbins = sc.nhbins(o.tcache_max);
