@@ -15,7 +15,7 @@ import {
 } from "../../src/sizeclass/index.js";
 
 const LONG = process.env.JEMALLOC_TS_LONG === "1";
-const RUNS = LONG ? 5000 : 300;
+const RUNS = LONG ? 5000 : 120;
 
 function gcd(a: number, b: number): number {
   while (b !== 0) [a, b] = [b, a % b];
