@@ -237,6 +237,7 @@ export class Heap {
     const p = allocCore(ctx, this.#tcache(), usize, ind, size, -1, ctx.opt.zero);
     if (p === 0) return this.#fail(ENOMEM);
     eventAlloc(ctx, usize);
+    if (flushProblems.length !== 0) this.#reportFlushProblems("malloc");
     return p;
   }
 
@@ -273,6 +274,7 @@ export class Heap {
     const p = allocCore(ctx, this.#tcache(), usize, ind, total, -1, true);
     if (p === 0) return this.#fail(ENOMEM);
     eventAlloc(ctx, usize);
+    if (flushProblems.length !== 0) this.#reportFlushProblems("calloc");
     return p;
   }
 
@@ -294,6 +296,7 @@ export class Heap {
     const p = pallocCore(ctx, tc, usize, alignment, arenaInd, zero);
     if (p === 0) return this.#fail(ENOMEM);
     eventAlloc(ctx, usize);
+    if (flushProblems.length !== 0) this.#reportFlushProblems("alignedAlloc");
     return p;
   }
 
@@ -463,6 +466,7 @@ export class Heap {
     const p = allocCore(ctx, tc, usize, ctx.sc.size2index(usize), size, arenaInd, zero);
     if (p === 0) return this.#fail(ENOMEM);
     eventAlloc(ctx, usize);
+    if (flushProblems.length !== 0) this.#reportFlushProblems("mallocx");
     return p;
   }
 
@@ -557,7 +561,10 @@ export class Heap {
   /** jemalloc's mallctl: read a value, or write one (returns the old value where there is one). */
   mallctl(name: string, newValue?: unknown): unknown {
     this.#enter("mallctl");
-    return heapMallctl(this, name, newValue);
+    const old = heapMallctl(this, name, newValue);
+    // A flush it caused (thread.tcache.flush, tcache.*) may have found a double free.
+    if (flushProblems.length !== 0) this.#reportFlushProblems("mallctl");
+    return old;
   }
 
   /** mallctlnametomib: the MIB of a name (numeric components are the index itself). */
@@ -581,7 +588,10 @@ export class Heap {
   /** Walks the whole heap and verifies every invariant; throws with a report naming what is wrong. */
   check(): CheckReport {
     if (this.#detached) throw new HeapPoisonedError("check: this Heap handle was detached");
-    return heapCheck(this.ctx);
+    const report = heapCheck(this.ctx);
+    // A lock taken over from a dead thread left the heap "pending a check": this was the check.
+    Atomics.compareExchange(this.ctx.i32, HDR_POISON_B >>> 2, 1, 0);
+    return report;
   }
 
   /** The arena a live pointer belongs to. */

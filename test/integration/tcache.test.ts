@@ -299,12 +299,9 @@ describe("double free of a block still in the cache (B2)", () => {
     expect(allocated(heap)).toBe(0);
   });
 
-  // BUG (src/tcache/index.ts threadTcacheFlush, src/heap.ts #reportFlushProblems): a flush run through
-  // mallctl("thread.tcache.flush") (also tcache.flush / tcache.destroy / thread.tcache.enabled=false /
-  // watch()) leaves what it detected in the module-global `flushProblems`; nothing is reported then, and
-  // the stale entry is thrown later by an unrelated, valid slow-path call (e.g. free of a large block,
-  // which has already freed its block when it throws). Remove `.fails` once the flush reports.
-  it.fails("a double free found by thread.tcache.flush is reported by that flush", () => {
+  // A flush run through mallctl (thread.tcache.flush, tcache.*) reports what it found at once, and
+  // nothing stale is left for an unrelated later call.
+  it("a double free found by thread.tcache.flush is reported by that flush", () => {
     const heap = newHeap();
     const p = heap.malloc(64);
     const x = heap.malloc(64);

@@ -12,8 +12,9 @@
  * pass C5 (tcache audit), and stats.allocated = ledger bytes + cached bytes + one stack block per cache.
  * After all frees and reclaims: allocated == 0, Σ nmalloc == Σ ndalloc, nothing claimed.
  *
- * Quick by default; JEMALLOC_TS_LONG=1 runs long (more ops, more iterations, 8 workers too).
- * Prints its seed; SEED=<n> replays one.
+ * Quick by default (3 iterations × 2000 ops per worker); JEMALLOC_TS_LONG=1 runs long (8 × 60000, and
+ * 4- and 8-worker variants too). Prints its seed; SEED=<n> replays the workers' random choices (thread
+ * interleavings are not replayable). TC_OPS / TC_ITERS override the sizes.
  */
 import type { Worker } from "node:worker_threads";
 import { afterEach, describe, expect, it } from "vitest";
@@ -43,8 +44,18 @@ import {
 } from "../workers/tc-common.js";
 
 const LONG = process.env.JEMALLOC_TS_LONG === "1";
-const OPS = LONG ? 60_000 : 2_500;
-const ITERS = LONG ? 8 : 2;
+
+function envCount(name: string, dflt: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === "") return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw new RangeError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
+  return n;
+}
+/** Ops per worker per iteration, and iterations (TC_OPS / TC_ITERS override them, for hunting a failure). */
+const OPS = envCount("TC_OPS", LONG ? 60_000 : 2_000);
+const ITERS = envCount("TC_ITERS", LONG ? 8 : 3);
 const MAX_LIVE = 300;
 const TRANSFER_SLOTS = 1000;
 const MAX_BYTES = 512 * 1024 * 1024;
@@ -74,6 +85,8 @@ interface Generation {
   watched: boolean[];
   replies: Promise<StressWorkerReply>[];
   exits: Promise<number>[];
+  /** What went wrong with workers that died on their own ('error', or exit before replying). */
+  died: string[];
 }
 
 interface Tally {
@@ -137,10 +150,13 @@ function exitOf(w: Worker): Promise<number> {
   return new Promise((resolve) => w.once("exit", resolve));
 }
 
-async function waitReady(ctl: Int32Array, n: number): Promise<void> {
+/** Waits until `n` workers attached; fails at once if one of them died first. */
+async function waitReady(g: Generation, n: number): Promise<void> {
   const t0 = Date.now();
-  while (Atomics.load(ctl, CTL_READY) < n) {
-    if (Date.now() - t0 > 60_000) throw new Error("workers did not attach within 60 s");
+  while (Atomics.load(g.ctl, CTL_READY) < n) {
+    if (g.died.length > 0) throw new Error(`a worker died before attaching: ${g.died.join("; ")}`);
+    if (Date.now() - t0 > 60_000)
+      throw new Error(`workers did not attach within 60 s (${Atomics.load(g.ctl, CTL_READY)} of ${n})`);
     await new Promise((r) => setTimeout(r, 5));
   }
 }
@@ -181,6 +197,7 @@ async function run(o: RunOptions): Promise<void> {
       watched: [],
       replies: [],
       exits: [],
+      died: [],
     };
     for (let i = 0; i < o.nworkers; i++) {
       const own = new SharedArrayBuffer((OWNED_FIRST + MAX_LIVE) * 4);
@@ -207,8 +224,11 @@ async function run(o: RunOptions): Promise<void> {
       g.owned.push(own);
       g.ends.push(data.end);
       g.watched.push(watch);
-      g.replies.push(firstMessage<StressWorkerReply>(w));
+      const reply = firstMessage<StressWorkerReply>(w);
+      reply.catch(() => {}); // a generation spawned ahead may never run if the test fails first
+      g.replies.push(reply);
       g.exits.push(exitOf(w)); // registered after watch(): its reclaim runs first
+      w.on("error", (e: Error) => g.died.push(`uid ${data.uid}: ${e.stack ?? String(e)}`));
     }
     return g;
   };
@@ -243,7 +263,7 @@ async function run(o: RunOptions): Promise<void> {
     // The previous workers are gone: these claim slots (reusing theirs) and start together.
     Atomics.store(g.ctl, CTL_ATTACH, 1);
     Atomics.notify(g.ctl, CTL_ATTACH);
-    await waitReady(g.ctl, o.nworkers);
+    await waitReady(g, o.nworkers);
     Atomics.store(g.ctl, CTL_GO, 1);
     Atomics.notify(g.ctl, CTL_GO);
     if (iter + 1 < ITERS) next = spawnGeneration();

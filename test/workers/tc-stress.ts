@@ -47,8 +47,19 @@ const reply: StressWorkerReply = {
   violations: [],
 };
 
+/** The last few operations, for the report when something goes wrong. */
+const recent: string[] = [];
+function note(op: string): void {
+  if (recent.length === 16) recent.shift();
+  recent.push(op);
+}
+
 function violation(msg: string): void {
-  if (reply.violations.length < 20) reply.violations.push(`worker uid ${d.uid}: ${msg}`);
+  if (reply.violations.length < 20) {
+    reply.violations.push(
+      `worker uid ${d.uid} (thread ${reply.threadId}): ${msg}; last ops: ${recent.join(", ")}`,
+    );
+  }
 }
 
 function drawSize(): number {
@@ -66,7 +77,13 @@ function nextSeed(): number {
 
 function allocate(): number {
   const size = drawSize();
-  const p = rnd() % 50 === 0 ? heap.mallocx(size, MALLOCX_TCACHE_NONE) : heap.malloc(size);
+  const none = rnd() % 50 === 0;
+  const p = none ? heap.mallocx(size, MALLOCX_TCACHE_NONE) : heap.malloc(size);
+  note(`${none ? "mallocx-none" : "malloc"}(${size})=${p}`);
+  if (!Number.isInteger(p)) {
+    violation(`malloc(${size}) returned ${p}`);
+    return 0;
+  }
   if (p === 0) {
     reply.failures++;
     return 0;
@@ -89,6 +106,9 @@ function release(p: number): void {
   const bad = claims.release(p, heap.mallocUsableSize(p));
   if (bad >= 0) violation(`free(${p}): granule ${bad} was not claimed`);
   const r = rnd() % 100;
+  note(
+    `${r < 2 ? "dallocx-none" : r < 50 ? "free" : "sdallocx"}(${p}, ${size}) from uid ${blockUid(heap, p)}`,
+  );
   if (r < 2) heap.dallocx(p, MALLOCX_TCACHE_NONE);
   else if (r < 50) heap.free(p);
   else heap.sdallocx(p, size);
@@ -106,6 +126,11 @@ function resize(p: number): number {
   const oldUsable = heap.mallocUsableSize(p);
   claims.release(p, oldUsable);
   const q = heap.realloc(p, size);
+  note(`realloc(${p}, ${size})=${q}`);
+  if (!Number.isInteger(q)) {
+    violation(`realloc(${p}, ${size}) returned ${q}`);
+    return p;
+  }
   if (q === 0) {
     reply.failures++;
     claims.claim(p, oldUsable);
@@ -137,34 +162,46 @@ while (Atomics.load(ctl, CTL_GO) === 0) Atomics.wait(ctl, CTL_GO, 0, 50);
 
 const t0 = performance.now();
 const local: number[] = [];
-for (let i = 0; i < d.ops; i++) {
-  if (local.length < d.maxLive) {
-    const p = allocate();
-    if (p !== 0) local.push(p);
-  }
-  const r = rnd() % 100;
-  if (r < 66 && local.length > 0) {
-    const j = rnd() % local.length;
-    release(local[j]!);
-    local[j] = local[local.length - 1]!;
-    local.pop();
-  } else if (r < 69 && local.length > 0) {
-    const j = rnd() % local.length;
-    local[j] = resize(local[j]!);
-  }
-  if (rnd() % 100 < 25 && local.length > 0) {
-    const j = rnd() % local.length;
-    const got = Atomics.exchange(transfer, rnd() % transfer.length, local[j]!) >>> 0;
-    reply.exchanges++;
-    if (got !== 0) local[j] = got;
-    else {
-      local[j] = local[local.length - 1]!;
-      local.pop();
-    }
-  }
-  if (rnd() % 4000 === 0) heap.mallctl("thread.tcache.flush");
+try {
+  opLoop();
+} catch (e) {
+  // Report rather than crash, with the recent operations; the blocks are left as they are.
+  violation(`threw ${(e as Error).stack ?? String(e)}`);
+  local.length = 0;
 }
 reply.ms = Math.round(performance.now() - t0);
+
+function opLoop(): void {
+  for (let i = 0; i < d.ops; i++) {
+    if (local.length < d.maxLive) {
+      const p = allocate();
+      if (p !== 0) local.push(p);
+    }
+    const r = rnd() % 100;
+    if (r < 66 && local.length > 0) {
+      const j = rnd() % local.length;
+      release(local[j]!);
+      local[j] = local[local.length - 1]!;
+      local.pop();
+    } else if (r < 69 && local.length > 0) {
+      const j = rnd() % local.length;
+      local[j] = resize(local[j]!);
+    }
+    if (rnd() % 100 < 25 && local.length > 0) {
+      const j = rnd() % local.length;
+      const slot = rnd() % transfer.length;
+      const got = Atomics.exchange(transfer, slot, local[j]!) >>> 0;
+      note(`exchange[${slot}] ${local[j]} -> ${got}`);
+      reply.exchanges++;
+      if (got !== 0) local[j] = got;
+      else {
+        local[j] = local[local.length - 1]!;
+        local.pop();
+      }
+    }
+    if (rnd() % 4000 === 0) heap.mallctl("thread.tcache.flush");
+  }
+}
 
 if (d.end === "detach") {
   const rest: number[] = [];
