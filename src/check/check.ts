@@ -9,6 +9,9 @@
  *   C4 slabs       nfree equals the bitmap's free bits; slabcur / non-full heap / full placement
  *   C6 stats       per bin curregs = Σ allocated regions, nmalloc − ndalloc = curregs, curslabs = slabs;
  *                  pactive = Σ active pages; no counter negative
+ *   C5 caches      every offset in every thread cache (threads' and explicit) is the start of a live
+ *                  region of that bin's class (allocated in its slab, or the large extent's address),
+ *                  and appears once across all caches
  *   C7 locks       every lock word is free
  * Returns a report of counts; throws HeapCheckError listing every violation found.
  */
@@ -25,7 +28,7 @@ import {
   BSTATS_NONFULL_SLABS,
   BSTATS_COUNT,
 } from "../arena/layout.js";
-import { slabPopcount } from "../arena/slab.js";
+import { slabPopcount, slabRegIsAllocated } from "../arena/slab.js";
 import type { HeapCtx } from "../extent/ctx.js";
 import {
   EDATA_W_LIST_NEXT,
@@ -34,6 +37,7 @@ import {
   EXTENT_STATE_DIRTY,
   EXTENT_STATE_MUZZY,
   EXTENT_STATE_RETAINED,
+  edataAddr,
   edataArena,
   edataBase,
   edataIsRecord,
@@ -62,6 +66,8 @@ import {
   RTREE_LEAF_BITS,
 } from "../layout/header.js";
 import { lockIsHeld } from "../sync/index.js";
+import { tcacheRecordSane, tcacheRecords } from "../tcache/index.js";
+import { TBIN_W_CAP, TBIN_W_HEAD, TBIN_W_SLOTS, TCACHE_NHBINS_B, tbinW } from "../tcache/layout.js";
 
 export class HeapCheckError extends Error {
   override name = "HeapCheckError";
@@ -79,6 +85,8 @@ export interface CheckReport {
   slabs: number;
   freeExtents: number;
   liveRegions: number;
+  /** Offsets sitting in thread caches (all verified live). */
+  cachedEntries: number;
 }
 
 const WALK_LIMIT = 50_000_000;
@@ -214,12 +222,49 @@ function checkBins(ctx: HeapCtx, arena: number, ind: number, slabsOf: Map<number
   return tally;
 }
 
+function checkCaches(ctx: HeapCtx, problems: string[]): number {
+  const u32 = ctx.u32;
+  const seen = new Set<number>();
+  let entries = 0;
+  for (const tc of tcacheRecords(ctx)) {
+    if (!tcacheRecordSane(ctx, tc)) {
+      problems.push(`C5 thread cache record ${tc} has a broken geometry`);
+      continue;
+    }
+    const nhbins = u32[(tc + TCACHE_NHBINS_B) >>> 2]!;
+    for (let i = 0; i < nhbins; i++) {
+      const w = tbinW(tc, i);
+      const cap = u32[w + TBIN_W_CAP]!;
+      const slots = u32[w + TBIN_W_SLOTS]!;
+      for (let k = u32[w + TBIN_W_HEAD]!; k < cap; k++) {
+        const p = u32[slots + k]!;
+        entries++;
+        if (seen.has(p)) problems.push(`C5 offset ${p} is cached twice`);
+        seen.add(p);
+        const e = emapRead(ctx, p);
+        if (e === 0 || !edataIsRecord(u32, e) || edataState(u32, e) !== EXTENT_STATE_ACTIVE || edataSzind(u32, e) !== i) {
+          problems.push(`C5 cache ${tc} bin ${i} holds ${p}, which is not a live block of class ${i}`);
+          continue;
+        }
+        if (edataSlab(u32, e)) {
+          const off = p - edataBase(u32, e);
+          const reg = ctx.sc.binRegSize[i]!;
+          if (off % reg !== 0 || !slabRegIsAllocated(u32, e, off / reg)) problems.push(`C5 cache ${tc} bin ${i}: ${p} is not an allocated region start`);
+        } else if (edataAddr(u32, e) !== p) {
+          problems.push(`C5 cache ${tc} bin ${i}: ${p} is not the large block's address`);
+        }
+      }
+    }
+  }
+  return entries;
+}
+
 export function heapCheck(ctx: HeapCtx): CheckReport {
   const problems: string[] = [];
   checkHeader(ctx, problems);
   const extents = collectExtents(ctx, problems);
   checkPartition(ctx, extents, problems);
-  const report: CheckReport = { arenas: 0, extents: extents.size, activeExtents: 0, slabs: 0, freeExtents: 0, liveRegions: 0 };
+  const report: CheckReport = { arenas: 0, extents: extents.size, activeExtents: 0, slabs: 0, freeExtents: 0, liveRegions: 0, cachedEntries: 0 };
   const n = narenasTotal(ctx);
   const byArena = new Map<number, number[]>();
   for (const e of extents) {
@@ -268,6 +313,7 @@ export function heapCheck(ctx: HeapCtx): CheckReport {
     report.slabs += t.slabs;
     report.liveRegions += t.regions;
   }
+  report.cachedEntries = checkCaches(ctx, problems);
   if (problems.length > 0) throw new HeapCheckError(problems);
   return report;
 }
