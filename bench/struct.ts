@@ -15,8 +15,8 @@
  * fast path's target is 1.2x. The heap is the real jemalloc-ts heap (`makeHeap` below).
  */
 import { Bench } from "tinybench";
-import { type StructHeap, struct, types } from "../src/struct/index.js";
 import { Heap } from "../src/index.js";
+import { type StructHeap, struct, types } from "../src/struct/index.js";
 
 /** The heap under test: swap for `Heap.create(...)` when the real heap is ready. */
 function makeHeap(): StructHeap {

@@ -37,7 +37,9 @@ export type CorruptionHandler = (report: CorruptionReport) => void;
  * The default handler: throws. Its name says what to do, as jemalloc's
  * safety_check_detected_heap_corruption___run_address_sanitizer_build_to_debug does.
  */
-export function heapCorruptionDetected___check_frees_and_sizes_or_enable_junk_to_debug(report: CorruptionReport): void {
+export function heapCorruptionDetected___check_frees_and_sizes_or_enable_junk_to_debug(
+  report: CorruptionReport,
+): void {
   throw new HeapCorruptionError(report.message, report.ptr);
 }
 
@@ -56,7 +58,8 @@ function describe(v: unknown): string {
  * out of memory, as in C), never wrapped.
  */
 export function checkSize(v: unknown, fn: string, what = "size"): number {
-  if (typeof v !== "number") throw new TypeError(`${fn}: ${what} must be a number, got ${typeof v} ${describe(v)}`);
+  if (typeof v !== "number")
+    throw new TypeError(`${fn}: ${what} must be a number, got ${typeof v} ${describe(v)}`);
   if (!Number.isInteger(v) || v < 0) {
     throw new RangeError(`${fn}: ${what} must be a non-negative integer, got ${describe(v)}`);
   }
@@ -65,7 +68,8 @@ export function checkSize(v: unknown, fn: string, what = "size"): number {
 
 /** A pointer: an integer offset in [0, 2^32). */
 export function checkPtr(v: unknown, fn: string): number {
-  if (typeof v !== "number") throw new TypeError(`${fn}: pointer must be a number, got ${typeof v} ${describe(v)}`);
+  if (typeof v !== "number")
+    throw new TypeError(`${fn}: pointer must be a number, got ${typeof v} ${describe(v)}`);
   if (!Number.isInteger(v) || v < 0 || v >= 2 ** 32) {
     throw new RangeError(`${fn}: pointer must be an integer offset in [0, 2^32), got ${describe(v)}`);
   }

@@ -10,31 +10,36 @@
  * corruption handler, which throws HeapCorruptionError by default.
  */
 import { arenaRecordByInd, narenasTotal } from "./arena/arena.js";
-import type { HeapCtx } from "./extent/ctx.js";
-import { edataArena } from "./extent/edata.js";
 import {
   type CorruptionHandler,
-  EINVAL,
-  ENOMEM,
-  HeapPoisonedError,
   checkFlags,
   checkPtr,
   checkSize,
+  EINVAL,
+  ENOMEM,
+  HeapPoisonedError,
   heapCorruptionDetected___check_frees_and_sizes_or_enable_junk_to_debug,
 } from "./errors.js";
+import type { HeapCtx } from "./extent/ctx.js";
+import {
+  EDATA_BITS_SLAB_MASK,
+  EDATA_BITS_STATE_MASK,
+  EDATA_W_BASE,
+  EDATA_W_BITS,
+  EDATA_W_SIZE,
+  EDATA_W_SZIND,
+  edataArena,
+} from "./extent/edata.js";
 import { MALLOCX_ZERO, mallocxArenaIndex, mallocxLgAlign, mallocxTcacheIndex } from "./flags.js";
 import {
-  type HeapAttachOptions,
-  type HeapCreateOptions,
   bootArenas,
   bootAttach,
   bootCreate,
   buildCtx,
+  type HeapAttachOptions,
+  type HeapCreateOptions,
 } from "./heap/boot.js";
 import {
-  PTR_FREED_REGION,
-  PTR_INTERIOR,
-  PTR_NOT_ACTIVE,
   allocCore,
   dallocCore,
   eventAlloc,
@@ -42,6 +47,9 @@ import {
   eventsInit,
   lastPtrError,
   lookupLive,
+  PTR_FREED_REGION,
+  PTR_INTERIOR,
+  PTR_NOT_ACTIVE,
   pallocCore,
   rallocCore,
   rallocMoved,
@@ -49,19 +57,48 @@ import {
   threadTcache,
   usizeOf,
 } from "./heap/ops.js";
-import { TBIN_WORDS, TBIN_W_CAP, TBIN_W_LOW_WATER, TBIN_W_NREQUESTS, TBIN_W_SLOTS, tbinW } from "./tcache/layout.js";
-import { flushProblems, tcacheGeom } from "./tcache/tcache.js";
-import { tcacheExplicitGet } from "./tcache/index.js";
-import { EDATA_BITS_SLAB_MASK, EDATA_BITS_STATE_MASK, EDATA_W_BASE, EDATA_W_BITS, EDATA_W_SIZE, EDATA_W_SZIND } from "./extent/edata.js";
-import { HDR_POISON_B, HDR_ZERO_REALLOCS_B, RTREE_LEAF_BITS, THREAD_ALLOCATED_B, THREAD_DEALLOCATED_B, THREAD_GC_ALLOC_NEXT_B, THREAD_GC_DALLOC_NEXT_B, THREAD_LAST_ERROR_B } from "./layout/header.js";
+import {
+  type ReclaimReport,
+  reclaimSlot,
+  slotOfThreadId,
+  slotsOfNodeThread,
+  threadDetach,
+} from "./heap/threads.js";
+import {
+  HDR_POISON_B,
+  HDR_ZERO_REALLOCS_B,
+  RTREE_LEAF_BITS,
+  THREAD_ALLOCATED_B,
+  THREAD_DEALLOCATED_B,
+  THREAD_GC_ALLOC_NEXT_B,
+  THREAD_GC_DALLOC_NEXT_B,
+  THREAD_LAST_ERROR_B,
+} from "./layout/header.js";
 import { isPow2 } from "./layout/index.js";
 import { slotThreadId } from "./sync/index.js";
-import { type ReclaimReport, reclaimSlot, slotOfThreadId, slotsOfNodeThread, threadDetach } from "./heap/threads.js";
+import { tcacheExplicitGet } from "./tcache/index.js";
+import {
+  TBIN_W_CAP,
+  TBIN_W_LOW_WATER,
+  TBIN_W_NREQUESTS,
+  TBIN_W_SLOTS,
+  TBIN_WORDS,
+  tbinW,
+} from "./tcache/layout.js";
+import { flushProblems, tcacheGeom } from "./tcache/tcache.js";
+
 export type { ReclaimReport };
-import type { Derived } from "./heap/boot.js";
-import { heapMallctl, heapStatsPrint, heapStatsPrintAtExit, mallctlByMib, mallctlNameToMib } from "./heap/mallctl.js";
-import { heapCheck, type CheckReport } from "./check/check.js";
+
 import { backgroundThreadSet } from "./background/index.js";
+import { type CheckReport, heapCheck } from "./check/check.js";
+import type { Derived } from "./heap/boot.js";
+import {
+  heapMallctl,
+  heapStatsPrint,
+  heapStatsPrintAtExit,
+  mallctlByMib,
+  mallctlNameToMib,
+} from "./heap/mallctl.js";
 
 export type { HeapAttachOptions, HeapCreateOptions };
 
@@ -191,7 +228,8 @@ export class Heap {
     const e = lookupLive(this.ctx, ptr);
     if (e !== 0) return e;
     const why = lastPtrError();
-    if (why === PTR_INTERIOR) this.#report("interior-pointer", fn, ptr, "not the start of an allocation (interior pointer)");
+    if (why === PTR_INTERIOR)
+      this.#report("interior-pointer", fn, ptr, "not the start of an allocation (interior pointer)");
     else if (why === PTR_NOT_ACTIVE || why === PTR_FREED_REGION)
       this.#report("double-free", fn, ptr, "pointer is not allocated (double free or use after free)");
     else this.#report("invalid-pointer", fn, ptr, "pointer was not returned by this heap");
@@ -329,7 +367,12 @@ export class Heap {
           const off = ptr - base;
           // Start-of-region check without a division: off / regSize by a precomputed reciprocal,
           // rounded; exact for every valid offset, and a wrong one never multiplies back to off.
-          if (off >= 0 && off < u32[ew + EDATA_W_SIZE]! && ind < this.#nhbins && Math.round(off * this.#classInv[ind]!) * regSize === off) {
+          if (
+            off >= 0 &&
+            off < u32[ew + EDATA_W_SIZE]! &&
+            ind < this.#nhbins &&
+            Math.round(off * this.#classInv[ind]!) * regSize === off
+          ) {
             const w = this.#tcW0 + ind * TBIN_WORDS;
             const head = u32[w]!;
             const slots = u32[w + TBIN_W_SLOTS]!;
@@ -373,7 +416,12 @@ export class Heap {
     if (flushProblems.length === 0) return;
     const p = flushProblems[0]!;
     flushProblems.length = 0;
-    this.#report("double-free", fn, p, "pointer in thread cache was freed twice or is not a live region (detected at flush)");
+    this.#report(
+      "double-free",
+      fn,
+      p,
+      "pointer in thread cache was freed twice or is not a live region (detected at flush)",
+    );
   }
 
   /** Usable size of a live allocation; 0 for NULL. */
@@ -397,7 +445,8 @@ export class Heap {
     if (size === 0) {
       const mode = ctx.opt.zeroRealloc;
       ctx.f64[HDR_ZERO_REALLOCS_B >>> 3]! += 1;
-      if (mode === "abort") throw new Error("<jemalloc>: Called realloc(non-null-ptr, 0) with zero_realloc:abort set");
+      if (mode === "abort")
+        throw new Error("<jemalloc>: Called realloc(non-null-ptr, 0) with zero_realloc:abort set");
       if (mode === "free") {
         this.#dalloc("realloc", ptr, e, this.#tcache());
         return 0;
@@ -408,7 +457,15 @@ export class Heap {
     return this.#ralloc(ptr, e, size, 0, ctx.opt.zero, this.#tcache(), -1);
   }
 
-  #ralloc(ptr: number, e: number, size: number, alignment: number, zero: boolean, tc: number, arenaInd: number): number {
+  #ralloc(
+    ptr: number,
+    e: number,
+    size: number,
+    alignment: number,
+    zero: boolean,
+    tc: number,
+    arenaInd: number,
+  ): number {
     const ctx = this.ctx;
     const old = usizeOf(ctx, e);
     const p = rallocCore(ctx, tc, ptr, e, old, size, alignment, zero, arenaInd);
@@ -437,7 +494,10 @@ export class Heap {
   #arenaFlag(flags: number, fn: string): number {
     const a = mallocxArenaIndex(flags);
     if (a < 0) return -1;
-    if (a >= narenasTotal(this.ctx)) throw new RangeError(`${fn}: MALLOCX_ARENA(${a}) names no arena (arenas.narenas is ${narenasTotal(this.ctx)})`);
+    if (a >= narenasTotal(this.ctx))
+      throw new RangeError(
+        `${fn}: MALLOCX_ARENA(${a}) names no arena (arenas.narenas is ${narenasTotal(this.ctx)})`,
+      );
     return a;
   }
 
@@ -483,7 +543,15 @@ export class Heap {
     if (la >= 32) return this.#fail(ENOMEM);
     const zero = (flags & MALLOCX_ZERO) !== 0 || this.ctx.opt.zero;
     const arenaInd = this.#arenaFlag(flags, "rallocx");
-    return this.#ralloc(ptr, e, size === 0 ? 1 : size, la === 0 ? 0 : 2 ** la, zero, this.#tcacheFlag(flags, "rallocx"), arenaInd);
+    return this.#ralloc(
+      ptr,
+      e,
+      size === 0 ? 1 : size,
+      la === 0 ? 0 : 2 ** la,
+      zero,
+      this.#tcacheFlag(flags, "rallocx"),
+      arenaInd,
+    );
   }
 
   /** Resize in place only; returns the resulting usable size (the old one if impossible). */
@@ -541,8 +609,12 @@ export class Heap {
     const usize = usizeOf(this.ctx, e);
     const expect = this.#usizeFor(size, flags);
     if (expect !== usize) {
-      this.#report("size-mismatch", "sdallocx", ptr,
-        `size mismatch detected (true size ${usize} vs input size ${size}), likely caused by application sized deallocation bugs`);
+      this.#report(
+        "size-mismatch",
+        "sdallocx",
+        ptr,
+        `size mismatch detected (true size ${usize} vs input size ${size}), likely caused by application sized deallocation bugs`,
+      );
       return;
     }
     this.#dalloc("sdallocx", ptr, e, this.#tcacheFlag(flags, "sdallocx"));
@@ -627,7 +699,8 @@ export class Heap {
    */
   reclaim(threadId: number): ReclaimReport | null {
     this.#enter("reclaim");
-    if (!Number.isInteger(threadId) || threadId < 0) throw new RangeError(`reclaim: threadId must be a non-negative integer, got ${String(threadId)}`);
+    if (!Number.isInteger(threadId) || threadId < 0)
+      throw new RangeError(`reclaim: threadId must be a non-negative integer, got ${String(threadId)}`);
     const slot = slotOfThreadId(this.ctx, threadId);
     return slot < 0 ? null : reclaimSlot(this.ctx, slot);
   }

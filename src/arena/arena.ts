@@ -12,16 +12,35 @@
  * The arena table (header) maps index → record; entries are published with Atomics.store under the
  * arenas lock and read with Atomics.load.
  */
-import { HDR_LAST_DESTROYED_B, HDR_ARENAS_DIRTY_MS_B, HDR_ARENAS_MUZZY_MS_B, HDR_BASE0_B, HDR_HUGE_ARENA_B, HDR_LOCK_ARENAS_B, HDR_NARENAS_AUTO_B, HDR_NARENAS_TOTAL_B, THREAD_ARENA_B, THREAD_BINSHARD_B } from "../layout/header.js";
-import type { HeapCtx } from "../extent/ctx.js";
+
+import { backgroundThreadArenaNew, backgroundThreadEnabled } from "../background/wake.js";
 import { baseAlloc, baseNew } from "../extent/base.js";
+import type { HeapCtx } from "../extent/ctx.js";
+import { edataAddr } from "../extent/edata.js";
 import { heapLock, heapUnlock } from "../extent/lock.js";
 import { PURGE_NEVER, PURGE_ON_EPOCH_ADVANCE, pacDecay, pacInit } from "../extent/pac.js";
+import {
+  HDR_ARENAS_DIRTY_MS_B,
+  HDR_ARENAS_MUZZY_MS_B,
+  HDR_BASE0_B,
+  HDR_HUGE_ARENA_B,
+  HDR_LAST_DESTROYED_B,
+  HDR_LOCK_ARENAS_B,
+  HDR_NARENAS_AUTO_B,
+  HDR_NARENAS_TOTAL_B,
+  THREAD_ARENA_B,
+  THREAD_BINSHARD_B,
+} from "../layout/header.js";
 import { arenaMallocSmall, binInit, binRecord } from "./bin.js";
-import { ARENA_BINSHARD_NEXT_B, ARENA_CREATE_TIME_B, ARENA_IS_AUTO_B, ARENA_NTHREADS_B, ARENA_STATE_B, ARENA_STATE_LIVE } from "./layout.js";
-import { CACHELINE, arenaRecordByInd, largeAlloc } from "./large.js";
-import { edataAddr } from "../extent/edata.js";
-import { backgroundThreadArenaNew, backgroundThreadEnabled } from "../background/wake.js";
+import { arenaRecordByInd, CACHELINE, largeAlloc } from "./large.js";
+import {
+  ARENA_BINSHARD_NEXT_B,
+  ARENA_CREATE_TIME_B,
+  ARENA_IS_AUTO_B,
+  ARENA_NTHREADS_B,
+  ARENA_STATE_B,
+  ARENA_STATE_LIVE,
+} from "./layout.js";
 import { arenaRevive } from "./reset.js";
 
 export { arenaRecordByInd };
@@ -56,7 +75,13 @@ export function hugeArenaInd(ctx: HeapCtx): number {
  * Creates arena `ind` (the caller holds the arenas lock and checked the slot is empty). Returns the
  * record, or 0 when out of memory.
  */
-function arenaCreateLocked(ctx: HeapCtx, ind: number, isAuto: boolean, dirtyMs: number, muzzyMs: number): number {
+function arenaCreateLocked(
+  ctx: HeapCtx,
+  ind: number,
+  isAuto: boolean,
+  dirtyMs: number,
+  muzzyMs: number,
+): number {
   const base = ind === 0 ? ctx.u32[HDR_BASE0_B >>> 2]! : baseNew(ctx);
   if (base === 0) return 0;
   const al = ctx.arenaLayout;
@@ -239,7 +264,13 @@ export function threadShard(ctx: HeapCtx, binind: number): number {
  * arena_malloc without a thread cache: a region of class `ind` (usable size `usize`) from `arena`.
  * Returns the address or 0 on OOM.
  */
-export function arenaMallocHard(ctx: HeapCtx, arena: number, usize: number, ind: number, zero: boolean): number {
+export function arenaMallocHard(
+  ctx: HeapCtx,
+  arena: number,
+  usize: number,
+  ind: number,
+  zero: boolean,
+): number {
   let ret: number;
   if (ind < ctx.sc.nbins) {
     ret = arenaMallocSmall(ctx, arena, ind, threadShard(ctx, ind));
@@ -253,7 +284,13 @@ export function arenaMallocHard(ctx: HeapCtx, arena: number, usize: number, ind:
 }
 
 /** arena_palloc: an aligned allocation (usize from sa2u). */
-export function arenaPalloc(ctx: HeapCtx, arena: number, usize: number, alignment: number, zero: boolean): number {
+export function arenaPalloc(
+  ctx: HeapCtx,
+  arena: number,
+  usize: number,
+  alignment: number,
+  zero: boolean,
+): number {
   const sc = ctx.sc;
   if (usize <= sc.smallMaxclass) return arenaMallocHard(ctx, arena, usize, sc.size2index(usize), zero);
   const e = largeAlloc(ctx, arena, usize, alignment <= CACHELINE ? CACHELINE : alignment, zero);

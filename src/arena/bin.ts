@@ -222,7 +222,14 @@ function dissociateSlab(ctx: HeapCtx, arena: number, bin: number, slab: number, 
  * empty (the caller gives it back to the page allocator after unlocking). Bin lock held; the caller
  * verified the region is allocated. Counts ndalloc/curregs itself.
  */
-export function binDallocLocked(ctx: HeapCtx, arena: number, bin: number, binind: number, slab: number, regind: number): boolean {
+export function binDallocLocked(
+  ctx: HeapCtx,
+  arena: number,
+  bin: number,
+  binind: number,
+  slab: number,
+  regind: number,
+): boolean {
   const u32 = ctx.u32;
   slabRegFree(u32, slab, regind);
   bstatAdd(ctx, bin, BSTATS_NDALLOC, 1);

@@ -6,11 +6,31 @@
  * Manual arenas track their large extents in a list (for arena reset).
  */
 import type { HeapCtx } from "../extent/ctx.js";
-import { EDATA_W_LIST_NEXT, EDATA_W_LIST_PREV, EXTENT_STATE_ACTIVE, EXTENT_STATE_MERGING, edataState, edataStateSet, edataAddr, edataAddrSet, edataArena, edataBase, edataSize, edataSzind } from "../extent/edata.js";
-import { paAlloc, paDalloc, paExpand, paShrink, pacLock, pacUnlock } from "../extent/pac.js";
+import {
+  EDATA_W_LIST_NEXT,
+  EDATA_W_LIST_PREV,
+  EXTENT_STATE_ACTIVE,
+  EXTENT_STATE_MERGING,
+  edataAddr,
+  edataAddrSet,
+  edataArena,
+  edataBase,
+  edataSize,
+  edataState,
+  edataStateSet,
+  edataSzind,
+} from "../extent/edata.js";
+import { paAlloc, pacLock, pacUnlock, paDalloc, paExpand, paShrink } from "../extent/pac.js";
 import { PAC_OFFSET_STATE_B } from "../extent/pac_layout.js";
 import { alignUp, lgFloor } from "../layout/index.js";
-import { ARENA_IS_AUTO_B, ARENA_LARGE_HEAD_B, ARENA_LARGE_TAIL_B, LSTATS_BYTES, LSTATS_NDALLOC, LSTATS_NMALLOC } from "./layout.js";
+import {
+  ARENA_IS_AUTO_B,
+  ARENA_LARGE_HEAD_B,
+  ARENA_LARGE_TAIL_B,
+  LSTATS_BYTES,
+  LSTATS_NDALLOC,
+  LSTATS_NMALLOC,
+} from "./layout.js";
 
 export const CACHELINE = 64;
 
@@ -74,7 +94,13 @@ function cacheObliviousRandomize(ctx: HeapCtx, arena: number, e: number, alignme
 }
 
 /** large_palloc on a chosen arena: the extent record, or 0 on OOM. */
-export function largeAlloc(ctx: HeapCtx, arena: number, usize: number, alignment: number, zero: boolean): number {
+export function largeAlloc(
+  ctx: HeapCtx,
+  arena: number,
+  usize: number,
+  alignment: number,
+  zero: boolean,
+): number {
   const sc = ctx.sc;
   const szind = sc.size2index(usize);
   const e = paAlloc(ctx, arena, usize + sc.largePad, alignment, false, szind, zero);
@@ -150,7 +176,13 @@ function shrinkInPlace(ctx: HeapCtx, e: number, usize: number): boolean {
  * large_ralloc_no_move: resize in place to a usable size in [usizeMin, usizeMax]. True on failure.
  * (The usizeMin retry mirrors jemalloc 5.3 exactly, including its inverted test.)
  */
-export function largeRallocNoMove(ctx: HeapCtx, e: number, usizeMin: number, usizeMax: number, zero: boolean): boolean {
+export function largeRallocNoMove(
+  ctx: HeapCtx,
+  e: number,
+  usizeMin: number,
+  usizeMax: number,
+  zero: boolean,
+): boolean {
   const oldUsize = largeUsize(ctx, e);
   if (usizeMax > oldUsize) {
     if (!expandInPlace(ctx, e, usizeMax, zero)) return false;

@@ -30,10 +30,11 @@
  *                               nonfull_slabs nfills nflushes
  * ╘════════════════════════════════════════════╛
  */
+
+import { DECAY_BYTES } from "../decay/index.js";
 import type { ArenaLayout } from "../extent/ctx.js";
 import { esetBytes } from "../extent/eset.js";
 import { PAC_FIXED_BYTES } from "../extent/pac_layout.js";
-import { DECAY_BYTES } from "../decay/index.js";
 import { LOCK_BYTES } from "../layout/header.js";
 import { alignUp } from "../layout/index.js";
 import type { SizeClasses } from "../sizeclass/index.js";

@@ -7,16 +7,18 @@
  * are kept for the new arena instead of being lost (a buffer cannot unmap).
  * As in jemalloc, callers must have flushed thread caches that hold this arena's regions.
  */
-import type { HeapCtx } from "../extent/ctx.js";
+
 import { decayInit, decayMsRead } from "../decay/index.js";
-import { edataSzind } from "../extent/edata.js";
-import { PURGE_ON_EPOCH_ADVANCE, paDalloc, pacDecay, pacLock, pacUnlock } from "../extent/pac.js";
+import type { HeapCtx } from "../extent/ctx.js";
+import { EDATA_W_LIST_NEXT, edataSzind } from "../extent/edata.js";
 import { pacDecayDirty, pacDecayMuzzy } from "../extent/extent.js";
+import { heapLock, heapUnlock } from "../extent/lock.js";
+import { PURGE_ON_EPOCH_ADVANCE, pacDecay, pacLock, pacUnlock, paDalloc } from "../extent/pac.js";
 import { phRemoveFirst } from "../extent/ph.js";
 import { HDR_LAST_DESTROYED_B, HDR_LOCK_ARENAS_B } from "../layout/header.js";
-import { heapLock, heapUnlock } from "../extent/lock.js";
 import { arenaFieldsB, arenaIsAuto, arenaNthreads, arenaRecordByInd, narenasTotal } from "./arena.js";
 import { binFullFirst, binLock, binRecord, binUnlock, bstatD } from "./bin.js";
+import { largeDalloc, largeListFirst } from "./large.js";
 import {
   ARENA_NTHREADS_INT_B,
   ARENA_STATE_B,
@@ -31,8 +33,6 @@ import {
   BSTATS_NONFULL_SLABS,
   LSTATS_BYTES,
 } from "./layout.js";
-import { largeDalloc, largeListFirst } from "./large.js";
-import { EDATA_W_LIST_NEXT } from "../extent/edata.js";
 
 export type ArenaOpResult = 0 | "EFAULT" | "ENOENT";
 
@@ -42,7 +42,11 @@ function check(ctx: HeapCtx, ind: number, destroying: boolean): number | ArenaOp
   if (arena === 0) return "ENOENT";
   if (ctx.u32[(arenaFieldsB(ctx, arena) + ARENA_STATE_B) >>> 2] === ARENA_STATE_DESTROYED) return "ENOENT";
   if (arenaIsAuto(ctx, arena)) return "EFAULT";
-  if (destroying && (arenaNthreads(ctx, arena) > 0 || Atomics.load(ctx.i32, (arenaFieldsB(ctx, arena) + ARENA_NTHREADS_INT_B) >>> 2) > 0)) {
+  if (
+    destroying &&
+    (arenaNthreads(ctx, arena) > 0 ||
+      Atomics.load(ctx.i32, (arenaFieldsB(ctx, arena) + ARENA_NTHREADS_INT_B) >>> 2) > 0)
+  ) {
     return "EFAULT";
   }
   return arena;
@@ -55,7 +59,12 @@ function binReset(ctx: HeapCtx, arena: number, bin: number): void {
   const cur = u32[(bin + BIN_SLABCUR_B) >>> 2]!;
   if (cur !== 0) slabs.push(cur);
   u32[(bin + BIN_SLABCUR_B) >>> 2] = 0;
-  for (let s = phRemoveFirst(u32, (bin + BIN_NONFULL_ROOT_B) >>> 2); s !== 0; s = phRemoveFirst(u32, (bin + BIN_NONFULL_ROOT_B) >>> 2)) slabs.push(s);
+  for (
+    let s = phRemoveFirst(u32, (bin + BIN_NONFULL_ROOT_B) >>> 2);
+    s !== 0;
+    s = phRemoveFirst(u32, (bin + BIN_NONFULL_ROOT_B) >>> 2)
+  )
+    slabs.push(s);
   for (let s = binFullFirst(ctx, bin); s !== 0; ) {
     const next = u32[(s >>> 2) + EDATA_W_LIST_NEXT]!;
     slabs.push(s);
@@ -76,7 +85,8 @@ function resetLocked(ctx: HeapCtx, arena: number): void {
     largeDalloc(ctx, e);
   }
   const sc = ctx.sc;
-  for (let i = 0; i < sc.nbins; i++) for (let s = 0; s < sc.binNshards[i]!; s++) binReset(ctx, arena, binRecord(ctx, arena, i, s));
+  for (let i = 0; i < sc.nbins; i++)
+    for (let s = 0; s < sc.binNshards[i]!; s++) binReset(ctx, arena, binRecord(ctx, arena, i, s));
 }
 
 /** Discards every allocation of manual arena `ind`. */

@@ -8,13 +8,20 @@
  *   resident      base blocks touched + (active + dirty) pages: pages handed out and not purged
  *   base          metadata bytes carved by the arena's base; internal: internal allocations
  */
-import type { HeapCtx } from "../extent/ctx.js";
-import { baseStats } from "../extent/base.js";
+
 import { DECAY_B_NMADVISE, DECAY_B_NPURGE, DECAY_B_PURGED_PAGES, decayMsRead } from "../decay/index.js";
+import { baseStats } from "../extent/base.js";
+import type { HeapCtx } from "../extent/ctx.js";
 import { esetBinNbytes, esetBinNextents, esetNpages } from "../extent/eset.js";
-import { pacDecayDirty, pacDecayMuzzy, pacEcacheDirty, pacEcacheMuzzy, pacEcacheRetained } from "../extent/extent.js";
-import { PAC_BASE_B, PAC_EDATA_AVAIL_COUNT_B, PAC_MAPPED_B, PAC_NACTIVE_B } from "../extent/pac_layout.js";
+import {
+  pacDecayDirty,
+  pacDecayMuzzy,
+  pacEcacheDirty,
+  pacEcacheMuzzy,
+  pacEcacheRetained,
+} from "../extent/extent.js";
 import { pacLock, pacUnlock } from "../extent/pac.js";
+import { PAC_BASE_B, PAC_EDATA_AVAIL_COUNT_B, PAC_MAPPED_B, PAC_NACTIVE_B } from "../extent/pac_layout.js";
 import { binLock, binRecord, binUnlock, bstatD } from "./bin.js";
 import {
   ARENA_CREATE_TIME_B,
@@ -112,14 +119,26 @@ export interface ArenaStats {
 /** Bytes parked in caches per arena (filled by the tcache layer; 0 without caches). */
 export type TcacheBytesOf = (arenaInd: number) => number;
 
-export function arenaStatsRead(ctx: HeapCtx, arena: number, arenaInd: number, tcacheBytes: number): ArenaStats {
+export function arenaStatsRead(
+  ctx: HeapCtx,
+  arena: number,
+  _arenaInd: number,
+  tcacheBytes: number,
+): ArenaStats {
   const f64 = ctx.f64;
   const u32 = ctx.u32;
   const sc = ctx.sc;
   const al = ctx.arenaLayout;
   const f = arena + al.arenaFieldsB;
   const bins: BinStats[] = [];
-  const small: SizeGroupStats = { allocated: 0, nmalloc: 0, ndalloc: 0, nrequests: 0, nfills: 0, nflushes: 0 };
+  const small: SizeGroupStats = {
+    allocated: 0,
+    nmalloc: 0,
+    ndalloc: 0,
+    nrequests: 0,
+    nfills: 0,
+    nflushes: 0,
+  };
   for (let i = 0; i < sc.nbins; i++) {
     const acc = new Float64Array(BSTATS_COUNT);
     for (let s = 0; s < sc.binNshards[i]!; s++) {
@@ -150,7 +169,14 @@ export function arenaStatsRead(ctx: HeapCtx, arena: number, arenaInd: number, tc
   }
   pacLock(ctx, arena);
   try {
-    const large: SizeGroupStats = { allocated: 0, nmalloc: 0, ndalloc: 0, nrequests: 0, nfills: 0, nflushes: 0 };
+    const large: SizeGroupStats = {
+      allocated: 0,
+      nmalloc: 0,
+      ndalloc: 0,
+      nrequests: 0,
+      nfills: 0,
+      nflushes: 0,
+    };
     const lextents: LextentStats[] = [];
     for (let j = 0; j < al.nlextentsAddr; j++) {
       const d = (arena + al.lstatsB + j * LSTATS_BYTES) >>> 3;

@@ -21,12 +21,12 @@ import {
   BIN_LOCK_B,
   BIN_NONFULL_ROOT_B,
   BIN_SLABCUR_B,
+  BSTATS_COUNT,
   BSTATS_CURREGS,
   BSTATS_CURSLABS,
   BSTATS_NDALLOC,
   BSTATS_NMALLOC,
   BSTATS_NONFULL_SLABS,
-  BSTATS_COUNT,
 } from "../arena/layout.js";
 import { slabPopcount, slabRegIsAllocated } from "../arena/slab.js";
 import type { HeapCtx } from "../extent/ctx.js";
@@ -73,7 +73,9 @@ export class HeapCheckError extends Error {
   override name = "HeapCheckError";
   readonly problems: string[];
   constructor(problems: string[]) {
-    super(`heap check failed (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n  ${problems.slice(0, 30).join("\n  ")}`);
+    super(
+      `heap check failed (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n  ${problems.slice(0, 30).join("\n  ")}`,
+    );
     this.problems = problems;
   }
 }
@@ -103,7 +105,9 @@ function collectExtents(ctx: HeapCtx, problems: string[]): Set<number> {
       const e = ctx.u32[(leaf >>> 2) + k]!;
       if (e === 0 || found.has(e)) continue;
       if (!edataIsRecord(ctx.u32, e)) {
-        problems.push(`C2 page map entry for page ${r * leafEntries + k} names ${e}, which is not an extent record`);
+        problems.push(
+          `C2 page map entry for page ${r * leafEntries + k} names ${e}, which is not an extent record`,
+        );
         continue;
       }
       if (edataState(ctx.u32, e) === EXTENT_STATE_CACHED) continue;
@@ -116,10 +120,16 @@ function collectExtents(ctx: HeapCtx, problems: string[]): Set<number> {
 function checkHeader(ctx: HeapCtx, problems: string[]): void {
   if (ctx.u32[HDR_MAGIC_B >>> 2] !== HEAP_MAGIC) problems.push("C1 header magic is wrong");
   if (ctx.u32[HDR_VERSION_B >>> 2] !== LAYOUT_VERSION) problems.push("C1 layout version is wrong");
-  if (ctx.u32[HDR_LG_PAGE_B >>> 2] !== ctx.lgPage) problems.push("C1 lg_page differs from this thread's tables");
+  if (ctx.u32[HDR_LG_PAGE_B >>> 2] !== ctx.lgPage)
+    problems.push("C1 lg_page differs from this thread's tables");
   const top = ctx.f64[HDR_TOP_B >>> 3]!;
-  if (top > ctx.buffer.byteLength) problems.push(`C1 top ${top} is beyond the buffer (${ctx.buffer.byteLength} bytes)`);
-  for (const [name, b] of [["map", HDR_LOCK_MAP_B], ["ctl", HDR_LOCK_CTL_B], ["arenas", HDR_LOCK_ARENAS_B]] as const) {
+  if (top > ctx.buffer.byteLength)
+    problems.push(`C1 top ${top} is beyond the buffer (${ctx.buffer.byteLength} bytes)`);
+  for (const [name, b] of [
+    ["map", HDR_LOCK_MAP_B],
+    ["ctl", HDR_LOCK_CTL_B],
+    ["arenas", HDR_LOCK_ARENAS_B],
+  ] as const) {
     if (lockIsHeld(ctx.i32, b >>> 2)) problems.push(`C7 the ${name} lock is held at quiescence`);
   }
 }
@@ -133,12 +143,17 @@ function checkPartition(ctx: HeapCtx, extents: Set<number>, problems: string[]):
   for (const e of sorted) {
     const base = edataBase(u32, e);
     const size = edataSize(u32, e);
-    if (base % ctx.page !== 0 || size % ctx.page !== 0 || size === 0) problems.push(`C2 extent ${e} [${base}, +${size}) is not page aligned`);
-    if (base < lo || base + size > top) problems.push(`C2 extent ${e} [${base}, +${size}) is outside [${lo}, ${top})`);
-    if (base < prevEnd) problems.push(`C2 extent ${e} at ${base} overlaps the previous extent ending at ${prevEnd}`);
+    if (base % ctx.page !== 0 || size % ctx.page !== 0 || size === 0)
+      problems.push(`C2 extent ${e} [${base}, +${size}) is not page aligned`);
+    if (base < lo || base + size > top)
+      problems.push(`C2 extent ${e} [${base}, +${size}) is outside [${lo}, ${top})`);
+    if (base < prevEnd)
+      problems.push(`C2 extent ${e} at ${base} overlaps the previous extent ending at ${prevEnd}`);
     prevEnd = Math.max(prevEnd, base + size);
-    if (emapRead(ctx, base) !== e) problems.push(`C2 the page map's entry for ${base} does not name extent ${e}`);
-    if (emapRead(ctx, base + size - ctx.page) !== e) problems.push(`C2 the page map's last-page entry of extent ${e} is wrong`);
+    if (emapRead(ctx, base) !== e)
+      problems.push(`C2 the page map's entry for ${base} does not name extent ${e}`);
+    if (emapRead(ctx, base + size - ctx.page) !== e)
+      problems.push(`C2 the page map's last-page entry of extent ${e} is wrong`);
     if (edataSlab(u32, e) && edataState(u32, e) === EXTENT_STATE_ACTIVE) {
       for (let p = base; p < base + size; p += ctx.page) {
         if (emapRead(ctx, p) !== e) problems.push(`C2 slab ${e}: interior page ${p} is not mapped to it`);
@@ -157,9 +172,11 @@ function checkEcache(ctx: HeapCtx, ec: number, state: number, name: string, prob
       if (members.has(e)) problems.push(`C3 ${name}: extent ${e} is twice in its heaps`);
       members.add(e);
       pages += edataSize(u32, e) / ctx.page;
-      if (edataState(u32, e) !== state) problems.push(`C3 ${name}: extent ${e} has state ${edataState(u32, e)}`);
+      if (edataState(u32, e) !== state)
+        problems.push(`C3 ${name}: extent ${e} has state ${edataState(u32, e)}`);
       const pind = ctx.sc.psz2ind(ctx.sc.pszQuantizeFloor(edataSize(u32, e)));
-      if (pind !== p) problems.push(`C3 ${name}: extent ${e} of ${edataSize(u32, e)} bytes is in class ${p}, not ${pind}`);
+      if (pind !== p)
+        problems.push(`C3 ${name}: extent ${e} of ${edataSize(u32, e)} bytes is in class ${p}, not ${pind}`);
     });
   }
   let lru = 0;
@@ -171,8 +188,10 @@ function checkEcache(ctx: HeapCtx, ec: number, state: number, name: string, prob
     if (!members.has(e)) problems.push(`C3 ${name}: LRU member ${e} is not in the heaps`);
   }
   if (lru !== members.size) problems.push(`C3 ${name}: LRU has ${lru} extents, heaps ${members.size}`);
-  if (esetNpages(ctx, ec) !== pages) problems.push(`C3 ${name}: npages ${esetNpages(ctx, ec)} but members hold ${pages}`);
-  if (esetNextents(ctx, ec) !== members.size) problems.push(`C3 ${name}: nextents ${esetNextents(ctx, ec)} but ${members.size} members`);
+  if (esetNpages(ctx, ec) !== pages)
+    problems.push(`C3 ${name}: npages ${esetNpages(ctx, ec)} but members hold ${pages}`);
+  if (esetNextents(ctx, ec) !== members.size)
+    problems.push(`C3 ${name}: nextents ${esetNextents(ctx, ec)} but ${members.size} members`);
   return members;
 }
 
@@ -181,7 +200,13 @@ interface SlabTally {
   regions: number;
 }
 
-function checkBins(ctx: HeapCtx, arena: number, ind: number, slabsOf: Map<number, number[]>, problems: string[]): SlabTally {
+function checkBins(
+  ctx: HeapCtx,
+  arena: number,
+  ind: number,
+  slabsOf: Map<number, number[]>,
+  problems: string[],
+): SlabTally {
   const u32 = ctx.u32;
   const isAuto = arenaIsAuto(ctx, arena);
   const sc = ctx.sc;
@@ -189,7 +214,8 @@ function checkBins(ctx: HeapCtx, arena: number, ind: number, slabsOf: Map<number
   for (let i = 0; i < sc.nbins; i++) {
     for (let s = 0; s < sc.binNshards[i]!; s++) {
       const bin = binRecord(ctx, arena, i, s);
-      if (lockIsHeld(ctx.i32, (bin + BIN_LOCK_B) >>> 2)) problems.push(`C7 arena ${ind} bin ${i}: lock held at quiescence`);
+      if (lockIsHeld(ctx.i32, (bin + BIN_LOCK_B) >>> 2))
+        problems.push(`C7 arena ${ind} bin ${i}: lock held at quiescence`);
       const nonfull = new Set<number>();
       phForEach(u32, (bin + BIN_NONFULL_ROOT_B) >>> 2, WALK_LIMIT, (e) => nonfull.add(e));
       const cur = u32[(bin + BIN_SLABCUR_B) >>> 2]!;
@@ -198,22 +224,37 @@ function checkBins(ctx: HeapCtx, arena: number, ind: number, slabsOf: Map<number
       for (const e of slabs) {
         const nregs = sc.binNregs[i]!;
         const used = slabPopcount(u32, e, nregs);
-        if (used !== nregs - edataNfree(u32, e)) problems.push(`C4 slab ${e} (bin ${i}): nfree ${edataNfree(u32, e)} but bitmap has ${used} of ${nregs} allocated`);
+        if (used !== nregs - edataNfree(u32, e))
+          problems.push(
+            `C4 slab ${e} (bin ${i}): nfree ${edataNfree(u32, e)} but bitmap has ${used} of ${nregs} allocated`,
+          );
         regions += used;
         const inHeap = nonfull.has(e);
         if (e === cur && inHeap) problems.push(`C4 slab ${e} is slabcur and in the non-full heap`);
-        if (e !== cur && edataNfree(u32, e) > 0 && !inHeap) problems.push(`C4 non-full slab ${e} (bin ${i}) is neither slabcur nor in the non-full heap`);
+        if (e !== cur && edataNfree(u32, e) > 0 && !inHeap)
+          problems.push(`C4 non-full slab ${e} (bin ${i}) is neither slabcur nor in the non-full heap`);
         if (edataNfree(u32, e) === 0 && inHeap) problems.push(`C4 full slab ${e} is in the non-full heap`);
       }
-      for (const e of nonfull) if (!slabs.includes(e)) problems.push(`C4 non-full heap of bin ${i} holds ${e}, not an active slab of it`);
+      for (const e of nonfull)
+        if (!slabs.includes(e))
+          problems.push(`C4 non-full heap of bin ${i} holds ${e}, not an active slab of it`);
       const f = ctx.f64;
       const curregs = f[bstatD(bin, BSTATS_CURREGS)]!;
-      if (curregs !== regions) problems.push(`C6 arena ${ind} bin ${i}: curregs ${curregs} but slabs hold ${regions} regions`);
+      if (curregs !== regions)
+        problems.push(`C6 arena ${ind} bin ${i}: curregs ${curregs} but slabs hold ${regions} regions`);
       // A manual arena's reset zeroes curregs but keeps the history (as jemalloc does).
-      if (isAuto && f[bstatD(bin, BSTATS_NMALLOC)]! - f[bstatD(bin, BSTATS_NDALLOC)]! !== curregs) problems.push(`C6 arena ${ind} bin ${i}: nmalloc - ndalloc != curregs`);
-      if (f[bstatD(bin, BSTATS_CURSLABS)] !== slabs.length) problems.push(`C6 arena ${ind} bin ${i}: curslabs ${f[bstatD(bin, BSTATS_CURSLABS)]} but ${slabs.length} slabs`);
-      if (f[bstatD(bin, BSTATS_NONFULL_SLABS)] !== nonfull.size) problems.push(`C6 arena ${ind} bin ${i}: nonfull_slabs ${f[bstatD(bin, BSTATS_NONFULL_SLABS)]} but heap has ${nonfull.size}`);
-      for (let k = 0; k < BSTATS_COUNT; k++) if (f[bstatD(bin, k)]! < 0) problems.push(`C6 arena ${ind} bin ${i}: statistic ${k} is negative`);
+      if (isAuto && f[bstatD(bin, BSTATS_NMALLOC)]! - f[bstatD(bin, BSTATS_NDALLOC)]! !== curregs)
+        problems.push(`C6 arena ${ind} bin ${i}: nmalloc - ndalloc != curregs`);
+      if (f[bstatD(bin, BSTATS_CURSLABS)] !== slabs.length)
+        problems.push(
+          `C6 arena ${ind} bin ${i}: curslabs ${f[bstatD(bin, BSTATS_CURSLABS)]} but ${slabs.length} slabs`,
+        );
+      if (f[bstatD(bin, BSTATS_NONFULL_SLABS)] !== nonfull.size)
+        problems.push(
+          `C6 arena ${ind} bin ${i}: nonfull_slabs ${f[bstatD(bin, BSTATS_NONFULL_SLABS)]} but heap has ${nonfull.size}`,
+        );
+      for (let k = 0; k < BSTATS_COUNT; k++)
+        if (f[bstatD(bin, k)]! < 0) problems.push(`C6 arena ${ind} bin ${i}: statistic ${k} is negative`);
       void binFullFirst;
       tally.slabs += slabs.length;
       tally.regions += regions;
@@ -242,14 +283,20 @@ function checkCaches(ctx: HeapCtx, problems: string[]): number {
         if (seen.has(p)) problems.push(`C5 offset ${p} is cached twice`);
         seen.add(p);
         const e = emapRead(ctx, p);
-        if (e === 0 || !edataIsRecord(u32, e) || edataState(u32, e) !== EXTENT_STATE_ACTIVE || edataSzind(u32, e) !== i) {
+        if (
+          e === 0 ||
+          !edataIsRecord(u32, e) ||
+          edataState(u32, e) !== EXTENT_STATE_ACTIVE ||
+          edataSzind(u32, e) !== i
+        ) {
           problems.push(`C5 cache ${tc} bin ${i} holds ${p}, which is not a live block of class ${i}`);
           continue;
         }
         if (edataSlab(u32, e)) {
           const off = p - edataBase(u32, e);
           const reg = ctx.sc.binRegSize[i]!;
-          if (off % reg !== 0 || !slabRegIsAllocated(u32, e, off / reg)) problems.push(`C5 cache ${tc} bin ${i}: ${p} is not an allocated region start`);
+          if (off % reg !== 0 || !slabRegIsAllocated(u32, e, off / reg))
+            problems.push(`C5 cache ${tc} bin ${i}: ${p} is not an allocated region start`);
         } else if (edataAddr(u32, e) !== p) {
           problems.push(`C5 cache ${tc} bin ${i}: ${p} is not the large block's address`);
         }
@@ -264,20 +311,32 @@ export function heapCheck(ctx: HeapCtx): CheckReport {
   checkHeader(ctx, problems);
   const extents = collectExtents(ctx, problems);
   checkPartition(ctx, extents, problems);
-  const report: CheckReport = { arenas: 0, extents: extents.size, activeExtents: 0, slabs: 0, freeExtents: 0, liveRegions: 0, cachedEntries: 0 };
+  const report: CheckReport = {
+    arenas: 0,
+    extents: extents.size,
+    activeExtents: 0,
+    slabs: 0,
+    freeExtents: 0,
+    liveRegions: 0,
+    cachedEntries: 0,
+  };
   const n = narenasTotal(ctx);
   const byArena = new Map<number, number[]>();
   for (const e of extents) {
     const a = edataArena(ctx.u32, e);
     let l = byArena.get(a);
-    if (l === undefined) byArena.set(a, (l = []));
+    if (l === undefined) {
+      l = [];
+      byArena.set(a, l);
+    }
     l.push(e);
   }
   for (let ind = 0; ind < n; ind++) {
     const arena = arenaRecordByInd(ctx, ind);
     if (arena === 0) continue;
     report.arenas++;
-    if (lockIsHeld(ctx.i32, (arena + PAC_LOCK_B) >>> 2)) problems.push(`C7 arena ${ind}: extent lock held at quiescence`);
+    if (lockIsHeld(ctx.i32, (arena + PAC_LOCK_B) >>> 2))
+      problems.push(`C7 arena ${ind}: extent lock held at quiescence`);
     const mine = byArena.get(ind) ?? [];
     const caches = [
       [pacEcacheDirty(ctx, arena), EXTENT_STATE_DIRTY, "dirty"],
@@ -298,17 +357,24 @@ export function heapCheck(ctx: HeapCtx): CheckReport {
         if (edataSlab(ctx.u32, e)) {
           const b = edataSzind(ctx.u32, e);
           let l = slabsOf.get(b);
-          if (l === undefined) slabsOf.set(b, (l = []));
+          if (l === undefined) {
+            l = [];
+            slabsOf.set(b, l);
+          }
           l.push(e);
         }
       } else {
         report.freeExtents++;
-        if (inCaches.get(e) !== st) problems.push(`C3 arena ${ind}: free extent ${e} (state ${st}) is not in the matching cache`);
+        if (inCaches.get(e) !== st)
+          problems.push(`C3 arena ${ind}: free extent ${e} (state ${st}) is not in the matching cache`);
       }
     }
-    for (const e of inCaches.keys()) if (!extents.has(e)) problems.push(`C3 arena ${ind}: cached extent ${e} is not reachable from the page map`);
+    for (const e of inCaches.keys())
+      if (!extents.has(e))
+        problems.push(`C3 arena ${ind}: cached extent ${e} is not reachable from the page map`);
     const pactive = ctx.f64[(arena + PAC_NACTIVE_B) >>> 3]!;
-    if (pactive !== activePages) problems.push(`C6 arena ${ind}: pactive ${pactive} but active extents hold ${activePages} pages`);
+    if (pactive !== activePages)
+      problems.push(`C6 arena ${ind}: pactive ${pactive} but active extents hold ${activePages} pages`);
     const t = checkBins(ctx, arena, ind, slabsOf, problems);
     report.slabs += t.slabs;
     report.liveRegions += t.regions;

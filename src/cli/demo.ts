@@ -6,8 +6,8 @@
  */
 import { Worker } from "node:worker_threads";
 import { Heap } from "../heap.js";
-import { Inbox, Msg } from "./demo_layout.js";
 import { threadTcacheFlush } from "../tcache/index.js";
+import { Inbox, Msg } from "./demo_layout.js";
 
 export interface DemoOptions {
   workers: number;
@@ -35,12 +35,19 @@ function parse(argv: string[]): DemoOptions {
 
 const MiB = 2 ** 20;
 
-export async function demo(o: DemoOptions, out: (s: string) => void): Promise<{ allocated: number; freed: number; bad: number }> {
+export async function demo(
+  o: DemoOptions,
+  out: (s: string) => void,
+): Promise<{ allocated: number; freed: number; bad: number }> {
   const heap = Heap.create({ maxBytes: 512 * MiB });
   const inboxes = heap.mallocx(Inbox.size * o.workers, 0x40 /* MALLOCX_ZERO */);
   const spawn =
-    o.spawn ?? ((data: Record<string, unknown>) => new Worker(new URL("./demo_worker.js", import.meta.url), { workerData: data }));
-  out(`jemalloc-ts demo: ${o.workers} workers, ${o.records} messages each (a ${Msg.size}-byte struct), one shared heap\n`);
+    o.spawn ??
+    ((data: Record<string, unknown>) =>
+      new Worker(new URL("./demo_worker.js", import.meta.url), { workerData: data }));
+  out(
+    `jemalloc-ts demo: ${o.workers} workers, ${o.records} messages each (a ${Msg.size}-byte struct), one shared heap\n`,
+  );
   const t0 = performance.now();
   const results = await Promise.all(
     Array.from({ length: o.workers }, (_, me) => {
@@ -66,8 +73,12 @@ export async function demo(o: DemoOptions, out: (s: string) => void): Promise<{ 
   heap.mallctl("epoch", 1);
   const g = (n: string) => heap.mallctl(n) as number;
   out(`  ${freed} messages exchanged in ${ms.toFixed(0)} ms, ${bad} bad checksums\n`);
-  out(`  heap.check(): ok (${report.arenas} arenas, ${report.extents} extents, ${report.liveRegions} live regions)\n`);
-  out(`  stats: allocated ${g("stats.allocated")}, active ${g("stats.active")}, resident ${g("stats.resident")}, mapped ${g("stats.mapped")}, retained ${g("stats.retained")}, metadata ${g("stats.metadata")}\n`);
+  out(
+    `  heap.check(): ok (${report.arenas} arenas, ${report.extents} extents, ${report.liveRegions} live regions)\n`,
+  );
+  out(
+    `  stats: allocated ${g("stats.allocated")}, active ${g("stats.active")}, resident ${g("stats.resident")}, mapped ${g("stats.mapped")}, retained ${g("stats.retained")}, metadata ${g("stats.metadata")}\n`,
+  );
   const narenas = g("arenas.narenas");
   for (let i = 0; i < narenas; i++) {
     let pactive: number;
@@ -76,14 +87,20 @@ export async function demo(o: DemoOptions, out: (s: string) => void): Promise<{ 
     } catch {
       continue;
     }
-    out(`  arena ${i}: pactive ${pactive}, pdirty ${g(`stats.arenas.${i}.pdirty`)}, small allocated ${g(`stats.arenas.${i}.small.allocated`)}, large allocated ${g(`stats.arenas.${i}.large.allocated`)}\n`);
+    out(
+      `  arena ${i}: pactive ${pactive}, pdirty ${g(`stats.arenas.${i}.pdirty`)}, small allocated ${g(`stats.arenas.${i}.small.allocated`)}, large allocated ${g(`stats.arenas.${i}.large.allocated`)}\n`,
+    );
   }
   const allocated = g("stats.allocated");
   out(`  (allocated ${allocated} = the main thread's thread-cache stacks: every message was freed)\n`);
   return { allocated, freed, bad };
 }
 
-export async function runDemo(argv: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
+export async function runDemo(
+  argv: string[],
+  out: (s: string) => void,
+  err: (s: string) => void,
+): Promise<number> {
   let o: DemoOptions;
   try {
     o = parse(argv);

@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { Heap } from "../heap.js";
-import { Inbox, Msg, checksumOf } from "./demo_layout.js";
+import { checksumOf, Inbox, Msg } from "./demo_layout.js";
 
 interface DemoWorkerData {
   buffer: SharedArrayBuffer;

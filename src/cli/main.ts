@@ -18,7 +18,11 @@ commands:
   bench [--workload NAME] [--conf STR ...] [--json] [--svg FILE]
 `;
 
-export async function main(argv: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
+export async function main(
+  argv: string[],
+  out: (s: string) => void,
+  err: (s: string) => void,
+): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case "sizeclasses":
@@ -45,9 +49,16 @@ export async function main(argv: string[], out: (s: string) => void, err: (s: st
   }
 }
 
-const isMain = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith("/jemalloc-ts") || process.argv[1]?.endsWith("cli/main.js");
+const isMain =
+  import.meta.url === `file://${process.argv[1]}` ||
+  process.argv[1]?.endsWith("/jemalloc-ts") ||
+  process.argv[1]?.endsWith("cli/main.js");
 if (isMain) {
-  main(process.argv.slice(2), (s) => process.stdout.write(s), (s) => process.stderr.write(s)).then(
+  main(
+    process.argv.slice(2),
+    (s) => process.stdout.write(s),
+    (s) => process.stderr.write(s),
+  ).then(
     (code) => {
       process.exitCode = code;
     },

@@ -5,9 +5,9 @@
  */
 import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
-import { Heap } from "../heap.js";
 import type { ArenaStats } from "../arena/stats.js";
-import { statsRefresh, type StatsSnapshot } from "../mallctl/index.js";
+import { Heap } from "../heap.js";
+import { type StatsSnapshot, statsRefresh } from "../mallctl/index.js";
 
 export const OP_M = 1;
 export const OP_C = 2;
@@ -32,7 +32,10 @@ export interface Trace {
 
 function field(parts: string[], i: number, line: number): number {
   const s = parts[i];
-  if (s === undefined || !/^\d+$/.test(s)) throw new SyntaxError(`trace line ${line}: field ${i} must be a decimal integer, got ${JSON.stringify(s ?? "")}`);
+  if (s === undefined || !/^\d+$/.test(s))
+    throw new SyntaxError(
+      `trace line ${line}: field ${i} must be a decimal integer, got ${JSON.stringify(s ?? "")}`,
+    );
   return Number(s);
 }
 
@@ -50,8 +53,18 @@ export function parseTrace(text: string): Trace {
     const k = OP_LETTERS.indexOf(parts[0] as (typeof OP_LETTERS)[number]);
     if (k <= 0) throw new SyntaxError(`trace line ${ln + 1}: unknown op ${JSON.stringify(parts[0])}`);
     op[n] = k;
-    const nfields = k === OP_C || k === OP_A ? 3 : k === OP_M || k === OP_R || k === OP_S ? 2 : k === OP_F || k === OP_T ? 1 : 0;
-    if (parts.length !== nfields + 1) throw new SyntaxError(`trace line ${ln + 1}: op ${parts[0]} takes ${nfields} fields, got ${parts.length - 1}`);
+    const nfields =
+      k === OP_C || k === OP_A
+        ? 3
+        : k === OP_M || k === OP_R || k === OP_S
+          ? 2
+          : k === OP_F || k === OP_T
+            ? 1
+            : 0;
+    if (parts.length !== nfields + 1)
+      throw new SyntaxError(
+        `trace line ${ln + 1}: op ${parts[0]} takes ${nfields} fields, got ${parts.length - 1}`,
+      );
     if (nfields > 0) a[n] = field(parts, 1, ln + 1);
     if (nfields > 1) b[n] = field(parts, 2, ln + 1);
     if (nfields > 2) c[n] = field(parts, 3, ln + 1);
@@ -97,7 +110,14 @@ function arenaJson(heap: Heap, s: ArenaStats): Record<string, unknown> {
   for (let j = 0; j < s.lextents.length; j++) {
     const l = s.lextents[j]!;
     if (l.nmalloc === 0 && l.curlextents === 0) continue;
-    lextents.push({ j, size: sc.index2size(sc.nbins + j), nmalloc: l.nmalloc, ndalloc: l.ndalloc, nrequests: l.nrequests, curlextents: l.curlextents });
+    lextents.push({
+      j,
+      size: sc.index2size(sc.nbins + j),
+      nmalloc: l.nmalloc,
+      ndalloc: l.ndalloc,
+      nrequests: l.nrequests,
+      curlextents: l.curlextents,
+    });
   }
   const extents = [];
   for (let j = 0; j < s.extents.length; j++) {
@@ -185,7 +205,12 @@ export function replay(trace: Trace, options: ReplayOptions = {}): Record<string
       case OP_A: {
         if (ptrOf.has(id)) throw new Error(`trace op ${k}: id ${id} is already live`);
         const req = code === OP_M ? b[k]! : b[k]! * c[k]!;
-        const p = code === OP_M ? heap.malloc(b[k]!) : code === OP_C ? heap.calloc(b[k]!, c[k]!) : heap.alignedAlloc(b[k]!, c[k]!);
+        const p =
+          code === OP_M
+            ? heap.malloc(b[k]!)
+            : code === OP_C
+              ? heap.calloc(b[k]!, c[k]!)
+              : heap.alignedAlloc(b[k]!, c[k]!);
         if (p === 0) failed++;
         else {
           ptrOf.set(id, p);

@@ -8,7 +8,8 @@ import { runReplayCompare } from "../bench/replay_compare.js";
 import { readTraceFile, replay } from "./replay.js";
 
 function intFlag(name: string, v: string | undefined): number {
-  if (v === undefined || !/^\d+$/.test(v)) throw new RangeError(`replay: ${name} needs a non-negative integer, got ${JSON.stringify(v ?? "")}`);
+  if (v === undefined || !/^\d+$/.test(v))
+    throw new RangeError(`replay: ${name} needs a non-negative integer, got ${JSON.stringify(v ?? "")}`);
   return Number(v);
 }
 

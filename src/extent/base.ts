@@ -127,7 +127,10 @@ export function baseAlloc(ctx: HeapCtx, baseB: number, size: number, align: numb
   }
 }
 
-export function baseStats(ctx: HeapCtx, baseB: number): { allocated: number; resident: number; mapped: number } {
+export function baseStats(
+  ctx: HeapCtx,
+  baseB: number,
+): { allocated: number; resident: number; mapped: number } {
   return {
     allocated: f64At(ctx, baseB + BASE_ALLOCATED_B),
     resident: f64At(ctx, baseB + BASE_RESIDENT_B),

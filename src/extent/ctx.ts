@@ -4,11 +4,12 @@
  * Nothing here is heap state: all state is in the buffer; this is derived (and identical in every
  * worker) or private to the thread (its owner tag, its clock reading, its hooks).
  */
-import type { SizeClasses } from "../sizeclass/index.js";
-import type { HeaderLayout } from "../layout/header.js";
-import type { LockContext } from "../sync/index.js";
+
 import type { TickerGeom } from "../decay/index.js";
+import type { HeaderLayout } from "../layout/header.js";
 import type { OptValues } from "../mallctl/opt.js";
+import type { SizeClasses } from "../sizeclass/index.js";
+import type { LockContext } from "../sync/index.js";
 
 /** The options the allocator core consults (resolved from malloc_conf at creation). */
 export interface CoreOptions {
@@ -40,8 +41,22 @@ export interface ExtentHooks {
   decommit?: (addr: number, size: number, offset: number, length: number, arenaInd: number) => boolean;
   purgeLazy?: (addr: number, size: number, offset: number, length: number, arenaInd: number) => boolean;
   purgeForced?: (addr: number, size: number, offset: number, length: number, arenaInd: number) => boolean;
-  split?: (addr: number, size: number, sizeA: number, sizeB: number, committed: boolean, arenaInd: number) => boolean;
-  merge?: (addrA: number, sizeA: number, addrB: number, sizeB: number, committed: boolean, arenaInd: number) => boolean;
+  split?: (
+    addr: number,
+    size: number,
+    sizeA: number,
+    sizeB: number,
+    committed: boolean,
+    arenaInd: number,
+  ) => boolean;
+  merge?: (
+    addrA: number,
+    sizeA: number,
+    addrB: number,
+    sizeB: number,
+    committed: boolean,
+    arenaInd: number,
+  ) => boolean;
 }
 
 /** Byte offsets inside an arena record and its sub-records (computed once from the size classes). */

@@ -232,5 +232,10 @@ export function edataInit(
 
 /** True if the word at `e` plausibly names a record (used on pointers read from the page map). */
 export function edataIsRecord(u32: Uint32Array, e: number): boolean {
-  return e !== 0 && (e & 7) === 0 && (e >>> 2) + EDATA_W_CHECK < u32.length && u32[(e >>> 2) + EDATA_W_CHECK] === (EDATA_CHECK ^ e) >>> 0;
+  return (
+    e !== 0 &&
+    (e & 7) === 0 &&
+    (e >>> 2) + EDATA_W_CHECK < u32.length &&
+    u32[(e >>> 2) + EDATA_W_CHECK] === (EDATA_CHECK ^ e) >>> 0
+  );
 }

@@ -28,12 +28,24 @@ export function ehooksAlloc(ctx: HeapCtx, arenaInd: number, size: number, alignm
   return pagesMap(ctx, size);
 }
 
-export function ehooksDalloc(ctx: HeapCtx, arenaInd: number, addr: number, size: number, committed: boolean): boolean {
+export function ehooksDalloc(
+  ctx: HeapCtx,
+  arenaInd: number,
+  addr: number,
+  size: number,
+  committed: boolean,
+): boolean {
   const h = hooksOf(ctx, arenaInd)?.dalloc;
   return h !== undefined ? h(addr, size, committed, arenaInd) : true;
 }
 
-export function ehooksDestroy(ctx: HeapCtx, arenaInd: number, addr: number, size: number, committed: boolean): void {
+export function ehooksDestroy(
+  ctx: HeapCtx,
+  arenaInd: number,
+  addr: number,
+  size: number,
+  committed: boolean,
+): void {
   const h = hooksOf(ctx, arenaInd)?.destroy;
   if (h !== undefined) h(addr, size, committed, arenaInd);
   else pagesPurgeForced(ctx, addr, size);

@@ -13,8 +13,8 @@
  * reads see either the old or the new offset, both re-checked).
  */
 import { HDR_BASE0_B, RTREE_LEAF_BITS } from "../layout/header.js";
-import type { HeapCtx } from "./ctx.js";
 import { baseAlloc } from "./base.js";
+import type { HeapCtx } from "./ctx.js";
 import { EXTENT_STATE_CACHED, edataBase, edataIsRecord, edataSize, edataSlab, edataState } from "./edata.js";
 
 const LEAF_ENTRIES = 2 ** RTREE_LEAF_BITS;

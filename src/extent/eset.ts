@@ -181,7 +181,13 @@ function esetFirstFit(ctx: HeapCtx, ec: number, size: number, exactOnly: boolean
 }
 
 /** jemalloc's eset_fit_alignment: retry classes in [min, max) checking the real alignment. */
-function esetFitAlignment(ctx: HeapCtx, ec: number, minSize: number, maxSize: number, alignment: number): number {
+function esetFitAlignment(
+  ctx: HeapCtx,
+  ec: number,
+  minSize: number,
+  maxSize: number,
+  alignment: number,
+): number {
   const u32 = ctx.u32;
   const sc = ctx.sc;
   const nbins = ctx.arenaLayout.esetNbins;

@@ -12,10 +12,11 @@
  * record's offset. Results that jemalloc returns through out-parameters are returned in module-level
  * registers (splitLead / splitTrail / coalesced) so nothing allocates.
  */
-import { alignUp } from "../layout/index.js";
+
 import { DECAY_B_NMADVISE, DECAY_B_PURGED_PAGES, decayMsRead } from "../decay/index.js";
-import type { HeapCtx } from "./ctx.js";
+import { alignUp } from "../layout/index.js";
 import { baseAlloc } from "./base.js";
+import type { HeapCtx } from "./ctx.js";
 import {
   EDATA_W_LIST_NEXT,
   EXTENT_STATE_ACTIVE,
@@ -23,6 +24,7 @@ import {
   EXTENT_STATE_MERGING,
   EXTENT_STATE_MUZZY,
   EXTENT_STATE_RETAINED,
+  edataAddrSet,
   edataArena,
   edataBase,
   edataCommitted,
@@ -39,11 +41,27 @@ import {
   edataStateSet,
   edataZeroed,
   edataZeroedSet,
-  edataAddrSet,
 } from "./edata.js";
-import { ehooksAlloc, ehooksDalloc, ehooksDecommit, ehooksMerge, ehooksPurgeForced, ehooksPurgeLazy, ehooksSplit, ehooksZero } from "./ehooks.js";
+import {
+  ehooksAlloc,
+  ehooksDalloc,
+  ehooksDecommit,
+  ehooksMerge,
+  ehooksPurgeForced,
+  ehooksPurgeLazy,
+  ehooksSplit,
+  ehooksZero,
+} from "./ehooks.js";
 import { emapDeregister, emapRead, emapRegister } from "./emap.js";
-import { esetDelayCoalesce, esetFit, esetInsert, esetLruFirst, esetNpages, esetRemove, esetState } from "./eset.js";
+import {
+  esetDelayCoalesce,
+  esetFit,
+  esetInsert,
+  esetLruFirst,
+  esetNpages,
+  esetRemove,
+  esetState,
+} from "./eset.js";
 import {
   PAC_ABANDONED_VM_B,
   PAC_ARENA_IND_B,
@@ -93,7 +111,9 @@ export function pacMayHaveMuzzy(ctx: HeapCtx, pac: number): boolean {
 }
 /** extent_may_force_decay: neither decay time is −1. */
 function mayForceDecay(ctx: HeapCtx, pac: number): boolean {
-  return !(decayMsRead(ctx, pacDecayDirty(ctx, pac)) === -1 || decayMsRead(ctx, pacDecayMuzzy(ctx, pac)) === -1);
+  return !(
+    decayMsRead(ctx, pacDecayDirty(ctx, pac)) === -1 || decayMsRead(ctx, pacDecayMuzzy(ctx, pac)) === -1
+  );
 }
 
 // ---- edata cache (extent_avail) -------------------------------------------------------------------
@@ -107,7 +127,8 @@ export function edataCacheGet(ctx: HeapCtx, pac: number): number {
     return head;
   }
   const e = baseAlloc(ctx, u32[(pac + PAC_BASE_B) >>> 2]!, ctx.edataBytes, 64);
-  if (e !== 0) edataInit(u32, e, pacArenaInd(ctx, pac), 0, 0, false, 0, 0, EXTENT_STATE_CACHED, false, false, false);
+  if (e !== 0)
+    edataInit(u32, e, pacArenaInd(ctx, pac), 0, 0, false, 0, 0, EXTENT_STATE_CACHED, false, false, false);
   return e;
 }
 
@@ -129,8 +150,20 @@ export function extentSplit(ctx: HeapCtx, pac: number, e: number, sizeA: number,
   if (ehooksSplit(ctx, arena, base, sizeA + sizeB, sizeA, sizeB, edataCommitted(u32, e))) return 0;
   const trail = edataCacheGet(ctx, pac);
   if (trail === 0) return 0;
-  edataInit(u32, trail, arena, base + sizeA, sizeB, false, ctx.sc.nsizes, edataSn(u32, e), edataState(u32, e),
-    edataZeroed(u32, e), edataCommitted(u32, e), false);
+  edataInit(
+    u32,
+    trail,
+    arena,
+    base + sizeA,
+    sizeB,
+    false,
+    ctx.sc.nsizes,
+    edataSn(u32, e),
+    edataState(u32, e),
+    edataZeroed(u32, e),
+    edataCommitted(u32, e),
+    false,
+  );
   edataSizeSet(u32, e, sizeA);
   if (!emapRegister(ctx, trail) || !emapRegister(ctx, e)) {
     edataSizeSet(u32, e, sizeA + sizeB);
@@ -145,8 +178,17 @@ export function extentSplit(ctx: HeapCtx, pac: number, e: number, sizeA: number,
 export function extentMerge(ctx: HeapCtx, pac: number, a: number, b: number): boolean {
   const u32 = ctx.u32;
   const arena = edataArena(u32, a);
-  if (ehooksMerge(ctx, arena, edataBase(u32, a), edataSize(u32, a), edataBase(u32, b), edataSize(u32, b),
-    edataCommitted(u32, a))) {
+  if (
+    ehooksMerge(
+      ctx,
+      arena,
+      edataBase(u32, a),
+      edataSize(u32, a),
+      edataBase(u32, b),
+      edataSize(u32, b),
+      edataCommitted(u32, a),
+    )
+  ) {
     return true;
   }
   emapDeregister(ctx, b);
@@ -168,7 +210,13 @@ export function extentMerge(ctx: HeapCtx, pac: number, a: number, b: number): bo
  * real record covering exactly the adjacent pages, of the same arena, and the higher of the two must
  * not be a mapping head. When acquired its state becomes MERGING.
  */
-function acquireNeighbor(ctx: HeapCtx, e: number, expectedState: number, forward: boolean, expanding: boolean): number {
+function acquireNeighbor(
+  ctx: HeapCtx,
+  e: number,
+  expectedState: number,
+  forward: boolean,
+  expanding: boolean,
+): number {
   const u32 = ctx.u32;
   const addr = forward ? edataPast(u32, e) : edataBase(u32, e) - ctx.page;
   if (addr < 0 || addr >= 2 ** 32) return 0;
@@ -186,7 +234,14 @@ function acquireNeighbor(ctx: HeapCtx, e: number, expectedState: number, forward
 /** Set by extentTryCoalesce: whether any merge happened (delayed-coalescing ecaches). */
 let coalesced = false;
 
-function extentCoalesce(ctx: HeapCtx, pac: number, ec: number, inner: number, outer: number, forward: boolean): boolean {
+function extentCoalesce(
+  ctx: HeapCtx,
+  pac: number,
+  ec: number,
+  inner: number,
+  outer: number,
+  forward: boolean,
+): boolean {
   esetRemove(ctx, ec, outer);
   const err = forward ? extentMerge(ctx, pac, inner, outer) : extentMerge(ctx, pac, outer, inner);
   if (err) {
@@ -346,7 +401,14 @@ function abandon(ctx: HeapCtx, pac: number, ec: number, e: number): void {
   edataCachePut(ctx, pac, e);
 }
 
-function extentRecycleExtract(ctx: HeapCtx, pac: number, ec: number, expandE: number, size: number, alignment: number): number {
+function extentRecycleExtract(
+  ctx: HeapCtx,
+  _pac: number,
+  ec: number,
+  expandE: number,
+  size: number,
+  alignment: number,
+): number {
   let e: number;
   if (expandE !== 0) {
     e = acquireNeighbor(ctx, expandE, esetState(ctx, ec), true, true);
@@ -365,7 +427,14 @@ function extentRecycleExtract(ctx: HeapCtx, pac: number, ec: number, expandE: nu
   return e;
 }
 
-function extentRecycleSplit(ctx: HeapCtx, pac: number, ec: number, size: number, alignment: number, e: number): number {
+function extentRecycleSplit(
+  ctx: HeapCtx,
+  pac: number,
+  ec: number,
+  size: number,
+  alignment: number,
+  e: number,
+): number {
   const r = extentSplitInterior(ctx, pac, e, size, alignment);
   if (r === SPLIT_OK) {
     const lead = splitLead;
@@ -383,7 +452,15 @@ function extentRecycleSplit(ctx: HeapCtx, pac: number, ec: number, size: number,
 }
 
 /** extent_recycle: one ecache. */
-function extentRecycle(ctx: HeapCtx, pac: number, ec: number, expandE: number, size: number, alignment: number, zero: boolean): number {
+function extentRecycle(
+  ctx: HeapCtx,
+  pac: number,
+  ec: number,
+  expandE: number,
+  size: number,
+  alignment: number,
+  zero: boolean,
+): number {
   let e = extentRecycleExtract(ctx, pac, ec, expandE, size, alignment);
   if (e === 0) return 0;
   e = extentRecycleSplit(ctx, pac, ec, size, alignment, e);
@@ -392,12 +469,26 @@ function extentRecycle(ctx: HeapCtx, pac: number, ec: number, expandE: number, s
   return e;
 }
 
-export function ecacheAlloc(ctx: HeapCtx, pac: number, ec: number, expandE: number, size: number, alignment: number, zero: boolean): number {
+export function ecacheAlloc(
+  ctx: HeapCtx,
+  pac: number,
+  ec: number,
+  expandE: number,
+  size: number,
+  alignment: number,
+  zero: boolean,
+): number {
   return extentRecycle(ctx, pac, ec, expandE, size, alignment, zero);
 }
 
 /** exp_grow_size_prepare + the mapping; returns the new extent (active, registered) or 0. */
-function extentGrowRetained(ctx: HeapCtx, pac: number, size: number, alignment: number, zero: boolean): number {
+function extentGrowRetained(
+  ctx: HeapCtx,
+  pac: number,
+  size: number,
+  alignment: number,
+  zero: boolean,
+): number {
   const u32 = ctx.u32;
   const sc = ctx.sc;
   const allocSizeMin = size + alignUp(alignment, ctx.page) - ctx.page;
@@ -426,7 +517,20 @@ function extentGrowRetained(ctx: HeapCtx, pac: number, size: number, alignment: 
       return 0;
     }
   }
-  edataInit(u32, e, arena, addr, allocSize, false, sc.nsizes, snNext(ctx, pac), EXTENT_STATE_ACTIVE, true, true, true);
+  edataInit(
+    u32,
+    e,
+    arena,
+    addr,
+    allocSize,
+    false,
+    sc.nsizes,
+    snNext(ctx, pac),
+    EXTENT_STATE_ACTIVE,
+    true,
+    true,
+    true,
+  );
   if (!emapRegister(ctx, e)) {
     edataCachePut(ctx, pac, e);
     return 0;
@@ -460,8 +564,20 @@ function extentAllocWrapper(ctx: HeapCtx, pac: number, size: number, alignment: 
     edataCachePut(ctx, pac, e);
     return 0;
   }
-  edataInit(ctx.u32, e, arena, addr, size, false, ctx.sc.nsizes, snNext(ctx, pac), EXTENT_STATE_ACTIVE, true, true,
-    ctx.opt.retain);
+  edataInit(
+    ctx.u32,
+    e,
+    arena,
+    addr,
+    size,
+    false,
+    ctx.sc.nsizes,
+    snNext(ctx, pac),
+    EXTENT_STATE_ACTIVE,
+    true,
+    true,
+    ctx.opt.retain,
+  );
   if (!emapRegister(ctx, e)) {
     edataCachePut(ctx, pac, e);
     return 0;
@@ -470,7 +586,14 @@ function extentAllocWrapper(ctx: HeapCtx, pac: number, size: number, alignment: 
 }
 
 /** ecache_alloc_grow on the retained cache: recycle, else grow (retain) or map (no retain). */
-export function ecacheAllocGrow(ctx: HeapCtx, pac: number, expandE: number, size: number, alignment: number, zero: boolean): number {
+export function ecacheAllocGrow(
+  ctx: HeapCtx,
+  pac: number,
+  expandE: number,
+  size: number,
+  alignment: number,
+  zero: boolean,
+): number {
   const retained = pacEcacheRetained(ctx, pac);
   let e = extentRecycle(ctx, pac, retained, expandE, size, alignment, zero);
   if (e === 0 && ctx.opt.retain && expandE === 0) e = extentGrowRetained(ctx, pac, size, alignment, zero);

@@ -8,11 +8,13 @@
  * Locking: the public functions take the arena's extent lock (PAC_LOCK_B) themselves; the caller holds
  * no bin lock (bins rank before extents, and jemalloc drops the bin lock before calling the PAC too).
  */
+
+import { backgroundInactivityCheck, backgroundMaybeDeferredWork } from "../background/wake.js";
 import {
   DECAY_B_NMADVISE,
   DECAY_B_NPURGE,
-  DECAY_B_PURGING,
   DECAY_B_PURGED_PAGES,
+  DECAY_B_PURGING,
   decayEpochNpagesDelta,
   decayImmediately,
   decayInit,
@@ -25,24 +27,23 @@ import {
 import { lockInit, lockTryAcquire } from "../sync/index.js";
 import type { HeapCtx } from "./ctx.js";
 import {
+  EDATA_W_LIST_NEXT,
   EXTENT_STATE_DIRTY,
   EXTENT_STATE_MUZZY,
   EXTENT_STATE_RETAINED,
-  EDATA_W_LIST_NEXT,
+  edataAddrSet,
   edataArena,
+  edataBase,
   edataIsRecord,
   edataPast,
-  edataState,
-  edataBase,
   edataSize,
   edataSlab,
   edataSlabSet,
+  edataState,
   edataSzindSet,
-  edataAddrSet,
 } from "./edata.js";
-import { emapDeregister, emapDeregisterInterior, emapRead, emapRegisterInterior } from "./emap.js";
-import { pagesTop, pagesTrimTail } from "./pages.js";
 import { ehooksPurgeLazy } from "./ehooks.js";
+import { emapDeregister, emapDeregisterInterior, emapRead, emapRegisterInterior } from "./emap.js";
 import { esetInit, esetNpages, esetRemove } from "./eset.js";
 import {
   ecacheAlloc,
@@ -50,7 +51,6 @@ import {
   ecacheDalloc,
   ecacheEvict,
   edataCachePut,
-  pacEcacheRetained,
   extentDallocWrapper,
   extentMerge,
   extentSplit,
@@ -58,10 +58,10 @@ import {
   pacDecayMuzzy,
   pacEcacheDirty,
   pacEcacheMuzzy,
+  pacEcacheRetained,
   pacMayHaveMuzzy,
 } from "./extent.js";
 import { heapLock, heapUnlock } from "./lock.js";
-import { backgroundInactivityCheck, backgroundMaybeDeferredWork } from "../background/wake.js";
 import {
   PAC_ARENA_IND_B,
   PAC_BASE_B,
@@ -74,6 +74,7 @@ import {
   PAC_OVERSIZE_THRESHOLD_B,
   PAC_SN_NEXT_B,
 } from "./pac_layout.js";
+import { pagesTop, pagesTrimTail } from "./pages.js";
 
 function f64Add(ctx: HeapCtx, b: number, v: number): void {
   ctx.f64[b >>> 3] = ctx.f64[b >>> 3]! + v;
@@ -124,7 +125,8 @@ export function pacMapped(ctx: HeapCtx, pac: number): number {
 /** pac_alloc_real: dirty, then muzzy (if muzzy decay is on), then retained / new space. */
 function pacAllocReal(ctx: HeapCtx, pac: number, size: number, alignment: number, zero: boolean): number {
   let e = ecacheAlloc(ctx, pac, pacEcacheDirty(ctx, pac), 0, size, alignment, zero);
-  if (e === 0 && pacMayHaveMuzzy(ctx, pac)) e = ecacheAlloc(ctx, pac, pacEcacheMuzzy(ctx, pac), 0, size, alignment, zero);
+  if (e === 0 && pacMayHaveMuzzy(ctx, pac))
+    e = ecacheAlloc(ctx, pac, pacEcacheMuzzy(ctx, pac), 0, size, alignment, zero);
   if (e === 0) {
     e = ecacheAllocGrow(ctx, pac, 0, size, alignment, zero);
     if (e !== 0) f64Add(ctx, pac + PAC_MAPPED_B, size);
@@ -182,12 +184,28 @@ export function paDalloc(ctx: HeapCtx, pac: number, e: number): void {
 
 function handleDeferredWork(ctx: HeapCtx, pac: number): void {
   if (decayImmediately(ctx, pacDecayDirty(ctx, pac))) {
-    decayToLimit(ctx, pac, pacDecayDirty(ctx, pac), pacEcacheDirty(ctx, pac), true, 0, esetNpages(ctx, pacEcacheDirty(ctx, pac)));
+    decayToLimit(
+      ctx,
+      pac,
+      pacDecayDirty(ctx, pac),
+      pacEcacheDirty(ctx, pac),
+      true,
+      0,
+      esetNpages(ctx, pacEcacheDirty(ctx, pac)),
+    );
   }
 }
 
 /** pa_expand: grow a large extent in place into the free pages right above it. True on failure. */
-export function paExpand(ctx: HeapCtx, pac: number, e: number, oldSize: number, newSize: number, szind: number, zero: boolean): boolean {
+export function paExpand(
+  ctx: HeapCtx,
+  pac: number,
+  e: number,
+  oldSize: number,
+  newSize: number,
+  szind: number,
+  zero: boolean,
+): boolean {
   pacLock(ctx, pac);
   try {
     const amount = newSize - oldSize;
@@ -213,7 +231,14 @@ export function paExpand(ctx: HeapCtx, pac: number, e: number, oldSize: number, 
 }
 
 /** pa_shrink: split the tail of a large extent off into the dirty cache. True on failure. */
-export function paShrink(ctx: HeapCtx, pac: number, e: number, oldSize: number, newSize: number, szind: number): boolean {
+export function paShrink(
+  ctx: HeapCtx,
+  pac: number,
+  e: number,
+  oldSize: number,
+  newSize: number,
+  szind: number,
+): boolean {
   pacLock(ctx, pac);
   try {
     const amount = oldSize - newSize;
@@ -241,7 +266,15 @@ export const PURGE_ALWAYS = 2;
  * pac_decay_to_limit: evict LRU extents while the cache holds more than `limit` pages, at most
  * `decayMax` pages, and purge them (lazy into muzzy, or forced into retained). Lock held.
  */
-function decayToLimit(ctx: HeapCtx, pac: number, decayB: number, ec: number, fully: boolean, limit: number, decayMax: number): void {
+function decayToLimit(
+  ctx: HeapCtx,
+  pac: number,
+  decayB: number,
+  ec: number,
+  fully: boolean,
+  limit: number,
+  decayMax: number,
+): void {
   if (decayMax === 0) return;
   const purgingW = (decayB + DECAY_B_PURGING) >>> 2;
   if (ctx.i32[purgingW] !== 0) return;
@@ -268,7 +301,14 @@ function decayToLimit(ctx: HeapCtx, pac: number, decayB: number, ec: number, ful
   }
 }
 
-function decayStashed(ctx: HeapCtx, pac: number, decayB: number, ec: number, fully: boolean, stash: number): void {
+function decayStashed(
+  ctx: HeapCtx,
+  pac: number,
+  decayB: number,
+  ec: number,
+  fully: boolean,
+  stash: number,
+): void {
   const u32 = ctx.u32;
   const tryMuzzy = !fully && decayMsRead(ctx, pacDecayMuzzy(ctx, pac)) !== 0;
   const fromDirty = ec === pacEcacheDirty(ctx, pac);
@@ -283,7 +323,11 @@ function decayStashed(ctx: HeapCtx, pac: number, decayB: number, ec: number, ful
     const npages = size / ctx.page;
     nmadvise++;
     npurged += npages;
-    if (fromDirty && tryMuzzy && !ehooksPurgeLazy(ctx, u32[(pac + PAC_ARENA_IND_B) >>> 2]!, edataBase(u32, e), size)) {
+    if (
+      fromDirty &&
+      tryMuzzy &&
+      !ehooksPurgeLazy(ctx, u32[(pac + PAC_ARENA_IND_B) >>> 2]!, edataBase(u32, e), size)
+    ) {
       ecacheDalloc(ctx, pac, pacEcacheMuzzy(ctx, pac), e);
     } else {
       extentDallocWrapper(ctx, pac, e);
@@ -333,7 +377,14 @@ function maybeDecayPurge(ctx: HeapCtx, pac: number, decayB: number, ec: number, 
 }
 
 /** arena_decay_impl for one state. True when another thread holds the lock (skipped). */
-function decayOne(ctx: HeapCtx, pac: number, decayB: number, ec: number, eagerness: number, all: boolean): boolean {
+function decayOne(
+  ctx: HeapCtx,
+  pac: number,
+  decayB: number,
+  ec: number,
+  eagerness: number,
+  all: boolean,
+): boolean {
   if (all) {
     pacLock(ctx, pac);
     try {
@@ -364,7 +415,13 @@ export function pacDecay(ctx: HeapCtx, pac: number, eagerness: number, all: bool
 }
 
 /** pac_decay_ms_set: restart the backlog with a new time, maybe purging at once. False if invalid. */
-export function pacDecayMsSet(ctx: HeapCtx, pac: number, dirty: boolean, decayMs: number, eagerness: number): boolean {
+export function pacDecayMsSet(
+  ctx: HeapCtx,
+  pac: number,
+  dirty: boolean,
+  decayMs: number,
+  eagerness: number,
+): boolean {
   if (!decayMsValid(decayMs)) return false;
   const decayB = dirty ? pacDecayDirty(ctx, pac) : pacDecayMuzzy(ctx, pac);
   const ec = dirty ? pacEcacheDirty(ctx, pac) : pacEcacheMuzzy(ctx, pac);

@@ -8,9 +8,9 @@
  * (nothing else is taken while holding it).
  */
 import { HDR_LOCK_MAP_B, HDR_MAX_BYTES_B, HDR_TOP_B } from "../layout/header.js";
+import { lengthTracking } from "../layout/index.js";
 import type { HeapCtx } from "./ctx.js";
 import { heapLock, heapUnlock } from "./lock.js";
-import { lengthTracking } from "../layout/index.js";
 
 /** Growth granularity of the buffer (a WebAssembly page: cheap for engines to commit). */
 export const BUFFER_GROW_STEP = 65536;
@@ -78,9 +78,10 @@ export function pagesTrimTail(ctx: HeapCtx, newTop: number): void {
 function isLengthTracking(ctx: HeapCtx): boolean {
   // A length-tracking view was created without a length: its byteOffset is 0 and it follows resizes.
   const probe = ctx.u8;
-  return (probe as unknown as { length: number }).length === ctx.buffer.byteLength && lengthTracking.has(probe);
+  return (
+    (probe as unknown as { length: number }).length === ctx.buffer.byteLength && lengthTracking.has(probe)
+  );
 }
-
 
 export function pagesTop(ctx: HeapCtx): number {
   return topGet(ctx);

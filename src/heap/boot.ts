@@ -6,10 +6,12 @@
  */
 import { availableParallelism } from "node:os";
 import { threadId as nodeThreadId } from "node:worker_threads";
-import { TickerGeom } from "../decay/index.js";
-import type { CoreOptions, HeapCtx } from "../extent/ctx.js";
-import { baseNew } from "../extent/base.js";
+import { arenaGet } from "../arena/arena.js";
 import { arenaLayoutCompute } from "../arena/layout.js";
+import { TickerGeom } from "../decay/index.js";
+import { baseNew } from "../extent/base.js";
+import type { CoreOptions, HeapCtx } from "../extent/ctx.js";
+import { edataBytes } from "../extent/edata.js";
 import {
   HDR_ARENAS_DIRTY_MS_B,
   HDR_ARENAS_MUZZY_MS_B,
@@ -32,8 +34,8 @@ import {
   HDR_LOCK_CTL_B,
   HDR_LOCK_MAP_B,
   HDR_MAGIC_B,
-  HDR_MAX_BYTES_B,
   HDR_MAX_BG_THREADS_B,
+  HDR_MAX_BYTES_B,
   HDR_NARENAS_AUTO_B,
   HDR_NARENAS_TOTAL_B,
   HDR_NCPUS_B,
@@ -42,19 +44,17 @@ import {
   HDR_TOP_B,
   HDR_VERSION_B,
   HEAP_MAGIC,
+  headerLayout,
   LAYOUT_VERSION,
   THREAD_ARENA_B,
   THREAD_BYTES,
   THREAD_NODE_TID_B,
   THREAD_TCACHE_ON_B,
-  headerLayout,
 } from "../layout/header.js";
-import { type Views, makeViews } from "../layout/index.js";
+import { makeViews, type Views } from "../layout/index.js";
 import { type ConfResult, mallocConfSources, parseMallocConf, readMallocConfEnv } from "../mallctl/conf.js";
 import { SizeClasses, sizeClassConfig } from "../sizeclass/index.js";
-import { createLockContext, lockInit, ownerTag, slotClaim, slotsInit, SLOTS_MAX } from "../sync/index.js";
-import { edataBytes } from "../extent/edata.js";
-import { arenaGet } from "../arena/arena.js";
+import { createLockContext, lockInit, ownerTag, SLOTS_MAX, slotClaim, slotsInit } from "../sync/index.js";
 
 export interface HeapCreateOptions {
   /** Bytes the buffer starts with (default: maxBytes — pages are committed lazily by the OS). */
@@ -97,7 +97,9 @@ export const DEFAULT_MAX_THREADS = 128;
 function intOpt(v: unknown, name: string, min: number, max: number, dflt: number): number {
   if (v === undefined) return dflt;
   if (typeof v !== "number" || !Number.isInteger(v)) {
-    throw new TypeError(`Heap.create: ${name} must be an integer, got ${typeof v === "string" ? JSON.stringify(v) : String(v)}`);
+    throw new TypeError(
+      `Heap.create: ${name} must be an integer, got ${typeof v === "string" ? JSON.stringify(v) : String(v)}`,
+    );
   }
   if (v < min || v > max) throw new RangeError(`Heap.create: ${name} must be in [${min}, ${max}], got ${v}`);
   return v;
@@ -106,7 +108,9 @@ function intOpt(v: unknown, name: string, min: number, max: number, dflt: number
 function writeString(u8: Uint8Array, at: number, s: string, what: string): number {
   const bytes = new TextEncoder().encode(s);
   if (bytes.length > HDR_CONF_MAX_BYTES) {
-    throw new RangeError(`Heap.create: ${what} is ${bytes.length} bytes; at most ${HDR_CONF_MAX_BYTES} fit in the header`);
+    throw new RangeError(
+      `Heap.create: ${what} is ${bytes.length} bytes; at most ${HDR_CONF_MAX_BYTES} fit in the header`,
+    );
   }
   u8.set(bytes, at);
   return bytes.length;
@@ -144,7 +148,11 @@ export interface Derived {
   env: string | null;
 }
 
-function derive(buffer: SharedArrayBuffer | ArrayBuffer, writer: ((m: string) => void) | undefined, quiet: boolean): Derived {
+function derive(
+  buffer: SharedArrayBuffer | ArrayBuffer,
+  writer: ((m: string) => void) | undefined,
+  quiet: boolean,
+): Derived {
   const views = makeViews(buffer);
   const u32 = views.u32;
   const embedded = readString(views.u8, HDR_CONF_EMBED_B, u32[HDR_CONF_EMBED_LEN_B >>> 2]!);
@@ -177,12 +185,22 @@ function defaultClockMs(): () => number {
 }
 
 /** Builds this thread's context and claims a slot. */
-export function buildCtx(buffer: SharedArrayBuffer | ArrayBuffer, d: Derived, clock: (() => number) | undefined, lockTimeoutMs: number | undefined, virtualNow: boolean): HeapCtx {
+export function buildCtx(
+  buffer: SharedArrayBuffer | ArrayBuffer,
+  d: Derived,
+  clock: (() => number) | undefined,
+  lockTimeoutMs: number | undefined,
+  virtualNow: boolean,
+): HeapCtx {
   const { views, sc, conf } = d;
   const u32 = views.u32;
   const nslots = u32[HDR_NSLOTS_B >>> 2]!;
   const hdr = headerLayout(sc.lgPage, sc.lgVaddr, nslots);
-  const lockCtx = createLockContext({ regW: hdr.slotsB >>> 2, timeoutMs: lockTimeoutMs, maxSpin: Number(conf.opt.mutex_max_spin) });
+  const lockCtx = createLockContext({
+    regW: hdr.slotsB >>> 2,
+    timeoutMs: lockTimeoutMs,
+    maxSpin: Number(conf.opt.mutex_max_spin),
+  });
   const claim = slotClaim(views.i32, hdr.slotsB >>> 2, nslots);
   const origin = views.f64[HDR_CLOCK_ORIGIN_B >>> 3]!;
   const clk = clock ?? defaultClockMs();
@@ -231,7 +249,8 @@ export interface Created {
 
 /** Writes a new heap into a fresh buffer (does not claim a thread slot). */
 export function bootCreate(options: HeapCreateOptions): Created {
-  if (options === null || typeof options !== "object") throw new TypeError("Heap.create: options must be an object");
+  if (options === null || typeof options !== "object")
+    throw new TypeError("Heap.create: options must be an object");
   const maxBytes = intOpt(options.maxBytes, "maxBytes", 1 << 16, MAX_BYTES_LIMIT, DEFAULT_MAX_BYTES);
   const cfg = sizeClassConfig({
     lgQuantum: options.lgQuantum,
@@ -240,19 +259,26 @@ export function bootCreate(options: HeapCreateOptions): Created {
     lgVaddr: options.lgVaddr,
   } as Parameters<typeof sizeClassConfig>[0]);
   if (maxBytes > 2 ** cfg.lgVaddr) {
-    throw new RangeError(`Heap.create: maxBytes ${maxBytes} exceeds the address space 2^lgVaddr = ${2 ** cfg.lgVaddr}`);
+    throw new RangeError(
+      `Heap.create: maxBytes ${maxBytes} exceeds the address space 2^lgVaddr = ${2 ** cfg.lgVaddr}`,
+    );
   }
   const nslots = intOpt(options.maxThreads, "maxThreads", 1, SLOTS_MAX, DEFAULT_MAX_THREADS);
   const ncpus = intOpt(options.ncpus, "ncpus", 1, 4096, availableParallelism());
   const hdr = headerLayout(cfg.lgPage, cfg.lgVaddr, nslots);
-  if (hdr.headerBytes > maxBytes) throw new RangeError(`Heap.create: maxBytes ${maxBytes} cannot hold the ${hdr.headerBytes}-byte header`);
+  if (hdr.headerBytes > maxBytes)
+    throw new RangeError(`Heap.create: maxBytes ${maxBytes} cannot hold the ${hdr.headerBytes}-byte header`);
   // By default the buffer starts at its full length: the OS backs pages only when touched, so the
   // resident footprint is what the heap uses, and fixed-length views are ~20× faster than the
   // length-tracking views a still-growing buffer needs in Node 20 (see README, "Growth").
   // A resizable ArrayBuffer (shared: false) starts small instead, so it can also shrink again.
   const dfltInitial = options.shared === false ? Math.min(DEFAULT_INITIAL_BYTES, maxBytes) : maxBytes;
-  const initialBytes = Math.max(intOpt(options.initialBytes, "initialBytes", 0, maxBytes, dfltInitial), hdr.headerBytes);
-  if (options.conf !== undefined && typeof options.conf !== "string") throw new TypeError("Heap.create: conf must be a string");
+  const initialBytes = Math.max(
+    intOpt(options.initialBytes, "initialBytes", 0, maxBytes, dfltInitial),
+    hdr.headerBytes,
+  );
+  if (options.conf !== undefined && typeof options.conf !== "string")
+    throw new TypeError("Heap.create: conf must be a string");
   const embedded = options.conf ?? "";
   const env = options.envConf === undefined ? readMallocConfEnv() : options.envConf;
   const shared = options.shared ?? true;
@@ -275,9 +301,11 @@ export function bootCreate(options: HeapCreateOptions): Created {
   u32[HDR_SHARED_B >>> 2] = shared ? 1 : 0;
   u32[HDR_NCPUS_B >>> 2] = ncpus;
   // The clock's zero: the creator's clock now (a custom clock's scale is used as is by every thread).
-  v.f64[HDR_CLOCK_ORIGIN_B >>> 3] = options.clock !== undefined ? options.clock() : performance.timeOrigin + performance.now();
+  v.f64[HDR_CLOCK_ORIGIN_B >>> 3] =
+    options.clock !== undefined ? options.clock() : performance.timeOrigin + performance.now();
   u32[HDR_CONF_EMBED_LEN_B >>> 2] = writeString(v.u8, HDR_CONF_EMBED_B, embedded, "conf");
-  u32[HDR_CONF_ENV_LEN_B >>> 2] = env === null ? 0xffffffff : writeString(v.u8, HDR_CONF_ENV_B, env, "JEMALLOC_TS_MALLOC_CONF");
+  u32[HDR_CONF_ENV_LEN_B >>> 2] =
+    env === null ? 0xffffffff : writeString(v.u8, HDR_CONF_ENV_B, env, "JEMALLOC_TS_MALLOC_CONF");
   for (const l of [HDR_LOCK_MAP_B, HDR_LOCK_CTL_B, HDR_LOCK_ARENAS_B]) lockInit(v.i32, l >>> 2);
   slotsInit(v.i32, hdr.slotsB >>> 2, nslots);
   const derived = derive(buffer, options.writer, false);
@@ -297,7 +325,8 @@ export function bootCreate(options: HeapCreateOptions): Created {
 /** Global base and arena 0, created by the first thread (jemalloc's malloc_init). */
 export function bootArenas(ctx: HeapCtx): void {
   const b0 = baseNew(ctx);
-  if (b0 === 0) throw new RangeError("Heap.create: maxBytes is too small for the heap's first metadata block");
+  if (b0 === 0)
+    throw new RangeError("Heap.create: maxBytes is too small for the heap's first metadata block");
   ctx.u32[HDR_BASE0_B >>> 2] = b0;
   if (arenaGet(ctx, 0, true) === 0) throw new RangeError("Heap.create: maxBytes is too small for arena 0");
 }
@@ -305,17 +334,24 @@ export function bootArenas(ctx: HeapCtx): void {
 /** Reads a buffer's header for attaching; throws a clear error when it is not a heap of this layout. */
 export function bootAttach(buffer: unknown, options: HeapAttachOptions): Derived {
   if (!(buffer instanceof SharedArrayBuffer) && !(buffer instanceof ArrayBuffer)) {
-    throw new TypeError(`Heap.attach: expected a SharedArrayBuffer or ArrayBuffer, got ${buffer === null ? "null" : typeof buffer}`);
+    throw new TypeError(
+      `Heap.attach: expected a SharedArrayBuffer or ArrayBuffer, got ${buffer === null ? "null" : typeof buffer}`,
+    );
   }
-  if (buffer.byteLength < 4096) throw new TypeError(`Heap.attach: a ${buffer.byteLength}-byte buffer is not a jemalloc-ts heap`);
+  if (buffer.byteLength < 4096)
+    throw new TypeError(`Heap.attach: a ${buffer.byteLength}-byte buffer is not a jemalloc-ts heap`);
   const i32 = new Int32Array(buffer, 0, 2);
   const magic = Atomics.load(i32, HDR_MAGIC_B >>> 2) >>> 0;
   if (magic !== HEAP_MAGIC) {
-    throw new TypeError(`Heap.attach: not a jemalloc-ts heap (magic 0x${magic.toString(16)}, expected 0x${HEAP_MAGIC.toString(16)})`);
+    throw new TypeError(
+      `Heap.attach: not a jemalloc-ts heap (magic 0x${magic.toString(16)}, expected 0x${HEAP_MAGIC.toString(16)})`,
+    );
   }
   const version = new Uint32Array(buffer, 0, 2)[1]!;
   if (version !== LAYOUT_VERSION) {
-    throw new TypeError(`Heap.attach: heap layout version ${version}, but this code reads version ${LAYOUT_VERSION}`);
+    throw new TypeError(
+      `Heap.attach: heap layout version ${version}, but this code reads version ${LAYOUT_VERSION}`,
+    );
   }
   return derive(buffer, options.writer, true);
 }

@@ -30,8 +30,23 @@ import {
 } from "../extent/edata.js";
 import { emapLookupChecked } from "../extent/emap.js";
 import { paDalloc } from "../extent/pac.js";
-import { THREAD_ALLOCATED_B, THREAD_DEALLOCATED_B, THREAD_GC_ALLOC_NEXT_B, THREAD_GC_DALLOC_NEXT_B, THREAD_TCACHE_B, THREAD_TCACHE_ON_B } from "../layout/header.js";
-import { TBIN_W_CAP, TBIN_W_HEAD, TBIN_W_LOW_WATER, TBIN_W_NREQUESTS, TBIN_W_SLOTS, TCACHE_KIND_THREAD, tbinW } from "../tcache/layout.js";
+import {
+  THREAD_ALLOCATED_B,
+  THREAD_DEALLOCATED_B,
+  THREAD_GC_ALLOC_NEXT_B,
+  THREAD_GC_DALLOC_NEXT_B,
+  THREAD_TCACHE_B,
+  THREAD_TCACHE_ON_B,
+} from "../layout/header.js";
+import {
+  TBIN_W_CAP,
+  TBIN_W_HEAD,
+  TBIN_W_LOW_WATER,
+  TBIN_W_NREQUESTS,
+  TBIN_W_SLOTS,
+  TCACHE_KIND_THREAD,
+  tbinW,
+} from "../tcache/layout.js";
 import {
   tcacheAllocLargeMiss,
   tcacheAllocSmallHard,
@@ -149,7 +164,8 @@ export function eventsInit(ctx: HeapCtx): void {
   const incr = ctx.optRaw.tcache_gc_incr_bytes;
   const step = incr > 0 ? incr : Number.POSITIVE_INFINITY;
   f64[(ctx.threadB + THREAD_GC_ALLOC_NEXT_B) >>> 3] = f64[(ctx.threadB + THREAD_ALLOCATED_B) >>> 3]! + step;
-  f64[(ctx.threadB + THREAD_GC_DALLOC_NEXT_B) >>> 3] = f64[(ctx.threadB + THREAD_DEALLOCATED_B) >>> 3]! + step;
+  f64[(ctx.threadB + THREAD_GC_DALLOC_NEXT_B) >>> 3] =
+    f64[(ctx.threadB + THREAD_DEALLOCATED_B) >>> 3]! + step;
 }
 
 // ---- allocation ---------------------------------------------------------------------------------
@@ -174,7 +190,15 @@ function cacheBinAlloc(ctx: HeapCtx, w: number): number {
  * arena_malloc: class `ind` (usable `usize`). `chooseSize` is what decides the huge arena (the
  * requested size for malloc, the usable size for aligned and realloc). No events counted.
  */
-export function allocCore(ctx: HeapCtx, tc: number, usize: number, ind: number, chooseSize: number, arenaInd: number, zero: boolean): number {
+export function allocCore(
+  ctx: HeapCtx,
+  tc: number,
+  usize: number,
+  ind: number,
+  chooseSize: number,
+  arenaInd: number,
+  zero: boolean,
+): number {
   const sc = ctx.sc;
   if (tc !== 0 && ind < tcacheGeom(ctx).nhbins) {
     const w = tbinW(tc, ind);
@@ -205,9 +229,17 @@ export function allocCore(ctx: HeapCtx, tc: number, usize: number, ind: number, 
 }
 
 /** ipalloc: aligned (usize from sa2u). Small classes may come from the cache. */
-export function pallocCore(ctx: HeapCtx, tc: number, usize: number, alignment: number, arenaInd: number, zero: boolean): number {
+export function pallocCore(
+  ctx: HeapCtx,
+  tc: number,
+  usize: number,
+  alignment: number,
+  arenaInd: number,
+  zero: boolean,
+): number {
   const sc = ctx.sc;
-  if (usize <= sc.smallMaxclass) return allocCore(ctx, tc, usize, sc.size2index(usize), usize, arenaInd, zero);
+  if (usize <= sc.smallMaxclass)
+    return allocCore(ctx, tc, usize, sc.size2index(usize), usize, arenaInd, zero);
   const arena = arenaChooseMaybeHuge(ctx, arenaInd, usize);
   if (arena === 0) return 0;
   const p = arenaPalloc(ctx, arena, usize, alignment, zero);
@@ -270,13 +302,23 @@ export function dallocCore(ctx: HeapCtx, tc: number, ptr: number, e: number, usi
  * arena_ralloc_no_move for a live allocation: same small class, or a large extent resized in place.
  * True on failure.
  */
-export function rallocNoMove(ctx: HeapCtx, e: number, oldUsize: number, size: number, extra: number, zero: boolean): boolean {
+export function rallocNoMove(
+  ctx: HeapCtx,
+  e: number,
+  oldUsize: number,
+  size: number,
+  extra: number,
+  zero: boolean,
+): boolean {
   const sc = ctx.sc;
   const usizeMin = sc.s2u(size);
   const usizeMax = sc.s2u(Math.min(size + extra, sc.maxClass));
   const arena = arenaRecordByInd(ctx, edataArena(ctx.u32, e));
   if (oldUsize <= sc.smallMaxclass && usizeMin !== 0 && usizeMin <= sc.smallMaxclass) {
-    if ((usizeMax > sc.smallMaxclass || sc.size2index(usizeMax) !== sc.size2index(oldUsize)) && (size > oldUsize || usizeMax < oldUsize)) {
+    if (
+      (usizeMax > sc.smallMaxclass || sc.size2index(usizeMax) !== sc.size2index(oldUsize)) &&
+      (size > oldUsize || usizeMax < oldUsize)
+    ) {
       return true;
     }
     arenaDecayTick(ctx, arena);
@@ -298,24 +340,42 @@ export let rallocMoved = false;
  * `alignment` (0 = none). Returns the new address (maybe `ptr`), or 0 on OOM (old block untouched).
  * No events counted (the caller counts usize allocated and oldUsize freed).
  */
-export function rallocCore(ctx: HeapCtx, tc: number, ptr: number, e: number, oldUsize: number, size: number, alignment: number, zero: boolean, arenaInd: number): number {
+export function rallocCore(
+  ctx: HeapCtx,
+  tc: number,
+  ptr: number,
+  e: number,
+  oldUsize: number,
+  size: number,
+  alignment: number,
+  zero: boolean,
+  arenaInd: number,
+): number {
   const sc = ctx.sc;
   const usize = alignment === 0 ? sc.s2u(size) : sc.sa2u(size, alignment);
   rallocMoved = false;
   if (usize === 0) return 0;
   if (usize <= sc.smallMaxclass && !rallocNoMove(ctx, e, oldUsize, usize, 0, zero)) return ptr;
   let p: number;
-  if (oldUsize >= sc.largeMinclass && usize >= sc.largeMinclass && (alignment <= CACHELINE || ptr % alignment === 0)) {
+  if (
+    oldUsize >= sc.largeMinclass &&
+    usize >= sc.largeMinclass &&
+    (alignment <= CACHELINE || ptr % alignment === 0)
+  ) {
     if (!largeRallocNoMove(ctx, e, usize, usize, zero)) {
       arenaDecayTick(ctx, arenaRecordByInd(ctx, edataArena(ctx.u32, e)));
       return ptr;
     }
     // large_ralloc_move_helper: the new block comes from the arena, never from the cache.
     const arena = arenaChooseMaybeHuge(ctx, arenaInd, usize);
-    p = arena === 0 ? 0 : arenaPalloc(ctx, arena, usize, alignment <= CACHELINE ? CACHELINE : alignment, zero);
+    p =
+      arena === 0 ? 0 : arenaPalloc(ctx, arena, usize, alignment <= CACHELINE ? CACHELINE : alignment, zero);
     if (p !== 0) junkAlloc(ctx, p, usize, zero);
   } else {
-    p = alignment === 0 ? allocCore(ctx, tc, usize, sc.size2index(usize), usize, arenaInd, zero) : pallocCore(ctx, tc, usize, alignment, arenaInd, zero);
+    p =
+      alignment === 0
+        ? allocCore(ctx, tc, usize, sc.size2index(usize), usize, arenaInd, zero)
+        : pallocCore(ctx, tc, usize, alignment, arenaInd, zero);
   }
   if (p === 0) return 0;
   ctx.u8.copyWithin(p, ptr, ptr + Math.min(usize, oldUsize));

@@ -19,8 +19,8 @@ import {
   slotMarkDead,
   slotRelease,
   slotState,
-  slotThreadId,
   slotsCount,
+  slotThreadId,
 } from "../sync/index.js";
 import { tcacheRecordSane } from "../tcache/index.js";
 import { flushProblems, tcacheArenaInd, tcacheDestroy, tcacheIsLive } from "../tcache/tcache.js";
@@ -44,7 +44,12 @@ function unbindArena(ctx: HeapCtx, threadB: number): number {
 }
 
 /** Flushes and frees the cache of the thread whose record is at `threadB` (validated). */
-function destroyCacheOf(ctx: HeapCtx, threadB: number, arenaThreadsLeft: number, report: ReclaimReport | null): void {
+function destroyCacheOf(
+  ctx: HeapCtx,
+  threadB: number,
+  arenaThreadsLeft: number,
+  report: ReclaimReport | null,
+): void {
   const tc = ctx.u32[(threadB + THREAD_TCACHE_B) >>> 2]!;
   ctx.u32[(threadB + THREAD_TCACHE_B) >>> 2] = 0;
   if (!tcacheIsLive(ctx, tc)) return;
@@ -74,14 +79,23 @@ export function reclaimSlot(ctx: HeapCtx, slot: number): ReclaimReport | null {
   const regW = ctx.hdr.slotsB >>> 2;
   const state = slotState(ctx.i32, regW, slot);
   if (state === SLOT_STATE_FREE) return null;
-  if (slot === ctx.slot) throw new RangeError(`reclaim: slot ${slot} is the calling thread's own; use detach()`);
+  if (slot === ctx.slot)
+    throw new RangeError(`reclaim: slot ${slot} is the calling thread's own; use detach()`);
   const gen = slotGeneration(ctx.i32, regW, slot);
   if (state === SLOT_STATE_ACTIVE) slotMarkDead(ctx.i32, regW, slot, gen);
   const threadB = ctx.hdr.threadsB + slot * THREAD_BYTES;
-  const report: ReclaimReport = { slot, threadId: slotThreadId(ctx.i32, regW, slot), badCacheEntries: 0, cacheRecordBad: false };
+  const report: ReclaimReport = {
+    slot,
+    threadId: slotThreadId(ctx.i32, regW, slot),
+    badCacheEntries: 0,
+    cacheRecordBad: false,
+  };
   const left = unbindArena(ctx, threadB);
   destroyCacheOf(ctx, threadB, left, report);
-  if (slotState(ctx.i32, regW, slot) === SLOT_STATE_DEAD || slotState(ctx.i32, regW, slot) === SLOT_STATE_ACTIVE) {
+  if (
+    slotState(ctx.i32, regW, slot) === SLOT_STATE_DEAD ||
+    slotState(ctx.i32, regW, slot) === SLOT_STATE_ACTIVE
+  ) {
     slotRelease(ctx.i32, regW, slot, slotGeneration(ctx.i32, regW, slot));
   }
   return report;
@@ -91,7 +105,8 @@ export function reclaimSlot(ctx: HeapCtx, slot: number): ReclaimReport | null {
 export function slotOfThreadId(ctx: HeapCtx, threadId: number): number {
   const regW = ctx.hdr.slotsB >>> 2;
   for (let s = 0; s < slotsCountOf(ctx); s++) {
-    if (slotState(ctx.i32, regW, s) !== SLOT_STATE_FREE && slotThreadId(ctx.i32, regW, s) === threadId) return s;
+    if (slotState(ctx.i32, regW, s) !== SLOT_STATE_FREE && slotThreadId(ctx.i32, regW, s) === threadId)
+      return s;
   }
   return -1;
 }
@@ -102,7 +117,8 @@ export function slotsOfNodeThread(ctx: HeapCtx, nodeThreadId: number): number[] 
   const out: number[] = [];
   for (let s = 0; s < slotsCountOf(ctx); s++) {
     if (slotState(ctx.i32, regW, s) === SLOT_STATE_FREE) continue;
-    if (ctx.u32[(ctx.hdr.threadsB + s * THREAD_BYTES + THREAD_NODE_TID_B) >>> 2] === nodeThreadId) out.push(s);
+    if (ctx.u32[(ctx.hdr.threadsB + s * THREAD_BYTES + THREAD_NODE_TID_B) >>> 2] === nodeThreadId)
+      out.push(s);
   }
   return out;
 }

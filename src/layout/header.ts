@@ -154,5 +154,12 @@ export function headerLayout(lgPage: number, lgVaddr: number, nslots: number): H
   const slotsB = alignUp(rtreeRootB + rtreeRootEntries * 4, 8);
   const threadsB = alignUp(slotsB + slotsRegionWords(nslots) * 4, 8);
   const end = threadsB + nslots * THREAD_BYTES;
-  return { arenaTableB, rtreeRootB, rtreeRootEntries, slotsB, threadsB, headerBytes: alignUp(end, 2 ** lgPage) };
+  return {
+    arenaTableB,
+    rtreeRootB,
+    rtreeRootEntries,
+    slotsB,
+    threadsB,
+    headerBytes: alignUp(end, 2 ** lgPage),
+  };
 }

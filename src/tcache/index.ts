@@ -4,9 +4,10 @@
  * cache of a thread that went away.
  */
 import { arenaNthreads, arenaRecordByInd, threadArena } from "../arena/arena.js";
-import type { HeapCtx } from "../extent/ctx.js";
 import { baseAlloc } from "../extent/base.js";
+import type { HeapCtx } from "../extent/ctx.js";
 import { heapLock, heapUnlock } from "../extent/lock.js";
+import { MALLOCX_TCACHE_MAX } from "../flags.js";
 import {
   HDR_BASE0_B,
   HDR_LOCK_TCACHES_B,
@@ -18,9 +19,25 @@ import {
   THREAD_TCACHE_B,
   THREAD_TCACHE_ON_B,
 } from "../layout/header.js";
-import { MALLOCX_TCACHE_MAX } from "../flags.js";
-import { TBIN_W_CAP, TBIN_W_HEAD, TBIN_W_SLOTS, TCACHE_BLOCK_B, TCACHE_KIND_EXPLICIT, TCACHE_NHBINS_B, tbinW } from "./layout.js";
-import { tcacheArenaInd, tcacheBytes, tcacheCreate, tcacheDestroy, tcacheFlushAll, tcacheGeom, tcacheIsLive, tcacheReassociate } from "./tcache.js";
+import {
+  TBIN_W_CAP,
+  TBIN_W_HEAD,
+  TBIN_W_SLOTS,
+  TCACHE_BLOCK_B,
+  TCACHE_KIND_EXPLICIT,
+  TCACHE_NHBINS_B,
+  tbinW,
+} from "./layout.js";
+import {
+  tcacheArenaInd,
+  tcacheBytes,
+  tcacheCreate,
+  tcacheDestroy,
+  tcacheFlushAll,
+  tcacheGeom,
+  tcacheIsLive,
+  tcacheReassociate,
+} from "./tcache.js";
 
 export { tcacheGeom } from "./tcache.js";
 
@@ -84,7 +101,8 @@ export function tcacheCreateExplicit(ctx: HeapCtx): number {
   try {
     const t = table(ctx, true);
     if (t === 0) return -1;
-    if (ctx.u32[HDR_TCACHES_PAST_B >>> 2] === 0 && ctx.i32[HDR_TCACHES_AVAIL_B >>> 2] === 0) ctx.i32[HDR_TCACHES_AVAIL_B >>> 2] = -1;
+    if (ctx.u32[HDR_TCACHES_PAST_B >>> 2] === 0 && ctx.i32[HDR_TCACHES_AVAIL_B >>> 2] === 0)
+      ctx.i32[HDR_TCACHES_AVAIL_B >>> 2] = -1;
     const avail = ctx.i32[HDR_TCACHES_AVAIL_B >>> 2]!;
     const past = ctx.u32[HDR_TCACHES_PAST_B >>> 2]!;
     if (avail < 0 && past >= TABLE_ENTRIES) return -1;
@@ -190,7 +208,8 @@ export function tcacheRecords(ctx: HeapCtx): number[] {
 /** Bytes of cached regions per arena (stats.arenas.<i>.tcache_bytes). */
 export function tcacheBytesOfArena(ctx: HeapCtx, arenaInd: number): number {
   let bytes = 0;
-  for (const tc of tcacheRecords(ctx)) if (tcacheArenaInd(ctx, tc) === arenaInd) bytes += tcacheBytes(ctx, tc);
+  for (const tc of tcacheRecords(ctx))
+    if (tcacheArenaInd(ctx, tc) === arenaInd) bytes += tcacheBytes(ctx, tc);
   return bytes;
 }
 

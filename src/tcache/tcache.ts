@@ -14,7 +14,16 @@ import {
   threadArena,
   threadShard,
 } from "../arena/arena.js";
-import { binDallocLocked, binInstallFreshSlab, binLock, binRecord, binRefillSlabcur, binUnlock, bstatD, slabAlloc } from "../arena/bin.js";
+import {
+  binDallocLocked,
+  binInstallFreshSlab,
+  binLock,
+  binRecord,
+  binRefillSlabcur,
+  binUnlock,
+  bstatD,
+  slabAlloc,
+} from "../arena/bin.js";
 import { CACHELINE, largeAlloc, largeDallocPrepLocked, largeUsize } from "../arena/large.js";
 import {
   ARENA_INTERNAL_B,
@@ -28,14 +37,31 @@ import {
   LSTATS_NFLUSHES,
   LSTATS_NREQUESTS,
 } from "../arena/layout.js";
-import { slabRegIsAllocated } from "../arena/slab.js";
+import { slabRegAllocIndex, slabRegIsAllocated } from "../arena/slab.js";
 import type { HeapCtx } from "../extent/ctx.js";
-import { EXTENT_STATE_ACTIVE, edataAddr, edataArena, edataBase, edataBinshard, edataNfree, edataSlab, edataState, edataSzind } from "../extent/edata.js";
-import { emapLookupChecked } from "../extent/emap.js";
-import { PURGE_NEVER, PURGE_ON_EPOCH_ADVANCE, paDalloc, pacDecay, pacLock, pacUnlock } from "../extent/pac.js";
-import { alignUp } from "../layout/index.js";
-import { slabRegAllocIndex } from "../arena/slab.js";
 import {
+  EXTENT_STATE_ACTIVE,
+  edataAddr,
+  edataArena,
+  edataBase,
+  edataBinshard,
+  edataNfree,
+  edataSlab,
+  edataState,
+  edataSzind,
+} from "../extent/edata.js";
+import { emapLookupChecked } from "../extent/emap.js";
+import {
+  PURGE_NEVER,
+  PURGE_ON_EPOCH_ADVANCE,
+  pacDecay,
+  pacLock,
+  pacUnlock,
+  paDalloc,
+} from "../extent/pac.js";
+import { alignUp } from "../layout/index.js";
+import {
+  TBIN_BYTES,
   TBIN_FILL_DIV_MASK,
   TBIN_FLUSH_DELAY_MASK,
   TBIN_FLUSH_DELAY_SHIFT,
@@ -46,7 +72,6 @@ import {
   TBIN_W_NREQUESTS,
   TBIN_W_PACKED,
   TBIN_W_SLOTS,
-  TBIN_BYTES,
   TCACHE_ARENA_B,
   TCACHE_BLOCK_B,
   TCACHE_HDR_BYTES,
@@ -162,7 +187,8 @@ export function tcacheCreate(ctx: HeapCtx, arenaInd: number, kind: number): numb
     u32[w + TBIN_W_CAP] = g.cap[i]!;
     u32[w + TBIN_W_SLOTS] = (block >>> 2) + g.slotOff[i]!;
     ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1] = 0;
-    u32[w + TBIN_W_PACKED] = i < ctx.sc.nbins ? 1 | (flushDelayItems(ctx, g, i) << TBIN_FLUSH_DELAY_SHIFT) : 1;
+    u32[w + TBIN_W_PACKED] =
+      i < ctx.sc.nbins ? 1 | (flushDelayItems(ctx, g, i) << TBIN_FLUSH_DELAY_SHIFT) : 1;
   }
   return tc;
 }
@@ -196,7 +222,8 @@ function fillSmall(ctx: HeapCtx, tc: number, arena: number, binind: number, nfil
         const nfree = edataNfree(u32, cur);
         if (nfree < cnt) cnt = nfree;
         const addr = edataAddr(u32, cur);
-        for (let k = 0; k < cnt; k++) u32[slots + base + filled + k] = addr + slabRegAllocIndex(u32, cur) * regSize;
+        for (let k = 0; k < cnt; k++)
+          u32[slots + base + filled + k] = addr + slabRegAllocIndex(u32, cur) * regSize;
         madeProgress = true;
         filled += cnt;
         continue;
@@ -348,7 +375,11 @@ function flushSmall(ctx: HeapCtx, tc: number, binind: number, slots: number, fro
       }
       const off = p - edataBase(u32, e);
       const regind = off / regSize;
-      if (edataState(u32, e) !== EXTENT_STATE_ACTIVE || off % regSize !== 0 || !slabRegIsAllocated(u32, e, regind)) {
+      if (
+        edataState(u32, e) !== EXTENT_STATE_ACTIVE ||
+        off % regSize !== 0 ||
+        !slabRegIsAllocated(u32, e, regind)
+      ) {
         flushProblems.push(p);
         continue;
       }
@@ -386,7 +417,12 @@ function flushLarge(ctx: HeapCtx, tc: number, binind: number, ptrs: number[]): v
   let merged = false;
   while (todoP.length > 0) {
     const e0 = todoE[0]!;
-    if (e0 === 0 || edataSlab(u32, e0) || edataSzind(u32, e0) !== binind || edataState(u32, e0) !== EXTENT_STATE_ACTIVE) {
+    if (
+      e0 === 0 ||
+      edataSlab(u32, e0) ||
+      edataSzind(u32, e0) !== binind ||
+      edataState(u32, e0) !== EXTENT_STATE_ACTIVE
+    ) {
       flushProblems.push(todoP[0]!);
       todoP = todoP.slice(1);
       todoE = todoE.slice(1);
@@ -406,7 +442,13 @@ function flushLarge(ctx: HeapCtx, tc: number, binind: number, ptrs: number[]): v
     const deferE: number[] = [];
     for (let i = 0; i < todoP.length; i++) {
       const e = todoE[i]!;
-      if (e === 0 || edataSlab(u32, e) || edataSzind(u32, e) !== binind || edataState(u32, e) !== EXTENT_STATE_ACTIVE || edataAddr(u32, e) !== todoP[i]) {
+      if (
+        e === 0 ||
+        edataSlab(u32, e) ||
+        edataSzind(u32, e) !== binind ||
+        edataState(u32, e) !== EXTENT_STATE_ACTIVE ||
+        edataAddr(u32, e) !== todoP[i]
+      ) {
         flushProblems.push(todoP[i]!);
         continue;
       }
@@ -464,9 +506,11 @@ export function tcacheEvent(ctx: HeapCtx, tc: number): void {
       const nflush = lowWater - (lowWater >>> 2);
       const delay = (packed & TBIN_FLUSH_DELAY_MASK) >>> TBIN_FLUSH_DELAY_SHIFT;
       if (nflush < delay) {
-        u32[w + TBIN_W_PACKED] = (packed & ~TBIN_FLUSH_DELAY_MASK) | ((delay - nflush) << TBIN_FLUSH_DELAY_SHIFT);
+        u32[w + TBIN_W_PACKED] =
+          (packed & ~TBIN_FLUSH_DELAY_MASK) | ((delay - nflush) << TBIN_FLUSH_DELAY_SHIFT);
       } else {
-        u32[w + TBIN_W_PACKED] = (packed & ~TBIN_FLUSH_DELAY_MASK) | (flushDelayItems(ctx, g, binind) << TBIN_FLUSH_DELAY_SHIFT);
+        u32[w + TBIN_W_PACKED] =
+          (packed & ~TBIN_FLUSH_DELAY_MASK) | (flushDelayItems(ctx, g, binind) << TBIN_FLUSH_DELAY_SHIFT);
         tcacheBinFlush(ctx, tc, binind, ncached - nflush);
         const p2 = u32[w + TBIN_W_PACKED]!;
         const div = p2 & TBIN_FILL_DIV_MASK;
@@ -477,7 +521,8 @@ export function tcacheEvent(ctx: HeapCtx, tc: number): void {
     }
   } else if (isSmall && (packed & TBIN_REFILLED_BIT) !== 0) {
     const div = packed & TBIN_FILL_DIV_MASK;
-    u32[w + TBIN_W_PACKED] = ((div > 1 ? div - 1 : div) | (packed & ~(TBIN_FILL_DIV_MASK | TBIN_REFILLED_BIT))) >>> 0;
+    u32[w + TBIN_W_PACKED] =
+      ((div > 1 ? div - 1 : div) | (packed & ~(TBIN_FILL_DIV_MASK | TBIN_REFILLED_BIT))) >>> 0;
   }
   u32[w + TBIN_W_LOW_WATER] = cap - u32[w + TBIN_W_HEAD]!;
   u32[(tc + TCACHE_NEXT_GC_BIN_B) >>> 2] = binind + 1 === g.nhbins ? 0 : binind + 1;

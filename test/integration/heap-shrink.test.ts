@@ -9,7 +9,12 @@ const MiB = 1 << 20;
 
 describe("resizable ArrayBuffer heap", () => {
   it("shrinks after a purge and grows again", () => {
-    const heap = Heap.create({ shared: false, maxBytes: 256 * MiB, conf: "tcache:false,dirty_decay_ms:0,muzzy_decay_ms:0", envConf: null });
+    const heap = Heap.create({
+      shared: false,
+      maxBytes: 256 * MiB,
+      conf: "tcache:false,dirty_decay_ms:0,muzzy_decay_ms:0",
+      envConf: null,
+    });
     const start = heap.buffer.byteLength;
     const ps: number[] = [];
     for (let i = 0; i < 40; i++) {
@@ -33,7 +38,12 @@ describe("resizable ArrayBuffer heap", () => {
   });
 
   it("a SharedArrayBuffer never shrinks", () => {
-    const heap = Heap.create({ maxBytes: 64 * MiB, initialBytes: MiB, conf: "tcache:false,dirty_decay_ms:0", envConf: null });
+    const heap = Heap.create({
+      maxBytes: 64 * MiB,
+      initialBytes: MiB,
+      conf: "tcache:false,dirty_decay_ms:0",
+      envConf: null,
+    });
     const p = heap.malloc(8 * MiB);
     const grown = heap.buffer.byteLength;
     heap.free(p);
