@@ -9,6 +9,7 @@
  * unit test compares the library with the fixture always, and with gcc directly when gcc is installed.
  * The arbitrary and the gcc runner are exported for that test.
  */
+import { C_SCALARS as C_SCALAR_TYPES } from "../src/struct/c-decl.js";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -41,20 +42,7 @@ export interface Measured {
 
 const SCALARS = ["u8", "i8", "u16", "i16", "u32", "i32", "f32", "f64", "u64", "i64", "bool", "string"];
 const INTEGERS = ["u8", "i8", "u16", "i16", "u32", "i32", "u64", "i64"];
-const C_SCALARS: Record<string, string> = {
-  u8: "uint8_t",
-  i8: "int8_t",
-  u16: "uint16_t",
-  i16: "int16_t",
-  u32: "uint32_t",
-  i32: "int32_t",
-  f32: "float",
-  f64: "double",
-  u64: "uint64_t",
-  i64: "int64_t",
-  bool: "_Bool",
-  string: "uint32_t",
-};
+const C_SCALARS: Record<string, string> = { ...C_SCALAR_TYPES, bool: "_Bool", string: "uint32_t" };
 
 function typeArb(names: string[], k: number, depth: number): fc.Arbitrary<TypeDesc> {
   const options: fc.Arbitrary<TypeDesc>[] = [

@@ -8,6 +8,7 @@
  * tinybench's samples. The footprint ratio is bytes in use at the high-water mark (sampled between
  * iterations and after each phase) ÷ the peak of the live requested bytes (computed from the plan).
  */
+import type { Latency } from "./sample.js";
 import type { StrategyKind } from "./strategies.js";
 
 export const REPORT_FORMAT = "jemalloc-ts-bench-1";
@@ -89,16 +90,7 @@ export interface SuiteReport {
 
 /** tinybench latency statistics (ms per iteration) → ns per call. */
 export function nsPerCallOf(
-  lat: {
-    p50: number;
-    mad: number;
-    mean: number;
-    min: number;
-    max: number;
-    p75: number;
-    p99: number;
-    samplesCount: number;
-  },
+  lat: Latency,
   calls: number,
 ): NsPerCall {
   const k = 1e6 / calls;

@@ -14,7 +14,8 @@ const C_KEYWORDS = new Set(
   ).split(" "),
 );
 
-const C_SCALARS: Readonly<Record<string, string>> = {
+/** C type of each numeric field type (wasm32: pointers and strings are uint32_t). */
+export const C_SCALARS: Readonly<Record<string, string>> = {
   u8: "uint8_t",
   i8: "int8_t",
   u16: "uint16_t",
