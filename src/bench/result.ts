@@ -89,10 +89,7 @@ export interface SuiteReport {
 }
 
 /** tinybench latency statistics (ms per iteration) → ns per call. */
-export function nsPerCallOf(
-  lat: Latency,
-  calls: number,
-): NsPerCall {
+export function nsPerCallOf(lat: Latency, calls: number): NsPerCall {
   const k = 1e6 / calls;
   return {
     median: lat.p50 * k,
