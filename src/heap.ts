@@ -20,7 +20,7 @@ import {
   HeapPoisonedError,
   heapCorruptionDetected___check_frees_and_sizes_or_enable_junk_to_debug,
 } from "./errors.js";
-import type { HeapCtx } from "./extent/ctx.js";
+import type { HeapCtx } from "./ctx/ctx.js";
 import {
   EDATA_BITS_SLAB_MASK,
   EDATA_BITS_STATE_MASK,
@@ -73,7 +73,7 @@ import {
   THREAD_GC_ALLOC_NEXT_B,
   THREAD_GC_DALLOC_NEXT_B,
   THREAD_LAST_ERROR_B,
-} from "./layout/header.js";
+} from "./ctx/header.js";
 import { isPow2 } from "./layout/index.js";
 import { slotThreadId } from "./sync/index.js";
 import { tcacheExplicitGet } from "./tcache/index.js";

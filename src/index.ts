@@ -22,7 +22,7 @@ export {
 } from "./flags.js";
 export type { HeapAttachOptions, HeapCreateOptions, ReclaimReport } from "./heap.js";
 export { Heap } from "./heap.js";
-export { MallctlError } from "./mallctl/errors.js";
+export { MallctlError } from "./errors.js";
 export { SizeClasses, sizeClassConfig } from "./sizeclass/index.js";
 export {
   type AnyLayout,

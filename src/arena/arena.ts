@@ -15,7 +15,7 @@
 
 import { backgroundThreadArenaNew, backgroundThreadEnabled } from "../background/wake.js";
 import { baseAlloc, baseNew } from "../extent/base.js";
-import type { HeapCtx } from "../extent/ctx.js";
+import type { HeapCtx } from "../ctx/ctx.js";
 import { edataAddr } from "../extent/edata.js";
 import { heapLock, heapUnlock } from "../extent/lock.js";
 import { PURGE_NEVER, PURGE_ON_EPOCH_ADVANCE, pacDecay, pacInit } from "../extent/pac.js";
@@ -30,7 +30,7 @@ import {
   HDR_NARENAS_TOTAL_B,
   THREAD_ARENA_B,
   THREAD_BINSHARD_B,
-} from "../layout/header.js";
+} from "../ctx/header.js";
 import { arenaMallocSmall, binInit, binRecord } from "./bin.js";
 import { arenaRecordByInd, CACHELINE, largeAlloc } from "./large.js";
 import {

@@ -7,7 +7,7 @@
  *
  * Synchronization: the bin's lock; the page allocator is called with no bin lock held.
  */
-import type { HeapCtx } from "../extent/ctx.js";
+import type { HeapCtx } from "../ctx/ctx.js";
 import {
   EDATA_W_LIST_NEXT,
   EDATA_W_LIST_PREV,

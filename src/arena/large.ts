@@ -5,7 +5,7 @@
  * happen in place when the neighbouring pages allow (pa_expand / pa_shrink).
  * Manual arenas track their large extents in a list (for arena reset).
  */
-import type { HeapCtx } from "../extent/ctx.js";
+import type { HeapCtx } from "../ctx/ctx.js";
 import {
   EDATA_W_LIST_NEXT,
   EDATA_W_LIST_PREV,

@@ -32,10 +32,10 @@
  */
 
 import { DECAY_BYTES } from "../decay/index.js";
-import type { ArenaLayout } from "../extent/ctx.js";
+import type { ArenaLayout } from "../ctx/ctx.js";
 import { esetBytes } from "../extent/eset.js";
 import { PAC_FIXED_BYTES } from "../extent/pac_layout.js";
-import { LOCK_BYTES } from "../layout/header.js";
+import { LOCK_BYTES } from "../ctx/header.js";
 import { alignUp } from "../layout/index.js";
 import type { SizeClasses } from "../sizeclass/index.js";
 

@@ -9,13 +9,13 @@
  */
 
 import { decayInit, decayMsRead } from "../decay/index.js";
-import type { HeapCtx } from "../extent/ctx.js";
+import type { HeapCtx } from "../ctx/ctx.js";
 import { EDATA_W_LIST_NEXT, edataSzind } from "../extent/edata.js";
 import { pacDecayDirty, pacDecayMuzzy } from "../extent/extent.js";
 import { heapLock, heapUnlock } from "../extent/lock.js";
 import { PURGE_ON_EPOCH_ADVANCE, pacDecay, pacLock, pacUnlock, paDalloc } from "../extent/pac.js";
 import { phRemoveFirst } from "../extent/ph.js";
-import { HDR_LAST_DESTROYED_B, HDR_LOCK_ARENAS_B } from "../layout/header.js";
+import { HDR_LAST_DESTROYED_B, HDR_LOCK_ARENAS_B } from "../ctx/header.js";
 import { arenaFieldsB, arenaIsAuto, arenaNthreads, arenaRecordByInd, narenasTotal } from "./arena.js";
 import { binFullFirst, binLock, binRecord, binUnlock, bstatD } from "./bin.js";
 import { largeDalloc, largeListFirst } from "./large.js";

@@ -11,7 +11,7 @@
 
 import { DECAY_B_NMADVISE, DECAY_B_NPURGE, DECAY_B_PURGED_PAGES, decayMsRead } from "../decay/index.js";
 import { baseStats } from "../extent/base.js";
-import type { HeapCtx } from "../extent/ctx.js";
+import type { HeapCtx } from "../ctx/ctx.js";
 import { esetBinNbytes, esetBinNextents, esetNpages } from "../extent/eset.js";
 import {
   pacDecayDirty,

@@ -6,7 +6,7 @@
  */
 import { workerData } from "node:worker_threads";
 import { Heap } from "../heap.js";
-import { HDR_BG_REGION_B } from "../layout/header.js";
+import { HDR_BG_REGION_B } from "../ctx/header.js";
 import { INFO_ALIVE_B, infoB } from "./layout.js";
 import { type BgWorkerData, workerSpawner } from "./spawn.js";
 import { backgroundWork } from "./work.js";

@@ -16,10 +16,10 @@
  * or a heap cannot have them (not shared); EINVAL for a max above opt.max_background_threads.
  */
 import { arenaRecordByInd, narenasTotal } from "../arena/arena.js";
-import type { HeapCtx } from "../extent/ctx.js";
+import type { HeapCtx } from "../ctx/ctx.js";
 import type { Heap } from "../heap.js";
-import { HDR_BG_THREADS_B, HDR_MAX_BG_THREADS_B } from "../layout/header.js";
-import { MallctlError } from "../mallctl/errors.js";
+import { HDR_BG_THREADS_B, HDR_MAX_BG_THREADS_B } from "../ctx/header.js";
+import { MallctlError } from "../errors.js";
 import { INFO_STOPPED, INFO_TOT_N_RUNS_B, INFO_TOT_SLEEP_NS_B, infoB } from "./layout.js";
 import { backgroundWorkerScript, workerSpawner } from "./spawn.js";
 import {

@@ -35,7 +35,7 @@
  * 116..127  (reserved)
  * ╘═════════════════════════════════════════════════════════════════════════════════════╛
  */
-import { LOCK_BYTES } from "../layout/header.js";
+import { LOCK_BYTES } from "../ctx/header.js";
 
 export const REGION_GLOBAL_LOCK_B = 0;
 export const REGION_HEADER_BYTES = LOCK_BYTES;

@@ -13,7 +13,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import { HDR_BG_REGION_B } from "../layout/header.js";
+import { HDR_BG_REGION_B } from "../ctx/header.js";
 import { INFO_ALIVE_B, infoB } from "./layout.js";
 import type { BgSpawner } from "./work.js";
 

@@ -21,7 +21,7 @@ import {
   decayNpagesPurgeIn,
 } from "../decay/index.js";
 import { baseAlloc } from "../extent/base.js";
-import type { HeapCtx } from "../extent/ctx.js";
+import type { HeapCtx } from "../ctx/ctx.js";
 import { heapLock, heapUnlock } from "../extent/lock.js";
 import { PAC_ARENA_IND_B, PAC_LOCK_B } from "../extent/pac_layout.js";
 import {
@@ -32,7 +32,7 @@ import {
   HDR_BG_THREADS_B,
   HDR_HUGE_ARENA_B,
   HDR_MAX_BG_THREADS_B,
-} from "../layout/header.js";
+} from "../ctx/header.js";
 import { lockTryAcquire } from "../sync/index.js";
 import {
   BG_INDEFINITE,

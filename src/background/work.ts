@@ -16,7 +16,7 @@
  */
 import { arenaRecordByInd, narenasTotal } from "../arena/arena.js";
 import { decayNsUntilPurge } from "../decay/index.js";
-import type { HeapCtx } from "../extent/ctx.js";
+import type { HeapCtx } from "../ctx/ctx.js";
 import { esetNpages } from "../extent/eset.js";
 import { heapUnlock } from "../extent/lock.js";
 import { PURGE_ALWAYS, pacDecay } from "../extent/pac.js";

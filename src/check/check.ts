@@ -29,7 +29,7 @@ import {
   BSTATS_NONFULL_SLABS,
 } from "../arena/layout.js";
 import { slabPopcount, slabRegIsAllocated } from "../arena/slab.js";
-import type { HeapCtx } from "../extent/ctx.js";
+import type { HeapCtx } from "../ctx/ctx.js";
 import {
   EDATA_W_LIST_NEXT,
   EXTENT_STATE_ACTIVE,
@@ -64,7 +64,7 @@ import {
   HEAP_MAGIC,
   LAYOUT_VERSION,
   RTREE_LEAF_BITS,
-} from "../layout/header.js";
+} from "../ctx/header.js";
 import { lockIsHeld } from "../sync/index.js";
 import { tcacheRecordSane, tcacheRecords } from "../tcache/index.js";
 import { TBIN_W_CAP, TBIN_W_HEAD, TBIN_W_SLOTS, TCACHE_NHBINS_B, tbinW } from "../tcache/layout.js";

@@ -20,10 +20,10 @@
  *   L+52..L+55        reserved
  * ╘══════════════════════════════════════════════════════════════════════════════════════════════════╛
  */
-import { LOCK_BYTES } from "../layout/header.js";
+import { LOCK_BYTES } from "../ctx/header.js";
 import { alignUp } from "../layout/index.js";
 import { lockInit } from "../sync/index.js";
-import type { HeapCtx } from "./ctx.js";
+import type { HeapCtx } from "../ctx/ctx.js";
 import { heapLock, heapUnlock } from "./lock.js";
 import { pagesMap } from "./pages.js";
 

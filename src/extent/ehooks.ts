@@ -11,7 +11,7 @@
  *   purge_lazy    succeeds and changes nothing (MADV_FREE: the data may stay)
  *   commit, split, merge  succeed
  */
-import type { ExtentHooks, HeapCtx } from "./ctx.js";
+import type { ExtentHooks, HeapCtx } from "../ctx/ctx.js";
 import { pagesMap, pagesPurgeForced } from "./pages.js";
 
 function hooksOf(ctx: HeapCtx, arenaInd: number): ExtentHooks | undefined {

@@ -21,7 +21,7 @@
  * Synchronization: caller holds the arena's extent lock.
  */
 import { alignUp } from "../layout/index.js";
-import type { HeapCtx } from "./ctx.js";
+import type { HeapCtx } from "../ctx/ctx.js";
 import {
   EDATA_W_LIST_NEXT,
   EDATA_W_LIST_PREV,

@@ -16,7 +16,7 @@
 import { DECAY_B_NMADVISE, DECAY_B_PURGED_PAGES, decayMsRead } from "../decay/index.js";
 import { alignUp } from "../layout/index.js";
 import { baseAlloc } from "./base.js";
-import type { HeapCtx } from "./ctx.js";
+import type { HeapCtx } from "../ctx/ctx.js";
 import {
   EDATA_W_LIST_NEXT,
   EXTENT_STATE_ACTIVE,

@@ -3,9 +3,9 @@
  * into heap policy. A lock whose holder died (LOCK_OWNER_DIED) leaves the structure it protects in an
  * unknown state: the heap is marked poisoned-pending-check, and `heap.check()` / reclaim decide.
  */
-import { HDR_POISON_B } from "../layout/header.js";
+import { HDR_POISON_B } from "../ctx/header.js";
 import { LOCK_OWNER_DIED, lockAcquire, lockRelease } from "../sync/index.js";
-import type { HeapCtx } from "./ctx.js";
+import type { HeapCtx } from "../ctx/ctx.js";
 
 /** Poison codes stored in the header. */
 export const POISON_NONE = 0;

@@ -25,7 +25,7 @@ import {
   decayReinit,
 } from "../decay/index.js";
 import { lockInit, lockTryAcquire } from "../sync/index.js";
-import type { HeapCtx } from "./ctx.js";
+import type { HeapCtx } from "../ctx/ctx.js";
 import {
   EDATA_W_LIST_NEXT,
   EXTENT_STATE_DIRTY,

@@ -21,7 +21,7 @@
  *   then         ecacheDirty, ecacheMuzzy, ecacheRetained, decayDirty, decayMuzzy (ArenaLayout)
  * ╘════════════════════════════════════════════════════════════════════════════════════════╛
  */
-import { LOCK_BYTES } from "../layout/header.js";
+import { LOCK_BYTES } from "../ctx/header.js";
 import { alignUp } from "../layout/index.js";
 
 export const PAC_LOCK_B = 0;

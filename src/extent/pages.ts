@@ -7,9 +7,9 @@
  * Synchronization: `top` and buffer growth are under the map lock (HDR_LOCK_MAP_B); the lock is a leaf
  * (nothing else is taken while holding it).
  */
-import { HDR_LOCK_MAP_B, HDR_MAX_BYTES_B, HDR_TOP_B } from "../layout/header.js";
+import { HDR_LOCK_MAP_B, HDR_MAX_BYTES_B, HDR_TOP_B } from "../ctx/header.js";
 import { lengthTracking } from "../layout/index.js";
-import type { HeapCtx } from "./ctx.js";
+import type { HeapCtx } from "../ctx/ctx.js";
 import { heapLock, heapUnlock } from "./lock.js";
 
 /** Growth granularity of the buffer (a WebAssembly page: cheap for engines to commit). */

@@ -10,7 +10,7 @@ import { arenaGet } from "../arena/arena.js";
 import { arenaLayoutCompute } from "../arena/layout.js";
 import { TickerGeom } from "../decay/index.js";
 import { baseNew } from "../extent/base.js";
-import type { CoreOptions, HeapCtx } from "../extent/ctx.js";
+import type { CoreOptions, HeapCtx } from "../ctx/ctx.js";
 import { edataBytes } from "../extent/edata.js";
 import {
   HDR_ARENAS_DIRTY_MS_B,
@@ -50,9 +50,9 @@ import {
   THREAD_BYTES,
   THREAD_NODE_TID_B,
   THREAD_TCACHE_ON_B,
-} from "../layout/header.js";
+} from "../ctx/header.js";
 import { makeViews, type Views } from "../layout/index.js";
-import { type ConfResult, mallocConfSources, parseMallocConf, readMallocConfEnv } from "../mallctl/conf.js";
+import { type ConfResult, mallocConfSources, parseMallocConf, readMallocConfEnv } from "../conf/conf.js";
 import { SizeClasses, sizeClassConfig } from "../sizeclass/index.js";
 import { createLockContext, lockInit, ownerTag, SLOTS_MAX, slotClaim, slotsInit } from "../sync/index.js";
 

@@ -17,7 +17,7 @@ import {
 import { binDallocLocked, binLock, binRecord, binUnlock } from "../arena/bin.js";
 import { CACHELINE, largeDalloc, largeRallocNoMove, largeUsize } from "../arena/large.js";
 import { slabRegIsAllocated } from "../arena/slab.js";
-import type { HeapCtx } from "../extent/ctx.js";
+import type { HeapCtx } from "../ctx/ctx.js";
 import {
   EXTENT_STATE_ACTIVE,
   edataAddr,
@@ -37,7 +37,7 @@ import {
   THREAD_GC_DALLOC_NEXT_B,
   THREAD_TCACHE_B,
   THREAD_TCACHE_ON_B,
-} from "../layout/header.js";
+} from "../ctx/header.js";
 import {
   TBIN_W_CAP,
   TBIN_W_HEAD,

@@ -9,8 +9,8 @@
  */
 import { arenaFieldsB, arenaRecordByInd } from "../arena/arena.js";
 import { ARENA_NTHREADS_B } from "../arena/layout.js";
-import type { HeapCtx } from "../extent/ctx.js";
-import { THREAD_ARENA_B, THREAD_BYTES, THREAD_NODE_TID_B, THREAD_TCACHE_B } from "../layout/header.js";
+import type { HeapCtx } from "../ctx/ctx.js";
+import { THREAD_ARENA_B, THREAD_BYTES, THREAD_NODE_TID_B, THREAD_TCACHE_B } from "../ctx/header.js";
 import {
   SLOT_STATE_ACTIVE,
   SLOT_STATE_DEAD,

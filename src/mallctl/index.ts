@@ -7,7 +7,7 @@ import { snapshotGet } from "./snapshot.js";
 import { ctlState } from "./state.js";
 import { mallctlCall, resolveName } from "./tree.js";
 
-export { MallctlError } from "./errors.js";
+export { MallctlError } from "../errors.js";
 export { DEFAULT_EXTENT_HOOKS } from "./nodes/arena_i.js";
 export { MALLCTL_ROOT } from "./root.js";
 export {

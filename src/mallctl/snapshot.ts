@@ -42,7 +42,7 @@ import { backgroundThreadStats } from "../background/index.js";
 import { INFO_LOCK_B, infoB, REGION_GLOBAL_LOCK_B } from "../background/layout.js";
 import { bgRegion } from "../background/wake.js";
 import { BASE_LOCK_B } from "../extent/base.js";
-import type { HeapCtx } from "../extent/ctx.js";
+import type { HeapCtx } from "../ctx/ctx.js";
 import { PAC_ABANDONED_VM_B, PAC_BASE_B, PAC_LOCK_B } from "../extent/pac_layout.js";
 import type { Heap } from "../heap.js";
 import {
@@ -51,7 +51,7 @@ import {
   HDR_LAST_DESTROYED_B,
   HDR_LOCK_CTL_B,
   HDR_ZERO_REALLOCS_B,
-} from "../layout/header.js";
+} from "../ctx/header.js";
 import { type LockStats, lockStatsMerge, lockStatsRead, lockStatsZero } from "../sync/index.js";
 import { tcacheBytesOfArena } from "../tcache/index.js";
 import { ctlState, withCtlLock } from "./state.js";

@@ -17,10 +17,10 @@
 // (nested calls from statsPrint or a leaf run inside the outer hold).
 // Error convention: none thrown here except what the lock layer throws.
 
-import type { HeapCtx } from "../extent/ctx.js";
+import type { HeapCtx } from "../ctx/ctx.js";
 import { heapLock, heapUnlock } from "../extent/lock.js";
 import type { Heap } from "../heap.js";
-import { HDR_LOCK_CTL_B } from "../layout/header.js";
+import { HDR_LOCK_CTL_B } from "../ctx/header.js";
 import type { StatsSnapshot } from "./snapshot.js";
 
 export interface CtlState {

@@ -17,7 +17,7 @@
 import { narenasTotal } from "../arena/arena.js";
 import type { Heap } from "../heap.js";
 import { Emitter, type EmitValue, vBool, vInt, vStr } from "./emitter.js";
-import { MallctlError } from "./errors.js";
+import { MallctlError } from "../errors.js";
 import { MALLCTL_ROOT } from "./root.js";
 import { GLOBAL_MUTEX_NAMES, type StatsSnapshot, statsRefresh } from "./snapshot.js";
 import { withCtlLock } from "./state.js";

@@ -5,7 +5,7 @@
  */
 import { arenaNthreads, arenaRecordByInd, threadArena } from "../arena/arena.js";
 import { baseAlloc } from "../extent/base.js";
-import type { HeapCtx } from "../extent/ctx.js";
+import type { HeapCtx } from "../ctx/ctx.js";
 import { heapLock, heapUnlock } from "../extent/lock.js";
 import { MALLOCX_TCACHE_MAX } from "../flags.js";
 import {
@@ -18,7 +18,7 @@ import {
   THREAD_BYTES,
   THREAD_TCACHE_B,
   THREAD_TCACHE_ON_B,
-} from "../layout/header.js";
+} from "../ctx/header.js";
 import {
   TBIN_W_CAP,
   TBIN_W_HEAD,

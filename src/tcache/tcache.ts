@@ -38,7 +38,7 @@ import {
   LSTATS_NREQUESTS,
 } from "../arena/layout.js";
 import { slabRegAllocIndex, slabRegIsAllocated } from "../arena/slab.js";
-import type { HeapCtx } from "../extent/ctx.js";
+import type { HeapCtx } from "../ctx/ctx.js";
 import {
   EXTENT_STATE_ACTIVE,
   edataAddr,

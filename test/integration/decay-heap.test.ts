@@ -8,7 +8,7 @@
 import { describe, expect, it } from "vitest";
 import { MALLOCX_ARENA } from "../../src/flags.js";
 import type { Heap } from "../../src/heap.js";
-import { HDR_TOP_B } from "../../src/layout/header.js";
+import { HDR_TOP_B } from "../../src/ctx/header.js";
 import { arenaStat, clockedHeap, dirtyLarge, heapStat, smallHeap } from "../workers/bg-common.js";
 
 const PAGE = 4096;

@@ -17,7 +17,7 @@ import {
 import { emapLookupChecked } from "../../src/extent/emap.js";
 import { MALLOCX_ARENA, MALLOCX_LG_ALIGN, MALLOCX_ZERO } from "../../src/flags.js";
 import { Heap } from "../../src/heap.js";
-import { HDR_VERSION_B } from "../../src/layout/header.js";
+import { HDR_VERSION_B } from "../../src/ctx/header.js";
 import { fillPattern, findPatternMismatch } from "../helpers/ledger.js";
 
 const KiB = 1024;

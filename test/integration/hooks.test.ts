@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { ENOMEM } from "../../src/errors.js";
-import type { ExtentHooks } from "../../src/extent/ctx.js";
+import type { ExtentHooks } from "../../src/ctx/ctx.js";
 import { pagesMap, pagesPurgeForced } from "../../src/extent/pages.js";
 import type { Heap } from "../../src/heap.js";
 import { arenaStat, clockedHeap, dirtyLarge, heapStat, smallHeap } from "../workers/bg-common.js";

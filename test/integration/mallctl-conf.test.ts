@@ -2,8 +2,8 @@
 // message kind (through the `writer` option), clamping, and what opt.* reads back.
 import { afterEach, describe, expect, it } from "vitest";
 import { Heap } from "../../src/heap.js";
-import { CONF_ENV_VAR } from "../../src/mallctl/conf.js";
-import { MallocConfAbortError } from "../../src/mallctl/errors.js";
+import { CONF_ENV_VAR } from "../../src/conf/conf.js";
+import { MallocConfAbortError } from "../../src/errors.js";
 
 const J = "<jemalloc>: ";
 

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { HeapCorruptionError } from "../../src/errors.js";
 import { MALLOCX_TCACHE, MALLOCX_TCACHE_NONE } from "../../src/flags.js";
 import { Heap } from "../../src/heap.js";
-import { MallctlError } from "../../src/mallctl/errors.js";
+import { MallctlError } from "../../src/errors.js";
 import { tcacheGeom } from "../../src/tcache/index.js";
 import { auditCaches, cacheBlockBytes, expectedAllocated, statNum } from "../helpers/ledger-tc.js";
 

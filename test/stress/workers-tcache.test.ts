@@ -20,7 +20,7 @@ import type { Worker } from "node:worker_threads";
 import { afterEach, describe, expect, it } from "vitest";
 import { MALLOCX_TCACHE_NONE } from "../../src/flags.js";
 import { Heap } from "../../src/heap.js";
-import { THREAD_ARENA_B } from "../../src/layout/header.js";
+import { THREAD_ARENA_B } from "../../src/ctx/header.js";
 import { ClaimMap, prng, seedFromEnv } from "../helpers/ledger.js";
 import {
   arenaStatSum,

@@ -9,8 +9,8 @@ import {
   mallocStrtoumax,
   narenasDefault,
   parseMallocConf,
-} from "../../src/mallctl/conf.js";
-import type { OptValues } from "../../src/mallctl/opt.js";
+} from "../../src/conf/conf.js";
+import type { OptValues } from "../../src/conf/opt.js";
 
 function parse(text: string, lgPage = 12): { opt: OptValues; out: string[] } {
   const out: string[] = [];

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { acceptedConfKeys, optDefaults } from "../../src/mallctl/conf.js";
+import { acceptedConfKeys, optDefaults } from "../../src/conf/conf.js";
 import {
   BUILD_FEATURES,
   DOCUMENTED_OPT_DIFFERENCES,
@@ -8,7 +8,7 @@ import {
   featureBuilt,
   OPT_TABLE,
   type OptValues,
-} from "../../src/mallctl/opt.js";
+} from "../../src/conf/opt.js";
 
 // `opt` of shared/reference/tables/debian-q4-p12-h21.json: Debian's libjemalloc 5.3.0
 // read on a 2-CPU machine (utrace, xmalloc and lg_san_uaf_align answered ENOENT there).

@@ -5,7 +5,7 @@ import {
   type ConfResult,
   mallocConfSources,
   parseMallocConf,
-} from "../../src/mallctl/conf.js";
+} from "../../src/conf/conf.js";
 
 const J = "<jemalloc>: ";
 

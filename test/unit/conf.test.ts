@@ -6,7 +6,7 @@ import {
   MallocConfAbortError,
   mallocConfSources,
   parseMallocConf,
-} from "../../src/mallctl/conf.js";
+} from "../../src/conf/conf.js";
 
 const J = "<jemalloc>: ";
 const ABORT_LINE = `${J}Abort (abort_conf:true) on invalid conf value (see above).\n`;

@@ -9,7 +9,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { HeapCtx } from "../../src/extent/ctx.js";
+import type { HeapCtx } from "../../src/ctx/ctx.js";
 import {
   EDATA_W_LIST_NEXT,
   EXTENT_STATE_DIRTY,

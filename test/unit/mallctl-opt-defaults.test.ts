@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { Heap } from "../../src/heap.js";
 import { MallctlError } from "../../src/mallctl/index.js";
-import { DOCUMENTED_OPT_DIFFERENCES, OPT_TABLE } from "../../src/mallctl/opt.js";
+import { DOCUMENTED_OPT_DIFFERENCES, OPT_TABLE } from "../../src/conf/opt.js";
 
 const REF = JSON.parse(
   readFileSync(new URL("../fixtures/tables/debian-q4-p12-h21.json", import.meta.url), "utf8"),

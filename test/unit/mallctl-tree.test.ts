@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { EAGAIN, EFAULT, EINVAL, ENOENT, EPERM, MallctlError } from "../../src/mallctl/errors.js";
+import { EAGAIN, EFAULT, EINVAL, ENOENT, EPERM, MallctlError } from "../../src/errors.js";
 import {
   type Access,
   type CType,

@@ -12,7 +12,7 @@ import {
 } from "../../src/background/layout.js";
 import { bgRegion, infoWakeupTimeSet } from "../../src/background/wake.js";
 import { Heap, type HeapCreateOptions } from "../../src/heap.js";
-import { HDR_BG_THREADS_B } from "../../src/layout/header.js";
+import { HDR_BG_THREADS_B } from "../../src/ctx/header.js";
 
 /** Background workers run src/background/background_worker.ts through test/helpers/ts-worker.mjs. */
 export function useTsBackgroundWorkers(): void {

@@ -18,7 +18,7 @@ import { backgroundThreadResetFinish, backgroundThreadResetPrepare } from "../..
 import { arenaGet, arenaIsAuto, arenaNthreads, narenasAuto, narenasTotal } from "../../arena/arena.js";
 import { type ArenaOpResult, arenaDestroy, arenaReset } from "../../arena/reset.js";
 import { decayMsRead } from "../../decay/index.js";
-import type { ExtentHooks, HeapCtx } from "../../extent/ctx.js";
+import type { ExtentHooks, HeapCtx } from "../../ctx/ctx.js";
 import { pacDecayDirty, pacDecayMuzzy } from "../../extent/extent.js";
 import {
   PURGE_NEVER,
@@ -33,8 +33,8 @@ import {
   PAC_HOOKS_VERSION_B,
   PAC_OVERSIZE_THRESHOLD_B,
 } from "../../extent/pac_layout.js";
-import { ctlFail } from "../errors.js";
-import { DSS_PREC_NAMES } from "../opt.js";
+import { ctlFail } from "../../errors.js";
+import { DSS_PREC_NAMES } from "../../conf/opt.js";
 import {
   ARENA_DSS_WITHOUT_SBRK,
   arenaLiveByInd,

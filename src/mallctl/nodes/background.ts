@@ -12,7 +12,7 @@ import {
   backgroundThreadMaxSet,
   backgroundThreadSet,
 } from "../../background/index.js";
-import { ctlFail, MallctlError } from "../errors.js";
+import { ctlFail, MallctlError } from "../../errors.js";
 import { withCtlLock } from "../state.js";
 import { leaf } from "../tree.js";
 import type { H, Node } from "./common.js";

@@ -7,7 +7,7 @@
 
 import type { Heap } from "../../heap.js";
 import type { LockStats } from "../../sync/index.js";
-import { ctlFail } from "../errors.js";
+import { ctlFail } from "../../errors.js";
 import { type ArenaSnapshot, arenaSnapshotOf, type StatsSnapshot, snapshotGet } from "../snapshot.js";
 import { withCtlLock } from "../state.js";
 import { type CType, type CtlLeaf, type CtlNode, leaf, named } from "../tree.js";

@@ -5,7 +5,7 @@
 // that names no live cache).
 
 import { tcacheCreateExplicit, tcacheDestroyExplicit, tcacheFlushExplicit } from "../../tcache/index.js";
-import { ctlFail } from "../errors.js";
+import { ctlFail } from "../../errors.js";
 import { leaf, named } from "../tree.js";
 import { type H, type Node, ro } from "./common.js";
 

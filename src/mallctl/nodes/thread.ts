@@ -17,14 +17,14 @@ import {
   threadArenaBind,
 } from "../../arena/arena.js";
 import { PURGE_ON_EPOCH_ADVANCE, pacDecay } from "../../extent/pac.js";
-import { HDR_NCPUS_B, THREAD_ALLOCATED_B, THREAD_DEALLOCATED_B } from "../../layout/header.js";
+import { HDR_NCPUS_B, THREAD_ALLOCATED_B, THREAD_DEALLOCATED_B } from "../../ctx/header.js";
 import {
   threadTcacheEnabledGet,
   threadTcacheEnabledSet,
   threadTcacheFlush,
   threadTcacheReassociate,
 } from "../../tcache/index.js";
-import { ctlFail } from "../errors.js";
+import { ctlFail } from "../../errors.js";
 import { arenaLiveByInd } from "../snapshot.js";
 import { ctlState } from "../state.js";
 import { leaf, named } from "../tree.js";

@@ -23,7 +23,7 @@
 // jemalloc reports them; bad *arguments* (ncpus, lgPage, sources) throw
 // RangeError/TypeError naming the value; abort() is MallocConfAbortError.
 
-import { MallocConfAbortError } from "./errors.js";
+import { MallocConfAbortError } from "../errors.js";
 import {
   BIN_SHARDS_MAX,
   CONF_EXTRA_KEYS,
@@ -53,7 +53,7 @@ import {
   UINT64_MAX_N,
 } from "./opt.js";
 
-export { MallocConfAbortError } from "./errors.js";
+export { MallocConfAbortError } from "../errors.js";
 
 /** One malloc_conf source; `text: null` = "no configuration specified". */
 export interface ConfSource {

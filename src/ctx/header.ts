@@ -52,7 +52,7 @@
  * (THREAD_BYTES each). The whole header is rounded up to a page.
  */
 import { LOCK_BYTES, slotsRegionWords } from "../sync/index.js";
-import { alignUp } from "./index.js";
+import { alignUp } from "../layout/index.js";
 
 export const HEAP_MAGIC = 0x4a455453; // "JETS"
 export const LAYOUT_VERSION = 1;

@@ -6,8 +6,8 @@
  */
 
 import type { TickerGeom } from "../decay/index.js";
-import type { HeaderLayout } from "../layout/header.js";
-import type { OptValues } from "../mallctl/opt.js";
+import type { HeaderLayout } from "./header.js";
+import type { OptValues } from "../conf/opt.js";
 import type { SizeClasses } from "../sizeclass/index.js";
 import type { LockContext } from "../sync/index.js";
 
