@@ -13,16 +13,17 @@
  * arenas lock and read with Atomics.load.
  */
 
-import { backgroundThreadArenaNew, backgroundThreadEnabled } from "../background/wake.js";
 import { baseAlloc, baseNew } from "../extent/base.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import { edataAddr } from "../extent/edata.js";
 import { heapLock, heapUnlock } from "../extent/lock.js";
-import { PURGE_NEVER, PURGE_ON_EPOCH_ADVANCE, pacDecay, pacInit } from "../extent/pac.js";
+import { pacInit } from "../extent/pac.js";
+import { PURGE_NEVER, PURGE_ON_EPOCH_ADVANCE, arenaDecay } from "./decay.js";
 import {
   HDR_ARENAS_DIRTY_MS_B,
   HDR_ARENAS_MUZZY_MS_B,
   HDR_BASE0_B,
+  HDR_BG_THREADS_B,
   HDR_HUGE_ARENA_B,
   HDR_LAST_DESTROYED_B,
   HDR_LOCK_ARENAS_B,
@@ -131,7 +132,7 @@ export function arenaGet(ctx: HeapCtx, ind: number, init: boolean): number {
     heapUnlock(ctx, HDR_LOCK_ARENAS_B);
   }
   // arena_new_create_background_thread, after the arenas lock is dropped.
-  if (created) backgroundThreadArenaNew(ctx, ind);
+  if (created) ctx.background.arenaNew(ctx, ind);
   return arena;
 }
 
@@ -156,7 +157,7 @@ export function arenaCreateManual(ctx: HeapCtx, reuseInd = -1): number {
     heapUnlock(ctx, HDR_LOCK_ARENAS_B);
   }
   // arena_new_create_background_thread, after the arenas lock is dropped.
-  backgroundThreadArenaNew(ctx, ind);
+  ctx.background.arenaNew(ctx, ind);
   return ind;
 }
 
@@ -250,8 +251,8 @@ export function arenaDecayTicks(ctx: HeapCtx, arena: number, n: number): void {
  * header here, so every thread follows a background_thread mallctl written by another one.
  */
 function arenaDecayUnforced(ctx: HeapCtx, arena: number): void {
-  ctx.backgroundThreads = backgroundThreadEnabled(ctx);
-  pacDecay(ctx, arena, ctx.backgroundThreads ? PURGE_NEVER : PURGE_ON_EPOCH_ADVANCE, false);
+  ctx.backgroundThreads = Atomics.load(ctx.i32, HDR_BG_THREADS_B >>> 2) !== 0;
+  arenaDecay(ctx, arena, ctx.backgroundThreads ? PURGE_NEVER : PURGE_ON_EPOCH_ADVANCE, false);
 }
 
 /** The thread's bin shard for size class `binind`. */

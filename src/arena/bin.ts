@@ -17,7 +17,8 @@ import {
   edataSnadComp,
 } from "../extent/edata.js";
 import { heapLock, heapUnlock } from "../extent/lock.js";
-import { paAlloc, paDalloc } from "../extent/pac.js";
+import { paAlloc } from "../extent/pac.js";
+import { arenaExtentDalloc } from "./decay.js";
 import { phInsert, phRemove, phRemoveFirst } from "../extent/ph.js";
 import { lockInit } from "../sync/index.js";
 import {
@@ -184,7 +185,7 @@ export function arenaMallocSmall(ctx: HeapCtx, arena: number, binind: number, sh
   bstatAdd(ctx, bin, BSTATS_NREQUESTS, 1);
   bstatAdd(ctx, bin, BSTATS_CURREGS, 1);
   binUnlock(ctx, bin);
-  if (fresh !== 0) paDalloc(ctx, arena, fresh);
+  if (fresh !== 0) arenaExtentDalloc(ctx, arena, fresh);
   return ret;
 }
 

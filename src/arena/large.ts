@@ -20,7 +20,8 @@ import {
   edataStateSet,
   edataSzind,
 } from "../extent/edata.js";
-import { paAlloc, pacLock, pacUnlock, paDalloc, paExpand, paShrink } from "../extent/pac.js";
+import { paAlloc, pacLock, pacUnlock, paExpand, paShrink } from "../extent/pac.js";
+import { arenaExtentDalloc, arenaHandleDeferredWork } from "./decay.js";
 import { PAC_OFFSET_STATE_B } from "../extent/pac_layout.js";
 import { alignUp, lgFloor } from "../layout/index.js";
 import {
@@ -133,7 +134,7 @@ export function largeDalloc(ctx: HeapCtx, e: number): boolean {
   lstatAdd(ctx, arena, largeUsize(ctx, e), LSTATS_NDALLOC, 1);
   if (!arenaIsAuto(ctx, arena)) largeListRemove(ctx, arena, e);
   pacUnlock(ctx, arena);
-  paDalloc(ctx, arena, e);
+  arenaExtentDalloc(ctx, arena, e);
   return true;
 }
 
@@ -168,6 +169,7 @@ function shrinkInPlace(ctx: HeapCtx, e: number, usize: number): boolean {
   const oldSize = edataSize(ctx.u32, e);
   const oldUsize = largeUsize(ctx, e);
   if (paShrink(ctx, arena, e, oldSize, usize + sc.largePad, sc.size2index(usize))) return true;
+  arenaHandleDeferredWork(ctx, arena);
   rallocStats(ctx, arena, oldUsize, usize);
   return false;
 }

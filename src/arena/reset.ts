@@ -13,7 +13,8 @@ import type { HeapCtx } from "../ctx/ctx.js";
 import { EDATA_W_LIST_NEXT, edataSzind } from "../extent/edata.js";
 import { pacDecayDirty, pacDecayMuzzy } from "../extent/extent.js";
 import { heapLock, heapUnlock } from "../extent/lock.js";
-import { PURGE_ON_EPOCH_ADVANCE, pacDecay, pacLock, pacUnlock, paDalloc } from "../extent/pac.js";
+import { pacLock, pacUnlock } from "../extent/pac.js";
+import { PURGE_ON_EPOCH_ADVANCE, arenaDecay, arenaExtentDalloc } from "./decay.js";
 import { phRemoveFirst } from "../extent/ph.js";
 import { HDR_LAST_DESTROYED_B, HDR_LOCK_ARENAS_B } from "../ctx/header.js";
 import { arenaFieldsB, arenaIsAuto, arenaNthreads, arenaRecordByInd, narenasTotal } from "./arena.js";
@@ -76,7 +77,7 @@ function binReset(ctx: HeapCtx, arena: number, bin: number): void {
   ctx.f64[bstatD(bin, BSTATS_CURSLABS)] = 0;
   ctx.f64[bstatD(bin, BSTATS_NONFULL_SLABS)] = 0;
   binUnlock(ctx, bin);
-  for (const s of slabs) paDalloc(ctx, arena, s);
+  for (const s of slabs) arenaExtentDalloc(ctx, arena, s);
 }
 
 function resetLocked(ctx: HeapCtx, arena: number): void {
@@ -102,7 +103,7 @@ export function arenaDestroy(ctx: HeapCtx, ind: number): ArenaOpResult {
   const arena = check(ctx, ind, true);
   if (typeof arena !== "number") return arena;
   resetLocked(ctx, arena);
-  pacDecay(ctx, arena, PURGE_ON_EPOCH_ADVANCE, true);
+  arenaDecay(ctx, arena, PURGE_ON_EPOCH_ADVANCE, true);
   heapLock(ctx, HDR_LOCK_ARENAS_B);
   try {
     ctx.u32[(arenaFieldsB(ctx, arena) + ARENA_STATE_B) >>> 2] = ARENA_STATE_DESTROYED;

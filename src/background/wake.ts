@@ -21,7 +21,7 @@ import {
   decayNpagesPurgeIn,
 } from "../decay/index.js";
 import { baseAlloc } from "../extent/base.js";
-import type { HeapCtx } from "../ctx/ctx.js";
+import type { BackgroundHooks, HeapCtx } from "../ctx/ctx.js";
 import { heapLock, heapUnlock } from "../extent/lock.js";
 import { PAC_ARENA_IND_B, PAC_LOCK_B } from "../extent/pac_layout.js";
 import {
@@ -322,4 +322,13 @@ export function backgroundThreadResetFinish(ctx: HeapCtx, arenaInd: number): voi
   if (infoState(ctx, info) === INFO_PAUSED) infoStateSet(ctx, info, INFO_STARTED);
   infoUnlock(ctx, info);
   globalUnlock(ctx, region);
+}
+
+/** The arena's calls into background threads (ctx.background), as this layer serves them. */
+export function backgroundHooks(): BackgroundHooks {
+  return {
+    inactivityCheck: backgroundInactivityCheck,
+    maybeDeferredWork: backgroundMaybeDeferredWork,
+    arenaNew: backgroundThreadArenaNew,
+  };
 }

@@ -19,7 +19,7 @@ import { decayNsUntilPurge } from "../decay/index.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import { esetNpages } from "../extent/eset.js";
 import { heapUnlock } from "../extent/lock.js";
-import { PURGE_ALWAYS, pacDecay } from "../extent/pac.js";
+import { PURGE_ALWAYS, arenaDecay } from "../arena/decay.js";
 import { PAC_LOCK_B } from "../extent/pac_layout.js";
 import { lockTryAcquire } from "../sync/index.js";
 import {
@@ -120,7 +120,7 @@ export function bgSleepOnce(ctx: HeapCtx, info: number, t: number): void {
   for (let i = t; i < narenas; i += max) {
     const arena = arenaRecordByInd(ctx, i);
     if (arena === 0) continue;
-    if (!sleptIndefinitely) pacDecay(ctx, arena, PURGE_ALWAYS, false);
+    if (!sleptIndefinitely) arenaDecay(ctx, arena, PURGE_ALWAYS, false);
     if (nsUntil <= BG_MIN_INTERVAL_NS) continue;
     const ns = bgTimeUntilDeferredWork(ctx, arena);
     if (ns < nsUntil) nsUntil = ns;

@@ -81,6 +81,24 @@ export interface ArenaLayout {
   arenaFieldsB: number;
 }
 
+/**
+ * The calls the arena makes into background purge threads. All take the arena's PAC record offset or
+ * index, are made without the arena's extent lock held, and never block.
+ */
+export interface BackgroundHooks {
+  /** arena_background_thread_inactivity_check: pages were freed into the dirty cache. */
+  inactivityCheck(ctx: HeapCtx, pac: number): void;
+  /** arena_maybe_do_deferred_work: an epoch ended with `npagesNew` newly unused pages. */
+  maybeDeferredWork(ctx: HeapCtx, pac: number, decayB: number, npagesNew: number): void;
+  /** arena_new_create_background_thread: arena `arenaInd` was just created. */
+  arenaNew(ctx: HeapCtx, arenaInd: number): void;
+}
+
+/** Background hooks that do nothing (a context the background layer has not touched). */
+export function backgroundHooksNone(): BackgroundHooks {
+  return { inactivityCheck() {}, maybeDeferredWork() {}, arenaNew() {} };
+}
+
 export interface HeapCtx {
   readonly buffer: SharedArrayBuffer | ArrayBuffer;
   readonly shared: boolean;
@@ -112,6 +130,12 @@ export interface HeapCtx {
   readonly prng: Int32Array;
   /** True while background purge workers serve decay (application threads then never purge). */
   backgroundThreads: boolean;
+  /**
+   * What the arena calls when it generated deferred work (jemalloc's arena_handle_deferred_work seam).
+   * The background layer installs its functions here (src/background/wake.ts); until then they do
+   * nothing, so the allocator core never imports the layer above it.
+   */
+  readonly background: BackgroundHooks;
   /**
    * Test-only failpoint: called with a point's name inside critical sections ("bin.locked",
    * "extent.locked"), so a test can park or kill a thread while it holds a lock. null in production.

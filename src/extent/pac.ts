@@ -9,7 +9,6 @@
  * no bin lock (bins rank before extents, and jemalloc drops the bin lock before calling the PAC too).
  */
 
-import { backgroundInactivityCheck, backgroundMaybeDeferredWork } from "../background/wake.js";
 import {
   DECAY_B_NMADVISE,
   DECAY_B_NPURGE,
@@ -162,7 +161,10 @@ export function paAlloc(
   }
 }
 
-/** pa_dalloc + arena_handle_deferred_work: back to the dirty cache; decay 0 purges at once. */
+/**
+ * pa_dalloc: back to the dirty cache. This always generates deferred work (pages to decay): the caller
+ * (the arena) then runs arenaHandleDeferredWork, as jemalloc's arena_handle_deferred_work.
+ */
 export function paDalloc(ctx: HeapCtx, pac: number, e: number): void {
   pacLock(ctx, pac);
   try {
@@ -175,24 +177,8 @@ export function paDalloc(ctx: HeapCtx, pac: number, e: number): void {
     edataSzindSet(u32, e, ctx.sc.nsizes);
     f64Add(ctx, pac + PAC_NACTIVE_B, -edataSize(u32, e) / ctx.page);
     ecacheDalloc(ctx, pac, pacEcacheDirty(ctx, pac), e);
-    handleDeferredWork(ctx, pac);
   } finally {
     pacUnlock(ctx, pac);
-  }
-  backgroundInactivityCheck(ctx, pac);
-}
-
-function handleDeferredWork(ctx: HeapCtx, pac: number): void {
-  if (decayImmediately(ctx, pacDecayDirty(ctx, pac))) {
-    decayToLimit(
-      ctx,
-      pac,
-      pacDecayDirty(ctx, pac),
-      pacEcacheDirty(ctx, pac),
-      true,
-      0,
-      esetNpages(ctx, pacEcacheDirty(ctx, pac)),
-    );
   }
 }
 
@@ -230,7 +216,7 @@ export function paExpand(
   }
 }
 
-/** pa_shrink: split the tail of a large extent off into the dirty cache. True on failure. */
+/** pa_shrink: split the tail of a large extent off into the dirty cache (deferred work: see paDalloc). True on failure. */
 export function paShrink(
   ctx: HeapCtx,
   pac: number,
@@ -247,190 +233,8 @@ export function paShrink(
     ecacheDalloc(ctx, pac, pacEcacheDirty(ctx, pac), trail);
     f64Add(ctx, pac + PAC_NACTIVE_B, -amount / ctx.page);
     edataSzindSet(ctx.u32, e, szind);
-    handleDeferredWork(ctx, pac);
   } finally {
     pacUnlock(ctx, pac);
   }
-  backgroundInactivityCheck(ctx, pac);
   return false;
-}
-
-// ---- decay --------------------------------------------------------------------------------------
-
-/** Eagerness of an unforced purge (arena_decide_unforced_purge_eagerness). */
-export const PURGE_NEVER = 0;
-export const PURGE_ON_EPOCH_ADVANCE = 1;
-export const PURGE_ALWAYS = 2;
-
-/**
- * pac_decay_to_limit: evict LRU extents while the cache holds more than `limit` pages, at most
- * `decayMax` pages, and purge them (lazy into muzzy, or forced into retained). Lock held.
- */
-function decayToLimit(
-  ctx: HeapCtx,
-  pac: number,
-  decayB: number,
-  ec: number,
-  fully: boolean,
-  limit: number,
-  decayMax: number,
-): void {
-  if (decayMax === 0) return;
-  const purgingW = (decayB + DECAY_B_PURGING) >>> 2;
-  if (ctx.i32[purgingW] !== 0) return;
-  ctx.i32[purgingW] = 1;
-  try {
-    // Stash first (ecache_evict may coalesce), then purge the stash, as jemalloc does.
-    let stash = 0;
-    let stashTail = 0;
-    let nstashed = 0;
-    while (nstashed < decayMax) {
-      const e = ecacheEvict(ctx, pac, ec, limit);
-      if (e === 0) break;
-      ctx.u32[(e >>> 2) + EDATA_W_LIST_NEXT] = 0;
-      if (stashTail === 0) stash = e;
-      else ctx.u32[(stashTail >>> 2) + EDATA_W_LIST_NEXT] = e;
-      stashTail = e;
-      nstashed += edataSize(ctx.u32, e) / ctx.page;
-    }
-    if (nstashed === 0) return;
-    decayStashed(ctx, pac, decayB, ec, fully, stash);
-    if (!ctx.shared) while (trimTop(ctx, pac));
-  } finally {
-    ctx.i32[purgingW] = 0;
-  }
-}
-
-function decayStashed(
-  ctx: HeapCtx,
-  pac: number,
-  decayB: number,
-  ec: number,
-  fully: boolean,
-  stash: number,
-): void {
-  const u32 = ctx.u32;
-  const tryMuzzy = !fully && decayMsRead(ctx, pacDecayMuzzy(ctx, pac)) !== 0;
-  const fromDirty = ec === pacEcacheDirty(ctx, pac);
-  let nmadvise = 0;
-  let npurged = 0;
-  let nunmapped = 0;
-  let e = stash;
-  while (e !== 0) {
-    const next = u32[(e >>> 2) + EDATA_W_LIST_NEXT]!;
-    u32[(e >>> 2) + EDATA_W_LIST_NEXT] = 0;
-    const size = edataSize(u32, e);
-    const npages = size / ctx.page;
-    nmadvise++;
-    npurged += npages;
-    if (
-      fromDirty &&
-      tryMuzzy &&
-      !ehooksPurgeLazy(ctx, u32[(pac + PAC_ARENA_IND_B) >>> 2]!, edataBase(u32, e), size)
-    ) {
-      ecacheDalloc(ctx, pac, pacEcacheMuzzy(ctx, pac), e);
-    } else {
-      extentDallocWrapper(ctx, pac, e);
-      nunmapped += npages;
-    }
-    e = next;
-  }
-  f64Add(ctx, decayB + DECAY_B_NPURGE, 1);
-  f64Add(ctx, decayB + DECAY_B_NMADVISE, nmadvise);
-  f64Add(ctx, decayB + DECAY_B_PURGED_PAGES, npurged);
-  f64Add(ctx, pac + PAC_MAPPED_B, -nunmapped * ctx.page);
-}
-
-/**
- * A resizable ArrayBuffer gives memory back: when the retained extent at the very top of the address
- * space belongs to this arena, it leaves the retained cache and the buffer shrinks to the new top.
- * (A SharedArrayBuffer cannot shrink.) Lock held.
- */
-function trimTop(ctx: HeapCtx, pac: number): boolean {
-  const top = pagesTop(ctx);
-  const e = emapRead(ctx, top - ctx.page);
-  const u32 = ctx.u32;
-  if (e === 0 || !edataIsRecord(u32, e) || edataState(u32, e) !== EXTENT_STATE_RETAINED) return false;
-  if (edataPast(u32, e) !== top || edataArena(u32, e) !== u32[(pac + PAC_ARENA_IND_B) >>> 2]) return false;
-  const base = edataBase(u32, e);
-  esetRemove(ctx, pacEcacheRetained(ctx, pac), e);
-  emapDeregister(ctx, e);
-  edataCachePut(ctx, pac, e);
-  pagesTrimTail(ctx, base);
-  return true;
-}
-
-/** pac_maybe_decay_purge. Lock held. Returns whether the epoch advanced. */
-function maybeDecayPurge(ctx: HeapCtx, pac: number, decayB: number, ec: number, eagerness: number): boolean {
-  const decayMs = decayMsRead(ctx, decayB);
-  if (decayMs <= 0) {
-    if (decayMs === 0) decayToLimit(ctx, pac, decayB, ec, false, 0, esetNpages(ctx, ec));
-    return false;
-  }
-  const current = esetNpages(ctx, ec);
-  const advanced = decayMaybeAdvanceEpoch(ctx, decayB, ctx.nowNs(), current);
-  if (eagerness === PURGE_ALWAYS || (advanced && eagerness === PURGE_ON_EPOCH_ADVANCE)) {
-    const limit = decayNpagesLimit(ctx, decayB);
-    if (current > limit) decayToLimit(ctx, pac, decayB, ec, false, limit, current - limit);
-  }
-  return advanced;
-}
-
-/** arena_decay_impl for one state. True when another thread holds the lock (skipped). */
-function decayOne(
-  ctx: HeapCtx,
-  pac: number,
-  decayB: number,
-  ec: number,
-  eagerness: number,
-  all: boolean,
-): boolean {
-  if (all) {
-    pacLock(ctx, pac);
-    try {
-      decayToLimit(ctx, pac, decayB, ec, true, 0, esetNpages(ctx, ec));
-    } finally {
-      pacUnlock(ctx, pac);
-    }
-    return false;
-  }
-  if (!lockTryAcquire(ctx.i32, (pac + PAC_LOCK_B) >>> 2, ctx.ownerTag)) return true;
-  let npagesNew = -1;
-  try {
-    if (maybeDecayPurge(ctx, pac, decayB, ec, eagerness)) npagesNew = decayEpochNpagesDelta(ctx, decayB);
-  } finally {
-    pacUnlock(ctx, pac);
-  }
-  // PURGE_NEVER means an application thread while background threads are on (arena_decay_impl).
-  if (npagesNew >= 0 && eagerness === PURGE_NEVER) backgroundMaybeDeferredWork(ctx, pac, decayB, npagesNew);
-  return false;
-}
-
-/** arena_decay: dirty then muzzy; `all` purges everything (arena.<i>.purge). */
-export function pacDecay(ctx: HeapCtx, pac: number, eagerness: number, all: boolean): void {
-  if (decayOne(ctx, pac, pacDecayDirty(ctx, pac), pacEcacheDirty(ctx, pac), eagerness, all)) return;
-  const muzzy = pacEcacheMuzzy(ctx, pac);
-  if (esetNpages(ctx, muzzy) === 0 && decayMsRead(ctx, pacDecayMuzzy(ctx, pac)) <= 0) return;
-  decayOne(ctx, pac, pacDecayMuzzy(ctx, pac), muzzy, eagerness, all);
-}
-
-/** pac_decay_ms_set: restart the backlog with a new time, maybe purging at once. False if invalid. */
-export function pacDecayMsSet(
-  ctx: HeapCtx,
-  pac: number,
-  dirty: boolean,
-  decayMs: number,
-  eagerness: number,
-): boolean {
-  if (!decayMsValid(decayMs)) return false;
-  const decayB = dirty ? pacDecayDirty(ctx, pac) : pacDecayMuzzy(ctx, pac);
-  const ec = dirty ? pacEcacheDirty(ctx, pac) : pacEcacheMuzzy(ctx, pac);
-  pacLock(ctx, pac);
-  try {
-    decayReinit(ctx, decayB, ctx.nowNs(), decayMs);
-    maybeDecayPurge(ctx, pac, decayB, ec, eagerness);
-  } finally {
-    pacUnlock(ctx, pac);
-  }
-  return true;
 }

@@ -7,6 +7,7 @@
 import { availableParallelism } from "node:os";
 import { threadId as nodeThreadId } from "node:worker_threads";
 import { arenaGet } from "../arena/arena.js";
+import { backgroundHooks } from "../background/wake.js";
 import { arenaLayoutCompute } from "../arena/layout.js";
 import { TickerGeom } from "../decay/index.js";
 import { baseNew } from "../extent/base.js";
@@ -232,6 +233,7 @@ export function buildCtx(
     prng,
     backgroundThreads: Atomics.load(views.i32, HDR_BG_THREADS_B >>> 2) !== 0,
     failpoint: null,
+    background: backgroundHooks(),
     tcacheGeom: undefined,
     hooks: new Map(),
   };

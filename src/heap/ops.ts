@@ -29,7 +29,7 @@ import {
   edataSzind,
 } from "../extent/edata.js";
 import { emapLookupChecked } from "../extent/emap.js";
-import { paDalloc } from "../extent/pac.js";
+import { arenaExtentDalloc } from "../arena/decay.js";
 import {
   THREAD_ALLOCATED_B,
   THREAD_DEALLOCATED_B,
@@ -265,7 +265,7 @@ export function dallocArena(ctx: HeapCtx, ptr: number, e: number): boolean {
     }
     const empty = binDallocLocked(ctx, arena, bin, binind, e, regind);
     binUnlock(ctx, bin);
-    if (empty) paDalloc(ctx, arena, e);
+    if (empty) arenaExtentDalloc(ctx, arena, e);
   } else {
     if (!largeDalloc(ctx, e)) return false;
   }

@@ -51,14 +51,8 @@ import {
   edataSzind,
 } from "../extent/edata.js";
 import { emapLookupChecked } from "../extent/emap.js";
-import {
-  PURGE_NEVER,
-  PURGE_ON_EPOCH_ADVANCE,
-  pacDecay,
-  pacLock,
-  pacUnlock,
-  paDalloc,
-} from "../extent/pac.js";
+import { pacLock, pacUnlock } from "../extent/pac.js";
+import { PURGE_NEVER, PURGE_ON_EPOCH_ADVANCE, arenaDecay, arenaExtentDalloc } from "../arena/decay.js";
 import { alignUp } from "../layout/index.js";
 import {
   TBIN_BYTES,
@@ -250,7 +244,7 @@ function fillSmall(ctx: HeapCtx, tc: number, arena: number, binind: number, nfil
     fresh = slabAlloc(ctx, arena, binind, shard);
     madeProgress = false;
   }
-  if (fresh !== 0) paDalloc(ctx, arena, fresh);
+  if (fresh !== 0) arenaExtentDalloc(ctx, arena, fresh);
   if (filled < nfill) {
     // Fewer than asked (OOM): move what we got to the top positions.
     for (let k = 0; k < filled; k++) u32[slots + cap - filled + k] = u32[slots + base + k]!;
@@ -393,7 +387,7 @@ function flushSmall(ctx: HeapCtx, tc: number, binind: number, slots: number, fro
     arenaDecayTicks(ctx, arena, done);
     pending = ndeferred;
   }
-  for (let i = 0; i < nemptied; i += 2) paDalloc(ctx, emptied[i + 1]!, emptied[i]!);
+  for (let i = 0; i < nemptied; i += 2) arenaExtentDalloc(ctx, emptied[i + 1]!, emptied[i]!);
   if (!merged && tcArena !== 0) {
     const bin = binRecord(ctx, tcArena, binind, threadShard(ctx, binind));
     binLock(ctx, bin);
@@ -461,7 +455,7 @@ function flushLarge(ctx: HeapCtx, tc: number, binind: number, ptrs: number[]): v
       mine.push(e);
     }
     pacUnlock(ctx, arena);
-    for (const e of mine) paDalloc(ctx, arena, e);
+    for (const e of mine) arenaExtentDalloc(ctx, arena, e);
     arenaDecayTicks(ctx, arena, mine.length);
     todoP = deferP;
     todoE = deferE;
@@ -577,12 +571,12 @@ export function tcacheDestroy(ctx: HeapCtx, tc: number, arenaThreadsLeft: number
     pacLock(ctx, a0);
     largeDallocPrepLocked(ctx, a0, e);
     pacUnlock(ctx, a0);
-    paDalloc(ctx, a0, e);
+    arenaExtentDalloc(ctx, a0, e);
   }
   const eager = ctx.backgroundThreads ? PURGE_NEVER : PURGE_ON_EPOCH_ADVANCE;
-  pacDecay(ctx, a0, eager, false);
+  arenaDecay(ctx, a0, eager, false);
   const arena = arenaRecordByInd(ctx, arenaInd);
-  if (arena !== 0) pacDecay(ctx, arena, eager, arenaThreadsLeft === 0 && !ctx.backgroundThreads);
+  if (arena !== 0) arenaDecay(ctx, arena, eager, arenaThreadsLeft === 0 && !ctx.backgroundThreads);
 }
 
 /** Bytes of regions cached in `tc` that belong to arena `arenaInd`'s accounting. */

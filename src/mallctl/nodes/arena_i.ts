@@ -20,14 +20,8 @@ import { type ArenaOpResult, arenaDestroy, arenaReset } from "../../arena/reset.
 import { decayMsRead } from "../../decay/index.js";
 import type { ExtentHooks, HeapCtx } from "../../ctx/ctx.js";
 import { pacDecayDirty, pacDecayMuzzy } from "../../extent/extent.js";
-import {
-  PURGE_NEVER,
-  PURGE_ON_EPOCH_ADVANCE,
-  pacDecay,
-  pacDecayMsSet,
-  pacLock,
-  pacUnlock,
-} from "../../extent/pac.js";
+import { pacLock, pacUnlock } from "../../extent/pac.js";
+import { PURGE_NEVER, PURGE_ON_EPOCH_ADVANCE, arenaDecay, pacDecayMsSet } from "../../arena/decay.js";
 import {
   PAC_EXP_GROW_LIMIT_B,
   PAC_HOOKS_VERSION_B,
@@ -99,7 +93,7 @@ function arenaDecayOrPurge(heap: H, i: number, all: boolean): void {
   const n = narenasTotal(ctx);
   for (let k = isAll(ctx, i) ? 0 : i; k < n; k++) {
     const a = arenaLiveByInd(ctx, k);
-    if (a !== 0) pacDecay(ctx, a, eagerness, all);
+    if (a !== 0) arenaDecay(ctx, a, eagerness, all);
     if (!isAll(ctx, i)) break;
   }
 }

@@ -16,7 +16,7 @@ import {
   threadArena,
   threadArenaBind,
 } from "../../arena/arena.js";
-import { PURGE_ON_EPOCH_ADVANCE, pacDecay } from "../../extent/pac.js";
+import { PURGE_ON_EPOCH_ADVANCE, arenaDecay } from "../../arena/decay.js";
 import { HDR_NCPUS_B, THREAD_ALLOCATED_B, THREAD_DEALLOCATED_B } from "../../ctx/header.js";
 import {
   threadTcacheEnabledGet,
@@ -108,7 +108,7 @@ function threadIdle(heap: H): void {
   const ncpus = ctx.u32[HDR_NCPUS_B >>> 2]!;
   if (heap.derived.conf.opt.narenas > ncpus * 2) {
     const a = arenaLiveByInd(ctx, threadArena(ctx));
-    if (a !== 0) pacDecay(ctx, a, PURGE_ON_EPOCH_ADVANCE, true);
+    if (a !== 0) arenaDecay(ctx, a, PURGE_ON_EPOCH_ADVANCE, true);
   }
 }
 
