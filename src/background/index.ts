@@ -7,7 +7,7 @@
  * and the caller joins worker 0: when backgroundThreadSet(heap, false) returns, no worker is in the
  * heap. Workers are unref()'d, so they never keep the process alive.
  *
- * Layering: this barrel sits at the heap level (it starts Workers that import Heap). The allocator
+ * Layering: this barrel sits at the heap level (it starts Workers that import HeapHandle). The allocator
  * core must import the application-thread hooks from ./wake.js directly, never from here.
  *
  * Synchronization: enabling, disabling and max_background_threads changes hold the global background
@@ -17,7 +17,7 @@
  */
 import { arenaRecordByInd, narenasTotal } from "../arena/arena.js";
 import type { HeapCtx } from "../ctx/ctx.js";
-import type { Heap } from "../heap.js";
+import type { HeapHandle } from "../ctx/ctx.js";
 import { HDR_BG_THREADS_B, HDR_MAX_BG_THREADS_B } from "../ctx/header.js";
 import { MallctlError } from "../errors.js";
 import { INFO_STOPPED, INFO_TOT_N_RUNS_B, INFO_TOT_SLEEP_NS_B, infoB } from "./layout.js";
@@ -46,7 +46,7 @@ export { type BackgroundWorkerScript, backgroundWorkerScriptSet } from "./spawn.
 export { backgroundThreadResetFinish, backgroundThreadResetPrepare } from "./wake.js";
 
 /** The region (wake.ts), or EFAULT when even its few bytes cannot be carved. */
-function regionEnsure(heap: Heap): number {
+function regionEnsure(heap: HeapHandle): number {
   const r = bgRegionEnsure(heap.ctx);
   if (r === 0)
     throw new MallctlError(
@@ -57,7 +57,7 @@ function regionEnsure(heap: Heap): number {
   return r;
 }
 
-function checkHeap(heap: Heap, fn: string): HeapCtx {
+function checkHeap(heap: HeapHandle, fn: string): HeapCtx {
   if (heap === null || typeof heap !== "object" || typeof (heap as { ctx?: unknown }).ctx !== "object") {
     throw new TypeError(`${fn}: expected a Heap, got ${heap === null ? "null" : typeof heap}`);
   }
@@ -125,7 +125,7 @@ function enableLocked(ctx: HeapCtx, region: number, enable: boolean): void {
 }
 
 /** background_thread (write): start (true) or stop (false) the purge workers. */
-export function backgroundThreadSet(heap: Heap, enable: boolean): void {
+export function backgroundThreadSet(heap: HeapHandle, enable: boolean): void {
   const ctx = checkHeap(heap, "backgroundThreadSet");
   if (typeof enable !== "boolean")
     throw new TypeError(`backgroundThreadSet: enable must be a boolean, got ${String(enable)}`);
@@ -155,14 +155,14 @@ export function backgroundThreadSet(heap: Heap, enable: boolean): void {
 }
 
 /** background_thread (read); also refreshes this thread's ctx.backgroundThreads. */
-export function backgroundThreadGet(heap: Heap): boolean {
+export function backgroundThreadGet(heap: HeapHandle): boolean {
   const ctx = checkHeap(heap, "backgroundThreadGet");
   ctx.backgroundThreads = backgroundThreadEnabled(ctx);
   return ctx.backgroundThreads;
 }
 
 /** max_background_threads (read). */
-export function backgroundThreadMaxGet(heap: Heap): number {
+export function backgroundThreadMaxGet(heap: HeapHandle): number {
   return bgMaxThreads(checkHeap(heap, "backgroundThreadMaxGet"));
 }
 
@@ -170,7 +170,7 @@ export function backgroundThreadMaxGet(heap: Heap): number {
  * max_background_threads (write): 1 ≤ n ≤ opt.max_background_threads (else MallctlError EINVAL). With
  * background threads on, they are stopped and restarted with the new count.
  */
-export function backgroundThreadMaxSet(heap: Heap, n: number): void {
+export function backgroundThreadMaxSet(heap: HeapHandle, n: number): void {
   const ctx = checkHeap(heap, "backgroundThreadMaxSet");
   if (typeof n !== "number" || !Number.isInteger(n)) {
     throw new TypeError(`backgroundThreadMaxSet: n must be an integer, got ${String(n)}`);
@@ -208,7 +208,7 @@ export function backgroundThreadMaxSet(heap: Heap, n: number): void {
  * while background threads are off; run_interval is the mean sleep per run in ns. Records whose worker
  * is busy right now are skipped, as jemalloc skips them.
  */
-export function backgroundThreadStats(heap: Heap): {
+export function backgroundThreadStats(heap: HeapHandle): {
   numThreads: number;
   numRuns: number;
   runIntervalNs: number;

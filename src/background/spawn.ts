@@ -1,9 +1,9 @@
 /**
  * spawn: starting background threads as node:worker_threads Workers. The worker script is
- * background_worker.js next to this module (dist/ in production). Running from the TypeScript
+ * heap/background_worker.js (the API layer: it attaches a heap as an application does) (dist/ in production). Running from the TypeScript
  * sources (tests, tsx) needs a script that registers a TypeScript loader in the worker first — workers
  * do not inherit tsx's hooks — named with backgroundWorkerScriptSet (e.g. test/helpers/ts-worker.mjs
- * with data { __entry: <src/background/background_worker.ts URL> }). The choice travels to worker 0
+ * with data { __entry: <src/heap/background_worker.ts URL> }). The choice travels to worker 0
  * in its workerData, so the threads it starts use the same script.
  *
  * Every Worker is unref()'d: background threads never keep the process alive on their own. A Worker
@@ -64,10 +64,10 @@ export function backgroundWorkerScriptSet(script: BackgroundWorkerScript | null)
   override = { href: toHref(script.url), data: { ...data } };
 }
 
-/** The script to use: the override, else background_worker.js next to this module. */
+/** The script to use: the override, else heap/background_worker.js (the API layer: it attaches a heap as an application does). */
 export function backgroundWorkerScript(): ResolvedScript {
   if (override !== null) return override;
-  const js = new URL("./background_worker.js", import.meta.url);
+  const js = new URL("../heap/background_worker.js", import.meta.url);
   if (existsSync(fileURLToPath(js))) return { href: js.href, data: {} };
   throw new Error(
     `background threads: no worker script at ${fileURLToPath(js)}; build the package (npm run build), or, ` +

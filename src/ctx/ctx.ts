@@ -7,7 +7,10 @@
 
 import type { TickerGeom } from "../decay/index.js";
 import type { HeaderLayout } from "./header.js";
+import type { ConfResult } from "../conf/conf.js";
 import type { OptValues } from "../conf/opt.js";
+import type { CorruptionHandler } from "../errors.js";
+import type { Views } from "../layout/index.js";
 import type { SizeClasses } from "../sizeclass/index.js";
 import type { LockContext } from "../sync/index.js";
 
@@ -146,3 +149,26 @@ export interface HeapCtx {
   /** Extent hooks installed in this thread, by arena index. */
   readonly hooks: Map<number, ExtentHooks>;
 }
+
+/** Everything a thread derives from a heap's header. */
+export interface Derived {
+  views: Views;
+  sc: SizeClasses;
+  conf: ConfResult;
+  embedded: string;
+  env: string | null;
+}
+
+/**
+ * What the layers above the allocator core (mallctl, stats, background threads, the checker) need of
+ * a thread's heap handle. The public `Heap` class implements it; those layers depend on this
+ * interface, never on the class, so no import runs back up to the API.
+ */
+export interface HeapHandle {
+  readonly ctx: HeapCtx;
+  readonly derived: Derived;
+  mallocx(size: number, flags: number): number;
+  mallctl(name: string, newValue?: unknown): unknown;
+  setCorruptionHandler(handler: CorruptionHandler | null): void;
+}
+

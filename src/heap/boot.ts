@@ -11,7 +11,9 @@ import { backgroundHooks } from "../background/wake.js";
 import { arenaLayoutCompute } from "../arena/layout.js";
 import { TickerGeom } from "../decay/index.js";
 import { baseNew } from "../extent/base.js";
-import type { CoreOptions, HeapCtx } from "../ctx/ctx.js";
+import type { CoreOptions, Derived, HeapCtx } from "../ctx/ctx.js";
+
+export type { Derived };
 import { edataBytes } from "../extent/edata.js";
 import {
   HDR_ARENAS_DIRTY_MS_B,
@@ -140,14 +142,6 @@ export function coreOptions(conf: ConfResult): CoreOptions {
   };
 }
 
-/** Everything a thread derives from a heap's header. */
-export interface Derived {
-  views: Views;
-  sc: SizeClasses;
-  conf: ConfResult;
-  embedded: string;
-  env: string | null;
-}
 
 function derive(
   buffer: SharedArrayBuffer | ArrayBuffer,

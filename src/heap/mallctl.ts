@@ -3,36 +3,35 @@
  * in src/mallctl; these functions are where a Heap hands a name or a MIB to it. Heap's methods
  * `mallctl`, `mallctlnametomib`, `mallctlbymib` and `statsPrint` call them.
  */
-import type { Heap } from "../heap.js";
+import type { HeapHandle } from "../ctx/ctx.js";
 import {
   mallctlByMibDispatch,
   mallctlDispatch,
   mallctlNameToMibDispatch,
-  statsPrint,
-  statsPrintAtExit,
 } from "../mallctl/index.js";
+import { statsPrint, statsPrintAtExit } from "../stats/stats_print.js";
 
 /** heap.mallctl(name, newValue?): the value read (the old value of a read-write leaf). */
-export function heapMallctl(heap: Heap, name: string, newValue?: unknown): unknown {
+export function heapMallctl(heap: HeapHandle, name: string, newValue?: unknown): unknown {
   return mallctlDispatch(heap, name, newValue);
 }
 
 /** heap.mallctlnametomib(name): the MIB of a name (or of its first `maxLength` components). */
-export function mallctlNameToMib(heap: Heap, name: string, maxLength?: number): number[] {
+export function mallctlNameToMib(heap: HeapHandle, name: string, maxLength?: number): number[] {
   return mallctlNameToMibDispatch(heap, name, maxLength);
 }
 
 /** heap.mallctlbymib(mib, newValue?): as mallctl, addressed by MIB. */
-export function mallctlByMib(heap: Heap, mib: readonly number[], newValue?: unknown): unknown {
+export function mallctlByMib(heap: HeapHandle, mib: readonly number[], newValue?: unknown): unknown {
   return mallctlByMibDispatch(heap, mib, newValue);
 }
 
 /** heap.statsPrint(opts?): malloc_stats_print's report (text, or JSON with "J"). */
-export function heapStatsPrint(heap: Heap, opts?: string): string {
+export function heapStatsPrint(heap: HeapHandle, opts?: string): string {
   return statsPrint(heap, opts);
 }
 
 /** opt.stats_print: registers the report for process exit (call once from Heap.create). */
-export function heapStatsPrintAtExit(heap: Heap): boolean {
+export function heapStatsPrintAtExit(heap: HeapHandle): boolean {
   return statsPrintAtExit(heap);
 }

@@ -1,7 +1,7 @@
 // src/mallctl: jemalloc's mallctl namespace, malloc_conf and malloc_stats_print
 // for a heap. Higher layers import this barrel.
 
-import type { Heap } from "../heap.js";
+import type { HeapHandle } from "../ctx/ctx.js";
 import { MALLCTL_ROOT } from "./root.js";
 import { snapshotGet } from "./snapshot.js";
 import { ctlState } from "./state.js";
@@ -16,7 +16,6 @@ export {
   type StatsSnapshot,
   statsRefresh,
 } from "./snapshot.js";
-export { statsPrint, statsPrintAtExit } from "./stats_print.js";
 export { ENOENT_LEAVES, PLATFORM_ANSWERS } from "./unserved.js";
 
 function checkName(name: unknown, fn: string): string {
@@ -29,26 +28,26 @@ function checkName(name: unknown, fn: string): string {
  * of any kind, so an arena created by that call (arenas.create) is not yet
  * "initialized" in stats. Here each thread does so on its first call.
  */
-function ctlInit(heap: Heap): void {
+function ctlInit(heap: HeapHandle): void {
   if (ctlState(heap).snap === null) snapshotGet(heap);
 }
 
 /** mallctl(name, newValue?): reads (and/or writes) a leaf; returns the old value. */
-export function mallctlDispatch(heap: Heap, name: string, newValue?: unknown): unknown {
+export function mallctlDispatch(heap: HeapHandle, name: string, newValue?: unknown): unknown {
   const n = checkName(name, "mallctl");
   ctlInit(heap);
   return mallctlCall(MALLCTL_ROOT, heap, n, newValue);
 }
 
 /** mallctlnametomib(name): the MIB of `name` (stops early when maxLength is smaller). */
-export function mallctlNameToMibDispatch(heap: Heap, name: string, maxLength?: number): number[] {
+export function mallctlNameToMibDispatch(heap: HeapHandle, name: string, maxLength?: number): number[] {
   const n = checkName(name, "mallctlnametomib");
   ctlInit(heap);
   return resolveName(MALLCTL_ROOT, n, heap, maxLength);
 }
 
 /** mallctlbymib(mib, newValue?). */
-export function mallctlByMibDispatch(heap: Heap, mib: readonly number[], newValue?: unknown): unknown {
+export function mallctlByMibDispatch(heap: HeapHandle, mib: readonly number[], newValue?: unknown): unknown {
   if (!Array.isArray(mib))
     throw new TypeError(`mallctlbymib: mib must be an array of numbers, got ${typeof mib}`);
   ctlInit(heap);

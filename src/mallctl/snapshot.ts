@@ -44,7 +44,7 @@ import { bgRegion } from "../background/wake.js";
 import { BASE_LOCK_B } from "../extent/base.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import { PAC_ABANDONED_VM_B, PAC_BASE_B, PAC_LOCK_B } from "../extent/pac_layout.js";
-import type { Heap } from "../heap.js";
+import type { HeapHandle } from "../ctx/ctx.js";
 import {
   HDR_BG_NINFO_B,
   HDR_EPOCH_B,
@@ -393,7 +393,7 @@ export function arenaLiveByInd(ctx: HeapCtx, i: number): number {
 }
 
 /** ctl_refresh() into a new snapshot taken at `epoch`. Caller holds the ctl lock. */
-function snapshotTake(heap: Heap, epoch: number, destroyedSeen: boolean): StatsSnapshot {
+function snapshotTake(heap: HeapHandle, epoch: number, destroyedSeen: boolean): StatsSnapshot {
   const ctx = heap.ctx;
   const merged = arenaSnapshotZero(ctx);
   const destroyed = arenaSnapshotZero(ctx);
@@ -445,7 +445,7 @@ function epochWrite(ctx: HeapCtx, v: number): void {
  * This thread's current snapshot: taken now if it has none or another thread wrote
  * `epoch` since (the first look at a heap is jemalloc's ctl_init refresh: epoch 1).
  */
-export function snapshotGet(heap: Heap): StatsSnapshot {
+export function snapshotGet(heap: HeapHandle): StatsSnapshot {
   return withCtlLock(heap, (ctx) => {
     const st = ctlState(heap);
     let epoch = epochRead(ctx);
@@ -461,7 +461,7 @@ export function snapshotGet(heap: Heap): StatsSnapshot {
 }
 
 /** Writing `epoch`: advances the shared epoch and refreshes this thread's snapshot. */
-export function statsRefresh(heap: Heap): StatsSnapshot {
+export function statsRefresh(heap: HeapHandle): StatsSnapshot {
   return withCtlLock(heap, (ctx) => {
     const epoch = Math.max(epochRead(ctx), 1) + 1;
     epochWrite(ctx, epoch);
@@ -473,7 +473,7 @@ export function statsRefresh(heap: Heap): StatsSnapshot {
 }
 
 /** The shared epoch (jemalloc's ctl_arenas->epoch), initializing ctl on first use. */
-export function epochGet(heap: Heap): number {
+export function epochGet(heap: HeapHandle): number {
   return snapshotGet(heap).epoch;
 }
 
@@ -482,7 +482,7 @@ export function epochGet(heap: Heap): number {
  * alias i == arenas.narenas), the destroyed one for 4097, else arena i if it was
  * initialized when the snapshot was taken; null otherwise (ENOENT).
  */
-export function arenaSnapshotOf(heap: Heap, snap: StatsSnapshot, i: number): ArenaSnapshot | null {
+export function arenaSnapshotOf(heap: HeapHandle, snap: StatsSnapshot, i: number): ArenaSnapshot | null {
   if (i === MALLCTL_ARENAS_ALL) return snap.merged;
   if (i === MALLCTL_ARENAS_DESTROYED) return snap.destroyedInitialized ? snap.destroyed : null;
   if (i === narenasTotal(heap.ctx)) return snap.merged;

@@ -19,7 +19,7 @@
 
 import type { HeapCtx } from "../ctx/ctx.js";
 import { heapLock, heapUnlock } from "../extent/lock.js";
-import type { Heap } from "../heap.js";
+import type { HeapHandle } from "../ctx/ctx.js";
 import { HDR_LOCK_CTL_B } from "../ctx/header.js";
 import type { StatsSnapshot } from "./snapshot.js";
 
@@ -38,9 +38,9 @@ export interface CtlState {
   peakAdjustment: number;
 }
 
-const STATES = new WeakMap<Heap, CtlState>();
+const STATES = new WeakMap<HeapHandle, CtlState>();
 
-export function ctlState(heap: Heap): CtlState {
+export function ctlState(heap: HeapHandle): CtlState {
   let s = STATES.get(heap);
   if (s === undefined) {
     s = {
@@ -58,7 +58,7 @@ export function ctlState(heap: Heap): CtlState {
 }
 
 /** Runs `fn` holding the heap's ctl lock (re-entrant for this handle). */
-export function withCtlLock<T>(heap: Heap, fn: (ctx: HeapCtx) => T): T {
+export function withCtlLock<T>(heap: HeapHandle, fn: (ctx: HeapCtx) => T): T {
   const s = ctlState(heap);
   const ctx = heap.ctx;
   if (s.ctlDepth > 0) return fn(ctx);
@@ -73,7 +73,7 @@ export function withCtlLock<T>(heap: Heap, fn: (ctx: HeapCtx) => T): T {
 }
 
 /** Takes (and clears) the input a "write, then read" leaf stored earlier in this call. */
-export function takePendingInput(heap: Heap): { has: boolean; value: unknown } {
+export function takePendingInput(heap: HeapHandle): { has: boolean; value: unknown } {
   const s = ctlState(heap);
   const out = { has: s.hasPendingInput, value: s.pendingInput };
   s.hasPendingInput = false;
@@ -81,7 +81,7 @@ export function takePendingInput(heap: Heap): { has: boolean; value: unknown } {
   return out;
 }
 
-export function setPendingInput(heap: Heap, value: unknown): void {
+export function setPendingInput(heap: HeapHandle, value: unknown): void {
   const s = ctlState(heap);
   s.hasPendingInput = true;
   s.pendingInput = value;

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { Heap } from "../../src/heap.js";
-import { statsPrint, statsPrintAtExit } from "../../src/mallctl/index.js";
+import { statsPrint, statsPrintAtExit } from "../../src/stats/stats_print.js";
 
 const fixture = (f: string): string =>
   readFileSync(new URL(`../fixtures/stats_print/${f}`, import.meta.url), "utf8");

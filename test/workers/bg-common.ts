@@ -14,11 +14,11 @@ import { bgRegion, infoWakeupTimeSet } from "../../src/background/wake.js";
 import { Heap, type HeapCreateOptions } from "../../src/heap.js";
 import { HDR_BG_THREADS_B } from "../../src/ctx/header.js";
 
-/** Background workers run src/background/background_worker.ts through test/helpers/ts-worker.mjs. */
+/** Background workers run src/heap/background_worker.ts through test/helpers/ts-worker.mjs. */
 export function useTsBackgroundWorkers(): void {
   backgroundWorkerScriptSet({
     url: new URL("../helpers/ts-worker.mjs", import.meta.url),
-    data: { __entry: new URL("../../src/background/background_worker.ts", import.meta.url).href },
+    data: { __entry: new URL("../../src/heap/background_worker.ts", import.meta.url).href },
   });
 }
 

@@ -1,18 +1,18 @@
 // Helpers shared by the subtree files: the context type, value conversions for
 // the C types, and small leaf builders.
 //
-// Every subtree is a tree over `Heap` (one thread's handle); leaves reach the
+// Every subtree is a tree over `HeapHandle` (one thread's handle); leaves reach the
 // buffer through heap.ctx. Counters are kept as numbers in the buffer (exact to
 // 2^53); leaves typed uint64_t/int64_t hand them out as bigints (tree.ts table).
 
-import type { Heap } from "../../heap.js";
+import type { HeapHandle } from "../../ctx/ctx.js";
 import type { LockStats } from "../../sync/index.js";
 import { ctlFail } from "../../errors.js";
 import { type ArenaSnapshot, arenaSnapshotOf, type StatsSnapshot, snapshotGet } from "../snapshot.js";
 import { withCtlLock } from "../state.js";
 import { type CType, type CtlLeaf, type CtlNode, leaf, named } from "../tree.js";
 
-export type H = Heap;
+export type H = HeapHandle;
 export type Node = CtlNode<H>;
 
 /** A count held as a double, as the bigint a uint64_t leaf returns. */

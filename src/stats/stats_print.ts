@@ -15,14 +15,14 @@
 // Errors: TypeError for a non-string `opts`.
 
 import { narenasTotal } from "../arena/arena.js";
-import type { Heap } from "../heap.js";
+import type { HeapHandle } from "../ctx/ctx.js";
 import { Emitter, type EmitValue, vBool, vInt, vStr } from "./emitter.js";
 import { MallctlError } from "../errors.js";
-import { MALLCTL_ROOT } from "./root.js";
-import { GLOBAL_MUTEX_NAMES, type StatsSnapshot, statsRefresh } from "./snapshot.js";
-import { withCtlLock } from "./state.js";
+import { MALLCTL_ROOT } from "../mallctl/root.js";
+import { GLOBAL_MUTEX_NAMES, type StatsSnapshot, statsRefresh } from "../mallctl/snapshot.js";
+import { withCtlLock } from "../mallctl/state.js";
 import { arenaPrint, mutexTable, type PrintFlags } from "./stats_print_arena.js";
-import { CONFIG_LEAF_NAMES, mallctlCall } from "./tree.js";
+import { CONFIG_LEAF_NAMES, mallctlCall } from "../mallctl/tree.js";
 
 export { ratePerSecond, utilString } from "./stats_print_arena.js";
 
@@ -61,7 +61,7 @@ export function fxpString(a: number): string {
 // --- general section ---------------------------------------------------------------------------
 
 /** A leaf's value, or undefined when it answers an error (jemalloc's `if (je_mallctl(...) == 0)`). */
-function ctl(heap: Heap, name: string): unknown {
+function ctl(heap: HeapHandle, name: string): unknown {
   try {
     return mallctlCall(MALLCTL_ROOT, heap, name);
   } catch (err) {
@@ -140,7 +140,7 @@ const OPT_PRINT_ORDER: ReadonlyArray<readonly [string, string?]> = [
   ["zero_realloc"],
 ];
 
-function optsPrint(e: Emitter, heap: Heap): void {
+function optsPrint(e: Emitter, heap: HeapHandle): void {
   e.dictBegin("opt", "Run-time option settings");
   for (const [name, twin] of OPT_PRINT_ORDER) {
     const v = ctl(heap, `opt.${name}`);
@@ -158,13 +158,13 @@ function optsPrint(e: Emitter, heap: Heap): void {
   e.dictEnd();
 }
 
-function configPrint(e: Emitter, heap: Heap): void {
+function configPrint(e: Emitter, heap: HeapHandle): void {
   e.dictBegin("config", "Build-time option settings");
   for (const name of CONFIG_LEAF_NAMES) e.kv(name, `config.${name}`, asEmit(ctl(heap, `config.${name}`)));
   e.dictEnd();
 }
 
-function arenasGeneralPrint(e: Emitter, heap: Heap): void {
+function arenasGeneralPrint(e: Emitter, heap: HeapHandle): void {
   const sc = heap.ctx.sc;
   e.jsonObjectKvBegin("arenas");
   e.kv("narenas", "Arenas", vInt(ctl(heap, "arenas.narenas") as number));
@@ -197,7 +197,7 @@ function arenasGeneralPrint(e: Emitter, heap: Heap): void {
 }
 
 /** stats_general_print(). */
-function generalPrint(e: Emitter, heap: Heap): void {
+function generalPrint(e: Emitter, heap: HeapHandle): void {
   e.kv("version", "Version", vStr(ctl(heap, "version") as string));
   configPrint(e, heap);
   optsPrint(e, heap);
@@ -206,7 +206,7 @@ function generalPrint(e: Emitter, heap: Heap): void {
 
 // --- totals and arenas ---------------------------------------------------------------------------
 
-function totalsPrint(e: Emitter, heap: Heap, s: StatsSnapshot, f: PrintFlags): void {
+function totalsPrint(e: Emitter, heap: HeapHandle, s: StatsSnapshot, f: PrintFlags): void {
   const zeroReallocs = ctl(heap, "stats.zero_reallocs") as number;
   e.jsonObjectKvBegin("stats");
   for (const k of [
@@ -241,7 +241,7 @@ function totalsPrint(e: Emitter, heap: Heap, s: StatsSnapshot, f: PrintFlags): v
   e.jsonObjectEnd();
 }
 
-function arenasPrint(e: Emitter, heap: Heap, s: StatsSnapshot, f: PrintFlags): void {
+function arenasPrint(e: Emitter, heap: HeapHandle, s: StatsSnapshot, f: PrintFlags): void {
   if (!(f.merged || f.destroyed || f.unmerged)) return;
   e.jsonObjectKvBegin("stats.arenas");
   const n = narenasTotal(heap.ctx);
@@ -271,7 +271,7 @@ function arenasPrint(e: Emitter, heap: Heap, s: StatsSnapshot, f: PrintFlags): v
 }
 
 /** malloc_stats_print(): the report as a string (text, or JSON with "J"). */
-export function statsPrint(heap: Heap, opts = ""): string {
+export function statsPrint(heap: HeapHandle, opts = ""): string {
   if (typeof opts !== "string") throw new TypeError(`statsPrint: opts must be a string, got ${typeof opts}`);
   const f = statsPrintFlags(opts);
   return withCtlLock(heap, () => {
@@ -294,7 +294,7 @@ export function statsPrint(heap: Heap, opts = ""): string {
  * opt.stats_print: prints the report (opt.stats_print_opts) to stderr when the
  * process exits, as jemalloc's atexit handler does. Call once per heap at creation.
  */
-export function statsPrintAtExit(heap: Heap, write?: (s: string) => void): boolean {
+export function statsPrintAtExit(heap: HeapHandle, write?: (s: string) => void): boolean {
   const opt = heap.derived.conf.opt;
   const proc = (globalThis as { process?: NodeJS.Process }).process;
   if (!opt.stats_print || proc === undefined || typeof proc.on !== "function") return false;

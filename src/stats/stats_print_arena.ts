@@ -5,12 +5,12 @@
 // Synchronization: the caller (stats_print.ts) holds the ctl lock and passes the
 // snapshot it took. Errors: none.
 
-import type { Heap } from "../heap.js";
+import type { HeapHandle } from "../ctx/ctx.js";
 import type { LockStats } from "../sync/index.js";
 import { type EmitCol, type Emitter, type EmitValue, vInt, vStr, vTitle } from "./emitter.js";
-import { MUTEX_COUNTER_NAMES, mutexCounter } from "./nodes/common.js";
-import { PSSET_NPSIZES } from "./nodes/stats_arenas_i.js";
-import { ARENA_MUTEX_NAMES, type ArenaSnapshot, type BinSnapshot } from "./snapshot.js";
+import { MUTEX_COUNTER_NAMES, mutexCounter } from "../mallctl/nodes/common.js";
+import { PSSET_NPSIZES } from "../mallctl/nodes/stats_arenas_i.js";
+import { ARENA_MUTEX_NAMES, type ArenaSnapshot, type BinSnapshot } from "../mallctl/snapshot.js";
 
 /** What malloc_stats_print prints (STATS_PRINT_OPTIONS). */
 export interface PrintFlags {
@@ -225,7 +225,7 @@ function binJson(e: Emitter, b: BinSnapshot, mutex: boolean): void {
   e.jsonObjectEnd();
 }
 
-function binRow(heap: Heap, j: number, b: BinSnapshot, up: number, mutex: boolean): EmitCol[] {
+function binRow(heap: HeapHandle, j: number, b: BinSnapshot, up: number, mutex: boolean): EmitCol[] {
   const sc = heap.ctx.sc;
   const size = sc.binRegSize[j]!;
   const nregs = sc.binNregs[j]!;
@@ -260,7 +260,7 @@ function binRow(heap: Heap, j: number, b: BinSnapshot, up: number, mutex: boolea
 }
 
 /** stats_arena_bins_print(): JSON has every bin; the table skips bins that never had a slab. */
-function binsPrint(e: Emitter, heap: Heap, a: ArenaSnapshot, mutex: boolean): void {
+function binsPrint(e: Emitter, heap: HeapHandle, a: ArenaSnapshot, mutex: boolean): void {
   e.tablePrintf("bins:");
   e.tableRow([...BIN_TITLES.map(([t, w]) => R(w, vTitle(t))), ...(mutex ? mutexHeaderCols() : [])]);
   e.jsonArrayKvBegin("bins");
@@ -278,7 +278,7 @@ function binsPrint(e: Emitter, heap: Heap, a: ArenaSnapshot, mutex: boolean): vo
   if (inGap) gapMark(e);
 }
 
-function lextentsPrint(e: Emitter, heap: Heap, a: ArenaSnapshot): void {
+function lextentsPrint(e: Emitter, heap: HeapHandle, a: ArenaSnapshot): void {
   const sc = heap.ctx.sc;
   const up = a.uptimeNs;
   const titles: ReadonlyArray<readonly [string, number]> = [
@@ -333,7 +333,7 @@ const EXTENT_FIELDS = [
   "retained_bytes",
 ] as const;
 
-function extentsPrint(e: Emitter, heap: Heap, a: ArenaSnapshot): void {
+function extentsPrint(e: Emitter, heap: HeapHandle, a: ArenaSnapshot): void {
   const sc = heap.ctx.sc;
   const titles = [
     "size",
@@ -431,7 +431,7 @@ function hpaPrint(e: Emitter, a: ArenaSnapshot): void {
 }
 
 /** stats_arena_print(). */
-export function arenaPrint(e: Emitter, heap: Heap, a: ArenaSnapshot, f: PrintFlags): void {
+export function arenaPrint(e: Emitter, heap: HeapHandle, a: ArenaSnapshot, f: PrintFlags): void {
   e.kv("nthreads", "assigned threads", vInt(a.nthreads));
   e.kv("uptime_ns", "uptime", vInt(a.uptimeNs));
   e.kv("dss", "dss allocation precedence", vStr(a.dss));

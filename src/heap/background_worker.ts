@@ -7,9 +7,9 @@
 import { workerData } from "node:worker_threads";
 import { Heap } from "../heap.js";
 import { HDR_BG_REGION_B } from "../ctx/header.js";
-import { INFO_ALIVE_B, infoB } from "./layout.js";
-import { type BgWorkerData, workerSpawner } from "./spawn.js";
-import { backgroundWork } from "./work.js";
+import { INFO_ALIVE_B, infoB } from "../background/layout.js";
+import { type BgWorkerData, workerSpawner } from "../background/spawn.js";
+import { backgroundWork } from "../background/work.js";
 
 function run(data: BgWorkerData): void {
   const t = data.threadInd;
