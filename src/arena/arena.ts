@@ -17,7 +17,9 @@ import { baseAlloc, baseNew } from "../extent/base.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import { edataAddr } from "../extent/edata.js";
 import { heapLock, heapUnlock } from "../extent/lock.js";
-import { pacInit } from "../extent/pac.js";
+import { pacDecayDirty, pacDecayMuzzy } from "../extent/extent.js";
+import { pacInit, pacLock, pacUnlock } from "../extent/pac.js";
+import { decayInit } from "../decay/index.js";
 import { PURGE_NEVER, PURGE_ON_EPOCH_ADVANCE, arenaDecay } from "./decay.js";
 import {
   HDR_ARENAS_DIRTY_MS_B,
@@ -32,7 +34,7 @@ import {
   THREAD_ARENA_B,
   THREAD_BINSHARD_B,
 } from "../ctx/header.js";
-import { arenaMallocSmall, binInit, binRecord } from "./bin.js";
+import { arenaMallocSmall, binInit, binRecord, bstatD } from "./bin.js";
 import { arenaRecordByInd, CACHELINE, largeAlloc } from "./large.js";
 import {
   ARENA_BINSHARD_NEXT_B,
@@ -41,8 +43,9 @@ import {
   ARENA_NTHREADS_B,
   ARENA_STATE_B,
   ARENA_STATE_LIVE,
+  BSTATS_COUNT,
+  LSTATS_BYTES,
 } from "./layout.js";
-import { arenaRevive } from "./reset.js";
 
 export { arenaRecordByInd };
 
@@ -298,4 +301,29 @@ export function arenaPalloc(
   if (e === 0) return 0;
   arenaDecayTick(ctx, arena);
   return edataAddr(ctx.u32, e);
+}
+
+/**
+ * Brings a destroyed arena back at the same index for arenas.create: statistics restart from zero;
+ * the base, the edata cache and the retained address space carry over. Caller holds the arenas lock.
+ */
+export function arenaRevive(ctx: HeapCtx, arena: number, dirtyMs: number, muzzyMs: number): void {
+  const sc = ctx.sc;
+  const al = ctx.arenaLayout;
+  pacLock(ctx, arena);
+  try {
+    for (let i = 0; i < sc.nbins; i++) {
+      for (let s = 0; s < sc.binNshards[i]!; s++) {
+        const bin = binRecord(ctx, arena, i, s);
+        for (let k = 0; k < BSTATS_COUNT; k++) ctx.f64[bstatD(bin, k)] = 0;
+      }
+    }
+    ctx.f64.fill(0, (arena + al.lstatsB) >>> 3, (arena + al.lstatsB + al.nlextentsAddr * LSTATS_BYTES) >>> 3);
+    const now = ctx.nowNs();
+    decayInit(ctx, pacDecayDirty(ctx, arena), now, dirtyMs, pacDecayDirty(ctx, arena));
+    decayInit(ctx, pacDecayMuzzy(ctx, arena), now, muzzyMs, pacDecayMuzzy(ctx, arena));
+    ctx.u32[(arenaFieldsB(ctx, arena) + ARENA_STATE_B) >>> 2] = 1;
+  } finally {
+    pacUnlock(ctx, arena);
+  }
 }

@@ -113,29 +113,3 @@ export function arenaDestroy(ctx: HeapCtx, ind: number): ArenaOpResult {
   }
   return 0;
 }
-
-/**
- * Brings a destroyed arena back at the same index for arenas.create: statistics restart from zero;
- * the base, the edata cache and the retained address space carry over. Caller holds the arenas lock.
- */
-export function arenaRevive(ctx: HeapCtx, arena: number, dirtyMs: number, muzzyMs: number): void {
-  const sc = ctx.sc;
-  const al = ctx.arenaLayout;
-  pacLock(ctx, arena);
-  try {
-    for (let i = 0; i < sc.nbins; i++) {
-      for (let s = 0; s < sc.binNshards[i]!; s++) {
-        const bin = binRecord(ctx, arena, i, s);
-        for (let k = 0; k < BSTATS_COUNT; k++) ctx.f64[bstatD(bin, k)] = 0;
-      }
-    }
-    ctx.f64.fill(0, (arena + al.lstatsB) >>> 3, (arena + al.lstatsB + al.nlextentsAddr * LSTATS_BYTES) >>> 3);
-    const now = ctx.nowNs();
-    decayInit(ctx, pacDecayDirty(ctx, arena), now, dirtyMs, pacDecayDirty(ctx, arena));
-    decayInit(ctx, pacDecayMuzzy(ctx, arena), now, muzzyMs, pacDecayMuzzy(ctx, arena));
-    void decayMsRead;
-    ctx.u32[(arenaFieldsB(ctx, arena) + ARENA_STATE_B) >>> 2] = 1;
-  } finally {
-    pacUnlock(ctx, arena);
-  }
-}
