@@ -8,12 +8,9 @@
  * As in jemalloc, callers must have flushed thread caches that hold this arena's regions.
  */
 
-import { decayInit, decayMsRead } from "../decay/index.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import { EDATA_W_LIST_NEXT, edataSzind } from "../extent/edata.js";
-import { pacDecayDirty, pacDecayMuzzy } from "../extent/extent.js";
 import { heapLock, heapUnlock } from "../extent/lock.js";
-import { pacLock, pacUnlock } from "../extent/pac.js";
 import { PURGE_ON_EPOCH_ADVANCE, arenaDecay, arenaExtentDalloc } from "./decay.js";
 import { phRemoveFirst } from "../extent/ph.js";
 import { HDR_LAST_DESTROYED_B, HDR_LOCK_ARENAS_B } from "../ctx/header.js";
@@ -28,11 +25,9 @@ import {
   BIN_FULL_TAIL_B,
   BIN_NONFULL_ROOT_B,
   BIN_SLABCUR_B,
-  BSTATS_COUNT,
   BSTATS_CURREGS,
   BSTATS_CURSLABS,
   BSTATS_NONFULL_SLABS,
-  LSTATS_BYTES,
 } from "./layout.js";
 
 export type ArenaOpResult = 0 | "EFAULT" | "ENOENT";

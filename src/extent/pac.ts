@@ -10,46 +10,27 @@
  */
 
 import {
-  DECAY_B_NMADVISE,
-  DECAY_B_NPURGE,
-  DECAY_B_PURGED_PAGES,
-  DECAY_B_PURGING,
-  decayEpochNpagesDelta,
-  decayImmediately,
   decayInit,
-  decayMaybeAdvanceEpoch,
-  decayMsRead,
-  decayMsValid,
-  decayNpagesLimit,
-  decayReinit,
 } from "../decay/index.js";
-import { lockInit, lockTryAcquire } from "../sync/index.js";
+import { lockInit, } from "../sync/index.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import {
-  EDATA_W_LIST_NEXT,
   EXTENT_STATE_DIRTY,
   EXTENT_STATE_MUZZY,
   EXTENT_STATE_RETAINED,
   edataAddrSet,
-  edataArena,
   edataBase,
-  edataIsRecord,
-  edataPast,
   edataSize,
   edataSlab,
   edataSlabSet,
-  edataState,
   edataSzindSet,
 } from "./edata.js";
-import { ehooksPurgeLazy } from "./ehooks.js";
-import { emapDeregister, emapDeregisterInterior, emapRead, emapRegisterInterior } from "./emap.js";
-import { esetInit, esetNpages, esetRemove } from "./eset.js";
+import { emapDeregisterInterior, emapRegisterInterior } from "./emap.js";
+import { esetInit, } from "./eset.js";
 import {
   ecacheAlloc,
   ecacheAllocGrow,
   ecacheDalloc,
-  ecacheEvict,
-  edataCachePut,
   extentDallocWrapper,
   extentMerge,
   extentSplit,
@@ -57,7 +38,6 @@ import {
   pacDecayMuzzy,
   pacEcacheDirty,
   pacEcacheMuzzy,
-  pacEcacheRetained,
   pacMayHaveMuzzy,
 } from "./extent.js";
 import { heapLock, heapUnlock } from "./lock.js";
@@ -73,7 +53,6 @@ import {
   PAC_OVERSIZE_THRESHOLD_B,
   PAC_SN_NEXT_B,
 } from "./pac_layout.js";
-import { pagesTop, pagesTrimTail } from "./pages.js";
 
 function f64Add(ctx: HeapCtx, b: number, v: number): void {
   ctx.f64[b >>> 3] = ctx.f64[b >>> 3]! + v;

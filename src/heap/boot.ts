@@ -54,7 +54,7 @@ import {
   THREAD_NODE_TID_B,
   THREAD_TCACHE_ON_B,
 } from "../ctx/header.js";
-import { makeViews, type Views } from "../layout/index.js";
+import { makeViews, } from "../layout/index.js";
 import { type ConfResult, mallocConfSources, parseMallocConf, readMallocConfEnv } from "../conf/conf.js";
 import { SizeClasses, sizeClassConfig } from "../sizeclass/index.js";
 import { createLockContext, lockInit, ownerTag, SLOTS_MAX, slotClaim, slotsInit } from "../sync/index.js";
