@@ -13,7 +13,7 @@
  * messages name the field as `Layout.field`.
  */
 import { MALLOCX_ZERO } from "../flags.js";
-import type { AnyLayout } from "./layout.js";
+import type { AnyLayout } from "./types.js";
 import type { StructMemory } from "./memory.js";
 import type { ArrayType, AtomicType, FieldType, ScalarType, StructArray } from "./types.js";
 import { describeType, isLayout } from "./types.js";

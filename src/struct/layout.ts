@@ -30,8 +30,8 @@ import {
   type ViewFactory,
   viewFactory,
 } from "./specialize.js";
-import { type Accessors, type Bound, staticAccessor } from "./static-accessors.js";
-import type { Fields, FieldType, Init, Plain, Ptr, View } from "./types.js";
+import { staticAccessor } from "./static-accessors.js";
+import type { AnyLayout, Fields, FieldType, Init, Layout, Plain, Ptr, View } from "./types.js";
 import { isFieldType, STRUCT_MAX_BYTES } from "./types.js";
 import {
   checkRecordPtr,
@@ -42,51 +42,7 @@ import {
   type ViewInternals,
 } from "./view.js";
 
-export interface Layout<F extends Fields = Fields> {
-  readonly kind: "struct";
-  readonly name: string;
-  /** `sizeof`: bytes per record, a multiple of `align`. */
-  readonly size: number;
-  /** `alignof`: the largest field alignment (1 for an empty struct). */
-  readonly align: number;
-  /** `offsetof` of each field, in declaration order. */
-  readonly offsets: { readonly [K in keyof F]: number };
-  /** The declared field types. */
-  readonly fieldTypes: F;
-  /** Static accessors taking `(heap, ptr)`. */
-  readonly fields: Accessors<F>;
-  /**
-   * Accessors bound to `heap`, taking only `ptr`: `const P = Point.bind(heap); P.x.set(p, P.x.get(p) + 1)`.
-   * The fast path for hot loops, as fast as hand-written DataView code. Made once per heap and cached.
-   */
-  bind(heap: StructHeap): Bound<F>;
-  /** Allocates one zeroed record (then writes `init`); returns its offset, or 0 when out of memory. */
-  alloc(heap: StructHeap, init?: Init<F>): Ptr<Layout<F>>;
-  /** Allocates `length` zeroed records in one block; returns its offset, or 0 when out of memory. */
-  allocArray(heap: StructHeap, length: number): Ptr<Layout<F>>;
-  /** Frees the record and the strings it owns (also in nested structs and arrays). `free(heap, 0)` is a no-op. */
-  free(heap: StructHeap, ptr: number): void;
-  /** Frees a block from `allocArray` and the strings its `length` records own. */
-  freeArray(heap: StructHeap, ptr: number, length: number): void;
-  /** A view of record `index` of the live block at `ptr` (checked with the heap). */
-  at(heap: StructHeap, ptr: number, index?: number): View<F>;
-  /** A view of the record at `ptr` with only range and alignment checks (for records inside other blocks). */
-  atUnchecked(heap: StructHeap, ptr: number): View<F>;
-  /**
-   * A view for hot loops, starting at `ptr`: assign `$ptr` to move it to each record in turn (checked once
-   * per move, not per field). Same as `atUnchecked`; any view can be moved this way.
-   */
-  cursor(heap: StructHeap, ptr: number): View<F>;
-  /** Writes the fields named in `init` to the record at `ptr`. */
-  write(heap: StructHeap, ptr: number, init: Init<F>): void;
-  /** A plain-object copy of the record at `ptr`. */
-  read(heap: StructHeap, ptr: number): Plain<F>;
-  /** Offset of record `index` in an array block at `ptr`. */
-  element(ptr: number, index: number): Ptr<Layout<F>>;
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: the widest layout type, needed for recursive references.
-export type AnyLayout = Layout<any>;
+export type { AnyLayout, Layout } from "./types.js";
 
 const IDENTIFIER = /^[\p{ID_Start}$_][\p{ID_Continue}$\u200C\u200D]*$/u;
 const RESERVED_FIELD_NAMES = new Set(["constructor", "__proto__", "prototype"]);

@@ -10,62 +10,19 @@
 import type { AnyIntegerView, FieldContext } from "./accessors.js";
 import { atomicView, badValue, rawAccessor } from "./accessors.js";
 import type { StructHeap } from "./heap-like.js";
-import type { Layout } from "./layout.js";
 import { memoryOf, type StructMemory } from "./memory.js";
 import type { SpecializedAccessors } from "./specialize.js";
 import type { ArrayType, AtomicType, BigScalarName, Fields, FieldType, InitOf, ValueOf } from "./types.js";
 
-/** Static accessor of one field: no object per access (for the fastest loops, see `Layout.bind`). */
-export interface FieldAccessor<V, I = V> {
-  readonly offset: number;
-  readonly type: FieldType;
-  get(heap: StructHeap, ptr: number): V;
-  set(heap: StructHeap, ptr: number, value: I): void;
-}
-
-/** An atomic field: `get`/`set` are `Atomics.load`/`store`; the rest are the `Atomics` operations. */
-export interface AtomicAccessor<V extends number | bigint> extends FieldAccessor<V> {
-  load(heap: StructHeap, ptr: number): V;
-  store(heap: StructHeap, ptr: number, value: V): V;
-  add(heap: StructHeap, ptr: number, value: V): V;
-  sub(heap: StructHeap, ptr: number, value: V): V;
-  and(heap: StructHeap, ptr: number, value: V): V;
-  or(heap: StructHeap, ptr: number, value: V): V;
-  xor(heap: StructHeap, ptr: number, value: V): V;
-  exchange(heap: StructHeap, ptr: number, value: V): V;
-  compareExchange(heap: StructHeap, ptr: number, expected: V, replacement: V): V;
-  /** `Atomics.wait` (32- and 64-bit fields only; not on a browser's main thread). */
-  wait(heap: StructHeap, ptr: number, expected: V, timeoutMs?: number): "ok" | "not-equal" | "timed-out";
-  /** `Atomics.notify` (32- and 64-bit fields only); returns the number of waiters woken. */
-  notify(heap: StructHeap, ptr: number, count?: number): number;
-}
-
-/** An array field: the whole array (`get` makes a view, `set` copies), or one element without allocating. */
-export interface ArrayAccessor<E extends FieldType, Self>
-  extends FieldAccessor<ValueOf<ArrayType<E>, Self>, ArrayLike<InitOf<E>>> {
-  readonly length: number;
-  getAt(heap: StructHeap, ptr: number, index: number): ValueOf<E, Self>;
-  setAt(heap: StructHeap, ptr: number, index: number, value: InitOf<E>): void;
-}
-
-export type AccessorOf<T, Self> =
-  T extends AtomicType<infer N>
-    ? AtomicAccessor<N extends BigScalarName ? bigint : number>
-    : T extends ArrayType<infer E>
-      ? ArrayAccessor<E, Self>
-      : FieldAccessor<ValueOf<T, Self>, InitOf<T>>;
-
-export type Accessors<F extends Fields> = { readonly [K in keyof F]: AccessorOf<F[K], Layout<F>> };
-
-/** A field's accessors bound to one heap (`Layout.bind(heap)`): the fastest path. */
-export interface BoundField<V, I = V> {
-  get(ptr: number): V;
-  set(ptr: number, value: I): void;
-}
-
-export type Bound<F extends Fields> = {
-  readonly [K in keyof F]: BoundField<ValueOf<F[K], Layout<F>>, InitOf<F[K]>>;
-};
+export type {
+  AccessorOf,
+  Accessors,
+  ArrayAccessor,
+  AtomicAccessor,
+  Bound,
+  BoundField,
+  FieldAccessor,
+} from "./types.js";
 
 /** What `staticAccessor` needs of a field. */
 export interface StaticSlot {
