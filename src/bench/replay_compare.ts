@@ -11,7 +11,7 @@
  * Errors: RangeError for a configuration that is not understood or a baseline name (a trace replays
  * only on jemalloc-ts); trace errors come from readTraceFile/replay.
  */
-import { readTraceFile, replay, type Trace } from "../cli/replay.js";
+import { readTraceFile, replay, type Trace } from "../replay/replay.js";
 import { parseStrategy } from "./strategies.js";
 
 export interface ReplayCompareRow {

@@ -5,7 +5,7 @@
  * (src/bench/replay_compare.ts).
  */
 import { runReplayCompare } from "../bench/replay_compare.js";
-import { readTraceFile, replay } from "./replay.js";
+import { readTraceFile, replay } from "../replay/replay.js";
 
 function intFlag(name: string, v: string | undefined): number {
   if (v === undefined || !/^\d+$/.test(v))

@@ -19,7 +19,7 @@ import {
   OP_T,
   readTraceFile,
   type Trace,
-} from "../../src/cli/replay.js";
+} from "../../src/replay/replay.js";
 import { Heap } from "../../src/heap.js";
 
 export const FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));

@@ -3,7 +3,7 @@
  * every freed page is purged at once), no per-op data.
  */
 import { describe, expect, it } from "vitest";
-import { replay } from "../../src/cli/replay.js";
+import { replay } from "../../src/replay/replay.js";
 import { diffReplay, expectedPath, loadTrace, readJson, SETTINGS, TRACES } from "../helpers/replay.js";
 
 describe("replay: decay0 (tcache:false,narenas:1,dirty/muzzy 0)", () => {

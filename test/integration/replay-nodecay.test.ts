@@ -4,7 +4,7 @@
  * leaf, exactly as ../shared/reference/compare.mjs does.
  */
 import { describe, expect, it } from "vitest";
-import { replay } from "../../src/cli/replay.js";
+import { replay } from "../../src/replay/replay.js";
 import { diffReplay, expectedPath, loadTrace, readJson, SETTINGS, TRACES } from "../helpers/replay.js";
 
 describe("replay: nodecay (tcache:false,narenas:1,dirty/muzzy -1, --no-ops)", () => {

@@ -3,7 +3,7 @@
  * jemalloc 5.3 (thread cache on).
  */
 import { describe, expect, it } from "vitest";
-import { replay } from "../../src/cli/replay.js";
+import { replay } from "../../src/replay/replay.js";
 import { diffReplay, expectedPath, loadTrace, readJson, SETTINGS, TRACES } from "../helpers/replay.js";
 
 // SKIPPED until the lead enables it (the thread cache was in progress when this was written). Run

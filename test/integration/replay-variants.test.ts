@@ -3,7 +3,7 @@
  * (expected/variants/q<lg_quantum>-p<lg_page>-h<lg_hugepage>/<trace>.base.json.gz), base setting.
  */
 import { describe, expect, it } from "vitest";
-import { replay } from "../../src/cli/replay.js";
+import { replay } from "../../src/replay/replay.js";
 import {
   diffReplay,
   expectedPath,

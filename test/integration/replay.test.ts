@@ -4,7 +4,7 @@
  * file, leaf by leaf, exactly as ../shared/reference/compare.mjs does (nodecay: replay-nodecay.test.ts).
  */
 import { describe, expect, it } from "vitest";
-import { replay } from "../../src/cli/replay.js";
+import { replay } from "../../src/replay/replay.js";
 import { diffReplay, expectedPath, loadTrace, readJson, SETTINGS, TRACES } from "../helpers/replay.js";
 
 describe("replay: base (tcache:false,narenas:1, per-op usable and realloc_moved)", () => {
