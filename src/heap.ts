@@ -90,6 +90,7 @@ import { flushProblems, tcacheGeom } from "./tcache/tcache.js";
 export type { ReclaimReport };
 
 import { backgroundThreadSet } from "./background/index.js";
+import { backgroundWorkerScriptDefaultSet } from "./background/spawn.js";
 import { type CheckReport, heapCheck } from "./check/check.js";
 import type { Derived } from "./heap/boot.js";
 import {
@@ -101,6 +102,9 @@ import {
 } from "./heap/mallctl.js";
 
 export type { HeapAttachOptions, HeapCreateOptions };
+
+// The module background purge threads run (started from src/background, which cannot import this layer).
+backgroundWorkerScriptDefaultSet(new URL("./heap/background_worker.js", import.meta.url));
 
 const RTREE_LEAF_MASK = 2 ** RTREE_LEAF_BITS - 1;
 const FAST_BITS_MASK = EDATA_BITS_STATE_MASK | EDATA_BITS_SLAB_MASK;

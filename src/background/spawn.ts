@@ -1,6 +1,7 @@
 /**
  * spawn: starting background threads as node:worker_threads Workers. The worker script is
- * heap/background_worker.js (the API layer: it attaches a heap as an application does) (dist/ in production). Running from the TypeScript
+ * heap/background_worker.js (dist/ in production): it attaches a heap as an application does, so it
+ * belongs to the API layer, which names it here (backgroundWorkerScriptDefaultSet). Running from the TypeScript
  * sources (tests, tsx) needs a script that registers a TypeScript loader in the worker first — workers
  * do not inherit tsx's hooks — named with backgroundWorkerScriptSet (e.g. test/helpers/ts-worker.mjs
  * with data { __entry: <src/heap/background_worker.ts URL> }). The choice travels to worker 0
@@ -37,6 +38,12 @@ export interface BgWorkerData {
 }
 
 let override: ResolvedScript | null = null;
+let defaultScript: URL | null = null;
+
+/** The API layer names its worker entry module here when it loads (this layer cannot import it). */
+export function backgroundWorkerScriptDefaultSet(url: URL): void {
+  defaultScript = url;
+}
 
 function toHref(url: URL | string): string {
   if (url instanceof URL) return url.href;
@@ -64,10 +71,11 @@ export function backgroundWorkerScriptSet(script: BackgroundWorkerScript | null)
   override = { href: toHref(script.url), data: { ...data } };
 }
 
-/** The script to use: the override, else heap/background_worker.js (the API layer: it attaches a heap as an application does). */
+/** The script to use: the override, else the API layer's heap/background_worker.js. */
 export function backgroundWorkerScript(): ResolvedScript {
   if (override !== null) return override;
-  const js = new URL("../heap/background_worker.js", import.meta.url);
+  const js = defaultScript;
+  if (js === null) throw new Error("background threads: no worker script was named (load the package entry)");
   if (existsSync(fileURLToPath(js))) return { href: js.href, data: {} };
   throw new Error(
     `background threads: no worker script at ${fileURLToPath(js)}; build the package (npm run build), or, ` +

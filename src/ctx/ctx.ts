@@ -171,4 +171,3 @@ export interface HeapHandle {
   mallctl(name: string, newValue?: unknown): unknown;
   setCorruptionHandler(handler: CorruptionHandler | null): void;
 }
-

@@ -9,10 +9,8 @@
  * no bin lock (bins rank before extents, and jemalloc drops the bin lock before calling the PAC too).
  */
 
-import {
-  decayInit,
-} from "../decay/index.js";
-import { lockInit, } from "../sync/index.js";
+import { decayInit } from "../decay/index.js";
+import { lockInit } from "../sync/index.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import {
   EXTENT_STATE_DIRTY,
@@ -26,7 +24,7 @@ import {
   edataSzindSet,
 } from "./edata.js";
 import { emapDeregisterInterior, emapRegisterInterior } from "./emap.js";
-import { esetInit, } from "./eset.js";
+import { esetInit } from "./eset.js";
 import {
   ecacheAlloc,
   ecacheAllocGrow,

@@ -54,7 +54,7 @@ import {
   THREAD_NODE_TID_B,
   THREAD_TCACHE_ON_B,
 } from "../ctx/header.js";
-import { makeViews, } from "../layout/index.js";
+import { makeViews } from "../layout/index.js";
 import { type ConfResult, mallocConfSources, parseMallocConf, readMallocConfEnv } from "../conf/conf.js";
 import { SizeClasses, sizeClassConfig } from "../sizeclass/index.js";
 import { createLockContext, lockInit, ownerTag, SLOTS_MAX, slotClaim, slotsInit } from "../sync/index.js";
@@ -141,7 +141,6 @@ export function coreOptions(conf: ConfResult): CoreOptions {
     xmalloc: o.xmalloc,
   };
 }
-
 
 function derive(
   buffer: SharedArrayBuffer | ArrayBuffer,

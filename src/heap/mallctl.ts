@@ -4,11 +4,7 @@
  * `mallctl`, `mallctlnametomib`, `mallctlbymib` and `statsPrint` call them.
  */
 import type { HeapHandle } from "../ctx/ctx.js";
-import {
-  mallctlByMibDispatch,
-  mallctlDispatch,
-  mallctlNameToMibDispatch,
-} from "../mallctl/index.js";
+import { mallctlByMibDispatch, mallctlDispatch, mallctlNameToMibDispatch } from "../mallctl/index.js";
 import { statsPrint, statsPrintAtExit } from "../stats/stats_print.js";
 
 /** heap.mallctl(name, newValue?): the value read (the old value of a read-write leaf). */

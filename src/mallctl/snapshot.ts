@@ -31,9 +31,7 @@ import { arenaFieldsB, arenaRecordByInd, narenasTotal } from "../arena/arena.js"
 import { binRecord } from "../arena/bin.js";
 import { ARENA_STATE_B, ARENA_STATE_DESTROYED, BIN_LOCK_B } from "../arena/layout.js";
 import {
-  type ArenaStats,
   arenaStatsRead,
-  type BinStats,
   type ExtentClassStats,
   type LextentStats,
   type SizeGroupStats,
@@ -56,40 +54,29 @@ import { type LockStats, lockStatsMerge, lockStatsRead, lockStatsZero } from "..
 import { tcacheBytesOfArena } from "../tcache/index.js";
 import { ctlState, withCtlLock } from "./state.js";
 
-/** MALLCTL_ARENAS_ALL and MALLCTL_ARENAS_DESTROYED. */
-export const MALLCTL_ARENAS_ALL = 4096;
-export const MALLCTL_ARENAS_DESTROYED = 4097;
+import {
+  ARENA_MUTEX_NAMES,
+  type ArenaMutexName,
+  type ArenaSnapshot,
+  type BinSnapshot,
+  GLOBAL_MUTEX_NAMES,
+  type GlobalMutexName,
+  MALLCTL_ARENAS_ALL,
+  MALLCTL_ARENAS_DESTROYED,
+  type StatsSnapshot,
+} from "./snapshot_types.js";
 
-/** jemalloc's global profiled mutexes (MUTEX_PROF_GLOBAL_MUTEXES), in order. */
-export const GLOBAL_MUTEX_NAMES = [
-  "background_thread",
-  "max_per_bg_thd",
-  "ctl",
-  "prof",
-  "prof_thds_data",
-  "prof_dump",
-  "prof_recent_alloc",
-  "prof_recent_dump",
-  "prof_stats",
-] as const;
-export type GlobalMutexName = (typeof GLOBAL_MUTEX_NAMES)[number];
-
-/** jemalloc's per-arena profiled mutexes (MUTEX_PROF_ARENA_MUTEXES), in order. */
-export const ARENA_MUTEX_NAMES = [
-  "large",
-  "extent_avail",
-  "extents_dirty",
-  "extents_muzzy",
-  "extents_retained",
-  "decay_dirty",
-  "decay_muzzy",
-  "base",
-  "tcache_list",
-  "hpa_shard",
-  "hpa_shard_grow",
-  "hpa_sec",
-] as const;
-export type ArenaMutexName = (typeof ARENA_MUTEX_NAMES)[number];
+export {
+  ARENA_MUTEX_NAMES,
+  type ArenaMutexName,
+  type ArenaSnapshot,
+  type BinSnapshot,
+  GLOBAL_MUTEX_NAMES,
+  type GlobalMutexName,
+  MALLCTL_ARENAS_ALL,
+  MALLCTL_ARENAS_DESTROYED,
+  type StatsSnapshot,
+} from "./snapshot_types.js";
 
 /** Arena mutexes this port guards with the arena's extent lock. */
 const EXTENT_LOCK_MUTEXES: ReadonlySet<ArenaMutexName> = new Set([
@@ -101,43 +88,6 @@ const EXTENT_LOCK_MUTEXES: ReadonlySet<ArenaMutexName> = new Set([
   "decay_dirty",
   "decay_muzzy",
 ]);
-
-export interface BinSnapshot extends BinStats {
-  mutex: LockStats;
-}
-
-/** One arena's figures as stats.arenas.<i>.* reads them. */
-export interface ArenaSnapshot extends ArenaStats {
-  dss: string;
-  tcache_stashed_bytes: number;
-  abandoned_vm: number;
-  hpa_sec_bytes: number;
-  bins: BinSnapshot[];
-  mutexes: Record<ArenaMutexName, LockStats>;
-}
-
-export interface StatsSnapshot {
-  /** The shared epoch this copy was taken at. */
-  epoch: number;
-  /** arenas.narenas when taken. */
-  narenas: number;
-  allocated: number;
-  active: number;
-  metadata: number;
-  metadata_thp: number;
-  resident: number;
-  mapped: number;
-  retained: number;
-  /** realloc(ptr, 0) calls when taken (stats.zero_reallocs itself reads the live counter). */
-  zero_reallocs: number;
-  background_thread: { num_threads: number; num_runs: number; run_interval: number };
-  mutexes: Record<GlobalMutexName, LockStats>;
-  /** Initialized arenas by index (jemalloc's ctl_arena_t.initialized = true). */
-  arenas: Map<number, ArenaSnapshot>;
-  merged: ArenaSnapshot;
-  destroyed: ArenaSnapshot;
-  destroyedInitialized: boolean;
-}
 
 function groupZero(): SizeGroupStats {
   return { allocated: 0, nmalloc: 0, ndalloc: 0, nrequests: 0, nfills: 0, nflushes: 0 };

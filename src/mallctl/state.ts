@@ -21,7 +21,7 @@ import type { HeapCtx } from "../ctx/ctx.js";
 import { heapLock, heapUnlock } from "../extent/lock.js";
 import type { HeapHandle } from "../ctx/ctx.js";
 import { HDR_LOCK_CTL_B } from "../ctx/header.js";
-import type { StatsSnapshot } from "./snapshot.js";
+import type { StatsSnapshot } from "./snapshot_types.js";
 
 export interface CtlState {
   /** This thread's copy of the statistics, or null before the first look. */
