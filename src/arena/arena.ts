@@ -45,6 +45,8 @@ import {
   ARENA_STATE_LIVE,
   BSTATS_COUNT,
   LSTATS_BYTES,
+  arenaFieldsB,
+  arenaIsAuto,
 } from "./layout.js";
 
 export { arenaRecordByInd };
@@ -53,13 +55,7 @@ function f64Set(ctx: HeapCtx, b: number, v: number): void {
   ctx.f64[b >>> 3] = v;
 }
 
-export function arenaFieldsB(ctx: HeapCtx, arena: number): number {
-  return arena + ctx.arenaLayout.arenaFieldsB;
-}
-
-export function arenaIsAuto(ctx: HeapCtx, arena: number): boolean {
-  return ctx.u32[(arenaFieldsB(ctx, arena) + ARENA_IS_AUTO_B) >>> 2] !== 0;
-}
+export { arenaFieldsB, arenaIsAuto } from "./layout.js";
 
 export function arenaNthreads(ctx: HeapCtx, arena: number): number {
   return Atomics.load(ctx.i32, (arenaFieldsB(ctx, arena) + ARENA_NTHREADS_B) >>> 2);

@@ -22,7 +22,6 @@ import { arenaExtentDalloc } from "./decay.js";
 import { phInsert, phRemove, phRemoveFirst } from "../extent/ph.js";
 import { lockInit } from "../sync/index.js";
 import {
-  ARENA_IS_AUTO_B,
   BIN_FULL_HEAD_B,
   BIN_FULL_TAIL_B,
   BIN_LOCK_B,
@@ -37,6 +36,7 @@ import {
   BSTATS_NREQUESTS,
   BSTATS_NRESLABS,
   BSTATS_NSLABS,
+  arenaIsAuto,
 } from "./layout.js";
 import { slabBitmapInit, slabRegAllocIndex, slabRegFree } from "./slab.js";
 
@@ -57,10 +57,6 @@ export function bstatD(bin: number, stat: number): number {
 function bstatAdd(ctx: HeapCtx, bin: number, stat: number, v: number): void {
   const d = ((bin + BIN_STATS_B) >>> 3) + stat;
   ctx.f64[d] = ctx.f64[d]! + v;
-}
-
-function arenaIsAuto(ctx: HeapCtx, arena: number): boolean {
-  return ctx.u32[(arena + ctx.arenaLayout.arenaFieldsB + ARENA_IS_AUTO_B) >>> 2] !== 0;
 }
 
 export function binLock(ctx: HeapCtx, bin: number): void {

@@ -25,12 +25,12 @@ import { arenaExtentDalloc, arenaHandleDeferredWork } from "./decay.js";
 import { PAC_OFFSET_STATE_B } from "../extent/pac_layout.js";
 import { alignUp, lgFloor } from "../layout/index.js";
 import {
-  ARENA_IS_AUTO_B,
   ARENA_LARGE_HEAD_B,
   ARENA_LARGE_TAIL_B,
   LSTATS_BYTES,
   LSTATS_NDALLOC,
   LSTATS_NMALLOC,
+  arenaIsAuto,
 } from "./layout.js";
 
 export const CACHELINE = 64;
@@ -44,10 +44,6 @@ function lstatAdd(ctx: HeapCtx, arena: number, usize: number, stat: number, v: n
   const ind = sc.size2index(usize < sc.largeMinclass ? sc.largeMinclass : usize);
   const d = ((arena + ctx.arenaLayout.lstatsB + (ind - sc.nbins) * LSTATS_BYTES) >>> 3) + stat;
   ctx.f64[d] = ctx.f64[d]! + v;
-}
-
-function arenaIsAuto(ctx: HeapCtx, arena: number): boolean {
-  return ctx.u32[(arena + ctx.arenaLayout.arenaFieldsB + ARENA_IS_AUTO_B) >>> 2] !== 0;
 }
 
 function largeListAppend(ctx: HeapCtx, arena: number, e: number): void {

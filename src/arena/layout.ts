@@ -32,7 +32,7 @@
  */
 
 import { DECAY_BYTES } from "../decay/index.js";
-import type { ArenaLayout } from "../ctx/ctx.js";
+import type { ArenaLayout, HeapCtx } from "../ctx/ctx.js";
 import { esetBytes } from "../extent/eset.js";
 import { PAC_FIXED_BYTES } from "../extent/pac_layout.js";
 import { LOCK_BYTES } from "../ctx/header.js";
@@ -119,4 +119,14 @@ export function arenaLayoutCompute(sc: SizeClasses): ArenaLayout {
     nbinRecords,
     arenaFieldsB,
   };
+}
+
+/** Byte offset of arena record `arena`'s own fields (the ARENA_* offsets above start there). */
+export function arenaFieldsB(ctx: HeapCtx, arena: number): number {
+  return arena + ctx.arenaLayout.arenaFieldsB;
+}
+
+/** An automatic arena (chosen for threads), as opposed to one made with arenas.create. */
+export function arenaIsAuto(ctx: HeapCtx, arena: number): boolean {
+  return ctx.u32[(arenaFieldsB(ctx, arena) + ARENA_IS_AUTO_B) >>> 2] !== 0;
 }

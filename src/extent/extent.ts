@@ -14,7 +14,7 @@
  */
 
 import { DECAY_B_NMADVISE, DECAY_B_PURGED_PAGES, decayMsRead } from "../decay/index.js";
-import { alignUp } from "../layout/index.js";
+import { alignUp, f64AddB } from "../layout/index.js";
 import { baseAlloc } from "./base.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import {
@@ -100,9 +100,6 @@ function snNext(ctx: HeapCtx, pac: number): number {
   const sn = ctx.u32[w]!;
   ctx.u32[w] = sn + 1;
   return sn;
-}
-function f64Add(ctx: HeapCtx, b: number, v: number): void {
-  ctx.f64[b >>> 3] = ctx.f64[b >>> 3]! + v;
 }
 
 /** pac_decay_ms_get(pac, muzzy) != 0 */
@@ -310,9 +307,9 @@ function extentMaximallyPurge(ctx: HeapCtx, pac: number, e: number): void {
   const size = edataSize(ctx.u32, e);
   extentDallocWrapper(ctx, pac, e);
   const d = pacDecayDirty(ctx, pac);
-  f64Add(ctx, d + DECAY_B_NMADVISE, 1);
-  f64Add(ctx, d + DECAY_B_PURGED_PAGES, size / ctx.page);
-  f64Add(ctx, pac + PAC_MAPPED_B, -size);
+  f64AddB(ctx.f64, d + DECAY_B_NMADVISE, 1);
+  f64AddB(ctx.f64, d + DECAY_B_PURGED_PAGES, size / ctx.page);
+  f64AddB(ctx.f64, pac + PAC_MAPPED_B, -size);
 }
 
 /** extent_dalloc_wrapper: unmap if the hook allows (never by default), else purge into retained. */
@@ -393,7 +390,7 @@ function extentSplitInterior(ctx: HeapCtx, pac: number, e: number, size: number,
 /** An extent that could not be split is leaked after purging (only on metadata exhaustion). */
 function abandon(ctx: HeapCtx, pac: number, ec: number, e: number): void {
   const size = edataSize(ctx.u32, e);
-  f64Add(ctx, pac + PAC_ABANDONED_VM_B, size);
+  f64AddB(ctx.f64, pac + PAC_ABANDONED_VM_B, size);
   if (esetState(ctx, ec) !== EXTENT_STATE_RETAINED) {
     ehooksPurgeForced(ctx, edataArena(ctx.u32, e), edataBase(ctx.u32, e), size);
   }

@@ -12,6 +12,7 @@
 import { decayInit } from "../decay/index.js";
 import { lockInit } from "../sync/index.js";
 import type { HeapCtx } from "../ctx/ctx.js";
+import { f64AddB } from "../layout/index.js";
 import {
   EXTENT_STATE_DIRTY,
   EXTENT_STATE_MUZZY,
@@ -51,10 +52,6 @@ import {
   PAC_OVERSIZE_THRESHOLD_B,
   PAC_SN_NEXT_B,
 } from "./pac_layout.js";
-
-function f64Add(ctx: HeapCtx, b: number, v: number): void {
-  ctx.f64[b >>> 3] = ctx.f64[b >>> 3]! + v;
-}
 
 /** Sets up the PAC part of a fresh (zeroed) arena record. */
 export function pacInit(
@@ -105,7 +102,7 @@ function pacAllocReal(ctx: HeapCtx, pac: number, size: number, alignment: number
     e = ecacheAlloc(ctx, pac, pacEcacheMuzzy(ctx, pac), 0, size, alignment, zero);
   if (e === 0) {
     e = ecacheAllocGrow(ctx, pac, 0, size, alignment, zero);
-    if (e !== 0) f64Add(ctx, pac + PAC_MAPPED_B, size);
+    if (e !== 0) f64AddB(ctx.f64, pac + PAC_MAPPED_B, size);
   }
   return e;
 }
@@ -128,7 +125,7 @@ export function paAlloc(
     if (ctx.failpoint !== null) ctx.failpoint("extent.locked");
     const e = pacAllocReal(ctx, pac, size, alignment, zero);
     if (e === 0) return 0;
-    f64Add(ctx, pac + PAC_NACTIVE_B, size / ctx.page);
+    f64AddB(ctx.f64, pac + PAC_NACTIVE_B, size / ctx.page);
     edataSzindSet(ctx.u32, e, szind);
     edataSlabSet(ctx.u32, e, slab);
     if (slab && size > 2 * ctx.page) emapRegisterInterior(ctx, e);
@@ -152,7 +149,7 @@ export function paDalloc(ctx: HeapCtx, pac: number, e: number): void {
     }
     edataAddrSet(u32, e, edataBase(u32, e));
     edataSzindSet(u32, e, ctx.sc.nsizes);
-    f64Add(ctx, pac + PAC_NACTIVE_B, -edataSize(u32, e) / ctx.page);
+    f64AddB(ctx.f64, pac + PAC_NACTIVE_B, -edataSize(u32, e) / ctx.page);
     ecacheDalloc(ctx, pac, pacEcacheDirty(ctx, pac), e);
   } finally {
     pacUnlock(ctx, pac);
@@ -184,8 +181,8 @@ export function paExpand(
       extentDallocWrapper(ctx, pac, trail);
       return true;
     }
-    if (mappedAdd > 0) f64Add(ctx, pac + PAC_MAPPED_B, mappedAdd);
-    f64Add(ctx, pac + PAC_NACTIVE_B, amount / ctx.page);
+    if (mappedAdd > 0) f64AddB(ctx.f64, pac + PAC_MAPPED_B, mappedAdd);
+    f64AddB(ctx.f64, pac + PAC_NACTIVE_B, amount / ctx.page);
     edataSzindSet(ctx.u32, e, szind);
     return false;
   } finally {
@@ -208,7 +205,7 @@ export function paShrink(
     const trail = extentSplit(ctx, pac, e, newSize, amount);
     if (trail === 0) return true;
     ecacheDalloc(ctx, pac, pacEcacheDirty(ctx, pac), trail);
-    f64Add(ctx, pac + PAC_NACTIVE_B, -amount / ctx.page);
+    f64AddB(ctx.f64, pac + PAC_NACTIVE_B, -amount / ctx.page);
     edataSzindSet(ctx.u32, e, szind);
   } finally {
     pacUnlock(ctx, pac);

@@ -19,6 +19,7 @@ import {
   decayReinit,
 } from "../decay/index.js";
 import type { HeapCtx } from "../ctx/ctx.js";
+import { f64AddB } from "../layout/index.js";
 import {
   EDATA_W_LIST_NEXT,
   EXTENT_STATE_RETAINED,
@@ -47,9 +48,6 @@ import { pacLock, pacUnlock } from "./pac.js";
 import { PAC_ARENA_IND_B, PAC_MAPPED_B } from "./pac_layout.js";
 import { pagesTop, pagesTrimTail } from "./pages.js";
 
-function f64Add(ctx: HeapCtx, b: number, v: number): void {
-  ctx.f64[b >>> 3] = ctx.f64[b >>> 3]! + v;
-}
 // --------------------------------------------------------------------------------------
 
 /** Eagerness of an unforced purge (arena_decide_unforced_purge_eagerness). */
@@ -130,10 +128,10 @@ function decayStashed(
     }
     e = next;
   }
-  f64Add(ctx, decayB + DECAY_B_NPURGE, 1);
-  f64Add(ctx, decayB + DECAY_B_NMADVISE, nmadvise);
-  f64Add(ctx, decayB + DECAY_B_PURGED_PAGES, npurged);
-  f64Add(ctx, pac + PAC_MAPPED_B, -nunmapped * ctx.page);
+  f64AddB(ctx.f64, decayB + DECAY_B_NPURGE, 1);
+  f64AddB(ctx.f64, decayB + DECAY_B_NMADVISE, nmadvise);
+  f64AddB(ctx.f64, decayB + DECAY_B_PURGED_PAGES, npurged);
+  f64AddB(ctx.f64, pac + PAC_MAPPED_B, -nunmapped * ctx.page);
 }
 
 /**

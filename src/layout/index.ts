@@ -85,6 +85,17 @@ export function lgCeil(n: number): number {
   return 2 ** f === n ? f : f + 1;
 }
 
+/** Adds `v` to the float64 counter at byte offset `byteOffset` (8-aligned) of the buffer. */
+export function f64AddB(f64: Float64Array, byteOffset: number, v: number): void {
+  const d = byteOffset >>> 3;
+  f64[d] = f64[d]! + v;
+}
+
+/** Adds `v` to the float64 counter at 64-bit word index `d`. */
+export function f64AddD(f64: Float64Array, d: number, v: number): void {
+  f64[d] = f64[d]! + v;
+}
+
 /** Thrown when an internal invariant does not hold: the heap is then poisoned. */
 export class AssertionError extends Error {
   override name = "AssertionError";

@@ -31,7 +31,7 @@ import {
   viewFactory,
 } from "./specialize.js";
 import { staticAccessor } from "./static-accessors.js";
-import type { AnyLayout, Fields, FieldType, Init, Layout, Plain, Ptr, View } from "./types.js";
+import type { AnyLayout, Fields, FieldType, Layout } from "./types.js";
 import { isFieldType, STRUCT_MAX_BYTES } from "./types.js";
 import {
   checkRecordPtr,

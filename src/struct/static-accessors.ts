@@ -12,7 +12,7 @@ import { atomicView, badValue, rawAccessor } from "./accessors.js";
 import type { StructHeap } from "./heap-like.js";
 import { memoryOf, type StructMemory } from "./memory.js";
 import type { SpecializedAccessors } from "./specialize.js";
-import type { ArrayType, AtomicType, BigScalarName, Fields, FieldType, InitOf, ValueOf } from "./types.js";
+import type { ArrayType, AtomicType, FieldType } from "./types.js";
 
 export type {
   AccessorOf,

@@ -53,7 +53,7 @@ import {
 import { emapLookupChecked } from "../extent/emap.js";
 import { pacLock, pacUnlock } from "../extent/pac.js";
 import { PURGE_NEVER, PURGE_ON_EPOCH_ADVANCE, arenaDecay, arenaExtentDalloc } from "../arena/decay.js";
-import { alignUp } from "../layout/index.js";
+import { alignUp, f64AddD } from "../layout/index.js";
 import {
   TBIN_BYTES,
   TBIN_FILL_DIV_MASK,
@@ -149,10 +149,6 @@ function flushDelayItems(ctx: HeapCtx, g: TcacheGeom, binind: number): number {
   return d >= 256 ? 255 : d;
 }
 
-function f64Add(ctx: HeapCtx, d: number, v: number): void {
-  ctx.f64[d] = ctx.f64[d]! + v;
-}
-
 /**
  * Creates a cache associated with `arenaInd`: one zeroed internal allocation in arena 0 (page
  * aligned) holding stacks and record. Returns the record offset, or 0 on OOM.
@@ -165,7 +161,7 @@ export function tcacheCreate(ctx: HeapCtx, arenaInd: number, kind: number): numb
   if (usize === 0) return 0;
   const block = arenaPalloc(ctx, a0, usize, ctx.page, true);
   if (block === 0) return 0;
-  f64Add(ctx, (a0 + ctx.arenaLayout.arenaFieldsB + ARENA_INTERNAL_B) >>> 3, usize);
+  f64AddD(ctx.f64, (a0 + ctx.arenaLayout.arenaFieldsB + ARENA_INTERNAL_B) >>> 3, usize);
   const tc = block + g.recordOff;
   const u32 = ctx.u32;
   ctx.i32[(tc + TCACHE_ARENA_B) >>> 2] = arenaInd;
@@ -233,10 +229,10 @@ function fillSmall(ctx: HeapCtx, tc: number, arena: number, binind: number, nfil
       break;
     }
     if (!allocAndRetry) {
-      f64Add(ctx, bstatD(bin, BSTATS_NMALLOC), filled);
-      f64Add(ctx, bstatD(bin, BSTATS_NREQUESTS), ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1]!);
-      f64Add(ctx, bstatD(bin, BSTATS_CURREGS), filled);
-      f64Add(ctx, bstatD(bin, BSTATS_NFILLS), 1);
+      f64AddD(ctx.f64, bstatD(bin, BSTATS_NMALLOC), filled);
+      f64AddD(ctx.f64, bstatD(bin, BSTATS_NREQUESTS), ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1]!);
+      f64AddD(ctx.f64, bstatD(bin, BSTATS_CURREGS), filled);
+      f64AddD(ctx.f64, bstatD(bin, BSTATS_NFILLS), 1);
       ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1] = 0;
     }
     binUnlock(ctx, bin);
@@ -352,8 +348,8 @@ function flushSmall(ctx: HeapCtx, tc: number, binind: number, slots: number, fro
     binLock(ctx, bin);
     if (arena === tcArena && !merged) {
       merged = true;
-      f64Add(ctx, bstatD(bin, BSTATS_NFLUSHES), 1);
-      f64Add(ctx, bstatD(bin, BSTATS_NREQUESTS), ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1]!);
+      f64AddD(ctx.f64, bstatD(bin, BSTATS_NFLUSHES), 1);
+      f64AddD(ctx.f64, bstatD(bin, BSTATS_NREQUESTS), ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1]!);
       ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1] = 0;
     }
     let ndeferred = 0;
@@ -391,8 +387,8 @@ function flushSmall(ctx: HeapCtx, tc: number, binind: number, slots: number, fro
   if (!merged && tcArena !== 0) {
     const bin = binRecord(ctx, tcArena, binind, threadShard(ctx, binind));
     binLock(ctx, bin);
-    f64Add(ctx, bstatD(bin, BSTATS_NFLUSHES), 1);
-    f64Add(ctx, bstatD(bin, BSTATS_NREQUESTS), ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1]!);
+    f64AddD(ctx.f64, bstatD(bin, BSTATS_NFLUSHES), 1);
+    f64AddD(ctx.f64, bstatD(bin, BSTATS_NREQUESTS), ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1]!);
     ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1] = 0;
     binUnlock(ctx, bin);
   }
@@ -427,8 +423,8 @@ function flushLarge(ctx: HeapCtx, tc: number, binind: number, ptrs: number[]): v
     pacLock(ctx, arena);
     if (arena === tcArena && !merged) {
       merged = true;
-      f64Add(ctx, lstatD(ctx, arena, binind, LSTATS_NREQUESTS), ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1]!);
-      f64Add(ctx, lstatD(ctx, arena, binind, LSTATS_NFLUSHES), 1);
+      f64AddD(ctx.f64, lstatD(ctx, arena, binind, LSTATS_NREQUESTS), ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1]!);
+      f64AddD(ctx.f64, lstatD(ctx, arena, binind, LSTATS_NFLUSHES), 1);
       ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1] = 0;
     }
     const mine: number[] = [];
@@ -462,8 +458,8 @@ function flushLarge(ctx: HeapCtx, tc: number, binind: number, ptrs: number[]): v
   }
   if (!merged && tcArena !== 0) {
     pacLock(ctx, tcArena);
-    f64Add(ctx, lstatD(ctx, tcArena, binind, LSTATS_NREQUESTS), ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1]!);
-    f64Add(ctx, lstatD(ctx, tcArena, binind, LSTATS_NFLUSHES), 1);
+    f64AddD(ctx.f64, lstatD(ctx, tcArena, binind, LSTATS_NREQUESTS), ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1]!);
+    f64AddD(ctx.f64, lstatD(ctx, tcArena, binind, LSTATS_NFLUSHES), 1);
     ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1] = 0;
     pacUnlock(ctx, tcArena);
   }
@@ -540,12 +536,12 @@ export function tcacheStatsMerge(ctx: HeapCtx, tc: number): void {
     if (i < ctx.sc.nbins) {
       const bin = binRecord(ctx, arena, i, threadShard(ctx, i));
       binLock(ctx, bin);
-      f64Add(ctx, bstatD(bin, BSTATS_NREQUESTS), n);
+      f64AddD(ctx.f64, bstatD(bin, BSTATS_NREQUESTS), n);
       binUnlock(ctx, bin);
     } else {
       pacLock(ctx, arena);
-      f64Add(ctx, lstatD(ctx, arena, i, LSTATS_NREQUESTS), n);
-      f64Add(ctx, lstatD(ctx, arena, i, LSTATS_NFLUSHES), 1);
+      f64AddD(ctx.f64, lstatD(ctx, arena, i, LSTATS_NREQUESTS), n);
+      f64AddD(ctx.f64, lstatD(ctx, arena, i, LSTATS_NFLUSHES), 1);
       pacUnlock(ctx, arena);
     }
     ctx.f64[d] = 0;
@@ -567,7 +563,7 @@ export function tcacheDestroy(ctx: HeapCtx, tc: number, arenaThreadsLeft: number
   const e = emapLookupChecked(ctx, block);
   if (e !== 0) {
     const usize = largeUsize(ctx, e);
-    f64Add(ctx, (a0 + ctx.arenaLayout.arenaFieldsB + ARENA_INTERNAL_B) >>> 3, -usize);
+    f64AddD(ctx.f64, (a0 + ctx.arenaLayout.arenaFieldsB + ARENA_INTERNAL_B) >>> 3, -usize);
     pacLock(ctx, a0);
     largeDallocPrepLocked(ctx, a0, e);
     pacUnlock(ctx, a0);
