@@ -19,6 +19,8 @@ export interface ExhaustionOptions {
   tcache: boolean;
   /** Operations after the first failed allocation. */
   opsAfterOom?: number;
+  /** Debugging: check() after every operation (slow). */
+  checkEach?: boolean;
 }
 
 export interface ExhaustionResult {
@@ -127,6 +129,7 @@ export function runExhaustion(o: ExhaustionOptions): ExhaustionResult {
   const r = prng(o.seed * 7919 + SIZE_MIXES.indexOf(o.mix));
   let failures = 0;
   let ops = 0;
+  let lastOp = "";
   let after = 0;
   let other: Heap | null = null;
   let tcFlags = 0;
@@ -140,6 +143,7 @@ export function runExhaustion(o: ExhaustionOptions): ExhaustionResult {
     if (kind === 0 || flags !== 0) {
       what = flags !== 0 ? "mallocx" : "malloc";
       p = flags !== 0 ? h.mallocx(size, flags) : h.malloc(size);
+      lastOp = `${what}(${size}, ${flags}) = ${p}`;
     } else if (kind === 1) {
       what = "calloc";
       p = h.calloc(1 + (size & 3), Math.ceil(size / 4));
@@ -168,6 +172,7 @@ export function runExhaustion(o: ExhaustionOptions): ExhaustionResult {
     const usable = heap.mallocUsableSize(p);
     L.release(p, "realloc");
     const q = b.heap.realloc(p, size);
+    lastOp = `realloc(${p} of ${b.size}, ${size}) = ${q}`;
     ops++;
     if (q === 0) {
       expectOom(b.heap, "realloc");
@@ -224,6 +229,13 @@ export function runExhaustion(o: ExhaustionOptions): ExhaustionResult {
       alloc(h, pickSize(o.mix, r), h === heap ? flags : 0, which < 6 ? 0 : which < 8 ? 1 : 2);
     }
     if (failures > 0 && after % 250 === 0) checkpoint(heap, L);
+    if (o.checkEach === true) {
+      try {
+        heap.check();
+      } catch (e) {
+        throw new Error(`step ${step} (${lastOp}): ${(e as Error).message}`);
+      }
+    }
   }
   if (failures === 0) throw new Error("the heap never ran out of memory");
   checkpoint(heap, L);
