@@ -160,23 +160,27 @@ export function arenaCreateManual(ctx: HeapCtx, reuseInd = -1): number {
   return ind;
 }
 
-/** Binds the thread to arena `ind` (thread.arena, or first use); unbinds the previous one. */
-export function threadArenaBind(ctx: HeapCtx, ind: number): void {
+/**
+ * Binds the thread to arena `ind` (thread.arena, or first use); unbinds the previous one. False, with
+ * nothing changed, when the arena cannot be had (an automatic arena whose creation ran out of memory).
+ */
+export function threadArenaBind(ctx: HeapCtx, ind: number): boolean {
   const tw = (ctx.threadB + THREAD_ARENA_B) >>> 2;
   const old = ctx.i32[tw]!;
-  if (old === ind) return;
+  if (old === ind) return true;
+  const a = arenaGet(ctx, ind, true);
+  if (a === 0) return false;
   if (old >= 0) {
     const oa = arenaRecordByInd(ctx, old);
     if (oa !== 0) Atomics.sub(ctx.i32, (arenaFieldsB(ctx, oa) + ARENA_NTHREADS_B) >>> 2, 1);
   }
-  const a = arenaGet(ctx, ind, true);
-  if (a === 0) throw new RangeError(`arena ${ind} does not exist`);
   Atomics.add(ctx.i32, (arenaFieldsB(ctx, a) + ARENA_NTHREADS_B) >>> 2, 1);
   const f = arenaFieldsB(ctx, a);
   const sel = ctx.u32[(f + ARENA_BINSHARD_NEXT_B) >>> 2]!;
   ctx.u32[(f + ARENA_BINSHARD_NEXT_B) >>> 2] = sel + 1;
   ctx.u32[(ctx.threadB + THREAD_BINSHARD_B) >>> 2] = sel;
   ctx.i32[tw] = ind;
+  return true;
 }
 
 /**
@@ -205,7 +209,11 @@ function arenaChooseHard(ctx: HeapCtx): number {
   return firstNull;
 }
 
-/** The thread's arena index, choosing (and binding) one on first use. */
+/**
+ * The thread's arena index, choosing (and binding) one on first use. When the chosen arena cannot be
+ * created (out of memory) the thread stays unbound and the index is returned anyway: the caller's
+ * arenaGet then fails and the allocation returns 0, as arena_choose_hard's NULL does in jemalloc.
+ */
 export function threadArena(ctx: HeapCtx): number {
   const ind = ctx.i32[(ctx.threadB + THREAD_ARENA_B) >>> 2]!;
   if (ind >= 0) return ind;

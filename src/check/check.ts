@@ -308,6 +308,18 @@ function checkCaches(ctx: HeapCtx, problems: string[]): number {
 
 export function heapCheck(ctx: HeapCtx): CheckReport {
   const problems: string[] = [];
+  try {
+    return heapCheckWalk(ctx, problems);
+  } catch (err) {
+    // Metadata so broken that the walk itself faulted (an index out of range, a non-record): report
+    // it as a failed check, never as a raw engine error.
+    if (err instanceof HeapCheckError || !(err instanceof RangeError || err instanceof TypeError)) throw err;
+    problems.push(`C0 the walk stopped: ${err.message}`);
+    throw new HeapCheckError(problems);
+  }
+}
+
+function heapCheckWalk(ctx: HeapCtx, problems: string[]): CheckReport {
   checkHeader(ctx, problems);
   const extents = collectExtents(ctx, problems);
   checkPartition(ctx, extents, problems);

@@ -17,8 +17,13 @@
  *   L+40..L+43        nextPind        u32     page class of the next block
  *   L+44..L+47        nblocks         u32
  *   L+48..L+51        edataAllocated  u32     extent records carved (for the checker)
- *   L+52..L+55        reserved
+ *   L+52..L+55        blocks          u32     newest block node (0: none); b0's header block has none
  * ╘══════════════════════════════════════════════════════════════════════════════════════════════════╛
+ *
+ * Block node (BASE_NODE_BYTES), carved first from every block mapped after the first (and right after
+ * the record in a base's own first block), so the blocks of a base can be listed — an extent hook's
+ * result must not overlap metadata (src/extent/hook_result.ts):
+ *   0..3 prev node (u32, 0 ends the list)   4..7 block start (u32)   8..15 block size (f64)
  */
 import { LOCK_BYTES } from "../ctx/header.js";
 import { alignUp } from "../layout/index.js";
@@ -36,6 +41,8 @@ export const BASE_RESIDENT_B = LOCK_BYTES + 32;
 export const BASE_NEXT_PIND_B = LOCK_BYTES + 40;
 export const BASE_NBLOCKS_B = LOCK_BYTES + 44;
 export const BASE_EDATA_ALLOCATED_B = LOCK_BYTES + 48;
+export const BASE_BLOCKS_B = LOCK_BYTES + 52;
+export const BASE_NODE_BYTES = 16;
 export const BASE_BYTES = alignUp(LOCK_BYTES + 56, 16);
 
 function f64At(ctx: HeapCtx, b: number): number {
@@ -71,9 +78,29 @@ function mapBlock(ctx: HeapCtx, baseB: number, need: number): boolean {
   ctx.u32[(baseB + BASE_NEXT_PIND_B) >>> 2] = Math.min(pind + 1, sc.npsizes - 1);
   f64Set(ctx, baseB + BASE_MAPPED_B, f64At(ctx, baseB + BASE_MAPPED_B) + size);
   ctx.u32[(baseB + BASE_NBLOCKS_B) >>> 2] = ctx.u32[(baseB + BASE_NBLOCKS_B) >>> 2]! + 1;
-  f64Set(ctx, baseB + BASE_CUR_B, addr);
+  pushNode(ctx, baseB, addr, addr, size);
+  f64Set(ctx, baseB + BASE_RESIDENT_B, f64At(ctx, baseB + BASE_RESIDENT_B) + ctx.page);
+  f64Set(ctx, baseB + BASE_CUR_B, addr + BASE_NODE_BYTES);
   f64Set(ctx, baseB + BASE_END_B, addr + size);
   return true;
+}
+
+function pushNode(ctx: HeapCtx, baseB: number, node: number, start: number, size: number): void {
+  ctx.u32[node >>> 2] = ctx.u32[(baseB + BASE_BLOCKS_B) >>> 2]!;
+  ctx.u32[(node >>> 2) + 1] = start;
+  f64Set(ctx, node + 8, size);
+  ctx.u32[(baseB + BASE_BLOCKS_B) >>> 2] = node;
+}
+
+/** Whether [addr, addr + size) overlaps a block of the base at `baseB` (its record's block included). */
+export function baseOverlaps(ctx: HeapCtx, baseB: number, addr: number, size: number): boolean {
+  let node = ctx.u32[(baseB + BASE_BLOCKS_B) >>> 2]!;
+  for (let guard = 0; node !== 0 && guard < 1 << 20; guard++) {
+    const start = ctx.u32[(node >>> 2) + 1]!;
+    if (addr < start + f64At(ctx, node + 8) && start < addr + size) return true;
+    node = ctx.u32[node >>> 2]!;
+  }
+  return false;
 }
 
 /** Initializes a base record at `baseB` (memory already zero) whose first block is [curB, endB). */
@@ -98,7 +125,8 @@ export function baseNew(ctx: HeapCtx): number {
     addr = pagesMap(ctx, mapped);
     if (addr === 0) return 0;
   }
-  baseInitAt(ctx, addr, addr + BASE_BYTES, addr + mapped, mapped);
+  baseInitAt(ctx, addr, addr + BASE_BYTES + BASE_NODE_BYTES, addr + mapped, mapped);
+  pushNode(ctx, addr, addr + BASE_BYTES, addr, mapped);
   f64Set(ctx, addr + BASE_ALLOCATED_B, BASE_BYTES);
   f64Set(ctx, addr + BASE_RESIDENT_B, ctx.page);
   return addr;
@@ -114,7 +142,7 @@ export function baseAlloc(ctx: HeapCtx, baseB: number, size: number, align: numb
     let cur = alignUp(f64At(ctx, baseB + BASE_CUR_B), align);
     if (cur + size > f64At(ctx, baseB + BASE_END_B)) {
       // The rest of the current block is abandoned (jemalloc keeps it for smaller requests).
-      if (!mapBlock(ctx, baseB, size + align)) return 0;
+      if (!mapBlock(ctx, baseB, size + align + BASE_NODE_BYTES)) return 0;
       cur = alignUp(f64At(ctx, baseB + BASE_CUR_B), align);
     }
     f64Set(ctx, baseB + BASE_CUR_B, cur + size);

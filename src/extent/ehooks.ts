@@ -10,9 +10,22 @@
  *   purge_forced  zero-fills the pages: they read as zero afterwards, like MADV_DONTNEED
  *   purge_lazy    succeeds and changes nothing (MADV_FREE: the data may stay)
  *   commit, split, merge  succeed
+ * An installed hook's answers are checked (hook_result.ts): a bad answer or a throw is a failure.
  */
 import type { ExtentHooks, HeapCtx } from "../ctx/ctx.js";
+import { hookAllocProblem, hookFailed } from "./hook_result.js";
 import { pagesMap, pagesPurgeForced } from "./pages.js";
+
+type BoolHook = (...args: never[]) => unknown;
+
+/** Calls a boolean hook: true (failure) unless it returned exactly false; a throw is a failure. */
+function callBool<F extends BoolHook>(h: F, ...args: Parameters<F>): boolean {
+  try {
+    return hookFailed(h(...args));
+  } catch {
+    return true;
+  }
+}
 
 function hooksOf(ctx: HeapCtx, arenaInd: number): ExtentHooks | undefined {
   return ctx.hooks.size === 0 ? undefined : ctx.hooks.get(arenaInd);
@@ -22,8 +35,14 @@ function hooksOf(ctx: HeapCtx, arenaInd: number): ExtentHooks | undefined {
 export function ehooksAlloc(ctx: HeapCtx, arenaInd: number, size: number, alignment: number): number {
   const h = hooksOf(ctx, arenaInd)?.alloc;
   if (h !== undefined) {
-    const r = h(size, alignment, true, arenaInd);
-    return r === null || r === undefined ? 0 : r;
+    let r: unknown;
+    try {
+      r = h(size, alignment, true, arenaInd);
+    } catch {
+      return 0;
+    }
+    if (r === null || r === undefined || r === 0) return 0;
+    return hookAllocProblem(ctx, r, size, alignment) === null ? (r as number) : 0;
   }
   return pagesMap(ctx, size);
 }
@@ -36,7 +55,7 @@ export function ehooksDalloc(
   committed: boolean,
 ): boolean {
   const h = hooksOf(ctx, arenaInd)?.dalloc;
-  return h !== undefined ? h(addr, size, committed, arenaInd) : true;
+  return h !== undefined ? callBool(h, addr, size, committed, arenaInd) : true;
 }
 
 export function ehooksDestroy(
@@ -47,30 +66,30 @@ export function ehooksDestroy(
   committed: boolean,
 ): void {
   const h = hooksOf(ctx, arenaInd)?.destroy;
-  if (h !== undefined) h(addr, size, committed, arenaInd);
-  else pagesPurgeForced(ctx, addr, size);
+  if (h === undefined) pagesPurgeForced(ctx, addr, size);
+  else callBool(h, addr, size, committed, arenaInd);
 }
 
 export function ehooksDecommit(ctx: HeapCtx, arenaInd: number, addr: number, size: number): boolean {
   const h = hooksOf(ctx, arenaInd)?.decommit;
-  return h !== undefined ? h(addr, size, 0, size, arenaInd) : true;
+  return h !== undefined ? callBool(h, addr, size, 0, size, arenaInd) : true;
 }
 
 export function ehooksCommit(ctx: HeapCtx, arenaInd: number, addr: number, size: number): boolean {
   const h = hooksOf(ctx, arenaInd)?.commit;
-  return h !== undefined ? h(addr, size, 0, size, arenaInd) : false;
+  return h !== undefined ? callBool(h, addr, size, 0, size, arenaInd) : false;
 }
 
 export function ehooksPurgeForced(ctx: HeapCtx, arenaInd: number, addr: number, size: number): boolean {
   const h = hooksOf(ctx, arenaInd)?.purgeForced;
-  if (h !== undefined) return h(addr, size, 0, size, arenaInd);
+  if (h !== undefined) return callBool(h, addr, size, 0, size, arenaInd);
   pagesPurgeForced(ctx, addr, size);
   return false;
 }
 
 export function ehooksPurgeLazy(ctx: HeapCtx, arenaInd: number, addr: number, size: number): boolean {
   const h = hooksOf(ctx, arenaInd)?.purgeLazy;
-  return h !== undefined ? h(addr, size, 0, size, arenaInd) : false;
+  return h !== undefined ? callBool(h, addr, size, 0, size, arenaInd) : false;
 }
 
 export function ehooksSplit(
@@ -83,7 +102,7 @@ export function ehooksSplit(
   committed: boolean,
 ): boolean {
   const h = hooksOf(ctx, arenaInd)?.split;
-  return h !== undefined ? h(addr, size, sizeA, sizeB, committed, arenaInd) : false;
+  return h !== undefined ? callBool(h, addr, size, sizeA, sizeB, committed, arenaInd) : false;
 }
 
 export function ehooksMerge(
@@ -96,7 +115,7 @@ export function ehooksMerge(
   committed: boolean,
 ): boolean {
   const h = hooksOf(ctx, arenaInd)?.merge;
-  return h !== undefined ? h(addrA, sizeA, addrB, sizeB, committed, arenaInd) : false;
+  return h !== undefined ? callBool(h, addrA, sizeA, addrB, sizeB, committed, arenaInd) : false;
 }
 
 /** Zero-fills [addr, addr + size): used where jemalloc memsets (calloc from a dirty extent). */

@@ -65,21 +65,45 @@ function clearPage(ctx: HeapCtx, page: number, e: number): void {
   if (ctx.u32[w] === e) ctx.u32[w] = 0;
 }
 
-/** Maps the first and last page of `e` to it (and every page if it is a slab). False on OOM. */
+/**
+ * Creates the leaves covering pages [first, last] (all of them when `interior`, else the two ends'),
+ * so the writes that follow cannot fail half-way (emap_register_boundary's lookups). False on OOM.
+ */
+function leavesReady(ctx: HeapCtx, first: number, last: number, interior: boolean): boolean {
+  if (leafFor(ctx, first) === 0 || leafFor(ctx, last) === 0) return false;
+  if (!interior) return true;
+  for (let l = (first >>> RTREE_LEAF_BITS) + 1; l < last >>> RTREE_LEAF_BITS; l++) {
+    if (leafFor(ctx, l * LEAF_ENTRIES) === 0) return false;
+  }
+  return true;
+}
+
+/** Creates the leaves for the first and last page of [addr, addr + size) (extent_split's prepare). */
+export function emapPrepare(ctx: HeapCtx, addr: number, size: number): boolean {
+  const first = Math.floor(addr / ctx.page);
+  return leavesReady(ctx, first, first + size / ctx.page - 1, false);
+}
+
+/**
+ * Maps the first and last page of `e` to it (and every page if it is a slab). False on OOM, with
+ * no page mapped.
+ */
 export function emapRegister(ctx: HeapCtx, e: number): boolean {
   const u32 = ctx.u32;
   const first = Math.floor(edataBase(u32, e) / ctx.page);
   const last = first + edataSize(u32, e) / ctx.page - 1;
+  if (!leavesReady(ctx, first, last, edataSlab(u32, e))) return false;
   if (!setPage(ctx, first, e) || !setPage(ctx, last, e)) return false;
   if (edataSlab(u32, e)) return emapRegisterInterior(ctx, e);
   return true;
 }
 
-/** Maps the interior pages of a slab (jemalloc's emap_register_interior). */
+/** Maps the interior pages of a slab (jemalloc's emap_register_interior). False on OOM, none mapped. */
 export function emapRegisterInterior(ctx: HeapCtx, e: number): boolean {
   const u32 = ctx.u32;
   const first = Math.floor(edataBase(u32, e) / ctx.page);
   const last = first + edataSize(u32, e) / ctx.page - 1;
+  if (!leavesReady(ctx, first, last, true)) return false;
   for (let p = first + 1; p < last; p++) if (!setPage(ctx, p, e)) return false;
   return true;
 }

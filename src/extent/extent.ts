@@ -52,7 +52,7 @@ import {
   ehooksSplit,
   ehooksZero,
 } from "./ehooks.js";
-import { emapDeregister, emapRead, emapRegister } from "./emap.js";
+import { emapDeregister, emapPrepare, emapRead, emapRegister } from "./emap.js";
 import {
   esetDelayCoalesce,
   esetFit,
@@ -139,14 +139,30 @@ export function edataCachePut(ctx: HeapCtx, pac: number, e: number): void {
 
 // ---- split and merge ----------------------------------------------------------------------------
 
-/** Splits `e` into [sizeA | sizeB]; `e` keeps the lead. Returns the trail, or 0 on failure. */
+/** Whether the last failed extentSplit failed because the split hook refused (else: no metadata). */
+export let splitHookRefused = false;
+
+/**
+ * Splits `e` into [sizeA | sizeB]; `e` keeps the lead. Returns the trail, or 0 on failure with `e`
+ * unchanged. As in jemalloc, the trail's record and the page-map leaves are had before the split hook
+ * runs, so nothing can fail after it.
+ */
 export function extentSplit(ctx: HeapCtx, pac: number, e: number, sizeA: number, sizeB: number): number {
   const u32 = ctx.u32;
   const arena = edataArena(u32, e);
   const base = edataBase(u32, e);
-  if (ehooksSplit(ctx, arena, base, sizeA + sizeB, sizeA, sizeB, edataCommitted(u32, e))) return 0;
+  splitHookRefused = false;
   const trail = edataCacheGet(ctx, pac);
   if (trail === 0) return 0;
+  if (!emapPrepare(ctx, base + sizeA - ctx.page, 2 * ctx.page)) {
+    edataCachePut(ctx, pac, trail);
+    return 0;
+  }
+  if (ehooksSplit(ctx, arena, base, sizeA + sizeB, sizeA, sizeB, edataCommitted(u32, e))) {
+    edataCachePut(ctx, pac, trail);
+    splitHookRefused = true;
+    return 0;
+  }
   edataInit(
     u32,
     trail,
@@ -441,10 +457,15 @@ function extentRecycleSplit(
     if (trail !== 0) deactivate(ctx, ec, trail);
     return mid;
   }
+  // Out of metadata: every piece is an intact, registered free extent and goes back to the cache
+  // (jemalloc leaks them). Only a piece the split hook refused to divide is abandoned, as in jemalloc.
   const leak = splitToLeak;
   const salvage = splitToSalvage;
-  if (salvage !== 0) emapDeregister(ctx, salvage);
-  if (leak !== 0) abandon(ctx, pac, ec, leak);
+  if (salvage !== 0) deactivate(ctx, ec, salvage);
+  if (leak !== 0) {
+    if (splitHookRefused) abandon(ctx, pac, ec, leak);
+    else deactivate(ctx, ec, leak);
+  }
   return 0;
 }
 
@@ -538,7 +559,10 @@ function extentGrowRetained(
     const leak = splitToLeak;
     const salvage = splitToSalvage;
     if (salvage !== 0) extentRecord(ctx, pac, retained, salvage);
-    if (leak !== 0) abandon(ctx, pac, retained, leak);
+    if (leak !== 0) {
+      if (splitHookRefused) abandon(ctx, pac, retained, leak);
+      else extentRecord(ctx, pac, retained, leak);
+    }
     return 0;
   }
   const lead = splitLead;

@@ -128,7 +128,14 @@ export function paAlloc(
     f64AddB(ctx.f64, pac + PAC_NACTIVE_B, size / ctx.page);
     edataSzindSet(ctx.u32, e, szind);
     edataSlabSet(ctx.u32, e, slab);
-    if (slab && size > 2 * ctx.page) emapRegisterInterior(ctx, e);
+    if (slab && size > 2 * ctx.page && !emapRegisterInterior(ctx, e)) {
+      // No page-map leaf for the interior (OOM): the extent goes back as paDalloc would return it.
+      edataSlabSet(ctx.u32, e, false);
+      edataSzindSet(ctx.u32, e, ctx.sc.nsizes);
+      f64AddB(ctx.f64, pac + PAC_NACTIVE_B, -size / ctx.page);
+      ecacheDalloc(ctx, pac, pacEcacheDirty(ctx, pac), e);
+      return 0;
+    }
     return e;
   } finally {
     pacUnlock(ctx, pac);

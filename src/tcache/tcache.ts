@@ -242,8 +242,9 @@ function fillSmall(ctx: HeapCtx, tc: number, arena: number, binind: number, nfil
   }
   if (fresh !== 0) arenaExtentDalloc(ctx, arena, fresh);
   if (filled < nfill) {
-    // Fewer than asked (OOM): move what we got to the top positions.
-    for (let k = 0; k < filled; k++) u32[slots + cap - filled + k] = u32[slots + base + k]!;
+    // Fewer than asked (OOM): move what we got up to the top positions. The ranges overlap and the
+    // destination is higher, so copy from the top down (a forward copy duplicated slots).
+    for (let k = filled - 1; k >= 0; k--) u32[slots + cap - filled + k] = u32[slots + base + k]!;
   }
   u32[w + TBIN_W_HEAD] = cap - filled;
   arenaDecayTicks(ctx, arena, 1);

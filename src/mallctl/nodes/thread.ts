@@ -49,7 +49,7 @@ const arenaNode = leaf<H>({
     if (revived && arenaCreateManual(ctx, ind) < 0)
       ctlFail("EAGAIN", `arena ${ind} could not be initialized`);
     if (arenaGet(ctx, ind, true) === 0) ctlFail("EAGAIN", `arena ${ind} could not be initialized`);
-    threadArenaBind(ctx, ind);
+    if (!threadArenaBind(ctx, ind)) ctlFail("EAGAIN", `arena ${ind} could not be initialized`);
     threadTcacheReassociate(ctx, ind);
   },
 });
