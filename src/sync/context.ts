@@ -53,6 +53,11 @@ export class LockContext {
   readonly spinOnly: boolean;
   /** Owner tag of the dead holder of the last lock taken over (LOCK_OWNER_DIED), for its repair. */
   deadOwner = 0;
+  /**
+   * Called before each bounded wait slice; may throw to abandon the wait (the heap throws
+   * HeapPoisonedError here once it is poisoned, so no thread waits on a lock that will never be freed).
+   */
+  abortWait: (() => void) | null = null;
 
   constructor(options: LockContextOptions) {
     this.regW = intOption(options.regW, "regW", 0, 2 ** 31 - 1);

@@ -257,6 +257,7 @@ export function lockOwnerCheck(
     ctx.deadOwner = owner;
     return true;
   }
+  if (ctx.abortWait !== null) ctx.abortWait();
   const waited = ctx.now() - t0;
   if (waited > ctx.timeoutMs) throw new LockTimeoutError(lockW, ctx.lockName(lockW), owner, waited);
   return false;
