@@ -21,6 +21,7 @@ import {
   heapCorruptionDetected___check_frees_and_sizes_or_enable_junk_to_debug,
 } from "./errors.js";
 import type { HeapCtx } from "./ctx/ctx.js";
+import { poisonedError } from "./extent/lock.js";
 import {
   EDATA_BITS_SLAB_MASK,
   EDATA_BITS_STATE_MASK,
@@ -59,6 +60,7 @@ import {
 } from "./heap/ops.js";
 import {
   type ReclaimReport,
+  reclaimSafely,
   reclaimSlot,
   slotOfThreadId,
   slotsOfNodeThread,
@@ -213,9 +215,8 @@ export class Heap {
 
   #enter(fn: string): void {
     if (this.#detached) throw new HeapPoisonedError(`${fn}: this Heap handle was detached`);
-    if (this.ctx.i32[HDR_POISON_B >>> 2] === 2 || this.ctx.i32[HDR_POISON_B >>> 2] === 3) {
-      throw new HeapPoisonedError(`${fn}: the heap is poisoned (internal corruption was detected earlier)`);
-    }
+    const poison = Atomics.load(this.ctx.i32, HDR_POISON_B >>> 2);
+    if (poison !== 0) throw poisonedError(fn, poison);
   }
 
   #fail(errno: number): number {
@@ -663,11 +664,8 @@ export class Heap {
 
   /** Walks the whole heap and verifies every invariant; throws with a report naming what is wrong. */
   check(): CheckReport {
-    if (this.#detached) throw new HeapPoisonedError("check: this Heap handle was detached");
-    const report = heapCheck(this.ctx);
-    // A lock taken over from a dead thread left the heap "pending a check": this was the check.
-    Atomics.compareExchange(this.ctx.i32, HDR_POISON_B >>> 2, 1, 0);
-    return report;
+    this.#enter("check");
+    return heapCheck(this.ctx);
   }
 
   /** The arena a live pointer belongs to. */
@@ -714,7 +712,7 @@ export class Heap {
     const tid = worker.threadId;
     worker.once("exit", () => {
       if (this.#detached) return;
-      for (const slot of slotsOfNodeThread(this.ctx, tid)) reclaimSlot(this.ctx, slot);
+      for (const slot of slotsOfNodeThread(this.ctx, tid)) reclaimSafely(this.ctx, slot);
     });
   }
 

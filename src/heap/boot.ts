@@ -57,6 +57,7 @@ import {
 import { makeViews } from "../layout/index.js";
 import { type ConfResult, mallocConfSources, parseMallocConf, readMallocConfEnv } from "../conf/conf.js";
 import { SizeClasses, sizeClassConfig } from "../sizeclass/index.js";
+import { heapPoisonWord, poisonedError } from "../extent/lock.js";
 import { createLockContext, lockInit, ownerTag, SLOTS_MAX, slotClaim, slotsInit } from "../sync/index.js";
 
 export interface HeapCreateOptions {
@@ -229,6 +230,11 @@ export function buildCtx(
     background: backgroundHooks(),
     tcacheGeom: undefined,
     hooks: new Map(),
+  };
+  // A thread waiting on a lock gives up as soon as the heap is poisoned (that lock may never be freed).
+  lockCtx.abortWait = () => {
+    const poison = heapPoisonWord(ctx);
+    if (poison !== 0) throw poisonedError("lock wait", poison);
   };
   views.u8.fill(0, ctx.threadB, ctx.threadB + THREAD_BYTES);
   ctx.i32[(ctx.threadB + THREAD_ARENA_B) >>> 2] = -1;

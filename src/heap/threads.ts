@@ -9,12 +9,14 @@
  */
 import { arenaFieldsB, arenaRecordByInd } from "../arena/arena.js";
 import { ARENA_NTHREADS_B } from "../arena/layout.js";
+import { HeapPoisonedError } from "../errors.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import { THREAD_ARENA_B, THREAD_BYTES, THREAD_NODE_TID_B, THREAD_TCACHE_B } from "../ctx/header.js";
 import {
   SLOT_STATE_ACTIVE,
   SLOT_STATE_DEAD,
   SLOT_STATE_FREE,
+  ownerTag,
   slotGeneration,
   slotMarkDead,
   slotRelease,
@@ -23,6 +25,8 @@ import {
   slotThreadId,
 } from "../sync/index.js";
 import { tcacheRecordSane } from "../tcache/index.js";
+import { recoverInFlight } from "./intent.js";
+import { poisonRecoveryFailed, recoverLocksOf } from "./recover.js";
 import { flushProblems, tcacheArenaInd, tcacheDestroy, tcacheIsLive } from "../tcache/tcache.js";
 
 export interface ReclaimReport {
@@ -84,6 +88,9 @@ export function reclaimSlot(ctx: HeapCtx, slot: number): ReclaimReport | null {
   const gen = slotGeneration(ctx.i32, regW, slot);
   if (state === SLOT_STATE_ACTIVE) slotMarkDead(ctx.i32, regW, slot, gen);
   const threadB = ctx.hdr.threadsB + slot * THREAD_BYTES;
+  // First make what it was changing consistent (or poison): its locks, then its work in flight.
+  recoverLocksOf(ctx, ownerTag(slot, gen));
+  recoverInFlight(ctx, slot, threadB);
   const report: ReclaimReport = {
     slot,
     threadId: slotThreadId(ctx.i32, regW, slot),
@@ -99,6 +106,18 @@ export function reclaimSlot(ctx: HeapCtx, slot: number): ReclaimReport | null {
     slotRelease(ctx.i32, regW, slot, slotGeneration(ctx.i32, regW, slot));
   }
   return report;
+}
+
+/**
+ * reclaimSlot for a supervisor's exit handler: never throws. A poisoned heap stays poisoned (the
+ * next call on it says why); any other failure of the recovery poisons it, naming that.
+ */
+export function reclaimSafely(ctx: HeapCtx, slot: number): void {
+  try {
+    reclaimSlot(ctx, slot);
+  } catch (e) {
+    if (!(e instanceof HeapPoisonedError)) poisonRecoveryFailed(ctx, slot);
+  }
 }
 
 /** Slots whose thread has heap thread id `threadId` (the value `heap.threadId` reports). */

@@ -51,6 +51,13 @@ export class LockContext {
   readonly now: () => number;
   /** True when contended acquires must spin instead of calling Atomics.wait. */
   readonly spinOnly: boolean;
+  /** Owner tag of the dead holder of the last lock taken over (LOCK_OWNER_DIED), for its repair. */
+  deadOwner = 0;
+  /**
+   * Called before each bounded wait slice; may throw to abandon the wait (the heap throws
+   * HeapPoisonedError here once it is poisoned, so no thread waits on a lock that will never be freed).
+   */
+  abortWait: (() => void) | null = null;
 
   constructor(options: LockContextOptions) {
     this.regW = intOption(options.regW, "regW", 0, 2 ** 31 - 1);
@@ -96,7 +103,7 @@ export class LockTimeoutError extends Error {
   constructor(lockW: number, lockName: string, ownerTag: number, waitedMs: number) {
     const owner =
       ownerTag === 0
-        ? "an unknown owner (owner word 0: the holder is between acquire and publishing its tag, or died there)"
+        ? "an unknown owner (state word without an owner tag: corrupt)"
         : `owner ${ownerTagDescribe(ownerTag)}, which is still alive`;
     super(
       `lock ${lockName} (word ${lockW}) not acquired within ${Math.round(waitedMs)} ms: held by ${owner}`,

@@ -5,9 +5,9 @@
  * Invariants:
  * - A record is LOCK_WORDS i32 words at a word index `lockW` that is a multiple of 2, so each 64-bit
  *   counter (lo, hi pair) sits at an 8-byte-aligned byte offset.
- * - STATE ≠ 0 ⇔ the lock is held. While held, OWNER is the holder's owner tag, except for the few
- *   instructions between the state CAS and the owner store (acquire) and between the owner clear and
- *   the state release (release), where it is 0. OWNER is 0 whenever the lock is free.
+ * - STATE ≠ 0 ⇔ the lock is held, and then its low 30 bits are the holder's owner tag: taking the
+ *   lock and naming its owner is one CAS (0 → tag), so a holder can never be anonymous, not even for
+ *   an instant (a worker terminated anywhere leaves either a free lock or one naming it).
  *
  * Synchronization: words marked "atomic" are only accessed with `Atomics`; "holder" words are read
  * and written with plain loads/stores by the thread that holds the lock (the lock's seq-cst state
@@ -15,8 +15,8 @@
  *
  * ╒══════════════ Lock record: 64 bytes = 16 × i32, 8-byte aligned ══════════════╕
  *  word  bytes   field                  units         sync
- *   0    0..3    STATE                  0/1/2         atomic (0 free, 1 locked, 2 locked + waiters)
- *   1    4..7    OWNER                  owner tag     atomic (holder writes, waiters read)
+ *   0    0..3    STATE                  packed        atomic (0 free, else owner tag | CONTENDED)
+ *   1    4..7    RESERVED               0             - (was a separate owner word)
  *   2    8..11   PREV_OWNER             owner tag     holder (last holder, for num_owner_switch)
  *   3    12..15  WAITERS                packed        atomic (see legend below)
  *   4    16..23  NUM_OPS      lo, hi    count (u64)   holder
@@ -26,6 +26,13 @@
  *  12    48..55  TOTAL_WAIT_NS lo, hi   ns (u64)      holder
  *  14    56..63  MAX_WAIT_NS  lo, hi    ns (u64)      holder
  * ╘═══════════════════════════════════════════════════════════════════════════════╛
+ *
+ * STATE word legend (owner tags are < 2^30, see owner.ts):
+ *
+ *   bit 31   bit 30        bits 29..0
+ *   0        C             TTTTTTTT TTTTTTTT TTTTTTTT TTTTTT
+ *            C: contended (a waiter may be asleep: the release must notify)
+ *            T: the holder's owner tag; all zero (with C = 0) = free
  *
  * WAITERS word legend (two u16 halves; contenders add/sub 1 to the low half, the holder raises the
  * high half with a CAS loop, so neither disturbs the other while n_waiting < 2^16):
@@ -42,7 +49,8 @@ export const LOCK_WORDS = 16;
 export const LOCK_BYTES = LOCK_WORDS * 4;
 
 export const LOCK_W_X_STATE = 0;
-export const LOCK_W_X_OWNER = 1;
+/** Unused (kept 0): the owner lives in the STATE word. */
+export const LOCK_W_RESERVED = 1;
 export const LOCK_W_PREV_OWNER = 2;
 export const LOCK_W_X_WAITERS = 3;
 export const LOCK_W_NUM_OPS = 4;
@@ -55,10 +63,12 @@ export const LOCK_W_MAX_WAIT_NS = 14;
 /** Offset of the high word inside a 64-bit (lo, hi) counter pair. */
 export const LOCK_U64_HI = 1;
 
-/** STATE values (Drepper). */
+/** STATE of a free lock. */
 export const LOCK_STATE_FREE = 0;
-export const LOCK_STATE_LOCKED = 1;
-export const LOCK_STATE_CONTENDED = 2;
+/** STATE bit set by a waiter before it sleeps (Drepper's "locked, maybe waiters"). */
+export const LOCK_STATE_CONTENDED_BIT = 1 << 30;
+/** STATE bits that hold the owner tag. */
+export const LOCK_STATE_OWNER_MASK = LOCK_STATE_CONTENDED_BIT - 1;
 
 export const LOCK_WAITERS_N_SHIFT = 0;
 export const LOCK_WAITERS_N_WIDTH = 16;
@@ -71,7 +81,7 @@ export const LOCK_WAITERS_MAX_LIMIT = (1 << LOCK_WAITERS_MAX_WIDTH) - 1;
 /** Field table for the layout self-test and debug printing: [name, word, width in words]. */
 export const LOCK_FIELDS: readonly (readonly [string, number, number])[] = [
   ["state", LOCK_W_X_STATE, 1],
-  ["owner", LOCK_W_X_OWNER, 1],
+  ["reserved", LOCK_W_RESERVED, 1],
   ["prev_owner", LOCK_W_PREV_OWNER, 1],
   ["waiters", LOCK_W_X_WAITERS, 1],
   ["num_ops", LOCK_W_NUM_OPS, 2],

@@ -1,31 +1,34 @@
 /**
  * Lock: an owner-tagged, futex-style mutex in the heap buffer (jemalloc malloc_mutex_t over Atomics).
  *
- * State word (Drepper, "Futexes Are Tricky", mutex #2): 0 free, 1 locked, 2 locked with possible
- * waiters. Acquire: CAS 0→1; else spin opt.mutex_max_spin times; else set 2 and Atomics.wait in
- * bounded slices. Release: clear the owner, subtract 1; if the old state was not 1, store 0 and
- * notify one waiter — so the uncontended pair is one CAS + one store, one store + one sub.
+ * State word (layout.ts): 0 free, else the holder's owner tag, with CONTENDED_BIT set once a waiter
+ * may be asleep (Drepper, "Futexes Are Tricky", mutex #2, with the owner folded into the word).
+ * Acquire: CAS 0→tag; else spin opt.mutex_max_spin times; else set the contended bit and
+ * Atomics.wait in bounded slices. Release: CAS tag→0; if that fails because the contended bit is
+ * set, store 0 and notify one waiter — so the uncontended pair is one CAS each way. Because taking
+ * the lock and naming the owner is a single CAS, no termination can leave a held lock whose holder
+ * is unknown (the old two-word protocol could: "owner word 0").
  *
  * Dead owners (RELIABILITY.md §5.3): a terminated worker never releases (its `finally` does not
- * run). Before every wait slice a waiter reads the owner tag; if the thread registry says that slot
- * generation is gone, the waiter swaps itself in as owner with a CAS on the owner word (so exactly one
- * waiter wins), keeps the state locked, and gets LOCK_OWNER_DIED: it now holds the lock and must check
- * or repair what the lock protects (POSIX EOWNERDEAD). A live owner that holds the lock longer than
- * ctx.timeoutMs makes the waiter throw LockTimeoutError. No wait is unbounded.
+ * run). Before every wait slice a waiter reads the state word; if the thread registry says the
+ * holder's slot generation is gone, the waiter swaps its own tag in with a CAS on the state word (so
+ * exactly one waiter wins), and gets LOCK_OWNER_DIED: it now holds the lock and must check or repair
+ * what the lock protects (POSIX EOWNERDEAD). The dead tag is left in ctx.deadOwner for that repair.
+ * A live owner that holds the lock longer than ctx.timeoutMs makes the waiter throw
+ * LockTimeoutError. No wait is unbounded.
  *
- * Invariants: see layout.ts (owner ≠ 0 ⇒ locked; owner is 0 when free).
- * Synchronization: state and owner words are seq-cst Atomics; statistics are written by the holder.
+ * Synchronization: the state word is seq-cst Atomics; statistics are written by the holder.
  * Error convention: TypeError/RangeError for a bad owner tag or lock word; Error for releasing a lock
- * the caller does not hold or a recursive acquire; LockTimeoutError; LockOrderError (witness, debug).
- * The acquire/release fast paths allocate nothing and do not validate lockW (lockInit does).
+ * the caller does not hold, a recursive acquire or a corrupt state word; LockTimeoutError;
+ * LockOrderError (witness, debug). The acquire/release fast paths allocate nothing and do not
+ * validate lockW (lockInit does).
  */
 
 import { type LockContext, LockTimeoutError } from "./context.js";
 import {
-  LOCK_STATE_CONTENDED,
+  LOCK_STATE_CONTENDED_BIT,
   LOCK_STATE_FREE,
-  LOCK_STATE_LOCKED,
-  LOCK_W_X_OWNER,
+  LOCK_STATE_OWNER_MASK,
   LOCK_W_X_STATE,
   LOCK_WORDS,
   lockRecordCheck,
@@ -45,6 +48,9 @@ export const LOCK_OK = 0;
 /** lockAcquire result: acquired from a dead owner; the protected structure may be inconsistent. */
 export const LOCK_OWNER_DIED = 1;
 
+/** lockWaitStep: the state changed under the step; retry without sleeping. */
+export const LOCK_WAIT_RETRY = -1;
+
 /** CAS attempts between liveness/timeout checks when the agent may not block. */
 const SPIN_ONLY_BATCH = 1024;
 
@@ -60,16 +66,12 @@ export function lockInit(i32: Int32Array, lockW: number): void {
  * it past ctx.timeoutMs, and (debug) LockOrderError when the witness sees a rank violation.
  */
 export function lockAcquire(i32: Int32Array, lockW: number, ownerTag: number, ctx: LockContext): number {
-  if ((ownerTag | 0) !== ownerTag || ownerTag <= 0) throw badTag("lockAcquire", ownerTag);
+  if ((ownerTag | 0) !== ownerTag || ownerTag <= 0 || ownerTag > LOCK_STATE_OWNER_MASK)
+    throw badTag("lockAcquire", ownerTag);
   const witness = ctx.witness;
   const rank = witness === null ? 0 : witness.check(lockW);
   let result = LOCK_OK;
-  if (
-    Atomics.compareExchange(i32, lockW + LOCK_W_X_STATE, LOCK_STATE_FREE, LOCK_STATE_LOCKED) ===
-    LOCK_STATE_FREE
-  ) {
-    Atomics.store(i32, lockW + LOCK_W_X_OWNER, ownerTag);
-  } else {
+  if (Atomics.compareExchange(i32, lockW + LOCK_W_X_STATE, LOCK_STATE_FREE, ownerTag) !== LOCK_STATE_FREE) {
     result = lockAcquireSlow(i32, lockW, ownerTag, ctx);
   }
   lockStatsOwnerUpdate(i32, lockW, ownerTag);
@@ -79,7 +81,8 @@ export function lockAcquire(i32: Int32Array, lockW: number, ownerTag: number, ct
 
 /** Acquires the lock only if it is free right now. Never waits and never takes over a dead owner. */
 export function lockTryAcquire(i32: Int32Array, lockW: number, ownerTag: number, ctx?: LockContext): boolean {
-  if ((ownerTag | 0) !== ownerTag || ownerTag <= 0) throw badTag("lockTryAcquire", ownerTag);
+  if ((ownerTag | 0) !== ownerTag || ownerTag <= 0 || ownerTag > LOCK_STATE_OWNER_MASK)
+    throw badTag("lockTryAcquire", ownerTag);
   const witness = ctx === undefined ? null : ctx.witness;
   const rank = witness === null ? 0 : witness.check(lockW);
   if (!lockTryFinal(i32, lockW, ownerTag)) return false;
@@ -93,42 +96,37 @@ export function lockTryAcquire(i32: Int32Array, lockW: number, ownerTag: number,
  * to the acquire when a witness is in use, so its held-lock stack stays right.
  */
 export function lockRelease(i32: Int32Array, lockW: number, ownerTag: number, ctx?: LockContext): void {
-  const owner = Atomics.load(i32, lockW + LOCK_W_X_OWNER);
-  if (owner !== ownerTag || ownerTag <= 0) throw notOwner(i32, lockW, ownerTag, owner, ctx, "lockRelease");
-  if (ctx !== undefined && ctx.witness !== null) ctx.witness.pop(lockW);
-  Atomics.store(i32, lockW + LOCK_W_X_OWNER, 0);
-  if (Atomics.sub(i32, lockW + LOCK_W_X_STATE, 1) !== LOCK_STATE_LOCKED) {
-    Atomics.store(i32, lockW + LOCK_W_X_STATE, LOCK_STATE_FREE);
-    Atomics.notify(i32, lockW + LOCK_W_X_STATE, 1);
+  const stateW = lockW + LOCK_W_X_STATE;
+  const seen = Atomics.compareExchange(i32, stateW, ownerTag, LOCK_STATE_FREE);
+  if (seen !== ownerTag || ownerTag <= 0) {
+    if ((seen & LOCK_STATE_OWNER_MASK) !== ownerTag || ownerTag <= 0)
+      throw notOwner(i32, lockW, ownerTag, seen & LOCK_STATE_OWNER_MASK, ctx, "lockRelease");
+    // Contended: only the holder changes a held word's owner bits, so a plain store is enough.
+    Atomics.store(i32, stateW, LOCK_STATE_FREE);
+    Atomics.notify(i32, stateW, 1);
   }
+  if (ctx !== undefined && ctx.witness !== null) ctx.witness.pop(lockW);
 }
 
 export function lockIsHeld(i32: Int32Array, lockW: number): boolean {
   return Atomics.load(i32, lockW + LOCK_W_X_STATE) !== LOCK_STATE_FREE;
 }
 
-/** The holder's owner tag, or 0 when free (or in the instant between acquire and publishing). */
+/** The holder's owner tag, or 0 when free. A held lock always names its holder. */
 export function lockOwner(i32: Int32Array, lockW: number): number {
-  return Atomics.load(i32, lockW + LOCK_W_X_OWNER);
+  return Atomics.load(i32, lockW + LOCK_W_X_STATE) & LOCK_STATE_OWNER_MASK;
 }
 
 /** Throws unless `ownerTag` holds the lock ("caller holds bin.lock" assertions). */
 export function lockAssertOwner(i32: Int32Array, lockW: number, ownerTag: number, ctx?: LockContext): void {
-  const owner = Atomics.load(i32, lockW + LOCK_W_X_OWNER);
+  const owner = Atomics.load(i32, lockW + LOCK_W_X_STATE) & LOCK_STATE_OWNER_MASK;
   if (owner !== ownerTag || ownerTag <= 0)
     throw notOwner(i32, lockW, ownerTag, owner, ctx, "lockAssertOwner");
 }
 
-/** One CAS 0→1; on success publishes the owner. */
+/** One CAS 0→tag: acquires and names the owner in the same step. */
 export function lockTryFinal(i32: Int32Array, lockW: number, ownerTag: number): boolean {
-  if (
-    Atomics.compareExchange(i32, lockW + LOCK_W_X_STATE, LOCK_STATE_FREE, LOCK_STATE_LOCKED) !==
-    LOCK_STATE_FREE
-  ) {
-    return false;
-  }
-  Atomics.store(i32, lockW + LOCK_W_X_OWNER, ownerTag);
-  return true;
+  return Atomics.compareExchange(i32, lockW + LOCK_W_X_STATE, LOCK_STATE_FREE, ownerTag) === LOCK_STATE_FREE;
 }
 
 /** Test-and-test-and-set spin, `maxSpin` attempts (jemalloc's spin before blocking). */
@@ -142,7 +140,7 @@ export function lockSpin(i32: Int32Array, lockW: number, ownerTag: number, maxSp
 
 /** Throws if the caller already holds the lock (waiting would deadlock until the timeout). */
 export function lockRecursiveCheck(i32: Int32Array, lockW: number, ownerTag: number, ctx: LockContext): void {
-  if (Atomics.load(i32, lockW + LOCK_W_X_OWNER) === ownerTag) {
+  if ((Atomics.load(i32, lockW + LOCK_W_X_STATE) & LOCK_STATE_OWNER_MASK) === ownerTag) {
     throw new Error(
       `lock ${ctx.lockName(lockW)} (word ${lockW}) is already held by the caller (${ownerTagDescribe(ownerTag)})`,
     );
@@ -174,6 +172,34 @@ function lockAcquireSlow(i32: Int32Array, lockW: number, ownerTag: number, ctx: 
   return result;
 }
 
+/**
+ * One step of the contended wait, shared with lock_async.ts. Returns LOCK_OK or LOCK_OWNER_DIED when
+ * the caller now holds the lock, or the state value to sleep on (contended bit set) otherwise.
+ * Throws LockTimeoutError once a live holder has kept the lock past ctx.timeoutMs.
+ */
+export function lockWaitStep(
+  i32: Int32Array,
+  lockW: number,
+  ownerTag: number,
+  ctx: LockContext,
+  t0: number,
+): number {
+  const stateW = lockW + LOCK_W_X_STATE;
+  let seen = Atomics.load(i32, stateW);
+  if (seen === LOCK_STATE_FREE) {
+    // Acquire with the contended bit: others may be asleep, so our release must notify.
+    seen = Atomics.compareExchange(i32, stateW, LOCK_STATE_FREE, ownerTag | LOCK_STATE_CONTENDED_BIT);
+    if (seen === LOCK_STATE_FREE) return LOCK_OK;
+  }
+  if ((seen & LOCK_STATE_CONTENDED_BIT) === 0) {
+    const before = Atomics.compareExchange(i32, stateW, seen, seen | LOCK_STATE_CONTENDED_BIT);
+    if (before !== seen) return LOCK_WAIT_RETRY;
+    seen |= LOCK_STATE_CONTENDED_BIT;
+  }
+  if (lockOwnerCheck(i32, lockW, seen, ownerTag, ctx, t0)) return LOCK_OWNER_DIED;
+  return seen;
+}
+
 /** Drepper's wait loop with bounded Atomics.wait slices and an owner check before each. */
 function lockWaitBlocking(
   i32: Int32Array,
@@ -183,13 +209,11 @@ function lockWaitBlocking(
   t0: number,
 ): number {
   const stateW = lockW + LOCK_W_X_STATE;
-  // Exchanging in 2 both announces a waiter and, if it returns 0, acquires.
-  while (Atomics.exchange(i32, stateW, LOCK_STATE_CONTENDED) !== LOCK_STATE_FREE) {
-    if (lockOwnerCheck(i32, lockW, ownerTag, ctx, t0)) return LOCK_OWNER_DIED;
-    Atomics.wait(i32, stateW, LOCK_STATE_CONTENDED, ctx.waitSliceMs);
+  for (;;) {
+    const step = lockWaitStep(i32, lockW, ownerTag, ctx, t0);
+    if (step === LOCK_OK || step === LOCK_OWNER_DIED) return step;
+    if (step !== LOCK_WAIT_RETRY) Atomics.wait(i32, stateW, step, ctx.waitSliceMs);
   }
-  Atomics.store(i32, lockW + LOCK_W_X_OWNER, ownerTag);
-  return LOCK_OK;
 }
 
 /** For agents that may not block (browser main thread): CAS in batches, checking between them. */
@@ -202,35 +226,38 @@ function lockWaitSpinning(
 ): number {
   for (;;) {
     if (lockSpin(i32, lockW, ownerTag, SPIN_ONLY_BATCH)) return LOCK_OK;
-    if (lockOwnerCheck(i32, lockW, ownerTag, ctx, t0)) return LOCK_OWNER_DIED;
+    const seen = Atomics.load(i32, lockW + LOCK_W_X_STATE);
+    if (seen !== LOCK_STATE_FREE && lockOwnerCheck(i32, lockW, seen, ownerTag, ctx, t0))
+      return LOCK_OWNER_DIED;
   }
 }
 
 /**
- * Between waits: if the owner tag names a dead thread, take the lock over (CAS on the owner word
- * arbitrates between waiters) and return true; if the wait has exceeded ctx.timeoutMs, throw.
+ * Between waits, with `seen` the (non-free) state word just read: if it names a dead thread, take
+ * the lock over (a CAS on the state word arbitrates between waiters), record the dead tag in
+ * ctx.deadOwner and return true; if the wait has exceeded ctx.timeoutMs, throw.
  */
 export function lockOwnerCheck(
   i32: Int32Array,
   lockW: number,
+  seen: number,
   ownerTag: number,
   ctx: LockContext,
   t0: number,
 ): boolean {
-  const ownerW = lockW + LOCK_W_X_OWNER;
-  const owner = Atomics.load(i32, ownerW);
-  if (owner !== 0) {
-    if (!ownerTagIsValid(owner)) {
-      throw new Error(`lock ${ctx.lockName(lockW)} (word ${lockW}) has a corrupt owner word ${owner}`);
-    }
-    if (!ownerIsAlive(i32, ctx.regW, owner)) {
-      if (Atomics.compareExchange(i32, ownerW, owner, ownerTag) !== owner) return false;
-      // owner ≠ 0 meant locked, and the dead holder cannot release: we hold it. Keep 2 so our
-      // release wakes the other waiters.
-      Atomics.store(i32, lockW + LOCK_W_X_STATE, LOCK_STATE_CONTENDED);
-      return true;
-    }
+  const owner = seen & LOCK_STATE_OWNER_MASK;
+  if (!ownerTagIsValid(owner)) {
+    throw new Error(`lock ${ctx.lockName(lockW)} (word ${lockW}) has a corrupt state word ${seen}`);
   }
+  if (!ownerIsAlive(i32, ctx.regW, owner)) {
+    const stateW = lockW + LOCK_W_X_STATE;
+    // Keep the contended bit so our release wakes the other waiters.
+    if (Atomics.compareExchange(i32, stateW, seen, ownerTag | LOCK_STATE_CONTENDED_BIT) !== seen)
+      return false;
+    ctx.deadOwner = owner;
+    return true;
+  }
+  if (ctx.abortWait !== null) ctx.abortWait();
   const waited = ctx.now() - t0;
   if (waited > ctx.timeoutMs) throw new LockTimeoutError(lockW, ctx.lockName(lockW), owner, waited);
   return false;

@@ -11,14 +11,15 @@
  */
 
 import type { LockContext } from "./context.js";
-import { LOCK_STATE_CONTENDED, LOCK_STATE_FREE, LOCK_W_X_OWNER, LOCK_W_X_STATE } from "./layout.js";
+import { LOCK_STATE_OWNER_MASK, LOCK_W_X_STATE } from "./layout.js";
 import {
   LOCK_OK,
   LOCK_OWNER_DIED,
-  lockOwnerCheck,
+  LOCK_WAIT_RETRY,
   lockRecursiveCheck,
   lockSpin,
   lockTryFinal,
+  lockWaitStep,
 } from "./lock.js";
 import {
   lockStatsOwnerUpdate,
@@ -38,7 +39,7 @@ export async function lockAcquireAsync(
   ownerTag: number,
   ctx: LockContext,
 ): Promise<number> {
-  if ((ownerTag | 0) !== ownerTag || ownerTag <= 0) {
+  if ((ownerTag | 0) !== ownerTag || ownerTag <= 0 || ownerTag > LOCK_STATE_OWNER_MASK) {
     throw new RangeError(`lockAcquireAsync: owner tag ${String(ownerTag)} is not a positive 32-bit integer`);
   }
   const witness = ctx.witness;
@@ -67,14 +68,14 @@ async function acquireAsyncSlow(
   const stateW = lockW + LOCK_W_X_STATE;
   let result = LOCK_OK;
   try {
-    while (Atomics.exchange(i32, stateW, LOCK_STATE_CONTENDED) !== LOCK_STATE_FREE) {
-      if (lockOwnerCheck(i32, lockW, ownerTag, ctx, t0)) {
-        result = LOCK_OWNER_DIED;
+    for (;;) {
+      const step = lockWaitStep(i32, lockW, ownerTag, ctx, t0);
+      if (step === LOCK_OK || step === LOCK_OWNER_DIED) {
+        result = step;
         break;
       }
-      await waitSlice(i32, stateW, ctx.waitSliceMs);
+      if (step !== LOCK_WAIT_RETRY) await waitSlice(i32, stateW, step, ctx.waitSliceMs);
     }
-    if (result === LOCK_OK) Atomics.store(i32, lockW + LOCK_W_X_OWNER, ownerTag);
   } finally {
     lockWaitersLeave(i32, lockW);
   }
@@ -82,10 +83,10 @@ async function acquireAsyncSlow(
   return result;
 }
 
-/** Resolves when the state word may have changed from 2, or after `ms`. */
-function waitSlice(i32: Int32Array, stateW: number, ms: number): Promise<unknown> | undefined {
+/** Resolves when the state word may have changed from `seen`, or after `ms`. */
+function waitSlice(i32: Int32Array, stateW: number, seen: number, ms: number): Promise<unknown> | undefined {
   if (typeof Atomics.waitAsync === "function") {
-    const r = Atomics.waitAsync(i32, stateW, LOCK_STATE_CONTENDED, ms);
+    const r = Atomics.waitAsync(i32, stateW, seen, ms);
     return r.async ? r.value : undefined;
   }
   return new Promise((resolve) => setTimeout(resolve, Math.min(ms, POLL_MS_MAX)));

@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import {
   LOCK_BYTES,
   LOCK_FIELDS,
-  LOCK_STATE_CONTENDED,
+  LOCK_STATE_CONTENDED_BIT,
   LOCK_STATE_FREE,
-  LOCK_STATE_LOCKED,
+  LOCK_STATE_OWNER_MASK,
   LOCK_W_MAX_WAIT_NS,
   LOCK_W_NUM_OPS,
   LOCK_W_NUM_OWNER_SWITCH,
@@ -12,7 +12,7 @@ import {
   LOCK_W_NUM_WAIT,
   LOCK_W_PREV_OWNER,
   LOCK_W_TOTAL_WAIT_NS,
-  LOCK_W_X_OWNER,
+  LOCK_W_RESERVED,
   LOCK_W_X_STATE,
   LOCK_W_X_WAITERS,
   LOCK_WAITERS_MAX_SHIFT,
@@ -33,6 +33,9 @@ import {
   SLOTS_HDR_W_X_NEXT_THREAD_ID,
   SLOTS_HEADER_WORDS,
   slotsRegionWords,
+  OWNER_TAG_GEN_MAX,
+  ownerTag,
+  SLOTS_MAX,
 } from "../../src/sync/index.js";
 
 /** Asserts fields tile [0, total) exactly: no overlap, no gap, each aligned to its width. */
@@ -75,7 +78,7 @@ describe("lock record layout", () => {
   });
 
   it("pins the exact offsets", () => {
-    expect([LOCK_W_X_STATE, LOCK_W_X_OWNER, LOCK_W_PREV_OWNER, LOCK_W_X_WAITERS]).toEqual([0, 1, 2, 3]);
+    expect([LOCK_W_X_STATE, LOCK_W_RESERVED, LOCK_W_PREV_OWNER, LOCK_W_X_WAITERS]).toEqual([0, 1, 2, 3]);
     expect([
       LOCK_W_NUM_OPS,
       LOCK_W_NUM_WAIT,
@@ -84,7 +87,13 @@ describe("lock record layout", () => {
       LOCK_W_TOTAL_WAIT_NS,
       LOCK_W_MAX_WAIT_NS,
     ]).toEqual([4, 6, 8, 10, 12, 14]);
-    expect([LOCK_STATE_FREE, LOCK_STATE_LOCKED, LOCK_STATE_CONTENDED]).toEqual([0, 1, 2]);
+    expect([LOCK_STATE_FREE, LOCK_STATE_CONTENDED_BIT, LOCK_STATE_OWNER_MASK]).toEqual([
+      0,
+      2 ** 30,
+      2 ** 30 - 1,
+    ]);
+    // Every owner tag fits below the contended bit.
+    expect(ownerTag(SLOTS_MAX - 1, OWNER_TAG_GEN_MAX)).toBeLessThanOrEqual(LOCK_STATE_OWNER_MASK);
   });
 
   it("waiters word halves are disjoint and cover 32 bits", () => {
