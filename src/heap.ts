@@ -384,12 +384,7 @@ export class Heap {
             const slots = u32[w + TBIN_W_SLOTS]!;
             const f64 = this.#f64;
             const after = f64[this.#deallocD]! + regSize;
-            if (
-              head !== 0 &&
-              u32[slots + head] !== ptr &&
-              after < f64[this.#deallocNextD]! &&
-              ptr < this.#viewLen
-            ) {
+            if (head !== 0 && after < f64[this.#deallocNextD]! && ptr < this.#viewLen) {
               cacheMarkSet(u32, ptr, slots + head - 1);
               u32[slots + head - 1] = ptr;
               u32[w] = head - 1;
