@@ -99,7 +99,7 @@ for (let r = 0; r < rounds; r++) {
   for (const [name, fn] of order) bench.add(name, fn);
   await bench.run();
   for (const t of bench.tasks) {
-    const lat = t.result?.latency;
+    const lat = (t.result as { latency?: { p50: number } } | undefined)?.latency;
     if (lat !== undefined) med[t.name]!.push((lat.p50 * 1e6) / (2 * OPS));
   }
 }
