@@ -87,6 +87,7 @@ import {
   TBIN_WORDS,
   tbinW,
 } from "./tcache/layout.js";
+import { cacheMarkOk, cacheMarkSet } from "./tcache/mark.js";
 import { flushProblems, tcacheGeom } from "./tcache/tcache.js";
 
 export type { ReclaimReport };
@@ -258,11 +259,16 @@ export class Heap {
         const f64 = this.#f64;
         const after = f64[this.#allocD]! + this.#classSize[ind]!;
         if (head !== cap && after < f64[this.#allocNextD]!) {
-          u32[w] = head + 1;
-          if (cap - head - 1 < u32[w + TBIN_W_LOW_WATER]!) u32[w + TBIN_W_LOW_WATER] = cap - head - 1;
-          f64[(w + TBIN_W_NREQUESTS) >>> 1]! += 1;
-          f64[this.#allocD] = after;
-          return u32[u32[w + TBIN_W_SLOTS]! + head]!;
+          const slotW = u32[w + TBIN_W_SLOTS]! + head;
+          const p = u32[slotW]!;
+          // The block's cached mark must name this slot (else: freed twice; the slow path reports).
+          if (cacheMarkOk(u32, p, slotW)) {
+            u32[w] = head + 1;
+            if (cap - head - 1 < u32[w + TBIN_W_LOW_WATER]!) u32[w + TBIN_W_LOW_WATER] = cap - head - 1;
+            f64[(w + TBIN_W_NREQUESTS) >>> 1]! += 1;
+            f64[this.#allocD] = after;
+            return p;
+          }
         }
       }
     }
@@ -383,7 +389,8 @@ export class Heap {
             const slots = u32[w + TBIN_W_SLOTS]!;
             const f64 = this.#f64;
             const after = f64[this.#deallocD]! + regSize;
-            if (head !== 0 && u32[slots + head] !== ptr && after < f64[this.#deallocNextD]!) {
+            if (head !== 0 && after < f64[this.#deallocNextD]! && ptr < this.#viewLen) {
+              cacheMarkSet(u32, ptr, slots + head - 1);
               u32[slots + head - 1] = ptr;
               u32[w] = head - 1;
               f64[this.#deallocD] = after;
@@ -425,7 +432,7 @@ export class Heap {
       "double-free",
       fn,
       p,
-      "pointer in thread cache was freed twice or is not a live region (detected at flush)",
+      "pointer in thread cache was freed twice, written after free, or is not a live region (detected when it left the cache)",
     );
   }
 

@@ -67,6 +67,7 @@ import {
 } from "../ctx/header.js";
 import { lockIsHeld } from "../sync/index.js";
 import { tcacheRecordSane, tcacheRecords } from "../tcache/index.js";
+import { cacheMarkOk } from "../tcache/mark.js";
 import { TBIN_W_CAP, TBIN_W_HEAD, TBIN_W_SLOTS, TCACHE_NHBINS_B, tbinW } from "../tcache/layout.js";
 
 export class HeapCheckError extends Error {
@@ -299,7 +300,12 @@ function checkCaches(ctx: HeapCtx, problems: string[]): number {
             problems.push(`C5 cache ${tc} bin ${i}: ${p} is not an allocated region start`);
         } else if (edataAddr(u32, e) !== p) {
           problems.push(`C5 cache ${tc} bin ${i}: ${p} is not the large block's address`);
+          continue;
         }
+        if (!cacheMarkOk(u32, p, slots + k))
+          problems.push(
+            `C5 cache ${tc} bin ${i}: the cached mark of ${p} names slot ${u32[p >>> 2]}, not ${slots + k} (freed twice, or written after free)`,
+          );
       }
     }
   }

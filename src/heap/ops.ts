@@ -56,6 +56,7 @@ import {
   tcacheGeom,
   tcacheIsLive,
 } from "../tcache/tcache.js";
+import { cacheBinPopChecked, cacheMarkHeld, cacheMarkSet } from "../tcache/mark.js";
 
 /** Why a pointer was refused (0 = fine). Set by lookupLive. */
 export const PTR_OK = 0;
@@ -174,16 +175,9 @@ function junkAlloc(ctx: HeapCtx, p: number, usize: number, zero: boolean): void 
   if (!zero && ctx.opt.junkAlloc) ctx.u8.fill(0xa5, p, p + usize);
 }
 
-/** Pop from a cache bin, or 0 when empty (keeps the low-water mark). */
+/** Pop from a cache bin, or 0 when empty (keeps the low-water mark; refuses double-freed entries). */
 function cacheBinAlloc(ctx: HeapCtx, w: number): number {
-  const u32 = ctx.u32;
-  const head = u32[w + TBIN_W_HEAD]!;
-  const cap = u32[w + TBIN_W_CAP]!;
-  if (head === cap) return 0;
-  u32[w + TBIN_W_HEAD] = head + 1;
-  const n = cap - head - 1;
-  if (n < u32[w + TBIN_W_LOW_WATER]!) u32[w + TBIN_W_LOW_WATER] = n;
-  return u32[u32[w + TBIN_W_SLOTS]! + head]!;
+  return cacheBinPopChecked(ctx, w);
 }
 
 /**
@@ -279,15 +273,18 @@ export function dallocArena(ctx: HeapCtx, ptr: number, e: number): boolean {
  */
 export function dallocCore(ctx: HeapCtx, tc: number, ptr: number, e: number, usize: number): boolean {
   const ind = edataSzind(ctx.u32, e);
+  const cached = tc !== 0 && ind < tcacheGeom(ctx).nhbins;
+  // Still in this thread's cache: a double free, caught before anything changes.
+  if (cached && cacheMarkHeld(ctx.u32, tbinW(tc, ind), ptr)) return false;
   if (ctx.opt.junkFree) ctx.u8.fill(0x5a, ptr, ptr + usize);
-  if (tc !== 0 && ind < tcacheGeom(ctx).nhbins) {
+  if (cached) {
     const u32 = ctx.u32;
     const w = tbinW(tc, ind);
     const head = u32[w + TBIN_W_HEAD]!;
     const slots = u32[w + TBIN_W_SLOTS]!;
-    if (head !== u32[w + TBIN_W_CAP] && u32[slots + head] === ptr) return false;
     if (head === 0) tcacheDallocHard(ctx, tc, ind, ptr);
     else {
+      cacheMarkSet(u32, ptr, slots + head - 1);
       u32[slots + head - 1] = ptr;
       u32[w + TBIN_W_HEAD] = head - 1;
     }

@@ -77,6 +77,7 @@ import {
   TCACHE_STATE_LIVE,
   tbinW,
 } from "./layout.js";
+import { cacheBinPopChecked, cacheMarkOk, cacheMarkRange, cacheMarkSet, flushProblems } from "./mark.js";
 
 /** Bin geometry shared by every cache of a heap (tcache_bin_info). */
 export interface TcacheGeom {
@@ -212,8 +213,11 @@ function fillSmall(ctx: HeapCtx, tc: number, arena: number, binind: number, nfil
         const nfree = edataNfree(u32, cur);
         if (nfree < cnt) cnt = nfree;
         const addr = edataAddr(u32, cur);
-        for (let k = 0; k < cnt; k++)
-          u32[slots + base + filled + k] = addr + slabRegAllocIndex(u32, cur) * regSize;
+        for (let k = 0; k < cnt; k++) {
+          const p = addr + slabRegAllocIndex(u32, cur) * regSize;
+          cacheMarkSet(u32, p, slots + base + filled + k);
+          u32[slots + base + filled + k] = p;
+        }
         madeProgress = true;
         filled += cnt;
         continue;
@@ -245,6 +249,7 @@ function fillSmall(ctx: HeapCtx, tc: number, arena: number, binind: number, nfil
     // Fewer than asked (OOM): move what we got up to the top positions. The ranges overlap and the
     // destination is higher, so copy from the top down (a forward copy duplicated slots).
     for (let k = filled - 1; k >= 0; k--) u32[slots + cap - filled + k] = u32[slots + base + k]!;
+    cacheMarkRange(u32, w, cap - filled, cap);
   }
   u32[w + TBIN_W_HEAD] = cap - filled;
   arenaDecayTicks(ctx, arena, 1);
@@ -261,17 +266,14 @@ export function tcacheAllocSmallHard(ctx: HeapCtx, tc: number, binind: number, a
   const nfill = u32[w + TBIN_W_CAP]! >>> (packed & TBIN_FILL_DIV_MASK);
   fillSmall(ctx, tc, arena, binind, nfill === 0 ? 1 : nfill);
   u32[w + TBIN_W_PACKED] = u32[w + TBIN_W_PACKED]! | TBIN_REFILLED_BIT;
-  const head = u32[w + TBIN_W_HEAD]!;
-  if (head === u32[w + TBIN_W_CAP]) return 0;
-  u32[w + TBIN_W_HEAD] = head + 1;
   // low water tracks the minimum count; a fill from empty leaves it at 0
-  return u32[u32[w + TBIN_W_SLOTS]! + head]!;
+  return cacheBinPopChecked(ctx, w);
 }
 
 // ---- flush --------------------------------------------------------------------------------------
 
-/** Detected double frees inside a flush (reported by the caller after the flush completes). */
-export const flushProblems: number[] = [];
+/** Detected double frees inside a flush or pop (reported by the caller after the operation). */
+export { flushProblems };
 
 /**
  * tcache_bin_flush_bottom: flush the oldest items so that `rem` remain. Small and large.
@@ -288,11 +290,16 @@ export function tcacheBinFlush(ctx: HeapCtx, tc: number, binind: number, rem: nu
     if (binind < ctx.sc.nbins) flushSmall(ctx, tc, binind, slots, cap - nflush, nflush);
     else {
       const ptrs: number[] = [];
-      for (let i = 0; i < nflush; i++) ptrs.push(u32[slots + cap - nflush + i]!);
+      for (let i = 0; i < nflush; i++) {
+        const p = u32[slots + cap - nflush + i]!;
+        if (cacheMarkOk(u32, p, slots + cap - nflush + i)) ptrs.push(p);
+        else flushProblems.push(p);
+      }
       flushLarge(ctx, tc, binind, ptrs);
     }
     // Keep the newest `rem` items, moved down to the bottom.
     for (let i = rem - 1; i >= 0; i--) u32[slots + head + nflush + i] = u32[slots + head + i]!;
+    cacheMarkRange(u32, w, head + nflush, cap);
     u32[w + TBIN_W_HEAD] = head + nflush;
   } else if (ncached === 0 && ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1] === 0) {
     return;
@@ -330,8 +337,13 @@ function flushSmall(ctx: HeapCtx, tc: number, binind: number, slots: number, fro
   for (let i = 0; i < n; i++) {
     const p = u32[slots + from + i]!;
     const e = emapLookupChecked(ctx, p);
-    // Not a region of this class: report and drop (never free into the wrong bin).
-    if (e === 0 || !edataSlab(u32, e) || edataSzind(u32, e) !== binind) {
+    // Not a region of this class, or its mark names another slot (freed twice): report and drop.
+    if (
+      e === 0 ||
+      !edataSlab(u32, e) ||
+      edataSzind(u32, e) !== binind ||
+      !cacheMarkOk(u32, p, slots + from + i)
+    ) {
       flushProblems.push(p);
       continue;
     }
@@ -475,6 +487,7 @@ export function tcacheDallocHard(ctx: HeapCtx, tc: number, binind: number, ptr: 
   const div = binind < ctx.sc.nbins ? g.lgFlushSmallDiv : g.lgFlushLargeDiv;
   tcacheBinFlush(ctx, tc, binind, cap >>> div);
   const head = u32[w + TBIN_W_HEAD]! - 1;
+  cacheMarkSet(u32, ptr, u32[w + TBIN_W_SLOTS]! + head);
   u32[u32[w + TBIN_W_SLOTS]! + head] = ptr;
   u32[w + TBIN_W_HEAD] = head;
 }

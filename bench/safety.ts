@@ -1,0 +1,112 @@
+/**
+ * The cost of the double-free mark on the fast paths, measured paired in one process: the small-churn
+ * workload (~10k live blocks of 8–256 B; each op frees a random live block and allocates one) on this
+ * tree's Heap and on the Heap of a baseline revision (extracted with `git archive` into a temp dir),
+ * alternating rounds of tinybench so both see the same machine load.
+ *
+ *   node --import tsx bench/safety.ts [--baseline-rev REV] [--rounds N] [--time MS]
+ */
+import { execSync } from "node:child_process";
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Bench } from "tinybench";
+
+interface HeapLike {
+  malloc(size: number): number;
+  free(ptr: number): void;
+}
+interface HeapClass {
+  create(opts?: object): HeapLike;
+}
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : dflt;
+}
+
+/** The commit before the mark (issue 13): the baseline the README figures compare against. */
+const rev = arg("--baseline-rev", "975563e");
+const rounds = Number(arg("--rounds", "6"));
+const timeMs = Number(arg("--time", "400"));
+const repo = fileURLToPath(new URL("..", import.meta.url));
+
+function baselineDir(): string {
+  const dir = join(tmpdir(), `jemalloc-ts-baseline-${rev}`);
+  if (!existsSync(join(dir, "package.json"))) {
+    mkdirSync(dir, { recursive: true });
+    execSync(`git -C ${JSON.stringify(repo)} archive ${rev} src | tar -x -C ${JSON.stringify(dir)}`);
+    symlinkSync(join(repo, "node_modules"), join(dir, "node_modules"));
+    writeFileSync(join(dir, "package.json"), '{ "type": "module" }\n');
+  }
+  return dir;
+}
+
+const LIVE = 10_000;
+const OPS = 4096;
+
+/** One churn state per heap: a fixed random plan so both heaps do the same ops. */
+function churn(H: HeapClass): () => void {
+  const heap = H.create();
+  const rnd = xorshift(12345);
+  const sizes = new Uint16Array(OPS);
+  const slots = new Uint16Array(OPS);
+  for (let i = 0; i < OPS; i++) {
+    sizes[i] = 8 + (rnd() % 249);
+    slots[i] = rnd() % LIVE;
+  }
+  const live = new Float64Array(LIVE);
+  for (let i = 0; i < LIVE; i++) live[i] = heap.malloc(8 + (rnd() % 249));
+  return () => {
+    for (let k = 0; k < OPS; k++) {
+      const s = slots[k]!;
+      heap.free(live[s]!);
+      live[s] = heap.malloc(sizes[k]!);
+    }
+  };
+}
+
+function xorshift(seed: number): () => number {
+  let x = seed >>> 0;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x;
+  };
+}
+
+const base = (await import(join(baselineDir(), "src", "heap.ts"))) as { Heap: HeapClass };
+const cur = (await import("../src/heap.js")) as { Heap: HeapClass };
+const runBase = churn(base.Heap);
+const runCur = churn(cur.Heap);
+const med: Record<string, number[]> = { baseline: [], mark: [] };
+for (let r = 0; r < rounds; r++) {
+  const order: [string, () => void][] =
+    r % 2 === 0
+      ? [
+          ["baseline", runBase],
+          ["mark", runCur],
+        ]
+      : [
+          ["mark", runCur],
+          ["baseline", runBase],
+        ];
+  const bench = new Bench({ time: timeMs, warmupTime: 100 });
+  for (const [name, fn] of order) bench.add(name, fn);
+  await bench.run();
+  for (const t of bench.tasks) {
+    const lat = (t.result as { latency?: { p50: number } } | undefined)?.latency;
+    if (lat !== undefined) med[t.name]!.push((lat.p50 * 1e6) / (2 * OPS));
+  }
+}
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+const b = median(med.baseline!);
+const m = median(med.mark!);
+console.log(`small-churn, ns per call (malloc or free), median of ${rounds} paired rounds`);
+console.log(`  baseline ${rev}: ${b.toFixed(2)}  (${med.baseline!.map((x) => x.toFixed(1)).join(" ")})`);
+console.log(`  with mark:      ${m.toFixed(2)}  (${med.mark!.map((x) => x.toFixed(1)).join(" ")})`);
+console.log(`  change: ${(((m - b) / b) * 100).toFixed(1)} %`);
