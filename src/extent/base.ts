@@ -30,7 +30,7 @@ import { alignUp } from "../layout/index.js";
 import { lockInit } from "../sync/index.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import { heapLock, heapUnlock } from "./lock.js";
-import { pagesMap } from "./pages.js";
+import { pagesMapBase, pagesMappedBytes } from "./pages.js";
 
 export const BASE_LOCK_B = 0;
 export const BASE_CUR_B = LOCK_BYTES;
@@ -65,16 +65,13 @@ function blockSize(ctx: HeapCtx, baseB: number, need: number): number {
 
 /** Maps a new block able to hold `need` bytes and makes it current. False when out of memory. */
 function mapBlock(ctx: HeapCtx, baseB: number, need: number): boolean {
-  let size = blockSize(ctx, baseB, need);
-  let addr = pagesMap(ctx, size);
-  if (addr === 0) {
-    // The faithful size does not fit the buffer's maximum: take only what this request needs.
-    size = alignUp(need, ctx.page);
-    addr = pagesMap(ctx, size);
-    if (addr === 0) return false;
-  }
+  // The faithful size, or only what this request needs when the buffer's maximum is near.
+  const faithful = blockSize(ctx, baseB, need);
+  const addr = pagesMapBase(ctx, faithful, alignUp(need, ctx.page));
+  if (addr === 0) return false;
+  const size = pagesMappedBytes;
   const sc = ctx.sc;
-  const pind = sc.psz2ind(size);
+  const pind = sc.psz2ind(Math.min(faithful, size));
   ctx.u32[(baseB + BASE_NEXT_PIND_B) >>> 2] = Math.min(pind + 1, sc.npsizes - 1);
   f64Set(ctx, baseB + BASE_MAPPED_B, f64At(ctx, baseB + BASE_MAPPED_B) + size);
   ctx.u32[(baseB + BASE_NBLOCKS_B) >>> 2] = ctx.u32[(baseB + BASE_NBLOCKS_B) >>> 2]! + 1;
@@ -118,13 +115,9 @@ export function baseInitAt(ctx: HeapCtx, baseB: number, curB: number, endB: numb
 /** A new base with its own first block (jemalloc's base_new). Returns the record's offset or 0. */
 export function baseNew(ctx: HeapCtx): number {
   const size = Math.max(alignUp(BASE_BYTES, ctx.hugepage), ctx.hugepage);
-  let addr = pagesMap(ctx, size);
-  let mapped = size;
-  if (addr === 0) {
-    mapped = alignUp(BASE_BYTES, ctx.page);
-    addr = pagesMap(ctx, mapped);
-    if (addr === 0) return 0;
-  }
+  const addr = pagesMapBase(ctx, size, alignUp(BASE_BYTES, ctx.page));
+  if (addr === 0) return 0;
+  const mapped = pagesMappedBytes;
   baseInitAt(ctx, addr, addr + BASE_BYTES + BASE_NODE_BYTES, addr + mapped, mapped);
   pushNode(ctx, addr, addr + BASE_BYTES, addr, mapped);
   f64Set(ctx, addr + BASE_ALLOCATED_B, BASE_BYTES);

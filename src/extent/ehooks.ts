@@ -3,7 +3,8 @@
  * and "the operating system" — here the buffer (pages.ts). Every hook returns true on failure, as in
  * jemalloc. A thread may install its own hooks for an arena (arena.<i>.extent_hooks); otherwise the
  * defaults below apply:
- *   alloc         map fresh pages at the top of the buffer (grow it); fails when it cannot grow
+ *   alloc         map fresh pages above the top of the buffer, where the OS would place them modulo the
+ *                 hugepage (pages.ts); fails when the buffer cannot grow
  *   dalloc        fails (address space inside a buffer cannot be unmapped: it is retained, as with
  *                 jemalloc's opt.retain on 64-bit Linux)
  *   decommit      fails (as on overcommitting Linux), so purges to retained are forced purges
@@ -14,7 +15,7 @@
  */
 import type { ExtentHooks, HeapCtx } from "../ctx/ctx.js";
 import { hookAllocProblem, hookFailed } from "./hook_result.js";
-import { pagesMap, pagesPurgeForced } from "./pages.js";
+import { pagesMapExtent, pagesPurgeForced } from "./pages.js";
 
 type BoolHook = (...args: never[]) => unknown;
 
@@ -44,7 +45,7 @@ export function ehooksAlloc(ctx: HeapCtx, arenaInd: number, size: number, alignm
     if (r === null || r === undefined || r === 0) return 0;
     return hookAllocProblem(ctx, r, size, alignment) === null ? (r as number) : 0;
   }
-  return pagesMap(ctx, size);
+  return pagesMapExtent(ctx, size, alignment);
 }
 
 export function ehooksDalloc(

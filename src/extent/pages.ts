@@ -7,7 +7,13 @@
  * Synchronization: `top` and buffer growth are under the map lock (HDR_LOCK_MAP_B); the lock is a leaf
  * (nothing else is taken while holding it).
  */
-import { HDR_LOCK_MAP_B, HDR_MAX_BYTES_B, HDR_TOP_B } from "../ctx/header.js";
+import {
+  HDR_LOCK_MAP_B,
+  HDR_MAP_FLOOR_B,
+  HDR_MAP_GAP_TOP_B,
+  HDR_MAX_BYTES_B,
+  HDR_TOP_B,
+} from "../ctx/header.js";
 import { lengthTracking } from "../layout/index.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import { heapLock, heapUnlock } from "./lock.js";
@@ -38,6 +44,104 @@ export function pagesMap(ctx: HeapCtx, size: number): number {
   }
 }
 
+/**
+ * Where Linux would put a fresh extent mapping, modulo the hugepage. jemalloc 5.3 maps its base blocks
+ * hugepage-aligned and its extents page-aligned, and the kernel hands out anonymous mappings top-down,
+ * each just below the previous one, except that a length that is a multiple of the hugepage is placed
+ * hugepage-aligned (THP alignment). The residue of each extent mapping therefore follows from the
+ * lengths mapped since the last aligned one, and it decides how an aligned request (alignment > page)
+ * splits the mapping, so the buffer reproduces it. Inputs: `floor` = residue of the lowest mapping.
+ */
+function osResidue(ctx: HeapCtx, size: number, alignment: number): number {
+  const hp = ctx.hugepage;
+  if (size % hp === 0 || alignment >= hp) return 0;
+  const floor = ctx.u32[HDR_MAP_FLOOR_B >>> 2]!;
+  const r = (((floor - size) % hp) + hp) % hp;
+  return r - (r % Math.max(alignment, ctx.page));
+}
+
+/**
+ * Maps `size` bytes for extents at the first address above the top whose residue modulo the hugepage is
+ * the one the OS would give (osResidue) and that is a multiple of `alignment`. The skipped gap is never
+ * used. When that address does not fit the buffer's maximum, maps at the first aligned address instead.
+ * Returns the address, or 0 (out of memory: nothing changes).
+ */
+export function pagesMapExtent(ctx: HeapCtx, size: number, alignment: number): number {
+  heapLock(ctx, HDR_LOCK_MAP_B);
+  try {
+    const hp = ctx.hugepage;
+    const top = topGet(ctx);
+    const max = ctx.f64[HDR_MAX_BYTES_B >>> 3]!;
+    const want = osResidue(ctx, size, alignment);
+    let addr = top + ((((want - top) % hp) + hp) % hp);
+    if (alignment > hp) addr = Math.ceil(addr / alignment) * alignment;
+    if (addr + size > max || addr + size > 2 ** 32) addr = Math.ceil(top / alignment) * alignment;
+    const newTop = addr + size;
+    if (newTop > max || newTop > 2 ** 32) return 0;
+    if (!bufferEnsure(ctx, newTop, max)) return 0;
+    ctx.f64[HDR_TOP_B >>> 3] = newTop;
+    ctx.u32[HDR_MAP_FLOOR_B >>> 2] = addr % hp;
+    if (addr > top) gapPush(ctx, top, addr);
+    return addr;
+  } finally {
+    heapUnlock(ctx, HDR_LOCK_MAP_B);
+  }
+}
+
+/**
+ * Maps a base block of about `size` bytes (at least `need`). jemalloc maps base blocks hugepage-aligned,
+ * so the extent mapped next lands just below an aligned address: the block is trimmed or stretched to
+ * end on a hugepage boundary (when `need` and the buffer allow), so that extent needs no gap. Returns
+ * the address (the mapped length in `pagesMappedBytes`), or 0.
+ */
+export let pagesMappedBytes = 0;
+export function pagesMapBase(ctx: HeapCtx, size: number, need: number): number {
+  heapLock(ctx, HDR_LOCK_MAP_B);
+  try {
+    const hp = ctx.hugepage;
+    const top = topGet(ctx);
+    const limit = Math.min(ctx.f64[HDR_MAX_BYTES_B >>> 3]!, 2 ** 32);
+    let len = Math.floor((top + size) / hp) * hp - top;
+    if (len < need) len = Math.ceil((top + size) / hp) * hp - top;
+    if (top + len > limit) len = size;
+    if (top + len > limit) len = need;
+    const newTop = top + len;
+    if (newTop > limit || !bufferEnsure(ctx, newTop, ctx.f64[HDR_MAX_BYTES_B >>> 3]!)) return 0;
+    ctx.f64[HDR_TOP_B >>> 3] = newTop;
+    ctx.u32[HDR_MAP_FLOOR_B >>> 2] = 0;
+    pagesMappedBytes = len;
+    return top;
+  } finally {
+    heapUnlock(ctx, HDR_LOCK_MAP_B);
+  }
+}
+
+/**
+ * Gaps left by pagesMapExtent form a stack (they are only made and removed at the top): the header holds
+ * the highest gap's start, and each gap's first bytes hold [end u32, previous gap's start u32], so a
+ * shrinking buffer can give a gap back with the extent above it.
+ */
+const GAP_END_W = 0;
+const GAP_PREV_W = 1;
+function gapPush(ctx: HeapCtx, start: number, end: number): void {
+  const w = start >>> 2;
+  ctx.u32[w + GAP_END_W] = end;
+  ctx.u32[w + GAP_PREV_W] = ctx.u32[HDR_MAP_GAP_TOP_B >>> 2]!;
+  ctx.u32[HDR_MAP_GAP_TOP_B >>> 2] = start;
+}
+
+/** The top after giving back every gap that ends at `top`. */
+function gapPopAt(ctx: HeapCtx, top: number): number {
+  let g = ctx.u32[HDR_MAP_GAP_TOP_B >>> 2]!;
+  while (g !== 0 && g >= top) g = ctx.u32[(g >>> 2) + GAP_PREV_W]!;
+  while (g !== 0 && ctx.u32[(g >>> 2) + GAP_END_W] === top) {
+    top = g;
+    g = ctx.u32[(g >>> 2) + GAP_PREV_W]!;
+  }
+  ctx.u32[HDR_MAP_GAP_TOP_B >>> 2] = g;
+  return top;
+}
+
 /** Grows the buffer so that [0, end) is addressable; false if the engine refuses. */
 function bufferEnsure(ctx: HeapCtx, end: number, max: number): boolean {
   const buf = ctx.buffer;
@@ -65,6 +169,7 @@ export function pagesTrimTail(ctx: HeapCtx, newTop: number): void {
   try {
     const top = topGet(ctx);
     if (newTop >= top) return;
+    newTop = gapPopAt(ctx, newTop);
     ctx.f64[HDR_TOP_B >>> 3] = newTop;
     const want = Math.ceil(newTop / BUFFER_GROW_STEP) * BUFFER_GROW_STEP;
     const buf = ctx.buffer as ArrayBuffer;

@@ -14,7 +14,7 @@
  * Refused entries are dropped from the cache (the block's other entry or owner keeps it) and listed
  * in `flushProblems` for the caller to report once the operation is complete.
  */
-import type { HeapCtx } from "../extent/ctx.js";
+import type { HeapCtx } from "../ctx/ctx.js";
 import { TBIN_W_CAP, TBIN_W_HEAD, TBIN_W_LOW_WATER, TBIN_W_SLOTS } from "./layout.js";
 
 /** Cache entries refused at pop or flush (double frees), reported by the caller after the operation. */
