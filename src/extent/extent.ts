@@ -310,8 +310,10 @@ function extentMaximallyPurge(ctx: HeapCtx, pac: number, e: number): void {
   const size = edataSize(ctx.u32, e);
   extentDallocWrapper(ctx, pac, e);
   const d = pacDecayDirty(ctx, pac);
-  f64Add(ctx, d + DECAY_B_NMADVISE, 1);
-  f64Add(ctx, d + DECAY_B_PURGED_PAGES, size / ctx.page);
+  if (ctx.opt.stats) {
+    f64Add(ctx, d + DECAY_B_NMADVISE, 1);
+    f64Add(ctx, d + DECAY_B_PURGED_PAGES, size / ctx.page);
+  }
   f64Add(ctx, pac + PAC_MAPPED_B, -size);
 }
 

@@ -335,9 +335,11 @@ function decayStashed(
     }
     e = next;
   }
-  f64Add(ctx, decayB + DECAY_B_NPURGE, 1);
-  f64Add(ctx, decayB + DECAY_B_NMADVISE, nmadvise);
-  f64Add(ctx, decayB + DECAY_B_PURGED_PAGES, npurged);
+  if (ctx.opt.stats) {
+    f64Add(ctx, decayB + DECAY_B_NPURGE, 1);
+    f64Add(ctx, decayB + DECAY_B_NMADVISE, nmadvise);
+    f64Add(ctx, decayB + DECAY_B_PURGED_PAGES, npurged);
+  }
   f64Add(ctx, pac + PAC_MAPPED_B, -nunmapped * ctx.page);
 }
 

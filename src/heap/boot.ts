@@ -236,6 +236,7 @@ export function buildCtx(
     regW: hdr.slotsB >>> 2,
     timeoutMs: lockTimeoutMs,
     maxSpin: Number(conf.opt.mutex_max_spin),
+    stats: (u32[HDR_FLAGS_B >>> 2]! & HDR_FLAG_NO_STATS) === 0,
   });
   const claim = slotClaim(views.i32, hdr.slotsB >>> 2, nslots);
   const origin = views.f64[HDR_CLOCK_ORIGIN_B >>> 3]!;
