@@ -68,6 +68,7 @@ import {
 } from "./heap/threads.js";
 import {
   HDR_POISON_B,
+  HDR_TOP_B,
   HDR_ZERO_REALLOCS_B,
   RTREE_LEAF_BITS,
   THREAD_ALLOCATED_B,
@@ -134,6 +135,8 @@ export class Heap {
   #deallocNextD: number;
   /** u32 index of the thread cache's bin 0 record; 0 when the fast path is off. */
   #tcW0 = 0;
+  /** The cache #setFast last derived the fields from (-1: none yet). */
+  #fastTc = -1;
   #nhbins = 0;
   #corruption: CorruptionHandler = heapCorruptionDetected___check_frees_and_sizes_or_enable_junk_to_debug;
 
@@ -299,6 +302,14 @@ export class Heap {
 
   #setFast(tc: number): void {
     const ctx = this.ctx;
+    // Nothing to refresh while the cache is the same and the views still cover the mapped space (a
+    // SharedArrayBuffer never shrinks; a resizable ArrayBuffer may, so its length is compared).
+    if (
+      tc === this.#fastTc &&
+      (ctx.shared ? ctx.f64[HDR_TOP_B >>> 3]! <= this.#viewLen : ctx.buffer.byteLength === this.#viewLen)
+    )
+      return;
+    this.#fastTc = tc;
     const len = ctx.buffer.byteLength;
     if (len !== this.#viewLen) {
       this.#viewLen = len;

@@ -40,6 +40,7 @@ export function arenaRecordByInd(ctx: HeapCtx, ind: number): number {
 }
 
 function lstatAdd(ctx: HeapCtx, arena: number, usize: number, stat: number, v: number): void {
+  if (!ctx.opt.stats) return;
   const sc = ctx.sc;
   const ind = sc.size2index(usize < sc.largeMinclass ? sc.largeMinclass : usize);
   const d = ((arena + ctx.arenaLayout.lstatsB + (ind - sc.nbins) * LSTATS_BYTES) >>> 3) + stat;

@@ -84,11 +84,13 @@ export interface RecordsState {
   /** Records written so far (the record's id). */
   seq: number;
   batch: number;
+  /** Records freed, then allocated, in a row. */
+  group: number;
   failed: number;
 }
 
-export function recordsState(alloc: BenchAllocator, live: number, batch: number): RecordsState {
-  return { alloc, h: new Float64Array(live), next: 0, seq: 0, batch, failed: 0 };
+export function recordsState(alloc: BenchAllocator, live: number, batch: number, group = 1): RecordsState {
+  return { alloc, h: new Float64Array(live), next: 0, seq: 0, batch, group, failed: 0 };
 }
 
 export function recordsSetup(st: RecordsState): number {
@@ -104,24 +106,32 @@ export function recordsSetup(st: RecordsState): number {
   return h.length;
 }
 
-/** `batch` times: free the oldest record, allocate a new one and write it. Returns calls. */
+/**
+ * `batch` records, `group` at a time: free the oldest `group` records in a row, then allocate and write
+ * `group` new ones in their slots (FIFO). Returns calls.
+ */
 export function recordsStep(st: RecordsState): number {
-  const { alloc, h } = st;
+  const { alloc, h, group } = st;
   const n = h.length;
-  let i = 0;
-  for (; i < st.batch; i++) {
-    if ((i & 63) === 0 && budgetOver()) break;
-    const slot = st.next;
-    const old = h[slot]!;
-    if (old !== 0) alloc.free(old);
-    const p = alloc.malloc(RECORD_BYTES);
-    if (p === 0) st.failed++;
-    else alloc.writeRecord(p, st.seq);
-    h[slot] = p;
-    st.seq++;
-    st.next = slot + 1 === n ? 0 : slot + 1;
+  let calls = 0;
+  for (let done = 0; done < st.batch; done += group) {
+    if (budgetOver()) break;
+    const first = st.next;
+    for (let j = 0; j < group; j++) {
+      const old = h[first + j]!;
+      if (old !== 0) alloc.free(old);
+    }
+    for (let j = 0; j < group; j++) {
+      const p = alloc.malloc(RECORD_BYTES);
+      if (p === 0) st.failed++;
+      else alloc.writeRecord(p, st.seq);
+      h[first + j] = p;
+      st.seq++;
+    }
+    calls += 2 * group;
+    st.next = first + group === n ? 0 : first + group;
   }
-  return 2 * i;
+  return calls;
 }
 
 // ---- fragmentation: three phases ------------------------------------------------------------------------

@@ -49,6 +49,8 @@ export interface CellResult {
   status: CellStatus;
   /** Why it was skipped, where it stopped, what failed. */
   note?: string;
+  /** workers-churn: throughput of both workers ÷ throughput of one worker alone (same run). */
+  scaling?: number;
   callsPerIteration: number;
   nsPerCall: NsPerCall | null;
   footprint: Footprint | null;

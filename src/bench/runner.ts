@@ -33,6 +33,7 @@ import {
 } from "./result.js";
 import { collectGarbage, sampleIterations } from "./sample.js";
 import { type BenchAllocator, createAllocator, loadMemPool, type Strategy } from "./strategies.js";
+import { loadTlsf, type WasmModule } from "./tlsf.js";
 import { runWorkerCell } from "./worker_cells.js";
 import {
   type ChurnSpec,
@@ -102,6 +103,8 @@ export interface CellContext {
   opts: CellOptions;
   /** @thi.ng/malloc's MemPool, loaded by runCell for the thi.ng strategy. */
   memPool?: Awaited<ReturnType<typeof loadMemPool>>;
+  /** AssemblyScript's TLSF module, compiled by runCell for the as-tlsf strategy. */
+  tlsf?: WasmModule | null;
 }
 
 function baseResult(c: CellContext): CellResult {
@@ -121,6 +124,8 @@ function baseResult(c: CellContext): CellResult {
 /** Runs one cell in this thread (workers for the worker workloads). Never throws. */
 export async function runCell(c: CellContext): Promise<CellResult> {
   const res = baseResult(c);
+  // The TLSF peer's build step (compiling its module) is not part of the cell's time budget.
+  if (c.strategy.kind === "as-tlsf") c = { ...c, tlsf: await loadTlsf() };
   const t0 = performance.now();
   budgetStart(c.opts.budgetMs);
   try {
@@ -141,7 +146,7 @@ export async function runCell(c: CellContext): Promise<CellResult> {
 }
 
 function newAllocator(c: CellContext, peakLiveBytes: number, maxRequest: number): BenchAllocator {
-  return createAllocator(c.strategy, { peakLiveBytes, maxRequest }, c.memPool ?? null);
+  return createAllocator(c.strategy, { peakLiveBytes, maxRequest }, c.memPool ?? null, c.tlsf ?? null);
 }
 
 function partial(res: CellResult, ms: number, calls: number, where: string, totalCalls: number): void {
@@ -176,7 +181,7 @@ async function runChurn(c: CellContext, spec: ChurnSpec, res: CellResult): Promi
 async function runRecords(c: CellContext, spec: RecordsSpec, res: CellResult): Promise<void> {
   const peak = spec.live * RECORD_BYTES;
   const alloc = newAllocator(c, peak * 1.2, RECORD_BYTES);
-  const st = recordsState(alloc, spec.live, spec.batchOps);
+  const st = recordsState(alloc, spec.live, spec.batchOps, spec.group);
   try {
     await steadyState(c, res, alloc, {
       setup: () => recordsSetup(st),

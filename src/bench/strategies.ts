@@ -6,6 +6,7 @@
  *                `lg_page:N` (e.g. "tcache:false,lg_page:16"). "default" (or "") is the default heap.
  *   thi.ng       `@thi.ng/malloc`'s MemPool over one ArrayBuffer, sized up front (it cannot grow).
  *   uint8array   plain `new Uint8Array(size)`; free drops the reference (the GC reclaims it).
+ *   as-tlsf      AssemblyScript's TLSF allocator in wasm, compiled from source at first use (tlsf.ts).
  *
  * Each allocator hands out numeric handles (0 = failure) so the workload loops are the same code for all;
  * for the buffer allocators the handle is the block's byte offset. Footprint meanings (printed with
@@ -20,9 +21,10 @@
  */
 import { Heap } from "../heap.js";
 import type { FootprintSample } from "./result.js";
+import { TlsfAllocator, tlsfUnavailable, type WasmModule } from "./tlsf.js";
 import { RECORD_BYTES } from "./workloads.js";
 
-export type StrategyKind = "jemalloc-ts" | "thi.ng" | "uint8array";
+export type StrategyKind = "jemalloc-ts" | "thi.ng" | "uint8array" | "as-tlsf";
 
 export interface Strategy {
   /** What the user wrote (or the default list's entry). */
@@ -47,9 +49,11 @@ export const DEFAULT_STRATEGY_IDS = [
   "lg_page:16",
   "thi.ng",
   "uint8array",
+  "as-tlsf",
 ] as const;
 
-export const BASELINE_IDS = ["thi.ng", "uint8array"] as const;
+export const BASELINE_IDS = ["thi.ng", "uint8array", "as-tlsf"] as const;
+const TLSF_NAMES = new Set(["as-tlsf", "tlsf", "assemblyscript"]);
 
 const THING_NAMES = new Set(["thi.ng", "@thi.ng/malloc", "thing"]);
 const U8_NAMES = new Set(["uint8array", "Uint8Array", "new Uint8Array"]);
@@ -70,6 +74,7 @@ export function parseStrategy(id: string): Strategy {
   const t = id.trim();
   if (THING_NAMES.has(t)) return { id: "thi.ng", label: "@thi.ng/malloc", kind: "thi.ng", conf: "" };
   if (U8_NAMES.has(t)) return { id: "uint8array", label: "new Uint8Array", kind: "uint8array", conf: "" };
+  if (TLSF_NAMES.has(t)) return { id: "as-tlsf", label: "AS TLSF (wasm)", kind: "as-tlsf", conf: "" };
   const s: Strategy = { id: t === "" ? "default" : t, label: "", kind: "jemalloc-ts", conf: "" };
   const rest: string[] = [];
   for (const pair of t === "default" ? [] : t.split(",")) {
@@ -174,7 +179,7 @@ export class HeapAllocator implements BenchAllocator {
   }
 }
 
-function writeRecordAt(dv: DataView, p: number, i: number): void {
+export function writeRecordAt(dv: DataView, p: number, i: number): void {
   dv.setFloat64(p, i, true);
   dv.setFloat64(p + 8, -i, true);
   dv.setFloat64(p + 16, i * 0.5, true);
@@ -292,11 +297,15 @@ export function thingPoolBytes(sizing: AllocatorSizing): number {
   return Math.min(THING_POOL_MAX_BYTES, Math.ceil(want / 65536) * 65536);
 }
 
-/** A fresh allocator for strategy `s`, sized for a workload (`MemPool` must be loaded for thi.ng). */
+/**
+ * A fresh allocator for strategy `s`, sized for a workload (`MemPool` must be loaded for thi.ng, the
+ * compiled module for as-tlsf).
+ */
 export function createAllocator(
   s: Strategy,
   sizing: AllocatorSizing,
   memPool: MemPoolCtor | null,
+  tlsf: WasmModule | null = null,
 ): BenchAllocator {
   switch (s.kind) {
     case "jemalloc-ts":
@@ -309,6 +318,9 @@ export function createAllocator(
     }
     case "uint8array":
       return new Uint8ArrayAllocator();
+    case "as-tlsf":
+      if (tlsf === null) throw new Error(tlsfUnavailable());
+      return new TlsfAllocator(tlsf);
   }
 }
 
@@ -328,5 +340,10 @@ export const FOOTPRINT_MEANING: Record<StrategyKind, { inUse: string; mapped: st
     inUse: "the sum of live array lengths (= live requested; V8's own overhead is not visible)",
     mapped: "n/a",
     buffer: "n/a",
+  },
+  "as-tlsf": {
+    inUse: "the wasm memory's length (TLSF keeps its own figures private)",
+    mapped: "the wasm memory's length (grown by TLSF, never shrunk)",
+    buffer: "the wasm memory's length",
   },
 };

@@ -58,7 +58,10 @@ function checkWorkloads(names: readonly string[]): void {
 
 function describeCell(r: CellResult): string {
   if (r.status === "skipped" || r.status === "error") return `${r.status}: ${r.note ?? ""}`;
-  const ns = r.nsPerCall === null ? "—" : `${r.nsPerCall.median.toFixed(1)} ns/call`;
+  const ns =
+    r.nsPerCall === null || typeof r.nsPerCall.median !== "number"
+      ? "—"
+      : `${r.nsPerCall.median.toFixed(1)} ns/call`;
   const fp = r.footprint === null ? "" : `, in-use/live ${r.footprint.ratio.toFixed(2)}`;
   return `${ns}${fp}${r.status === "partial" ? " (partial)" : ""}`;
 }

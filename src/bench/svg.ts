@@ -23,7 +23,11 @@ const PALETTE = [
   "#7f7f7f",
   "#d62728",
 ];
-const BASELINE_COLORS: Record<string, string> = { "thi.ng": "#ff7f0e", uint8array: "#7f7f7f" };
+const BASELINE_COLORS: Record<string, string> = {
+  "thi.ng": "#ff7f0e",
+  uint8array: "#7f7f7f",
+  "as-tlsf": "#2ca02c",
+};
 
 export function escapeXml(s: string): string {
   return s

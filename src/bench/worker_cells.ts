@@ -111,6 +111,8 @@ export async function runWorkerCell(
   const kind = c.strategy.kind;
   if (kind === "thi.ng")
     return skip(res, "@thi.ng/malloc's pool uses no Atomics: sharing it between workers is unsafe");
+  if (kind === "as-tlsf")
+    return skip(res, "AssemblyScript's TLSF runs in one wasm instance: it cannot be shared between workers");
   if (kind === "uint8array" && spec.kind === "producer-consumer")
     return skip(res, "a JS array cannot be freed by another thread");
   const alloc = kind === "jemalloc-ts" ? new HeapAllocator(createBenchHeap(c.strategy)) : null;
@@ -219,4 +221,41 @@ async function timeRounds(
     return;
   }
   res.nsPerCall = nsPerCallOf(lat, res.callsPerIteration);
+  if (spec.kind === "workers-churn") await scalingNote(res, workers, n, timeout);
+}
+
+/** Alternating rounds of this many: worker 0 alone, then both (so machine load drifts equally). */
+const SCALING_ROUNDS = 7;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1]!;
+}
+
+/**
+ * The two-worker scaling figure: throughput of both workers ÷ throughput of worker 0 alone, from
+ * alternating rounds of the same size (2 × median solo time ÷ median pair time). Appended to the note.
+ */
+async function scalingNote(res: CellResult, workers: Worker[], n: number, timeout: number): Promise<void> {
+  const solo: number[] = [];
+  const pair: number[] = [];
+  for (let k = 0; k < SCALING_ROUNDS; k++) {
+    const [one] = await ask([workers[0]!], [{ cmd: "round", n }], timeout);
+    const both = await ask(
+      workers,
+      [
+        { cmd: "round", n },
+        { cmd: "round", n },
+      ],
+      timeout,
+    );
+    if (one!.stopped || both.some((x) => x.stopped)) break;
+    solo.push(one!.ms ?? 0);
+    pair.push(Math.max(both[0]!.ms ?? 0, both[1]!.ms ?? 0));
+  }
+  if (solo.length === 0) return;
+  const scaling = (2 * median(solo)) / median(pair);
+  res.scaling = Math.round(scaling * 100) / 100;
+  const text = `2 workers on one heap: ${res.scaling.toFixed(2)}× the throughput of one (alternating rounds)`;
+  res.note = res.note === undefined ? text : `${res.note}; ${text}`;
 }

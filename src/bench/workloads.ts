@@ -4,12 +4,12 @@
  * run) gets the same requests. Plans are typed arrays built before timing starts, so drawing random
  * numbers is never part of what is measured.
  *
- *   small-churn        ~10k live blocks of 8–256 B (uniform); each op frees a random live block, allocates a new one
- *   mixed              ~50k live, log-uniform 8 B–64 KiB, same churn
- *   large              ~100 live, log-uniform 64 KiB–4 MiB, same churn
- *   fragmentation      allocate 200k of 16–512 B, free a random 75 %, then allocate 50k of 1–4 KiB (phases)
- *   records            1M live 48-byte records in a FIFO queue: free the oldest, allocate a new one, write its
- *                      48 bytes through a DataView
+ *   small-churn   (W1) ~10k live blocks of 8–256 B (uniform); each op frees a random live block, allocates a new one
+ *   mixed         (W2) ~50k live, log-uniform 8 B–64 KiB, same churn
+ *   large         (W3) ~100 live, uniform 64 KiB–4 MiB, same churn
+ *   fragmentation (W4) allocate 200k of 16–512 B, free a random 75 %, then allocate 50k of 1–4 KiB (phases)
+ *   records       (W5) 48-byte records in batches of 1000, ≤ 10 batches live, FIFO: free the oldest batch,
+ *                      allocate a new one, writing each record's 48 bytes through a DataView
  *   workers-churn      two workers on one heap, each doing small-churn on its own live set
  *   producer-consumer  one worker allocates 8–256 B blocks and passes them through a ring; the other frees them
  *
@@ -46,11 +46,13 @@ export interface ChurnSpec {
   planOps: number;
 }
 
-/** The records queue: `live` records of RECORD_BYTES, FIFO. */
+/** The records queue: `live` records of RECORD_BYTES, FIFO, freed and allocated `group` at a time. */
 export interface RecordsSpec {
   kind: "records";
   live: number;
   batchOps: number;
+  /** Records freed (oldest first), then allocated, in a row (divides live and batchOps). */
+  group: number;
 }
 
 export interface FragmentationSpec {
@@ -101,9 +103,9 @@ export interface Workload {
 const DESCRIPTIONS: Record<WorkloadName, string> = {
   "small-churn": "~10k live, 8–256 B uniform, random free order",
   mixed: "~50k live, 8 B–64 KiB log-uniform, random free order",
-  large: "~100 live, 64 KiB–4 MiB log-uniform, random free order",
+  large: "~100 live, 64 KiB–4 MiB uniform, random free order",
   fragmentation: "200k × 16–512 B, free random 75 %, then 50k × 1–4 KiB",
-  records: "1M × 48 B records written via DataView, freed FIFO",
+  records: "48 B records in batches of 1000 written via DataView, ≤ 10 batches live, freed FIFO",
   "workers-churn": "2 workers churning 8–256 B on one heap (~10k live each)",
   "producer-consumer": "worker A mallocs 8–256 B, worker B frees them (ring of 4096)",
 };
@@ -137,7 +139,7 @@ function specOf(name: string, s: number): WorkloadSpec {
     case "mixed":
       return churn(scaled(50_000, s, 16), 8, 65536, "log", 2048);
     case "large":
-      return churn(scaled(100, s, 8), 65536, 4 << 20, "log", 128);
+      return churn(scaled(100, s, 8), 65536, 4 << 20, "uniform", 128);
     case "fragmentation":
       return {
         kind: "fragmentation",
@@ -149,8 +151,10 @@ function specOf(name: string, s: number): WorkloadSpec {
         largeMin: 1024,
         largeMax: 4096,
       };
-    case "records":
-      return { kind: "records", live: scaled(1_000_000, s, 64), batchOps: 4096 };
+    case "records": {
+      const group = scaled(1000, s, 8);
+      return { kind: "records", live: 10 * group, batchOps: 4 * group, group };
+    }
     case "workers-churn":
       return {
         kind: "workers-churn",

@@ -240,6 +240,12 @@ function checkBins(
         if (!slabs.includes(e))
           problems.push(`C4 non-full heap of bin ${i} holds ${e}, not an active slab of it`);
       const f = ctx.f64;
+      // Without statistics (stats: false) the counters stay 0: there is nothing to compare.
+      if (!ctx.opt.stats) {
+        tally.slabs += slabs.length;
+        tally.regions += regions;
+        continue;
+      }
       const curregs = f[bstatD(bin, BSTATS_CURREGS)]!;
       if (curregs !== regions)
         problems.push(`C6 arena ${ind} bin ${i}: curregs ${curregs} but slabs hold ${regions} regions`);

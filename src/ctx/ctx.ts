@@ -29,6 +29,10 @@ export interface CoreOptions {
   tcache: boolean;
   tcacheMax: number;
   xmalloc: boolean;
+  /** Statistics counters kept (false: as jemalloc built with --disable-stats). */
+  stats: boolean;
+  /** Forced purges zero-fill the pages (default false: purged pages are only marked not zeroed). */
+  zeroOnPurge: boolean;
 }
 
 /**

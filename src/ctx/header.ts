@@ -40,7 +40,8 @@
  * 160..163   bgNinfo           u32     thread records in the region (opt.max_background_threads)
  * 164..167   mapFloor          u32     residue mod hugepage of the OS's lowest mapping (pages.ts, map lock)
  * 168..171   mapGapTop         u32     start of the highest unused gap below the top, 0 = none (pages.ts)
- * 172..191   (reserved)
+ * 172..175   flags             u32     creation choices every worker follows (HDR_FLAG_*)
+ * 176..191   (reserved)
  * 192..383   locks             LOCK_BYTES each: map, ctl, arenas
  * 384..387   tcachesTable      u32     explicit tcache table (b0), 0 until the first tcache.create
  * 388..391   tcachesPast       u32     indices ever handed out
@@ -51,13 +52,13 @@
  * ╘═════════════════════════════════════════════════════╛
  * Then, in order, each 8-byte aligned: the arena table (ARENAS_MAX u32 record offsets), the page-map
  * root (u32 leaf offsets), the thread registry (src/sync/slots) and the per-thread records
- * (THREAD_BYTES each). The whole header is rounded up to a page.
+ * (THREAD_BYTES each, from a THREAD_ALIGN boundary). The whole header is rounded up to a page.
  */
 import { LOCK_BYTES, slotsRegionWords } from "../sync/index.js";
 import { alignUp } from "../layout/index.js";
 
 export const HEAP_MAGIC = 0x4a455453; // "JETS"
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 
 export const HDR_MAGIC_B = 0;
 export const HDR_VERSION_B = 4;
@@ -92,6 +93,11 @@ export const HDR_BG_NTHREADS_B = 156;
 export const HDR_BG_NINFO_B = 160;
 export const HDR_MAP_FLOOR_B = 164;
 export const HDR_MAP_GAP_TOP_B = 168;
+export const HDR_FLAGS_B = 172;
+/** Statistics counters off (Heap.create({ stats: false }) / JEMALLOC_TS_STATS=0). */
+export const HDR_FLAG_NO_STATS = 1;
+/** Forced purges zero-fill the pages (Heap.create({ zeroOnPurge: true })). */
+export const HDR_FLAG_ZERO_ON_PURGE = 2;
 export const HDR_LOCKS_B = 192;
 export { LOCK_BYTES };
 export const HDR_LOCK_MAP_B = HDR_LOCKS_B;
@@ -123,9 +129,14 @@ export const ARENAS_MAX = 4096;
  *  40..47 gcAllocNext  f64     thread.allocated value at which the next tcache GC event fires
  *  48..55 gcDallocNext f64     thread.deallocated value for the dalloc GC event
  *  56..59 nodeThreadId u32     worker_threads.threadId of the owning agent (for heap.watch)
- *  60..63 (reserved)
+ *  60..127 (padding)
+ * The fast paths write allocated/deallocated on every call: records are 128 bytes and 128-byte
+ * aligned so no two threads' records share a cache line pair (x86 prefetches lines in pairs); two
+ * workers in adjacent slots otherwise run about twice as slowly.
  */
-export const THREAD_BYTES = 64;
+export const THREAD_BYTES = 128;
+/** Alignment of the per-thread record array (a cache line pair). */
+export const THREAD_ALIGN = 128;
 export const THREAD_ARENA_B = 0;
 export const THREAD_TCACHE_B = 4;
 export const THREAD_ALLOCATED_B = 8;
@@ -158,7 +169,7 @@ export function headerLayout(lgPage: number, lgVaddr: number, nslots: number): H
   const rootBits = Math.max(0, pageBits - RTREE_LEAF_BITS);
   const rtreeRootEntries = 2 ** rootBits;
   const slotsB = alignUp(rtreeRootB + rtreeRootEntries * 4, 8);
-  const threadsB = alignUp(slotsB + slotsRegionWords(nslots) * 4, 8);
+  const threadsB = alignUp(slotsB + slotsRegionWords(nslots) * 4, THREAD_ALIGN);
   const end = threadsB + nslots * THREAD_BYTES;
   return {
     arenaTableB,

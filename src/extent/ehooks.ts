@@ -8,7 +8,8 @@
  *   dalloc        fails (address space inside a buffer cannot be unmapped: it is retained, as with
  *                 jemalloc's opt.retain on 64-bit Linux)
  *   decommit      fails (as on overcommitting Linux), so purges to retained are forced purges
- *   purge_forced  zero-fills the pages: they read as zero afterwards, like MADV_DONTNEED
+ *   purge_forced  fails (the pages keep their data: the extent is marked not zeroed), or with
+ *                 zeroOnPurge zero-fills them so they read as zero afterwards, like MADV_DONTNEED
  *   purge_lazy    succeeds and changes nothing (MADV_FREE: the data may stay)
  *   commit, split, merge  succeed
  * An installed hook's answers are checked (hook_result.ts): a bad answer or a throw is a failure.
@@ -84,8 +85,7 @@ export function ehooksCommit(ctx: HeapCtx, arenaInd: number, addr: number, size:
 export function ehooksPurgeForced(ctx: HeapCtx, arenaInd: number, addr: number, size: number): boolean {
   const h = hooksOf(ctx, arenaInd)?.purgeForced;
   if (h !== undefined) return callBool(h, addr, size, 0, size, arenaInd);
-  pagesPurgeForced(ctx, addr, size);
-  return false;
+  return pagesPurgeForced(ctx, addr, size);
 }
 
 export function ehooksPurgeLazy(ctx: HeapCtx, arenaInd: number, addr: number, size: number): boolean {

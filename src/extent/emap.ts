@@ -112,9 +112,13 @@ export function emapDeregister(ctx: HeapCtx, e: number): void {
   const u32 = ctx.u32;
   const first = Math.floor(edataBase(u32, e) / ctx.page);
   const last = first + edataSize(u32, e) / ctx.page - 1;
-  for (let p = first; p <= last; p++) {
-    if (p === first || p === last || edataSlab(u32, e)) clearPage(ctx, p, e);
+  // Only a slab has its interior registered: any other extent clears two entries, whatever its size.
+  if (edataSlab(u32, e)) {
+    for (let p = first; p <= last; p++) clearPage(ctx, p, e);
+    return;
   }
+  clearPage(ctx, first, e);
+  if (last !== first) clearPage(ctx, last, e);
 }
 
 /** Clears the interior pages of a slab that stops being a slab. */

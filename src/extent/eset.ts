@@ -144,22 +144,6 @@ export function esetLruFirst(ctx: HeapCtx, ec: number): number {
   return ctx.u32[(ec + ESET_LRU_HEAD_B) >>> 2]!;
 }
 
-/** The first non-empty class ≥ i, or nbins. */
-function nextNonempty(ctx: HeapCtx, ec: number, i: number, nbins: number): number {
-  const u32 = ctx.u32;
-  const bw = bitmapW(ctx, ec);
-  const nwords = Math.ceil(nbins / 32);
-  let wi = i >>> 5;
-  if (wi >= nwords) return nbins;
-  let word = (u32[bw + wi]! & (0xffffffff << (i & 31))) >>> 0;
-  while (word === 0) {
-    if (++wi >= nwords) return nbins;
-    word = u32[bw + wi]!;
-  }
-  const r = wi * 32 + (31 - Math.clz32(word & -word));
-  return r < nbins ? r : nbins;
-}
-
 /** jemalloc's eset_first_fit: oldest-then-lowest over the classes from pszQuantizeCeil(size) up. */
 function esetFirstFit(ctx: HeapCtx, ec: number, size: number, exactOnly: boolean, lgMaxFit: number): number {
   const u32 = ctx.u32;
@@ -169,13 +153,24 @@ function esetFirstFit(ctx: HeapCtx, ec: number, size: number, exactOnly: boolean
   if (pind >= nbins) return 0;
   if (exactOnly) return phFirst(u32, esetRootW(ec, pind));
   let ret = 0;
-  const limit = size * 2 ** Math.min(lgMaxFit, 63);
+  const k = 2 ** Math.min(lgMaxFit, 63);
+  // (pind2sz(i) >> lg_max_fit) > size, without the shift: floor(a / 2^k) > b  ⇔  a ≥ (b + 1)·2^k
+  const tooBig = size * k + k;
   const psz = sc.pindToSizeTab;
-  for (let i = nextNonempty(ctx, ec, pind, nbins); i < nbins; i = nextNonempty(ctx, ec, i + 1, nbins)) {
-    // (pind2sz(i) >> lg_max_fit) > size, without the shift: floor(a / 2^k) > b  ⇔  a ≥ (b + 1)·2^k
-    if (psz[i]! >= limit + 2 ** Math.min(lgMaxFit, 63)) break;
-    const root = u32[esetRootW(ec, i)]!;
-    if (ret === 0 || edataSnadComp(u32, root, ret) < 0) ret = root;
+  const bw = bitmapW(ctx, ec);
+  const rootW = esetRootW(ec, 0);
+  const nwords = (nbins + 31) >>> 5;
+  // Walk the non-empty classes from pind up, one bitmap word at a time.
+  for (let wi = pind >>> 5; wi < nwords; wi++) {
+    let word = u32[bw + wi]!;
+    if (wi === pind >>> 5) word = (word & (0xffffffff << (pind & 31))) >>> 0;
+    while (word !== 0) {
+      const i = wi * 32 + (31 - Math.clz32(word & -word));
+      if (i >= nbins || psz[i]! >= tooBig) return ret;
+      word = (word & (word - 1)) >>> 0;
+      const root = u32[rootW + i]!;
+      if (ret === 0 || edataSnadComp(u32, root, ret) < 0) ret = root;
+    }
   }
   return ret;
 }

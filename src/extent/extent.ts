@@ -323,8 +323,10 @@ function extentMaximallyPurge(ctx: HeapCtx, pac: number, e: number): void {
   const size = edataSize(ctx.u32, e);
   extentDallocWrapper(ctx, pac, e);
   const d = pacDecayDirty(ctx, pac);
-  f64AddB(ctx.f64, d + DECAY_B_NMADVISE, 1);
-  f64AddB(ctx.f64, d + DECAY_B_PURGED_PAGES, size / ctx.page);
+  if (ctx.opt.stats) {
+    f64AddB(ctx.f64, d + DECAY_B_NMADVISE, 1);
+    f64AddB(ctx.f64, d + DECAY_B_PURGED_PAGES, size / ctx.page);
+  }
   f64AddB(ctx.f64, pac + PAC_MAPPED_B, -size);
 }
 

@@ -128,9 +128,11 @@ function decayStashed(
     }
     e = next;
   }
-  f64AddB(ctx.f64, decayB + DECAY_B_NPURGE, 1);
-  f64AddB(ctx.f64, decayB + DECAY_B_NMADVISE, nmadvise);
-  f64AddB(ctx.f64, decayB + DECAY_B_PURGED_PAGES, npurged);
+  if (ctx.opt.stats) {
+    f64AddB(ctx.f64, decayB + DECAY_B_NPURGE, 1);
+    f64AddB(ctx.f64, decayB + DECAY_B_NMADVISE, nmadvise);
+    f64AddB(ctx.f64, decayB + DECAY_B_PURGED_PAGES, npurged);
+  }
   f64AddB(ctx.f64, pac + PAC_MAPPED_B, -nunmapped * ctx.page);
 }
 

@@ -1,8 +1,10 @@
 /**
  * pages: what stands for the operating system (jemalloc's pages.c). The buffer is the address space:
- * "mapping" bumps the header's `top` and grows the buffer to cover it; purging zero-fills (forced, as
- * MADV_DONTNEED guarantees) or only changes state (lazy). A resizable ArrayBuffer shrinks again when
- * the pages at its end are given back (pagesTrimTail).
+ * "mapping" bumps the header's `top` and grows the buffer to cover it (fresh pages read as zero).
+ * Purging cannot give a SharedArrayBuffer's memory back, so by default it changes only the extent's
+ * state: a forced purge then fails the way jemalloc's pages_purge_forced fails where MADV_DONTNEED does
+ * not zero, and the extent is marked not zeroed. With zeroOnPurge a forced purge zero-fills. A
+ * resizable ArrayBuffer shrinks again when the pages at its end are given back (pagesTrimTail).
  *
  * Synchronization: `top` and buffer growth are under the map lock (HDR_LOCK_MAP_B); the lock is a leaf
  * (nothing else is taken while holding it).
@@ -157,9 +159,14 @@ function bufferEnsure(ctx: HeapCtx, end: number, max: number): boolean {
   return buf.byteLength >= end;
 }
 
-/** Forced purge: the pages read as zero afterwards (MADV_DONTNEED). */
-export function pagesPurgeForced(ctx: HeapCtx, addr: number, size: number): void {
+/**
+ * Forced purge. True (failure: the pages keep their data) unless the heap was created with zeroOnPurge,
+ * which zero-fills them so they read as zero afterwards, as after MADV_DONTNEED.
+ */
+export function pagesPurgeForced(ctx: HeapCtx, addr: number, size: number): boolean {
+  if (!ctx.opt.zeroOnPurge) return true;
   ctx.u8.fill(0, addr, addr + size);
+  return false;
 }
 
 /** A resizable ArrayBuffer gives memory back when the top of the address space is unused. */
@@ -175,6 +182,9 @@ export function pagesTrimTail(ctx: HeapCtx, newTop: number): void {
     const buf = ctx.buffer as ArrayBuffer;
     // Only a buffer whose views track its length may shrink (fixed views would go out of bounds).
     if (want < buf.byteLength && ctx.u8.length === buf.byteLength && isLengthTracking(ctx)) buf.resize(want);
+    // What stays in the buffer above the new top is mapped again later as fresh (zeroed) pages.
+    const end = top < buf.byteLength ? top : buf.byteLength;
+    if (newTop < end) ctx.u8.fill(0, newTop, end);
   } finally {
     heapUnlock(ctx, HDR_LOCK_MAP_B);
   }

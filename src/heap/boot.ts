@@ -26,6 +26,9 @@ import {
   HDR_CONF_ENV_B,
   HDR_CONF_ENV_LEN_B,
   HDR_CONF_MAX_BYTES,
+  HDR_FLAG_NO_STATS,
+  HDR_FLAG_ZERO_ON_PURGE,
+  HDR_FLAGS_B,
   HDR_HEADER_BYTES_B,
   HDR_HUGE_ARENA_B,
   HDR_LAST_DESTROYED_B,
@@ -85,6 +88,17 @@ export interface HeapCreateOptions {
   envConf?: string | null;
   /** Lock waits: total bound before a LockTimeoutError (default 10 s). */
   lockTimeoutMs?: number;
+  /**
+   * Statistics counters (default true; the environment's JEMALLOC_TS_STATS=0 turns them off when this
+   * is not given). false takes them off every path: config.stats reads false and stats.* answer as a
+   * jemalloc built with --disable-stats.
+   */
+  stats?: boolean;
+  /**
+   * Forced purges zero-fill the purged pages, for users who want freed data scrubbed (default false:
+   * a purge only moves the extent between caches and marks it not zeroed; see README, "Purge").
+   */
+  zeroOnPurge?: boolean;
 }
 
 export interface HeapAttachOptions {
@@ -140,7 +154,29 @@ export function coreOptions(conf: ConfResult): CoreOptions {
     tcache: o.tcache,
     tcacheMax: o.tcache_max,
     xmalloc: o.xmalloc,
+    stats: true,
+    zeroOnPurge: false,
   };
+}
+
+function boolOpt(v: unknown, name: string): boolean | undefined {
+  if (v === undefined || typeof v === "boolean") return v;
+  throw new TypeError(
+    `Heap.create: ${name} must be a boolean, got ${typeof v === "string" ? JSON.stringify(v) : String(v)}`,
+  );
+}
+
+/** The header's creation flags (HDR_FLAGS_B) a creator writes. */
+function creationFlags(options: HeapCreateOptions): number {
+  const envStats = process.env.JEMALLOC_TS_STATS;
+  const stats =
+    boolOpt(options.stats, "stats") ?? !(envStats !== undefined && /^(0|false|no|off)$/i.test(envStats));
+  const zeroOnPurge = boolOpt(options.zeroOnPurge, "zeroOnPurge") ?? false;
+  return (stats ? 0 : HDR_FLAG_NO_STATS) | (zeroOnPurge ? HDR_FLAG_ZERO_ON_PURGE : 0);
+}
+
+function headerFlags(flags: number): Pick<CoreOptions, "stats" | "zeroOnPurge"> {
+  return { stats: (flags & HDR_FLAG_NO_STATS) === 0, zeroOnPurge: (flags & HDR_FLAG_ZERO_ON_PURGE) !== 0 };
 }
 
 function derive(
@@ -195,6 +231,7 @@ export function buildCtx(
     regW: hdr.slotsB >>> 2,
     timeoutMs: lockTimeoutMs,
     maxSpin: Number(conf.opt.mutex_max_spin),
+    stats: (u32[HDR_FLAGS_B >>> 2]! & HDR_FLAG_NO_STATS) === 0,
   });
   const claim = slotClaim(views.i32, hdr.slotsB >>> 2, nslots);
   const origin = views.f64[HDR_CLOCK_ORIGIN_B >>> 3]!;
@@ -216,7 +253,7 @@ export function buildCtx(
     hdr,
     edataBytes: edataBytes(2 ** (sc.lgPage - 3)),
     arenaLayout: arenaLayoutCompute(sc),
-    opt: coreOptions(conf),
+    opt: { ...coreOptions(conf), ...headerFlags(u32[HDR_FLAGS_B >>> 2]!) },
     optRaw: conf.opt,
     slot: claim.slot,
     threadB: hdr.threadsB + claim.slot * THREAD_BYTES,
@@ -265,6 +302,7 @@ export function bootCreate(options: HeapCreateOptions): Created {
     );
   }
   const nslots = intOpt(options.maxThreads, "maxThreads", 1, SLOTS_MAX, DEFAULT_MAX_THREADS);
+  const flags = creationFlags(options);
   const ncpus = intOpt(options.ncpus, "ncpus", 1, 4096, availableParallelism());
   const hdr = headerLayout(cfg.lgPage, cfg.lgVaddr, nslots);
   if (hdr.headerBytes > maxBytes)
@@ -301,6 +339,7 @@ export function bootCreate(options: HeapCreateOptions): Created {
   u32[HDR_NSLOTS_B >>> 2] = nslots;
   u32[HDR_SHARED_B >>> 2] = shared ? 1 : 0;
   u32[HDR_NCPUS_B >>> 2] = ncpus;
+  u32[HDR_FLAGS_B >>> 2] = flags;
   // The clock's zero: the creator's clock now (a custom clock's scale is used as is by every thread).
   v.f64[HDR_CLOCK_ORIGIN_B >>> 3] =
     options.clock !== undefined ? options.clock() : performance.timeOrigin + performance.now();

@@ -13,6 +13,7 @@ import { statsNode } from "./nodes/stats.js";
 import { tcacheNode } from "./nodes/tcache.js";
 import { threadNode } from "./nodes/thread.js";
 import { epochNode, versionNode } from "./nodes/version_epoch.js";
+import { configGated, statsGated, threadGated } from "./stats_gate.js";
 import { named } from "./tree.js";
 
 export const MALLCTL_ROOT = named<H>([
@@ -20,13 +21,13 @@ export const MALLCTL_ROOT = named<H>([
   ["epoch", epochNode],
   ["background_thread", backgroundThreadNode],
   ["max_background_threads", maxBackgroundThreadsNode],
-  ["thread", threadNode],
-  ["config", configNode],
+  ["thread", threadGated(threadNode)],
+  ["config", configGated(configNode)],
   ["opt", optNode],
   ["tcache", tcacheNode],
   ["arena", arenaNode],
   ["arenas", arenasNode],
   ["prof", profNode],
-  ["stats", statsNode],
+  ["stats", statsGated(statsNode)],
   ["experimental", experimentalNode],
 ]);

@@ -169,6 +169,13 @@ export class SizeClasses {
       return lg < SC_LG_TINY_MIN ? 0 : lg - SC_LG_TINY_MIN;
     }
     const lgQ = this.lgQuantum;
+    if (size <= 4294967296) {
+      // Integer arithmetic on size - 1 < 2^32 (every size a 32-bit heap can serve).
+      const xi = 32 - Math.clz32(size - 1);
+      const shiftI = xi < SC_LG_NGROUP + lgQ ? 0 : xi - (SC_LG_NGROUP + lgQ);
+      const lgDeltaI = xi < SC_LG_NGROUP + lgQ + 1 ? lgQ : xi - SC_LG_NGROUP - 1;
+      return this.ntiny + shiftI * 4 + (((size - 1) >>> lgDeltaI) & 3);
+    }
     // x = jemalloc's lg_floor(2 * size - 1), computed without rounding above 2^53.
     const x = lgCeil(size);
     const shift = x < SC_LG_NGROUP + lgQ ? 0 : x - (SC_LG_NGROUP + lgQ);
@@ -259,8 +266,15 @@ export class SizeClasses {
   psz2ind(psz: number): number {
     if (!(psz <= this.largeMaxclass)) return this.npsizes;
     if (psz <= this.page) return 0;
-    // ceil(log2(psz)) by clz32 below 2^32 (the common case: extents of a 32-bit heap).
-    const x = psz <= 4294967296 ? 32 - Math.clz32(psz - 1) : lgCeil(psz);
+    if (psz <= 4294967296) {
+      // The common case (extents of a 32-bit heap): integer arithmetic on psz - 1 < 2^32 only.
+      const x = 32 - Math.clz32(psz - 1);
+      const off = x < SC_LG_NGROUP + this.lgPage ? 0 : x - (SC_LG_NGROUP + this.lgPage);
+      const lgDelta = off === 0 ? this.lgPage : this.lgPage + off - 1;
+      // ceil(psz / 2^lgDelta) - 1 = floor((psz - 1) / 2^lgDelta)
+      return off * 4 + (((psz - 1) >>> lgDelta) & 3);
+    }
+    const x = lgCeil(psz);
     const off = x < SC_LG_NGROUP + this.lgPage ? 0 : x - (SC_LG_NGROUP + this.lgPage);
     const lgDelta = off === 0 ? this.lgPage : this.lgPage + off - 1;
     const inner = (Math.ceil(psz / 2 ** lgDelta) - 1) % 4;
@@ -276,7 +290,7 @@ export class SizeClasses {
   psz2u(psz: number): number {
     if (!(psz <= this.largeMaxclass)) return this.largeMaxclass + this.page;
     if (psz <= this.page) return this.page;
-    const x = lgCeil(psz);
+    const x = psz <= 4294967296 ? 32 - Math.clz32(psz - 1) : lgCeil(psz);
     const lgDelta = x < SC_LG_NGROUP + this.lgPage + 1 ? this.lgPage : x - SC_LG_NGROUP - 1;
     return alignUp(psz, 2 ** lgDelta);
   }

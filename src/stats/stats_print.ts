@@ -281,8 +281,11 @@ export function statsPrint(heap: HeapHandle, opts = ""): string {
     e.tablePrintf("___ Begin jemalloc statistics ___\n");
     e.jsonObjectKvBegin("jemalloc");
     if (f.general) generalPrint(e, heap);
-    totalsPrint(e, heap, snap, f);
-    arenasPrint(e, heap, snap, f);
+    // stats_print_helper runs only when statistics are kept (jemalloc: if (config_stats)).
+    if (heap.ctx.opt.stats) {
+      totalsPrint(e, heap, snap, f);
+      arenasPrint(e, heap, snap, f);
+    }
     e.jsonObjectEnd();
     e.tablePrintf("--- End jemalloc statistics ---\n");
     e.end();

@@ -38,6 +38,8 @@ export interface LockContextOptions {
   witness?: Witness | LockRankOf | null;
   /** Monotonic clock in ms (default performance.now), injectable for tests. */
   now?: () => number;
+  /** Keep the mutex statistics (default true; false as jemalloc built without stats). */
+  stats?: boolean;
 }
 
 export class LockContext {
@@ -58,6 +60,8 @@ export class LockContext {
    * HeapPoisonedError here once it is poisoned, so no thread waits on a lock that will never be freed).
    */
   abortWait: (() => void) | null = null;
+  /** Mutex statistics kept (false: the counters are never written). */
+  readonly stats: boolean;
 
   constructor(options: LockContextOptions) {
     this.regW = intOption(options.regW, "regW", 0, 2 ** 31 - 1);
@@ -70,6 +74,7 @@ export class LockContext {
     const w = options.witness ?? null;
     this.witness = typeof w === "function" ? new Witness(w, { nameOf: this.lockName }) : w;
     this.spinOnly = !this.canBlock || this.maxSpin < 0;
+    this.stats = options.stats ?? true;
   }
 }
 

@@ -74,7 +74,7 @@ export function lockAcquire(i32: Int32Array, lockW: number, ownerTag: number, ct
   if (Atomics.compareExchange(i32, lockW + LOCK_W_X_STATE, LOCK_STATE_FREE, ownerTag) !== LOCK_STATE_FREE) {
     result = lockAcquireSlow(i32, lockW, ownerTag, ctx);
   }
-  lockStatsOwnerUpdate(i32, lockW, ownerTag);
+  if (ctx.stats) lockStatsOwnerUpdate(i32, lockW, ownerTag);
   if (witness !== null) witness.push(lockW, rank);
   return result;
 }
@@ -86,7 +86,7 @@ export function lockTryAcquire(i32: Int32Array, lockW: number, ownerTag: number,
   const witness = ctx === undefined ? null : ctx.witness;
   const rank = witness === null ? 0 : witness.check(lockW);
   if (!lockTryFinal(i32, lockW, ownerTag)) return false;
-  lockStatsOwnerUpdate(i32, lockW, ownerTag);
+  if (ctx === undefined || ctx.stats) lockStatsOwnerUpdate(i32, lockW, ownerTag);
   if (witness !== null) witness.push(lockW, rank);
   return true;
 }
@@ -150,7 +150,7 @@ export function lockRecursiveCheck(i32: Int32Array, lockW: number, ownerTag: num
 function lockAcquireSlow(i32: Int32Array, lockW: number, ownerTag: number, ctx: LockContext): number {
   lockRecursiveCheck(i32, lockW, ownerTag, ctx);
   if (lockSpin(i32, lockW, ownerTag, ctx.maxSpin)) {
-    lockStatsSpinAcq(i32, lockW);
+    if (ctx.stats) lockStatsSpinAcq(i32, lockW);
     return LOCK_OK;
   }
   const t0 = ctx.now();
@@ -159,7 +159,7 @@ function lockAcquireSlow(i32: Int32Array, lockW: number, ownerTag: number, ctx: 
   try {
     // One last try: entering the waiting part took a while (jemalloc does the same).
     if (lockTryFinal(i32, lockW, ownerTag)) {
-      lockStatsSpinAcq(i32, lockW);
+      if (ctx.stats) lockStatsSpinAcq(i32, lockW);
       return LOCK_OK;
     }
     result = ctx.spinOnly
@@ -168,7 +168,7 @@ function lockAcquireSlow(i32: Int32Array, lockW: number, ownerTag: number, ctx: 
   } finally {
     lockWaitersLeave(i32, lockW);
   }
-  lockStatsWaited(i32, lockW, ctx.now() - t0, nThds);
+  if (ctx.stats) lockStatsWaited(i32, lockW, ctx.now() - t0, nThds);
   return result;
 }
 

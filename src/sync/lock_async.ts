@@ -47,7 +47,7 @@ export async function lockAcquireAsync(
   const result = lockTryFinal(i32, lockW, ownerTag)
     ? LOCK_OK
     : await acquireAsyncSlow(i32, lockW, ownerTag, ctx);
-  lockStatsOwnerUpdate(i32, lockW, ownerTag);
+  if (ctx.stats) lockStatsOwnerUpdate(i32, lockW, ownerTag);
   if (witness !== null) witness.push(lockW, rank);
   return result;
 }
@@ -60,7 +60,7 @@ async function acquireAsyncSlow(
 ): Promise<number> {
   lockRecursiveCheck(i32, lockW, ownerTag, ctx);
   if (lockSpin(i32, lockW, ownerTag, Math.max(ctx.maxSpin, 0))) {
-    lockStatsSpinAcq(i32, lockW);
+    if (ctx.stats) lockStatsSpinAcq(i32, lockW);
     return LOCK_OK;
   }
   const t0 = ctx.now();
@@ -79,7 +79,7 @@ async function acquireAsyncSlow(
   } finally {
     lockWaitersLeave(i32, lockW);
   }
-  lockStatsWaited(i32, lockW, ctx.now() - t0, nThds);
+  if (ctx.stats) lockStatsWaited(i32, lockW, ctx.now() - t0, nThds);
   return result;
 }
 

@@ -150,6 +150,15 @@ function flushDelayItems(ctx: HeapCtx, g: TcacheGeom, binind: number): number {
   return d >= 256 ? 255 : d;
 }
 
+function f64Add(ctx: HeapCtx, d: number, v: number): void {
+  ctx.f64[d] = ctx.f64[d]! + v;
+}
+
+/** A statistics counter: not written when the heap keeps no statistics. */
+function statAdd(ctx: HeapCtx, d: number, v: number): void {
+  if (ctx.opt.stats) ctx.f64[d] = ctx.f64[d]! + v;
+}
+
 /**
  * Creates a cache associated with `arenaInd`: one zeroed internal allocation in arena 0 (page
  * aligned) holding stacks and record. Returns the record offset, or 0 on OOM.
@@ -233,10 +242,10 @@ function fillSmall(ctx: HeapCtx, tc: number, arena: number, binind: number, nfil
       break;
     }
     if (!allocAndRetry) {
-      f64AddD(ctx.f64, bstatD(bin, BSTATS_NMALLOC), filled);
-      f64AddD(ctx.f64, bstatD(bin, BSTATS_NREQUESTS), ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1]!);
-      f64AddD(ctx.f64, bstatD(bin, BSTATS_CURREGS), filled);
-      f64AddD(ctx.f64, bstatD(bin, BSTATS_NFILLS), 1);
+      statAdd(ctx, bstatD(bin, BSTATS_NMALLOC), filled);
+      statAdd(ctx, bstatD(bin, BSTATS_NREQUESTS), ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1]!);
+      statAdd(ctx, bstatD(bin, BSTATS_CURREGS), filled);
+      statAdd(ctx, bstatD(bin, BSTATS_NFILLS), 1);
       ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1] = 0;
     }
     binUnlock(ctx, bin);
@@ -361,8 +370,8 @@ function flushSmall(ctx: HeapCtx, tc: number, binind: number, slots: number, fro
     binLock(ctx, bin);
     if (arena === tcArena && !merged) {
       merged = true;
-      f64AddD(ctx.f64, bstatD(bin, BSTATS_NFLUSHES), 1);
-      f64AddD(ctx.f64, bstatD(bin, BSTATS_NREQUESTS), ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1]!);
+      statAdd(ctx, bstatD(bin, BSTATS_NFLUSHES), 1);
+      statAdd(ctx, bstatD(bin, BSTATS_NREQUESTS), ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1]!);
       ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1] = 0;
     }
     let ndeferred = 0;
@@ -400,8 +409,8 @@ function flushSmall(ctx: HeapCtx, tc: number, binind: number, slots: number, fro
   if (!merged && tcArena !== 0) {
     const bin = binRecord(ctx, tcArena, binind, threadShard(ctx, binind));
     binLock(ctx, bin);
-    f64AddD(ctx.f64, bstatD(bin, BSTATS_NFLUSHES), 1);
-    f64AddD(ctx.f64, bstatD(bin, BSTATS_NREQUESTS), ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1]!);
+    statAdd(ctx, bstatD(bin, BSTATS_NFLUSHES), 1);
+    statAdd(ctx, bstatD(bin, BSTATS_NREQUESTS), ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1]!);
     ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1] = 0;
     binUnlock(ctx, bin);
   }
@@ -436,8 +445,8 @@ function flushLarge(ctx: HeapCtx, tc: number, binind: number, ptrs: number[]): v
     pacLock(ctx, arena);
     if (arena === tcArena && !merged) {
       merged = true;
-      f64AddD(ctx.f64, lstatD(ctx, arena, binind, LSTATS_NREQUESTS), ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1]!);
-      f64AddD(ctx.f64, lstatD(ctx, arena, binind, LSTATS_NFLUSHES), 1);
+      statAdd(ctx, lstatD(ctx, arena, binind, LSTATS_NREQUESTS), ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1]!);
+      statAdd(ctx, lstatD(ctx, arena, binind, LSTATS_NFLUSHES), 1);
       ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1] = 0;
     }
     const mine: number[] = [];
@@ -471,8 +480,8 @@ function flushLarge(ctx: HeapCtx, tc: number, binind: number, ptrs: number[]): v
   }
   if (!merged && tcArena !== 0) {
     pacLock(ctx, tcArena);
-    f64AddD(ctx.f64, lstatD(ctx, tcArena, binind, LSTATS_NREQUESTS), ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1]!);
-    f64AddD(ctx.f64, lstatD(ctx, tcArena, binind, LSTATS_NFLUSHES), 1);
+    statAdd(ctx, lstatD(ctx, tcArena, binind, LSTATS_NREQUESTS), ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1]!);
+    statAdd(ctx, lstatD(ctx, tcArena, binind, LSTATS_NFLUSHES), 1);
     ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1] = 0;
     pacUnlock(ctx, tcArena);
   }
@@ -550,12 +559,12 @@ export function tcacheStatsMerge(ctx: HeapCtx, tc: number): void {
     if (i < ctx.sc.nbins) {
       const bin = binRecord(ctx, arena, i, threadShard(ctx, i));
       binLock(ctx, bin);
-      f64AddD(ctx.f64, bstatD(bin, BSTATS_NREQUESTS), n);
+      statAdd(ctx, bstatD(bin, BSTATS_NREQUESTS), n);
       binUnlock(ctx, bin);
     } else {
       pacLock(ctx, arena);
-      f64AddD(ctx.f64, lstatD(ctx, arena, i, LSTATS_NREQUESTS), n);
-      f64AddD(ctx.f64, lstatD(ctx, arena, i, LSTATS_NFLUSHES), 1);
+      statAdd(ctx, lstatD(ctx, arena, i, LSTATS_NREQUESTS), n);
+      statAdd(ctx, lstatD(ctx, arena, i, LSTATS_NFLUSHES), 1);
       pacUnlock(ctx, arena);
     }
     ctx.f64[d] = 0;

@@ -2,8 +2,9 @@
  * Extent hooks installed per arena (heap.ctx.hooks) and jemalloc's handling of their failures
  * (RELIABILITY.md F7, F8): a failing alloc hook makes malloc return 0 and leaves the heap intact;
  * split / merge hooks failing on every Nth call leave every live block intact, the heap consistent
- * and later allocations working; purge hooks see exactly the ranges decay gives back; a forced
- * purge zero-fills, so calloc from a purged extent is served without clearing it again.
+ * and later allocations working; purge hooks see exactly the ranges decay gives back; by default a
+ * forced purge leaves the data and marks the extent not zeroed (calloc clears it); with zeroOnPurge it
+ * zero-fills, so calloc from a purged extent is served without clearing it again.
  */
 import { describe, expect, it } from "vitest";
 import { ENOMEM } from "../../src/errors.js";
@@ -245,14 +246,13 @@ describe("split and merge hook failures (F8)", () => {
 
 describe("purge hooks", () => {
   it("decay calls purge_forced on exactly the freed extents (decay 0), and the pages read zero", () => {
-    const heap = smallHeap("dirty_decay_ms:0,muzzy_decay_ms:0");
+    const heap = smallHeap("dirty_decay_ms:0,muzzy_decay_ms:0", { zeroOnPurge: true });
     const ctx = heap.ctx;
     const calls: [number, number, number, number][] = [];
     heap.ctx.hooks.set(0, {
       purgeForced: (addr, size, offset, length) => {
         calls.push([addr, size, offset, length]);
-        pagesPurgeForced(ctx, addr + offset, length);
-        return false;
+        return pagesPurgeForced(ctx, addr + offset, length);
       },
     });
     const guards: number[] = [];
@@ -284,7 +284,7 @@ describe("purge hooks", () => {
   });
 
   it("with muzzy decay on, decay sends dirty pages through purge_lazy, then muzzy ones through purge_forced", () => {
-    const { heap, clock } = clockedHeap("dirty_decay_ms:100,muzzy_decay_ms:100");
+    const { heap, clock } = clockedHeap("dirty_decay_ms:100,muzzy_decay_ms:100", { zeroOnPurge: true });
     const ctx = heap.ctx;
     const lazy: [number, number][] = [];
     const forced: [number, number][] = [];
@@ -295,8 +295,7 @@ describe("purge hooks", () => {
       },
       purgeForced: (addr, size) => {
         forced.push([addr, size]);
-        pagesPurgeForced(ctx, addr, size);
-        return false;
+        return pagesPurgeForced(ctx, addr, size);
       },
     });
     const ptrs = dirtyLarge(heap, 4, 64 << 10);
@@ -350,9 +349,32 @@ describe("purge hooks", () => {
     heap.check();
   });
 
-  it("a forced purge zero-fills: calloc from a purged extent needs no clearing (shown by a hook that lies)", () => {
-    // Default hooks: purged pages read zero, and calloc returns zeros.
+  it("by default a forced purge keeps the data and marks the extent not zeroed: calloc clears it", () => {
     const heap = smallHeap("dirty_decay_ms:0,muzzy_decay_ms:0");
+    const p = heap.malloc(1 << 20);
+    heap.u8.fill(0x5a, p, p + (1 << 20));
+    const retained0 = heapStat(heap, "retained");
+    heap.free(p);
+    // Purged to retained with the usual accounting, but not zero-filled (a SharedArrayBuffer keeps it).
+    expect(heapStat(heap, "retained")).toBeGreaterThan(retained0);
+    expect(arenaStat(heap, 0, "pdirty")).toBe(0);
+    expect(heap.u8[p]).toBe(0x5a);
+    const q = heap.calloc(1, 1 << 20);
+    expect(Math.floor(q / PAGE)).toBeLessThanOrEqual(Math.floor(p / PAGE) + 1);
+    expect(heap.u8.subarray(q, q + (1 << 20)).every((x) => x === 0)).toBe(true);
+    heap.free(q);
+    // MALLOCX_ZERO through mallocx clears as well.
+    const r = heap.malloc(1 << 20);
+    heap.u8.fill(0x77, r, r + (1 << 20));
+    heap.free(r);
+    const s = heap.mallocx(1 << 20, 0x40);
+    expect(heap.u8.subarray(s, s + (1 << 20)).every((x) => x === 0)).toBe(true);
+    heap.free(s);
+    heap.check();
+  });
+
+  it("zeroOnPurge: a forced purge zero-fills, so calloc from a purged extent needs no clearing (shown by a hook that lies)", () => {
+    const heap = smallHeap("dirty_decay_ms:0,muzzy_decay_ms:0", { zeroOnPurge: true });
     const p = heap.malloc(1 << 20);
     heap.u8.fill(0x5a, p, p + (1 << 20));
     heap.free(p);

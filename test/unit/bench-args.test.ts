@@ -32,6 +32,7 @@ describe("bench configurations", () => {
       kind: "uint8array",
       label: "new Uint8Array",
     });
+    expect(parseStrategy("tlsf")).toMatchObject({ id: "as-tlsf", kind: "as-tlsf", label: "AS TLSF (wasm)" });
   });
 
   it("rejects malformed configurations with the offending text", () => {
@@ -71,7 +72,7 @@ describe("bench CLI arguments", () => {
     expect(ids).toContain("dirty_decay_ms:-1,muzzy_decay_ms:-1");
     expect(ids).toContain("lg_quantum:3");
     expect(ids).toContain("lg_page:16");
-    expect(ids.slice(-2)).toEqual(["thi.ng", "uint8array"]);
+    expect(ids.slice(-3)).toEqual(["thi.ng", "uint8array", "as-tlsf"]);
   });
 
   it("takes several values after --conf and --workload, and --json with or without a file", () => {
@@ -95,7 +96,13 @@ describe("bench CLI arguments", () => {
     expect(a.confs).toEqual(["tcache:false", "narenas:1"]);
     expect([a.json, a.quick, a.svg, a.seed, a.md]).toEqual(["-", true, "c.svg", 7, "t.md"]);
     expect(parseBenchArgs(["--json", "out.json"]).json).toBe("out.json");
-    expect(strategiesOf(a).map((s) => s.id)).toEqual(["tcache:false", "narenas:1", "thi.ng", "uint8array"]);
+    expect(strategiesOf(a).map((s) => s.id)).toEqual([
+      "tcache:false",
+      "narenas:1",
+      "thi.ng",
+      "uint8array",
+      "as-tlsf",
+    ]);
     expect(strategiesOf(parseBenchArgs(["--conf", "default", "--no-baselines"])).map((s) => s.id)).toEqual([
       "default",
     ]);

@@ -24,7 +24,7 @@ describe("bench workloads", () => {
     const mixed = workload("mixed").spec as ChurnSpec;
     expect([mixed.live, mixed.minSize, mixed.maxSize, mixed.dist]).toEqual([50_000, 8, 65536, "log"]);
     const large = workload("large").spec as ChurnSpec;
-    expect([large.live, large.minSize, large.maxSize]).toEqual([100, 65536, 4 << 20]);
+    expect([large.live, large.minSize, large.maxSize, large.dist]).toEqual([100, 65536, 4 << 20, "uniform"]);
     const frag = workload("fragmentation").spec as FragmentationSpec;
     expect([
       frag.nSmall,
@@ -35,7 +35,8 @@ describe("bench workloads", () => {
       frag.largeMin,
       frag.largeMax,
     ]).toEqual([200_000, 16, 512, 0.75, 50_000, 1024, 4096]);
-    expect(workload("records").spec).toMatchObject({ kind: "records", live: 1_000_000 });
+    // W5: batches of 1000, at most 10 batches live.
+    expect(workload("records").spec).toMatchObject({ kind: "records", live: 10_000, group: 1000 });
     expect(workload("workers-churn").spec).toMatchObject({ kind: "workers-churn", workers: 2 });
   });
 
