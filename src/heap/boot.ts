@@ -233,6 +233,7 @@ export function buildCtx(
     backgroundThreads: Atomics.load(views.i32, HDR_BG_THREADS_B >>> 2) !== 0,
     failpoint: null,
     tcacheGeom: undefined,
+    profB: 0,
     hooks: new Map(),
   };
   views.u8.fill(0, ctx.threadB, ctx.threadB + THREAD_BYTES);
