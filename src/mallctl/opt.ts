@@ -604,17 +604,6 @@ export function resolveBound(bound: OptBound, env: OptEnv, current: bigint): big
 export const DOCUMENTED_OPT_DIFFERENCES: Readonly<Record<string, string>> = {
   thp: 'no MADV_HUGEPAGE in a buffer: reads "not supported" (as jemalloc without THP support); reference "default"',
   xmalloc: "built with xmalloc here (reads false); the reference build has no xmalloc (ENOENT)",
-  lg_prof_sample: "profiling not built yet (ENOENT)",
-  lg_prof_interval: "profiling not built yet (ENOENT)",
-  prof_gdump: "profiling not built yet (ENOENT)",
-  prof_final: "profiling not built yet (ENOENT)",
-  prof_leak: "profiling not built yet (ENOENT)",
-  prof_leak_error: "profiling not built yet (ENOENT)",
-  prof_accum: "profiling not built yet (ENOENT)",
-  prof_recent_alloc_max: "profiling not built yet (ENOENT)",
-  prof_stats: "profiling not built yet (ENOENT)",
-  prof_sys_thread_name: "profiling not built yet (ENOENT)",
-  prof_time_resolution: "profiling not built yet (ENOENT)",
 };
 
 export interface OptDifference {

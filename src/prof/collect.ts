@@ -134,7 +134,10 @@ export function profCollect(ctx: HeapCtx): ProfileData {
       cntAdd(s.total, c, accum);
       s.byThread.set(tid, c);
       let th = threads.get(tid);
-      if (th === undefined) threads.set(tid, (th = cntZero()));
+      if (th === undefined) {
+        th = cntZero();
+        threads.set(tid, th);
+      }
       cntAdd(th, c, accum);
       cntAdd(total, c, accum);
     }

@@ -5,35 +5,40 @@
  * copy), dump (heap_v2 + symbols), pprof (protobuf), leak (prof_final and the leak summary).
  */
 
-import { baseAlloc } from "../extent/base.js";
 import type { HeapCtx } from "../extent/ctx.js";
 import { emapLookupChecked } from "../extent/emap.js";
-import { HDR_BASE0_B } from "../layout/header.js";
 import { profCollect } from "./collect.js";
 import { formatDump, profDumpFilename, profDumpToFile } from "./dump.js";
-import { internString, stringText } from "./intern.js";
+import { stackFrames, stringText } from "./intern.js";
 import {
   PROF_LG_SAMPLE_B,
+  PROF_RECENT_MAX_B,
   PROF_STATS_TABLE_B,
-  PROF_TDATA_LIST_B,
   PSTATS_BYTES,
   PT_ACTIVE_B,
-  PT_TID_B,
   TCTX_ACCUMBYTES_B,
   TCTX_BYTES,
   TCTX_CUROBJS_B,
-  TDATA_BYTES,
-  TDATA_NAME_B,
-  TDATA_NEXT_B,
-  TDATA_TID_B,
+  TCTX_STACK_B,
+  TCTX_TID_B,
 } from "./layout.js";
 import { profLeakAtExit } from "./leak.js";
 import { profilePprof } from "./pprof.js";
-import { allocPtr, allocRecordsAll, allocRecordTake, f64At, tctxAll } from "./records.js";
-import { profThreadB, withProfLock } from "./region.js";
+import {
+  allocPtr,
+  allocRecordsAll,
+  allocRecordTake,
+  allocSize,
+  allocTctx,
+  allocUsize,
+  f64At,
+  tctxAll,
+} from "./records.js";
+import { profLgSample as profLgSampleOf, profThreadB, withProfLock } from "./region.js";
 
 export { profCollect } from "./collect.js";
 export { formatDump, profDumpText } from "./dump.js";
+export { profThreadName, profThreadNameSet } from "./tdata.js";
 
 function requireProf(ctx: HeapCtx, what: string): void {
   if (ctx.profB === 0)
@@ -83,50 +88,6 @@ export function profThreadActiveSet(ctx: HeapCtx, on: boolean): void {
   ctx.u32[(profThreadB(ctx) + PT_ACTIVE_B) >>> 2] = on ? 1 : 0;
 }
 
-function threadTid(ctx: HeapCtx): number {
-  return ctx.u32[(profThreadB(ctx) + PT_TID_B) >>> 2]!;
-}
-
-/** thread.prof.name: the calling thread's name in dumps ("" when unnamed). */
-export function profThreadName(ctx: HeapCtx): string {
-  const tid = threadTid(ctx);
-  return withProfLock(ctx, () => {
-    for (
-      let r = ctx.u32[(ctx.profB + PROF_TDATA_LIST_B) >>> 2]!;
-      r !== 0;
-      r = ctx.u32[(r + TDATA_NEXT_B) >>> 2]!
-    ) {
-      if (ctx.u32[(r + TDATA_TID_B) >>> 2] === tid)
-        return stringText(ctx, ctx.u32[(r + TDATA_NAME_B) >>> 2]!);
-    }
-    return "";
-  });
-}
-
-/** Sets the thread's name; false when b0 is out of memory (EAGAIN). */
-export function profThreadNameSet(ctx: HeapCtx, name: string): boolean {
-  const tid = threadTid(ctx);
-  return withProfLock(ctx, () => {
-    const s = internString(ctx, name);
-    if (s === 0) return false;
-    const u32 = ctx.u32;
-    for (let r = u32[(ctx.profB + PROF_TDATA_LIST_B) >>> 2]!; r !== 0; r = u32[(r + TDATA_NEXT_B) >>> 2]!) {
-      if (u32[(r + TDATA_TID_B) >>> 2] === tid) {
-        u32[(r + TDATA_NAME_B) >>> 2] = s;
-        return true;
-      }
-    }
-    const r = baseAlloc(ctx, u32[HDR_BASE0_B >>> 2]!, TDATA_BYTES, 8);
-    if (r === 0) return false;
-    u32[(r + TDATA_TID_B) >>> 2] = tid;
-    u32[(r + TDATA_NAME_B) >>> 2] = s;
-    const listW = (ctx.profB + PROF_TDATA_LIST_B) >>> 2;
-    u32[(r + TDATA_NEXT_B) >>> 2] = u32[listW]!;
-    u32[listW] = r;
-    return true;
-  });
-}
-
 /** prof_stats_t of size class `ind`: { req_sum, count }, live or cumulative. */
 export function profStatsGet(ctx: HeapCtx, ind: number, accum: boolean): { req_sum: bigint; count: bigint } {
   return withProfLock(ctx, () => {
@@ -140,4 +101,37 @@ export function profAtExit(heap: { ctx: HeapCtx }): void {
   const ctx = heap.ctx;
   if (ctx.profB === 0 || !ctx.optRaw.prof_final) return;
   process.once("exit", () => profLeakAtExit(ctx));
+}
+
+/** experimental.prof_recent.alloc_max. */
+export function profRecentMax(ctx: HeapCtx): number {
+  return Atomics.load(ctx.i32, (ctx.profB + PROF_RECENT_MAX_B) >>> 2);
+}
+
+export function profRecentMaxSet(ctx: HeapCtx, max: number): void {
+  Atomics.store(ctx.i32, (ctx.profB + PROF_RECENT_MAX_B) >>> 2, Math.min(max, 2 ** 31 - 1));
+}
+
+/** prof_recent_alloc_dump's JSON, over the live sampled allocations (newest records first). */
+export function profRecentDump(ctx: HeapCtx): string {
+  const max = profRecentMax(ctx);
+  const recs = withProfLock(ctx, () => {
+    const all = allocRecordsAll(ctx);
+    const keep = max < 0 ? all : all.slice(0, max);
+    return keep.map((a) => {
+      const t = allocTctx(ctx, a);
+      return {
+        size: allocSize(ctx, a),
+        usize: allocUsize(ctx, a),
+        address: allocPtr(ctx, a),
+        alloc_thread_uid: ctx.u32[(t + TCTX_TID_B) >>> 2]!,
+        alloc_trace: stackFrames(ctx, ctx.u32[(t + TCTX_STACK_B) >>> 2]!).map((f) => stringText(ctx, f)),
+      };
+    });
+  });
+  return JSON.stringify({
+    sample_interval: 2 ** profLgSampleOf(ctx),
+    recent_alloc_max: max,
+    recent_alloc: recs,
+  });
 }

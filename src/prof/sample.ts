@@ -62,6 +62,7 @@ import {
   profUnlock,
 } from "./region.js";
 import { captureStack } from "./stack.js";
+import { profSysThreadName } from "./tdata.js";
 
 // ---- unbiasing (prof_unbias_map_init) -----------------------------------------------------------
 
@@ -169,6 +170,7 @@ function triggers(ctx: HeapCtx, pt: number, after: number): void {
 
 /** prof_malloc_sample_object: records the allocation at `ptr` under the caller's stack. */
 export function profSample(ctx: HeapCtx, ptr: number, usize: number): void {
+  if (ctx.optRaw.prof_sys_thread_name) profSysThreadName(ctx);
   const texts = captureStack();
   const tid = ctx.u32[(profThreadB(ctx) + PT_TID_B) >>> 2]!;
   const e = extentOfLive(ctx, ptr);
