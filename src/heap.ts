@@ -669,6 +669,8 @@ export class Heap {
    * gzip-compressed pprof protobuf, `"jeprof"` (default) the text of a jeprof-readable heap_v2 dump.
    * Throws when the heap was created without opt.prof.
    */
+  profile(options: { format: "pprof" }): Uint8Array;
+  profile(options?: { format?: "jeprof" }): string;
   profile(options: { format?: "pprof" | "jeprof" } = {}): Uint8Array | string {
     this.#enter("profile");
     return heapProfile(this.ctx, options.format ?? "jeprof");

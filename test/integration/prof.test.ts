@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { Profile } from "pprof-format";
 import { describe, expect, it } from "vitest";
+import { main } from "../../src/cli/main.js";
 import { Heap } from "../../src/heap.js";
 import { firstMessage, spawnTsWorker } from "../helpers/spawn.js";
 
@@ -79,7 +80,9 @@ describe("prof:true,lg_prof_sample:0 — every allocation sampled", () => {
     expect(text).toMatch(/^heap_v2\/1\n {2}t\*: 24: \d+ \[35: \d+\]$/m);
     expect(text).toContain(`  t*: 20: ${20 * us} [30: ${30 * us}]`);
     if (!hasJeprof) {
-      console.warn("jeprof is not installed (apt-get install libjemalloc-dev): skipping the jeprof --text check");
+      console.warn(
+        "jeprof is not installed (apt-get install libjemalloc-dev): skipping the jeprof --text check",
+      );
       return;
     }
     const out = jeprofText(file);
@@ -129,6 +132,54 @@ describe("prof:true,lg_prof_sample:0 — every allocation sampled", () => {
     heap.free(p);
     heap.check();
     heap.detach();
+  });
+});
+
+describe("jemalloc-ts prof <dump>", () => {
+  it("prints the top sites (function, file:line, live bytes, objects) and writes a flame graph", async () => {
+    const heap = Heap.create({ conf: "prof:true,lg_prof_sample:0", envConf: null });
+    function cliSite(): number {
+      return heap.malloc(700);
+    }
+    for (let i = 0; i < 5; i++) cliSite();
+    const u = heap.mallocUsableSize(cliSite());
+    const file = join(dir, "cli.heap");
+    heap.mallctl("prof.dump", file);
+    heap.detach();
+    const svg = join(dir, "cli.svg");
+    let out = "";
+    const code = await main(
+      ["prof", file, "--svg", svg],
+      (t) => (out += t),
+      (t) => (out += t),
+    );
+    expect(code).toBe(0);
+    const row = out.split("\n").find((l) => l.startsWith("cliSite "))!;
+    expect(row.trim().split(/\s+/)).toEqual([
+      "cliSite",
+      expect.stringMatching(/prof\.test\.ts:\d+$/),
+      String(6 * u),
+      "100.0",
+      "6",
+    ]);
+    const flame = readFileSync(svg, "utf8");
+    expect(flame.startsWith("<svg")).toBe(true);
+    expect(flame).toContain(`<title>cliSite@`);
+    expect(flame).toContain(`data-bytes="${6 * u}"`);
+    expect(
+      await main(
+        ["prof"],
+        () => {},
+        () => {},
+      ),
+    ).toBe(2);
+    expect(
+      await main(
+        ["prof", join(dir, "missing.heap")],
+        () => {},
+        () => {},
+      ),
+    ).toBe(1);
   });
 });
 
@@ -193,7 +244,8 @@ describe("the default sample rate (lg_prof_sample:19)", () => {
     }
     while (trueBytes < 2 ** 30) {
       const r = rnd();
-      const size = r < 0.8 ? 8 + Math.floor(rnd() * 1024) : r < 0.98 ? 4096 + Math.floor(rnd() * 60000) : 300000;
+      const size =
+        r < 0.8 ? 8 + Math.floor(rnd() * 1024) : r < 0.98 ? 4096 + Math.floor(rnd() * 60000) : 300000;
       const p = mixAlloc(size);
       trueBytes += heap.mallocUsableSize(p);
       trueObjects++;
