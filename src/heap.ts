@@ -23,6 +23,7 @@ import {
 import type { HeapCtx } from "./ctx/ctx.js";
 import { poisonedError } from "./extent/lock.js";
 import {
+  EDATA_BITS_PROF_MASK,
   EDATA_BITS_SLAB_MASK,
   EDATA_BITS_STATE_MASK,
   EDATA_W_BASE,
@@ -104,6 +105,8 @@ import {
   mallctlByMib,
   mallctlNameToMib,
 } from "./heap/mallctl.js";
+import { heapProfile, profAtExit } from "./prof/index.js";
+import { profFreeSampled } from "./prof/sample.js";
 
 export type { HeapAttachOptions, HeapCreateOptions };
 
@@ -111,7 +114,8 @@ export type { HeapAttachOptions, HeapCreateOptions };
 backgroundWorkerScriptDefaultSet(new URL("./heap/background_worker.js", import.meta.url));
 
 const RTREE_LEAF_MASK = 2 ** RTREE_LEAF_BITS - 1;
-const FAST_BITS_MASK = EDATA_BITS_STATE_MASK | EDATA_BITS_SLAB_MASK;
+// A slab holding sampled allocations (prof count bits) takes the slow path, which finds the sample.
+const FAST_BITS_MASK = EDATA_BITS_STATE_MASK | EDATA_BITS_SLAB_MASK | EDATA_BITS_PROF_MASK;
 
 export class Heap {
   /** @internal this thread's context (views, tables, slot). */
@@ -155,7 +159,7 @@ export class Heap {
     this.#allocNextD = (ctx.threadB + THREAD_GC_ALLOC_NEXT_B) >>> 3;
     this.#deallocD = (ctx.threadB + THREAD_DEALLOCATED_B) >>> 3;
     this.#deallocNextD = (ctx.threadB + THREAD_GC_DALLOC_NEXT_B) >>> 3;
-    eventsInit(ctx);
+    eventsInit(ctx, derived.conf.profUnbias);
   }
 
   /** A new heap on a growable SharedArrayBuffer (or, with `shared: false`, a resizable ArrayBuffer). */
@@ -167,6 +171,7 @@ export class Heap {
     // malloc_init_hard: opt.background_thread starts the workers (shared heaps only).
     if (derived.conf.opt.background_thread && ctx.shared) backgroundThreadSet(heap, true);
     heapStatsPrintAtExit(heap);
+    profAtExit(heap);
     return heap;
   }
 
@@ -288,7 +293,7 @@ export class Heap {
     const usize = sc.index2size(ind);
     const p = allocCore(ctx, this.#tcache(), usize, ind, size, -1, ctx.opt.zero);
     if (p === 0) return this.#fail(ENOMEM);
-    eventAlloc(ctx, usize);
+    eventAlloc(ctx, usize, p);
     if (flushProblems.length !== 0) this.#reportFlushProblems("malloc");
     return p;
   }
@@ -333,7 +338,7 @@ export class Heap {
     const usize = sc.index2size(ind);
     const p = allocCore(ctx, this.#tcache(), usize, ind, total, -1, true);
     if (p === 0) return this.#fail(ENOMEM);
-    eventAlloc(ctx, usize);
+    eventAlloc(ctx, usize, p);
     if (flushProblems.length !== 0) this.#reportFlushProblems("calloc");
     return p;
   }
@@ -355,7 +360,7 @@ export class Heap {
     if (usize === 0) return this.#fail(ENOMEM);
     const p = pallocCore(ctx, tc, usize, alignment, arenaInd, zero);
     if (p === 0) return this.#fail(ENOMEM);
-    eventAlloc(ctx, usize);
+    eventAlloc(ctx, usize, p);
     if (flushProblems.length !== 0) this.#reportFlushProblems("alignedAlloc");
     return p;
   }
@@ -493,7 +498,8 @@ export class Heap {
     const old = usizeOf(ctx, e);
     const p = rallocCore(ctx, tc, ptr, e, old, size, alignment, zero, arenaInd);
     if (p === 0) return this.#fail(ENOMEM);
-    eventAlloc(ctx, ctx.sc.s2u(size) === 0 ? old : usizeOf(ctx, lookupLive(ctx, p)));
+    if (p === ptr) profFreeSampled(ctx, ptr, e); // resized in place: the old sample ends here
+    eventAlloc(ctx, ctx.sc.s2u(size) === 0 ? old : usizeOf(ctx, lookupLive(ctx, p)), p);
     eventDalloc(ctx, old);
     this.#reportFlushProblems("realloc");
     return p;
@@ -548,7 +554,7 @@ export class Heap {
     if (la !== 0) return this.#aligned(2 ** la, size, zero, tc, arenaInd);
     const p = allocCore(ctx, tc, usize, ctx.sc.size2index(usize), size, arenaInd, zero);
     if (p === 0) return this.#fail(ENOMEM);
-    eventAlloc(ctx, usize);
+    eventAlloc(ctx, usize, p);
     if (flushProblems.length !== 0) this.#reportFlushProblems("mallocx");
     return p;
   }
@@ -597,7 +603,8 @@ export class Heap {
     rallocNoMove(ctx, e, old, size === 0 ? 1 : size, extra, zero);
     const now = usizeOf(ctx, e);
     if (now !== old) {
-      eventAlloc(ctx, now);
+      profFreeSampled(ctx, ptr, e);
+      eventAlloc(ctx, now, ptr);
       eventDalloc(ctx, old);
     }
     return now;
@@ -678,6 +685,18 @@ export class Heap {
   statsPrint(opts?: string): string {
     this.#enter("statsPrint");
     return heapStatsPrint(this, opts);
+  }
+
+  /**
+   * The heap profile of every thread's live sampled allocations: `format: "pprof"` gives a
+   * gzip-compressed pprof protobuf, `"jeprof"` (default) the text of a jeprof-readable heap_v2 dump.
+   * Throws when the heap was created without opt.prof.
+   */
+  profile(options: { format: "pprof" }): Uint8Array;
+  profile(options?: { format?: "jeprof" }): string;
+  profile(options: { format?: "pprof" | "jeprof" } = {}): Uint8Array | string {
+    this.#enter("profile");
+    return heapProfile(this.ctx, options.format ?? "jeprof");
   }
 
   /** Walks the whole heap and verifies every invariant; throws with a report naming what is wrong. */

@@ -5,6 +5,7 @@
  *   replay        replay an allocation trace and print jemalloc's replay JSON
  *   demo          a shared heap across worker threads, with statistics (npm start)
  *   bench         benchmark allocation strategies
+ *   prof          top allocation sites and a flame graph of a heap-profile dump
  */
 import { runReplayCli } from "./replay_cli.js";
 import { runSizeclasses } from "./sizeclasses.js";
@@ -16,6 +17,7 @@ commands:
   replay <trace | -> [--conf STR] [--lg-quantum N] [--lg-page N] [--lg-hugepage N] [--no-ops]
   demo [--workers N] [--records N]
   bench [--workload NAME] [--conf STR ...] [--json] [--svg FILE]
+  prof <dump> [--top N] [--svg FILE]
 `;
 
 export async function main(
@@ -36,6 +38,10 @@ export async function main(
     case "bench": {
       const { runBenchCli } = await import("./bench.js");
       return runBenchCli(rest, out, err);
+    }
+    case "prof": {
+      const { runProfCli } = await import("./prof.js");
+      return runProfCli(rest, out, err);
     }
     case undefined:
     case "-h":

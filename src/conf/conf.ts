@@ -110,6 +110,8 @@ export interface ConfResult {
   binShards: BinShardSetting[];
   sanGuardSmall: number;
   sanGuardLarge: number;
+  /** opt_prof_unbias: dumps report counts unbiased as jemalloc 5.3 does (default true). */
+  profUnbias: boolean;
 }
 
 /** Labels of this port's two sources (jemalloc's texts for the sources they stand for). */
@@ -319,6 +321,8 @@ interface ConfPair {
 type PairHandler = (pair: ConfPair) => void;
 
 const ERR_INVALID_VALUE = "Invalid conf value";
+/** opt_prof_prefix is a PATH_MAX + 1 buffer. */
+const PROF_PREFIX_MAX = 4095;
 const ERR_OUT_OF_RANGE = "Out-of-range conf value";
 const ERR_INVALID_PAIR = "Invalid conf pair";
 const MSG_ABORT_CONF = "<jemalloc>: Abort (abort_conf:true) on invalid conf value (see above).\n";
@@ -387,6 +391,8 @@ class MallocConfParser {
   readonly binShards: BinShardSetting[] = [];
   sanGuardSmall = 0;
   sanGuardLarge = 0;
+  /** opt_prof_unbias (undocumented key, default true). */
+  profUnbias = true;
   /** Pass 1 (initial_call): only confirm_conf is read, errors are silent. */
   private initial = true;
   /** cur_opt_valid of the pair being handled. */
@@ -544,6 +550,9 @@ class MallocConfParser {
       thp: (p) => this.handleThp(p),
       hpa_hugification_threshold_ratio: (p) => this.handleHugificationRatio(p),
       hpa_dirty_mult: (p) => this.handleHpaDirtyMult(p),
+      // CONF_HANDLE_CHAR_P: the raw value, truncated to the buffer (PATH_MAX - 1).
+      prof_prefix: (p) => this.store("prof_prefix", p.value.slice(0, PROF_PREFIX_MAX)),
+      prof_time_resolution: (p) => this.handleProfTimeRes(p),
     };
     for (const [key, handler] of Object.entries(customs)) this.handlers.set(key, handler);
     // A built key without a handler would silently become "Invalid conf pair".
@@ -580,8 +589,10 @@ class MallocConfParser {
         this.sanGuardLarge = value as number;
         return;
       case "prof_log":
+        return; // allocation logging keeps no state here (prof.log_start / log_stop are no-ops)
       case "prof_unbias":
-        return; // prof is not built; kept for a future build with it
+        this.profUnbias = value as boolean;
+        return;
       default:
         this.optRecord[name] = value;
     }
@@ -767,6 +778,12 @@ class MallocConfParser {
     this.opt.thp = m;
   }
 
+  private handleProfTimeRes(pair: ConfPair): void {
+    // CONF_MATCH_VALUE: exact values; this port has a high-resolution clock.
+    if (pair.value === "default" || pair.value === "high") this.store("prof_time_resolution", pair.value);
+    else this.error(ERR_INVALID_VALUE, pair);
+  }
+
   private handleHugificationRatio(pair: ConfPair): void {
     const r = fxpParse(pair.text, pair.vStart);
     if (r.err || r.end - pair.vStart !== pair.value.length || r.value > 1 << 16) {
@@ -856,7 +873,25 @@ function bootOptions(parser: MallocConfParser): BootResult {
   if (opt.max_background_threads > MAX_BACKGROUND_THREAD_LIMIT) {
     opt.max_background_threads = DEFAULT_NUM_BACKGROUND_THREAD;
   }
+  profBootOptions(parser);
   return { narenasAuto, hugeArena, oversizeThresholdEffective };
+}
+
+/**
+ * malloc_conf_init_check_deps and prof_boot1: prof_leak_error needs prof_final (initialization
+ * fails), implies prof_leak; prof_leak turns profiling on without automatic dumps.
+ */
+function profBootOptions(parser: MallocConfParser): void {
+  const opt = parser.opt;
+  if (opt.prof_leak_error && !opt.prof_final) {
+    parser.write("<jemalloc>: prof_leak_error is set w/o prof_final.\n");
+    parser.abort("abort_conf");
+  }
+  if (opt.prof_leak_error && !opt.prof_leak) opt.prof_leak = true;
+  if (opt.prof_leak && !opt.prof) {
+    opt.prof = true;
+    opt.prof_gdump = false;
+  }
 }
 
 /**
@@ -883,6 +918,7 @@ export function parseMallocConf(sources: readonly ConfSource[], options: ConfOpt
     binShards: parser.binShards,
     sanGuardSmall: parser.sanGuardSmall,
     sanGuardLarge: parser.sanGuardLarge,
+    profUnbias: parser.profUnbias,
   };
 }
 

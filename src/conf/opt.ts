@@ -41,7 +41,7 @@ export type BuildFeature = "fill" | "prof" | "utrace" | "xmalloc" | "cxx" | "uaf
 /**
  * What this port is "built with". Decisions:
  * - fill, stats: on (jemalloc's defaults).
- * - prof: off until profiling exists (prof_* keys → Invalid conf pair, opt.prof* → ENOENT).
+ * - prof: on (src/prof: sampled JavaScript stacks, heap_v2 dumps, pprof profiles).
  * - xmalloc: ON — `xmalloc:true` makes allocation failure throw instead of returning 0
  *   (DESIGN.md §4); so `config.xmalloc` is true and `opt.xmalloc` is readable
  *   (the Debian reference build has it off: a documented difference).
@@ -51,7 +51,7 @@ export type BuildFeature = "fill" | "prof" | "utrace" | "xmalloc" | "cxx" | "uaf
  */
 export const BUILD_FEATURES: Readonly<Record<BuildFeature, boolean>> = {
   fill: true,
-  prof: false,
+  prof: true,
   utrace: false,
   xmalloc: true,
   cxx: true,
@@ -604,21 +604,6 @@ export function resolveBound(bound: OptBound, env: OptEnv, current: bigint): big
 export const DOCUMENTED_OPT_DIFFERENCES: Readonly<Record<string, string>> = {
   thp: 'no MADV_HUGEPAGE in a buffer: reads "not supported" (as jemalloc without THP support); reference "default"',
   xmalloc: "built with xmalloc here (reads false); the reference build has no xmalloc (ENOENT)",
-  prof: "profiling not built yet (ENOENT); the reference build has --enable-prof",
-  prof_prefix: "profiling not built yet (ENOENT)",
-  prof_active: "profiling not built yet (ENOENT)",
-  prof_thread_active_init: "profiling not built yet (ENOENT)",
-  lg_prof_sample: "profiling not built yet (ENOENT)",
-  lg_prof_interval: "profiling not built yet (ENOENT)",
-  prof_gdump: "profiling not built yet (ENOENT)",
-  prof_final: "profiling not built yet (ENOENT)",
-  prof_leak: "profiling not built yet (ENOENT)",
-  prof_leak_error: "profiling not built yet (ENOENT)",
-  prof_accum: "profiling not built yet (ENOENT)",
-  prof_recent_alloc_max: "profiling not built yet (ENOENT)",
-  prof_stats: "profiling not built yet (ENOENT)",
-  prof_sys_thread_name: "profiling not built yet (ENOENT)",
-  prof_time_resolution: "profiling not built yet (ENOENT)",
 };
 
 export interface OptDifference {

@@ -29,6 +29,8 @@
  *   state  bits 0..2   ACTIVE / DIRTY / MUZZY / RETAINED / MERGING / CACHED
  *   slab   bit  3
  *   committed bit 4,  zeroed bit 5,  head bit 6 (first extent of a mapping: never merged with what precedes)
+ *   prof   bits 8..15: live sampled allocations in the extent (saturates at 255 and then sticks; written
+ *          under the prof lock). Non-zero sends frees from the extent off the free fast path.
  *
  * Synchronization: fields of an active record belong to its owner (the bin lock for slab bitmaps and
  * nfree, the arena's extent lock for everything else); free records are touched only under the arena's
@@ -76,6 +78,9 @@ export const EDATA_BITS_ZEROED_SHIFT = EDATA_BITS_COMMITTED_SHIFT + 1;
 export const EDATA_BITS_ZEROED_MASK = 1 << EDATA_BITS_ZEROED_SHIFT;
 export const EDATA_BITS_HEAD_SHIFT = EDATA_BITS_ZEROED_SHIFT + 1;
 export const EDATA_BITS_HEAD_MASK = 1 << EDATA_BITS_HEAD_SHIFT;
+export const EDATA_BITS_PROF_SHIFT = 8;
+export const EDATA_BITS_PROF_MAX = 255;
+export const EDATA_BITS_PROF_MASK = EDATA_BITS_PROF_MAX << EDATA_BITS_PROF_SHIFT;
 
 /** Bytes of one record for a heap whose slabs hold at most `slabMaxRegs` regions. */
 export function edataBytes(slabMaxRegs: number): number {

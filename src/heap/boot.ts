@@ -266,6 +266,7 @@ export function buildCtx(
     failpoint: null,
     background: backgroundHooks(),
     tcacheGeom: undefined,
+    profB: 0,
     hooks: new Map(),
   };
   // A thread waiting on a lock gives up as soon as the heap is poisoned (that lock may never be freed).

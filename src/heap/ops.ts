@@ -19,6 +19,8 @@ import { CACHELINE, largeDalloc, largeRallocNoMove, largeUsize } from "../arena/
 import { slabRegIsAllocated } from "../arena/slab.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import {
+  EDATA_BITS_PROF_MASK,
+  EDATA_W_BITS,
   EXTENT_STATE_ACTIVE,
   edataAddr,
   edataArena,
@@ -38,6 +40,7 @@ import {
   THREAD_TCACHE_B,
   THREAD_TCACHE_ON_B,
 } from "../ctx/header.js";
+import { profAllocEvent, profFreeSampled, profThreadInit } from "../prof/sample.js";
 import {
   TBIN_W_CAP,
   TBIN_W_HEAD,
@@ -126,15 +129,20 @@ export function threadTcache(ctx: HeapCtx): number {
 
 // ---- events -------------------------------------------------------------------------------------
 
-/** thread_alloc_event: count the bytes; every tcache_gc_incr_bytes run one GC step. */
-export function eventAlloc(ctx: HeapCtx, usize: number): void {
+/**
+ * thread_alloc_event: count the bytes; every tcache_gc_incr_bytes run one GC step. With opt.prof the
+ * threshold is also the next sample's (src/prof/sample.ts): `ptr` is the allocation that may be sampled.
+ */
+export function eventAlloc(ctx: HeapCtx, usize: number, ptr = 0): void {
   const f64 = ctx.f64;
   const d = (ctx.threadB + THREAD_ALLOCATED_B) >>> 3;
   const after = f64[d]! + usize;
   f64[d] = after;
   const nd = (ctx.threadB + THREAD_GC_ALLOC_NEXT_B) >>> 3;
   if (after >= f64[nd]!) {
-    f64[nd] = after + tcacheGeom(ctx).gcIncrBytes;
+    if (ctx.profB !== 0) {
+      if (!profAllocEvent(ctx, after, usize, ptr)) return;
+    } else f64[nd] = after + tcacheGeom(ctx).gcIncrBytes;
     const tc = threadTcacheIfLive(ctx);
     if (tc !== 0) tcacheEvent(ctx, tc);
   }
@@ -159,14 +167,15 @@ function threadTcacheIfLive(ctx: HeapCtx): number {
   return tcacheIsLive(ctx, tc) ? tc : 0;
 }
 
-/** te_init: the GC thresholds start one increment from the current counts. */
-export function eventsInit(ctx: HeapCtx): void {
+/** te_init: the GC thresholds start one increment from the current counts (and the first sample's). */
+export function eventsInit(ctx: HeapCtx, profUnbias = true): void {
   const f64 = ctx.f64;
   const incr = ctx.optRaw.tcache_gc_incr_bytes;
   const step = incr > 0 ? incr : Number.POSITIVE_INFINITY;
   f64[(ctx.threadB + THREAD_GC_ALLOC_NEXT_B) >>> 3] = f64[(ctx.threadB + THREAD_ALLOCATED_B) >>> 3]! + step;
   f64[(ctx.threadB + THREAD_GC_DALLOC_NEXT_B) >>> 3] =
     f64[(ctx.threadB + THREAD_DEALLOCATED_B) >>> 3]! + step;
+  if (ctx.optRaw.prof) profThreadInit(ctx, profUnbias);
 }
 
 // ---- allocation ---------------------------------------------------------------------------------
@@ -272,6 +281,7 @@ export function dallocArena(ctx: HeapCtx, ptr: number, e: number): boolean {
  * arena. `usize` is the allocation's usable size. False for a detected double free.
  */
 export function dallocCore(ctx: HeapCtx, tc: number, ptr: number, e: number, usize: number): boolean {
+  if ((ctx.u32[(e >>> 2) + EDATA_W_BITS]! & EDATA_BITS_PROF_MASK) !== 0) profFreeSampled(ctx, ptr, e);
   const ind = edataSzind(ctx.u32, e);
   const cached = tc !== 0 && ind < tcacheGeom(ctx).nhbins;
   // Still in this thread's cache: a double free, caught before anything changes.

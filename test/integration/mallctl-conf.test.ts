@@ -84,7 +84,7 @@ describe("sources and precedence", () => {
 describe("every message kind", () => {
   it.each([
     ["foo:1", [`${J}Invalid conf pair: foo:1\n`]],
-    ["prof:true", [`${J}Invalid conf pair: prof:true\n`]],
+    ["prof_time_resolution:x", [`${J}Invalid conf value: prof_time_resolution:x\n`]],
     ["utrace:true", [`${J}Invalid conf pair: utrace:true\n`]],
     ["narenas:abc", [`${J}Invalid conf value: narenas:abc\n`]],
     ["abort:yes", [`${J}Invalid conf value: abort:yes\n`]],

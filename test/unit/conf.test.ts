@@ -91,19 +91,35 @@ describe("malloc_conf per-pair messages", () => {
     expect(result.opt.lg_extent_max_active_fit).toBe(64);
   });
 
-  it("accepts keys of features built in (fill, xmalloc, C++) and rejects the others as Invalid conf pair", () => {
+  it("accepts keys of features built in (fill, xmalloc, C++, prof) and rejects the others as Invalid conf pair", () => {
     const ok = run("junk:alloc,zero:true,xmalloc:true,experimental_infallible_new:true");
     expect(ok.out).toEqual([]);
     expect(ok.result.opt.junk).toBe("alloc");
     expect(ok.result.opt.zero).toBe(true);
     expect(ok.result.opt.xmalloc).toBe(true);
     expect(ok.result.opt.experimental_infallible_new).toBe(true);
-    const bad =
-      "utrace:true,prof:true,prof_prefix:x,lg_prof_sample:3,prof_unbias:false,lg_san_uaf_align:12,log:x,cache_oblivious:false";
+    const prof = run("prof:true,prof_prefix:x,lg_prof_sample:3,prof_unbias:false,prof_time_resolution:high");
+    expect(prof.out).toEqual([]);
+    expect([prof.result.opt.prof, prof.result.opt.prof_prefix, prof.result.opt.lg_prof_sample]).toEqual([
+      true,
+      "x",
+      3,
+    ]);
+    expect(prof.result.profUnbias).toBe(false);
+    expect(prof.result.opt.prof_time_resolution).toBe("high");
+    const bad = "utrace:true,lg_san_uaf_align:12,log:x,cache_oblivious:false";
     const r = run(bad);
     expect(r.out).toEqual(bad.split(",").map((p) => `${J}Invalid conf pair: ${p}\n`));
-    expect(r.result.errors).toBe(8);
-    expect(r.result.opt.prof).toBe(false);
+    expect(r.result.errors).toBe(4);
+  });
+
+  it("prof_time_resolution takes default or high; prof_leak turns prof on; prof_leak_error needs prof_final", () => {
+    expect(run("prof_time_resolution:hi").out).toEqual([`${J}Invalid conf value: prof_time_resolution:hi\n`]);
+    const leak = run("prof_leak:true,prof_gdump:true");
+    expect([leak.result.opt.prof, leak.result.opt.prof_gdump]).toEqual([true, false]);
+    const both = run("prof_final:true,prof_leak_error:true");
+    expect([both.result.opt.prof, both.result.opt.prof_leak]).toEqual([true, true]);
+    expect(() => run("prof_leak_error:true")).toThrow(/prof_leak_error is set w\/o prof_final/);
   });
 
   it("reports experimental_ keys without counting them as errors", () => {

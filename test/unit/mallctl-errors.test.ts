@@ -70,10 +70,20 @@ describe("ENOENT: no such name, index out of range, feature not built", () => {
     h.detach();
   });
 
-  it("features not built (profiling)", () => {
-    expect(code(() => heap.mallctl("prof.active"))).toBe("ENOENT");
-    expect(code(() => heap.mallctl("opt.prof"))).toBe("ENOENT");
+  it("profiling leaves of a heap without opt.prof (as jemalloc built with prof, run without it)", () => {
+    expect(heap.mallctl("opt.prof")).toBe(false);
+    expect(heap.mallctl("prof.active")).toBe(false);
+    expect(heap.mallctl("prof.active", false)).toBe(false);
+    expect(code(() => heap.mallctl("prof.active", true))).toBe("ENOENT");
+    expect(code(() => heap.mallctl("prof.gdump", true))).toBe("ENOENT");
+    expect(code(() => heap.mallctl("prof.dump"))).toBe("ENOENT");
+    expect(code(() => heap.mallctl("prof.reset", 3))).toBe("ENOENT");
+    expect(heap.mallctl("prof.interval")).toBe(0n);
     expect(code(() => heap.mallctl("thread.prof.name", "x"))).toBe("ENOENT");
+    expect(heap.mallctl("thread.prof.active")).toBe(false);
+    expect(code(() => heap.mallctl("thread.prof.active", true))).toBe("ENOENT");
+    expect(code(() => heap.mallctl("prof.stats.bins.0.live"))).toBe("ENOENT");
+    expect(code(() => heap.mallctl("experimental.prof_recent.alloc_max"))).toBe("ENOENT");
     expect(code(() => heap.mallctl("experimental.hooks.prof_backtrace", () => {}))).toBe("ENOENT");
   });
 

@@ -104,7 +104,8 @@ describe("version, config.* and opt.* subtrees", () => {
   it("refuse writes: EPERM, or ENOENT first for options not built", () => {
     const heap = heapWith("");
     expect(codeOf(() => mallctlCall(ROOT, heap, "opt.narenas", 4))).toBe("EPERM");
-    expect(codeOf(() => mallctlCall(ROOT, heap, "opt.prof", true))).toBe("ENOENT");
+    expect(codeOf(() => mallctlCall(ROOT, heap, "opt.prof", true))).toBe("EPERM");
+    expect(codeOf(() => mallctlCall(ROOT, heap, "opt.utrace", true))).toBe("ENOENT");
     expect(codeOf(() => mallctlCall(ROOT, heap, "config.debug", true))).toBe("EPERM");
     expect(codeOf(() => mallctlCall(ROOT, heap, "version", "x"))).toBe("EPERM");
   });
@@ -114,7 +115,7 @@ describe("version, config.* and opt.* subtrees", () => {
     expect(mallctlCall(ROOT, heap, "config.malloc_conf")).toBe("narenas:2");
     expect(mallctlCall(ROOT, heap, "config.stats")).toBe(true);
     expect(mallctlCall(ROOT, heap, "config.fill")).toBe(true);
-    expect(mallctlCall(ROOT, heap, "config.prof")).toBe(false);
+    expect(mallctlCall(ROOT, heap, "config.prof")).toBe(true);
     expect(mallctlCall(ROOT, heap, "config.xmalloc")).toBe(true);
     expect(mallctlCall(ROOT, heap, "config.cache_oblivious")).toBe(true);
     for (const name of CONFIG_LEAF_NAMES) {

@@ -3,7 +3,7 @@
 // Served:
 //   hooks.safety_check_abort  write a function (message) => void, or null for the
 //                             default: becomes the heap's corruption handler
-//   hooks.prof_backtrace|dump read null (no profiling hook); writing is ENOENT (opt.prof off)
+//   hooks.prof_backtrace|dump read null (no native profiling hook); writing is ENOENT
 //   utilization.query         write a pointer, read { slabcur_addr, nfree, nregs, size,
 //                             bin_nfree, bin_nregs } (jemalloc's inspect_extent_util_stats_verbose)
 //   utilization.batch_query   write an array of pointers, read [{ nfree, nregs, size }]
@@ -13,7 +13,11 @@
 //   batch_alloc               write { ptrs, num, size, flags }, read how many were allocated
 // Not served (ENOENT; see UNSERVED_LEAVES): hooks.install / hooks.remove and
 // thread.activity_callback (this port has no allocation-event hooks to call them
-// from), prof_recent.* (profiling not built).
+// from).
+//   prof_recent.alloc_max     ssize_t ≥ -1 (EINVAL below), needs opt.prof (ENOENT)
+//   prof_recent.alloc_dump    write a function (text) => void: receives jemalloc's JSON shape
+//                             { sample_interval, recent_alloc_max, recent_alloc: [...] } with up to
+//                             alloc_max live sampled allocations (-1: all); freed ones are not kept
 
 import { arenaRecordByInd } from "../../arena/arena.js";
 import { binLock, binRecord, binUnlock, bstatD } from "../../arena/bin.js";
@@ -31,6 +35,7 @@ import {
 import { emapLookupChecked } from "../../extent/emap.js";
 import { PAC_NACTIVE_B } from "../../extent/pac_layout.js";
 import { phFirst } from "../../extent/ph.js";
+import { profRecentDump, profRecentMax, profRecentMaxSet } from "../../prof/index.js";
 import { ctlFail } from "../../errors.js";
 import { arenaLiveByInd, arenaSnapshotOf, snapshotGet } from "../snapshot.js";
 import { setPendingInput, takePendingInput, withCtlLock } from "../state.js";
@@ -178,7 +183,7 @@ function profHookNode(): Node {
     type: "opaque",
     access: "rw",
     read: () => null,
-    write: () => ctlFail("ENOENT", "profiling is not built (opt.prof is off)"),
+    write: () => ctlFail("ENOENT", "stacks are JavaScript stacks: no native profiling hook can be installed"),
   });
 }
 
@@ -201,6 +206,27 @@ const pactivepNode = leaf<H>({
       const a = arenaLiveByInd(ctx, i);
       return a !== 0 ? a + PAC_NACTIVE_B : ctlFail("EFAULT", `arena ${i} does not exist`);
     }),
+});
+
+const recentAllocMaxNode = leaf<H>({
+  type: "ssize_t",
+  access: "rw",
+  enabled: (heap) => heap.ctx.profB !== 0,
+  read: (heap) => profRecentMax(heap.ctx),
+  write: (heap, _mib, v) => {
+    if ((v as number) < -1) ctlFail("EINVAL", `alloc_max must be ≥ -1, got ${String(v)}`);
+    profRecentMaxSet(heap.ctx, v as number);
+  },
+});
+
+const recentAllocDumpNode = leaf<H>({
+  type: "opaque",
+  access: "w",
+  enabled: (heap) => heap.ctx.profB !== 0,
+  write: (heap, _mib, v) => {
+    if (typeof v !== "function") ctlFail("EINVAL", "alloc_dump needs a write callback (text) => void");
+    (v as (text: string) => void)(profRecentDump(heap.ctx));
+  },
 });
 
 const experimentalArenaI = named<H>([["pactivep", pactivepNode]]);
@@ -236,8 +262,8 @@ export const experimentalNode: Node = named<H>([
   [
     "prof_recent",
     named<H>([
-      ["alloc_max", notBuilt("ssize_t", "rw")],
-      ["alloc_dump", notBuilt("opaque", "w")],
+      ["alloc_max", recentAllocMaxNode],
+      ["alloc_dump", recentAllocDumpNode],
     ]),
   ],
   ["batch_alloc", batchAllocNode],

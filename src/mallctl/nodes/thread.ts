@@ -6,7 +6,9 @@
 // here a pointer is a byte offset: the offset of the counter (an f64) in the buffer.
 // thread.peak.*: jemalloc samples the net allocation at allocation events; this
 // port samples it when thread.peak.read is called (no event hook yet).
-// thread.prof.*: ENOENT (profiling not built).
+// thread.prof.name: read XOR write in jemalloc; here a write returns the name now set. Writing needs
+// opt.prof (ENOENT), a string of printable characters or blanks (EFAULT otherwise, and for NULL), and
+// is ENOENT with opt.prof_sys_thread_name. thread.prof.active: reads false without opt.prof.
 
 import {
   arenaCreateManual,
@@ -19,6 +21,12 @@ import {
 import { PURGE_ON_EPOCH_ADVANCE, arenaDecay } from "../../arena/decay.js";
 import { HDR_NCPUS_B, THREAD_ALLOCATED_B, THREAD_DEALLOCATED_B } from "../../ctx/header.js";
 import {
+  profThreadActive,
+  profThreadActiveSet,
+  profThreadName,
+  profThreadNameSet,
+} from "../../prof/index.js";
+import {
   threadTcacheEnabledGet,
   threadTcacheEnabledSet,
   threadTcacheFlush,
@@ -28,7 +36,7 @@ import { ctlFail } from "../../errors.js";
 import { arenaLiveByInd } from "../snapshot.js";
 import { ctlState } from "../state.js";
 import { leaf, named } from "../tree.js";
-import { type H, type Node, notBuilt, ro, u64 } from "./common.js";
+import { type H, type Node, ro, u64 } from "./common.js";
 
 function counter(heap: H, fieldB: number): number {
   return heap.ctx.f64[(heap.ctx.threadB + fieldB) >>> 3]!;
@@ -112,6 +120,32 @@ function threadIdle(heap: H): void {
   }
 }
 
+const threadProfName = leaf<H>({
+  type: "const char *",
+  access: "rw",
+  writeFirst: true,
+  enabled: (heap) => heap.ctx.profB !== 0,
+  read: (heap) => profThreadName(heap.ctx),
+  write: (heap, _mib, v) => {
+    if (heap.ctx.optRaw.prof_sys_thread_name) ctlFail("ENOENT", "opt.prof_sys_thread_name names threads");
+    if (typeof v !== "string") ctlFail("EFAULT", "thread.prof.name needs a string");
+    // isgraph || isblank, as prof_thread_name_set checks each char.
+    if (!/^[\x21-\x7e \t]*$/.test(v))
+      ctlFail("EFAULT", `thread name has a character that is not printable: ${JSON.stringify(v)}`);
+    if (!profThreadNameSet(heap.ctx, v)) ctlFail("EAGAIN", "out of memory for the thread name");
+  },
+});
+
+const threadProfActive = leaf<H>({
+  type: "bool",
+  access: "rw",
+  read: (heap) => heap.ctx.profB !== 0 && profThreadActive(heap.ctx),
+  write: (heap, _mib, v) => {
+    if (heap.ctx.profB === 0) ctlFail("ENOENT", "opt.prof is off");
+    profThreadActiveSet(heap.ctx, v as boolean);
+  },
+});
+
 export const threadNode: Node = named<H>([
   ["arena", arenaNode],
   ["allocated", ro("uint64_t", (heap) => u64(counter(heap, THREAD_ALLOCATED_B)))],
@@ -123,8 +157,8 @@ export const threadNode: Node = named<H>([
   [
     "prof",
     named<H>([
-      ["name", notBuilt("const char *", "rw")],
-      ["active", notBuilt("bool", "rw")],
+      ["name", threadProfName],
+      ["active", threadProfActive],
     ]),
   ],
   ["idle", leaf<H>({ type: "void", access: "-", run: threadIdle })],
