@@ -144,7 +144,8 @@ export function bgJoin(ctx: HeapCtx, info: number, t: number, spawner: BgSpawner
       infoAliveSet(ctx, info, false);
       return true;
     }
-    Atomics.wait(ctx.i32, w, 1, Math.min(left, 1000));
+    // A page's main thread cannot block: it polls (the worker leaves within milliseconds).
+    if (ctx.lockCtx.canBlock) Atomics.wait(ctx.i32, w, 1, Math.min(left, 1000));
   }
   return false;
 }
