@@ -57,13 +57,7 @@ import {
   threadTcache,
   usizeOf,
 } from "./heap/ops.js";
-import {
-  type ReclaimReport,
-  reclaimSlot,
-  slotOfThreadId,
-  slotsOfNodeThread,
-  threadDetach,
-} from "./heap/threads.js";
+import { type ReclaimReport, reclaimSlot, slotOfThreadId, threadDetach } from "./heap/threads.js";
 import {
   HDR_POISON_B,
   HDR_ZERO_REALLOCS_B,
@@ -92,6 +86,7 @@ export type { ReclaimReport };
 import { backgroundThreadSet } from "./background/index.js";
 import { type CheckReport, heapCheck } from "./check/check.js";
 import type { Derived } from "./heap/boot.js";
+import { type WatchableWorker, terminateWatched, watchWorker } from "./heap/watch.js";
 import {
   heapMallctl,
   heapStatsPrint,
@@ -705,13 +700,19 @@ export class Heap {
     return slot < 0 ? null : reclaimSlot(this.ctx, slot);
   }
 
-  /** Reclaims automatically every slot a worker held when it exits (its 'exit' event). */
-  watch(worker: { threadId: number; once(ev: "exit", fn: (code: number) => void): unknown }): void {
-    const tid = worker.threadId;
-    worker.once("exit", () => {
-      if (this.#detached) return;
-      for (const slot of slotsOfNodeThread(this.ctx, tid)) reclaimSlot(this.ctx, slot);
-    });
+  /**
+   * Reclaims automatically every slot a worker held when it leaves: a Node Worker on its 'exit' event;
+   * a browser Worker (which cannot be observed) when the page ends it with terminate(), given the heap
+   * thread id(s) the worker reported (its `heap.threadId`).
+   */
+  watch(worker: WatchableWorker, threadIds?: number | readonly number[]): void {
+    watchWorker(this.ctx, worker, threadIds, () => !this.#detached);
+  }
+
+  /** Terminates a worker and reclaims its slots (see watch); resolves to what was reclaimed. */
+  terminate(worker: WatchableWorker): Promise<ReclaimReport[]> {
+    this.#enter("terminate");
+    return terminateWatched(this.ctx, worker);
   }
 
   /** @internal arena record for index (tests). */
