@@ -86,6 +86,7 @@ export type { ReclaimReport };
 import { backgroundThreadSet } from "./background/index.js";
 import { type CheckReport, heapCheck } from "./check/check.js";
 import type { Derived } from "./heap/boot.js";
+import { type HeapMapSnapshot, heapMap } from "./heap/map.js";
 import { type WatchableWorker, terminateWatched, watchWorker } from "./heap/watch.js";
 import {
   heapMallctl,
@@ -707,6 +708,12 @@ export class Heap {
    */
   watch(worker: WatchableWorker, threadIds?: number | readonly number[]): void {
     watchWorker(this.ctx, worker, threadIds, () => !this.#detached);
+  }
+
+  /** A snapshot of the whole address space: every extent of every arena (see heapMapSvg). */
+  map(): HeapMapSnapshot {
+    this.#enter("map");
+    return heapMap(this.ctx);
   }
 
   /** Terminates a worker and reclaims its slots (see watch); resolves to what was reclaimed. */

@@ -22,6 +22,14 @@ export {
 } from "./flags.js";
 export type { HeapAttachOptions, HeapCreateOptions, ReclaimReport } from "./heap.js";
 export { Heap } from "./heap.js";
+export type {
+  ExtentStateName,
+  HeapMapArena,
+  HeapMapExtent,
+  HeapMapSnapshot,
+  HeapMapTotals,
+} from "./heap/map.js";
+export { HEAP_MAP_COLOURS, type HeapMapSvgOptions, heapMapSvg } from "./heap/map_svg.js";
 export { MallctlError } from "./mallctl/errors.js";
 export { SizeClasses, sizeClassConfig } from "./sizeclass/index.js";
 export {

@@ -35,4 +35,4 @@ function run(data: BgWorkerData): void {
   if (!IS_NODE) (globalThis as { close?: () => void }).close?.();
 }
 
-run((await workerStartData()) as BgWorkerData);
+void workerStartData().then((data) => run(data as BgWorkerData));

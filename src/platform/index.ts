@@ -2,8 +2,9 @@
  * platform: the few host facilities the allocator needs beyond ECMAScript — CPU count, the Node thread
  * id, environment variables, stderr, file existence — reached without a static `node:` import, so the
  * package loads unchanged in browsers (pages and Web Workers) and in Node. The host is detected once at
- * load: under Node the `node:` modules are imported dynamically (top-level await, Node only); elsewhere
- * the browser equivalents or neutral defaults are used.
+ * load: under Node the built-in modules come from process.getBuiltinModule (Node ≥ 20.16; synchronous,
+ * so the package stays a plain synchronous ES module); elsewhere the browser equivalents or neutral
+ * defaults are used.
  *
  * Invariants: nothing here runs a `node:` import outside Node; every function works on every host.
  */
@@ -13,6 +14,7 @@ interface NodeProcessLike {
   env?: Record<string, string | undefined>;
   stderr?: { write(s: string): unknown };
   execArgv?: string[];
+  getBuiltinModule?: (id: string) => unknown;
 }
 
 type NodeModules = {
@@ -27,18 +29,19 @@ const proc = (globalThis as { process?: NodeProcessLike }).process;
 /** True under Node (worker_threads, process, files); false in browsers and other hosts. */
 export const IS_NODE = typeof proc?.versions?.node === "string";
 
-async function loadNode(): Promise<NodeModules> {
-  const [os, wt, fs, url] = await Promise.all([
-    import("node:os"),
-    import("node:worker_threads"),
-    import("node:fs"),
-    import("node:url"),
-  ]);
-  return { os, wt, fs, url };
+function loadNode(): NodeModules | null {
+  const get = proc?.getBuiltinModule;
+  if (typeof get !== "function") return null;
+  return {
+    os: get("node:os") as NodeModules["os"],
+    wt: get("node:worker_threads") as NodeModules["wt"],
+    fs: get("node:fs") as NodeModules["fs"],
+    url: get("node:url") as NodeModules["url"],
+  };
 }
 
-/** The Node modules, or null on other hosts. */
-export const nodeModules: NodeModules | null = IS_NODE ? await loadNode() : null;
+/** The Node modules, or null on other hosts (and on Node older than 20.16). */
+export const nodeModules: NodeModules | null = IS_NODE ? loadNode() : null;
 
 /** CPUs for the narenas default: os.availableParallelism(), navigator.hardwareConcurrency, else 1. */
 export function hostCpuCount(): number {
