@@ -9,7 +9,7 @@ import { Heap } from "../heap.js";
 import { HDR_BG_REGION_B } from "../layout/header.js";
 import { hostWriteError, IS_NODE } from "../platform/index.js";
 import { workerStartData } from "../platform/worker.js";
-import { INFO_ALIVE_B, infoB } from "./layout.js";
+import { ALIVE_REQUESTED, ALIVE_RUNNING, INFO_ALIVE_B, infoB } from "./layout.js";
 import { type BgWorkerData, parentSpawner, workerSpawner } from "./spawn.js";
 import { backgroundWork } from "./work.js";
 
@@ -17,6 +17,11 @@ function run(data: BgWorkerData): void {
   const t = data.threadInd;
   const i32 = new Int32Array(data.buffer);
   const aliveW = (infoB(Atomics.load(i32, HDR_BG_REGION_B >>> 2) >>> 0, t) + INFO_ALIVE_B) >>> 2;
+  // A joiner cancelled this start before the worker ran (work.ts bgJoin): leave at once.
+  if (Atomics.compareExchange(i32, aliveW, ALIVE_REQUESTED, ALIVE_RUNNING) !== ALIVE_REQUESTED) {
+    if (!IS_NODE) (globalThis as { close?: () => void }).close?.();
+    return;
+  }
   let heap: Heap | null = null;
   try {
     heap = Heap.attach(data.buffer);

@@ -31,6 +31,7 @@ import {
   bgRegionEnsure,
   globalLock,
   globalUnlock,
+  infoAlive,
   infoAliveSet,
   infoF64,
   infoInit,
@@ -120,18 +121,26 @@ function threadsEnable(ctx: HeapCtx, region: number): string | null {
   return createThread0(ctx, region);
 }
 
-/** Thread 0 did not start: unmark the threads it would have started and clear the flag. */
-function enableRollback(ctx: HeapCtx, region: number): void {
+/**
+ * Records marked started (t ≥ 1) with no worker: thread 0 did not start, or was cancelled before it
+ * ran (so it started none of them). Unmark and uncount them, as thread 0 would have at its end.
+ */
+function unmarkUnstarted(ctx: HeapCtx, region: number): void {
   const max = bgMaxThreads(ctx);
   for (let t = 1; t < max; t++) {
     const info = infoB(region, t);
     infoLock(ctx, info);
-    if (infoState(ctx, info) !== INFO_STOPPED) {
+    if (infoState(ctx, info) !== INFO_STOPPED && !infoAlive(ctx, info)) {
       infoStateSet(ctx, info, INFO_STOPPED);
       bgNthreadsAdd(ctx, -1);
     }
     infoUnlock(ctx, info);
   }
+}
+
+/** Thread 0 did not start: unmark the threads it would have started and clear the flag. */
+function enableRollback(ctx: HeapCtx, region: number): void {
+  unmarkUnstarted(ctx, region);
   Atomics.store(ctx.i32, HDR_BG_THREADS_B >>> 2, 0);
   ctx.backgroundThreads = false;
 }
@@ -140,6 +149,7 @@ function enableRollback(ctx: HeapCtx, region: number): void {
 function threadsDisable(ctx: HeapCtx, region: number): void {
   const spawner = workerSpawner(ctx.buffer as SharedArrayBuffer, { href: "", data: {} });
   bgStopAndJoin(ctx, infoB(region, 0), 0, spawner);
+  unmarkUnstarted(ctx, region);
 }
 
 /** Flips the flag and starts or stops the threads (global lock held). */

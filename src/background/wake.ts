@@ -37,6 +37,7 @@ import { lockTryAcquire } from "../sync/index.js";
 import {
   BG_INDEFINITE,
   BG_MIN_INTERVAL_NS,
+  ALIVE_REQUESTED,
   INFO_ALIVE_B,
   INFO_INDEFINITE_B,
   INFO_LOCK_B,
@@ -114,7 +115,7 @@ export function infoAlive(ctx: HeapCtx, info: number): boolean {
 }
 export function infoAliveSet(ctx: HeapCtx, info: number, alive: boolean): void {
   const w = (info + INFO_ALIVE_B) >>> 2;
-  Atomics.store(ctx.i32, w, alive ? 1 : 0);
+  Atomics.store(ctx.i32, w, alive ? ALIVE_REQUESTED : 0);
   if (!alive) Atomics.notify(ctx.i32, w);
 }
 export function infoF64(ctx: HeapCtx, info: number, fieldB: number): number {
