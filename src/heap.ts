@@ -86,8 +86,6 @@ export type { ReclaimReport };
 import { backgroundThreadSet } from "./background/index.js";
 import { type CheckReport, heapCheck } from "./check/check.js";
 import type { Derived } from "./heap/boot.js";
-import { type HeapMapSnapshot, heapMap } from "./heap/map.js";
-import { type WatchableWorker, terminateWatched, watchWorker } from "./heap/watch.js";
 import {
   heapMallctl,
   heapStatsPrint,
@@ -95,6 +93,8 @@ import {
   mallctlByMib,
   mallctlNameToMib,
 } from "./heap/mallctl.js";
+import { type HeapMapSnapshot, heapMap } from "./heap/map.js";
+import { terminateWatched, type WatchableWorker, watchWorker } from "./heap/watch.js";
 
 export type { HeapAttachOptions, HeapCreateOptions };
 

@@ -20,8 +20,6 @@ export {
   MALLOCX_TCACHE_NONE,
   MALLOCX_ZERO,
 } from "./flags.js";
-export type { HeapAttachOptions, HeapCreateOptions, ReclaimReport } from "./heap.js";
-export { Heap } from "./heap.js";
 export type {
   ExtentStateName,
   HeapMapArena,
@@ -30,6 +28,8 @@ export type {
   HeapMapTotals,
 } from "./heap/map.js";
 export { HEAP_MAP_COLOURS, type HeapMapSvgOptions, heapMapSvg } from "./heap/map_svg.js";
+export type { HeapAttachOptions, HeapCreateOptions, ReclaimReport } from "./heap.js";
+export { Heap } from "./heap.js";
 export { MallctlError } from "./mallctl/errors.js";
 export { SizeClasses, sizeClassConfig } from "./sizeclass/index.js";
 export {

@@ -12,9 +12,10 @@
  * worker 0 asks the thread that started it (normally the page) to start them (parentSpawner), and
  * that thread serves the request from its event loop.
  */
-import { hostUrlDisplay, hostWriteError, IS_NODE, hostFileExists, hostPathToUrl } from "../platform/index.js";
-import { type HostWorker, startWorker, workerPostToParent } from "../platform/worker.js";
+
 import { HDR_BG_REGION_B } from "../layout/header.js";
+import { hostFileExists, hostPathToUrl, hostUrlDisplay, hostWriteError, IS_NODE } from "../platform/index.js";
+import { type HostWorker, startWorker, workerPostToParent } from "../platform/worker.js";
 import { INFO_ALIVE_B, infoB } from "./layout.js";
 import type { BgSpawner } from "./work.js";
 

@@ -35,9 +35,9 @@ import {
 } from "../layout/header.js";
 import { lockTryAcquire } from "../sync/index.js";
 import {
+  ALIVE_REQUESTED,
   BG_INDEFINITE,
   BG_MIN_INTERVAL_NS,
-  ALIVE_REQUESTED,
   INFO_ALIVE_B,
   INFO_INDEFINITE_B,
   INFO_LOCK_B,

@@ -11,6 +11,7 @@
 import { arenaRecordByInd, narenasTotal } from "../arena/arena.js";
 import type { HeapCtx } from "../extent/ctx.js";
 import {
+  EDATA_W_NFREE,
   EXTENT_STATE_ACTIVE,
   EXTENT_STATE_DIRTY,
   EXTENT_STATE_MUZZY,
@@ -22,7 +23,6 @@ import {
   edataSlab,
   edataState,
   edataSzind,
-  EDATA_W_NFREE,
 } from "../extent/edata.js";
 import { emapRead } from "../extent/emap.js";
 import { heapLock, heapUnlock } from "../extent/lock.js";

@@ -57,7 +57,7 @@ function checkSnapshot(m: HeapMapSnapshot): void {
 function bands(m: HeapMapSnapshot, plotPx: number, span: number): string[] {
   const out: string[] = [];
   const rowOf = new Map<number, number>();
-  m.arenas.forEach((a, i) => rowOf.set(a.index, i));
+  for (const [i, a] of m.arenas.entries()) rowOf.set(a.index, i);
   const groups: string[][] = m.arenas.map(() => []);
   for (const x of m.extents) {
     const row = rowOf.get(x.arena);

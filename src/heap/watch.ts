@@ -12,7 +12,7 @@ import { type ReclaimReport, reclaimSlot, slotOfThreadId, slotsOfNodeThread } fr
 export interface NodeWorkerLike {
   threadId: number;
   once(ev: "exit", fn: (code: number) => void): unknown;
-  terminate(): Promise<number> | void;
+  terminate(): Promise<number> | undefined;
 }
 
 /** A browser Web Worker (the part watch uses). */

@@ -28,6 +28,14 @@ function startWorker() {
   return { worker: w, ready, call };
 }
 
+/** stats.allocated once the page's own thread cache exists (its record counts as allocated). */
+function allocatedBaseline(heap) {
+  heap.free(heap.malloc(8));
+  heap.mallctl("thread.tcache.flush");
+  heap.mallctl("epoch", 1);
+  return heap.mallctl("stats.allocated");
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const liveSlots = (heap) => slotsLiveCount(heap.i32, heap.ctx.hdr.slotsB >>> 2);
 
@@ -43,6 +51,7 @@ const scenarios = {
   /** The page and two workers share one heap: structs written in one thread, read and freed in another. */
   async shared() {
     const heap = Heap.create({ maxBytes: 64 << 20, conf: "narenas:2" });
+    const base = allocatedBaseline(heap);
     const a = startWorker();
     const b = startWorker();
     await Promise.all([a.ready, b.ready]);
@@ -71,7 +80,7 @@ const scenarios = {
     const checkEnd = heap.check();
     heap.mallctl("thread.tcache.flush");
     heap.mallctl("epoch", 1);
-    const allocated = heap.mallctl("stats.allocated");
+    const allocated = heap.mallctl("stats.allocated") - base;
     a.worker.terminate();
     b.worker.terminate();
     return {
@@ -109,8 +118,8 @@ const scenarios = {
     await until("both background threads attached", () => liveSlots(heap) === 3);
     await until("background purge of the dirty pages", () => pdirty() === 0);
     const stats = {
-      numThreads: heap.mallctl("stats.background_thread.num_threads"),
-      numRuns: heap.mallctl("stats.background_thread.num_runs"),
+      numThreads: Number(heap.mallctl("stats.background_thread.num_threads")),
+      numRuns: Number(heap.mallctl("stats.background_thread.num_runs")),
     };
     const t0 = performance.now();
     heap.mallctl("background_thread", false); // joins without Atomics.wait on the page
@@ -166,6 +175,7 @@ const scenarios = {
   /** A worker that is terminated without detaching: the page reclaims its slot and cache. */
   async reclaim() {
     const heap = Heap.create({ maxBytes: 32 << 20, conf: "narenas:1" });
+    const base = allocatedBaseline(heap);
     const w = startWorker();
     await w.ready;
     const { threadId } = await w.call("attach", { buffer: heap.buffer });
@@ -193,7 +203,7 @@ const scenarios = {
       reports,
       keptCount: kept.length,
       checkExtents: check.extents,
-      allocated: heap.mallctl("stats.allocated"),
+      allocated: heap.mallctl("stats.allocated") - base,
     };
   },
 
