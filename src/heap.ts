@@ -61,10 +61,8 @@ import {
 } from "./heap/ops.js";
 import {
   type ReclaimReport,
-  reclaimSafely,
   reclaimSlot,
   slotOfThreadId,
-  slotsOfNodeThread,
   threadDetach,
 } from "./heap/threads.js";
 import {
@@ -107,6 +105,8 @@ import {
 } from "./heap/mallctl.js";
 import { heapProfile, profAtExit } from "./prof/index.js";
 import { profFreeSampled } from "./prof/sample.js";
+import { type HeapMapSnapshot, heapMap } from "./heap/map.js";
+import { terminateWatched, type WatchableWorker, watchWorker } from "./heap/watch.js";
 
 export type { HeapAttachOptions, HeapCreateOptions };
 
@@ -744,13 +744,25 @@ export class Heap {
     return slot < 0 ? null : reclaimSlot(this.ctx, slot);
   }
 
-  /** Reclaims automatically every slot a worker held when it exits (its 'exit' event). */
-  watch(worker: { threadId: number; once(ev: "exit", fn: (code: number) => void): unknown }): void {
-    const tid = worker.threadId;
-    worker.once("exit", () => {
-      if (this.#detached) return;
-      for (const slot of slotsOfNodeThread(this.ctx, tid)) reclaimSafely(this.ctx, slot);
-    });
+  /**
+   * Reclaims automatically every slot a worker held when it leaves: a Node Worker on its 'exit' event;
+   * a browser Worker (which cannot be observed) when the page ends it with terminate(), given the heap
+   * thread id(s) the worker reported (its `heap.threadId`).
+   */
+  watch(worker: WatchableWorker, threadIds?: number | readonly number[]): void {
+    watchWorker(this.ctx, worker, threadIds, () => !this.#detached);
+  }
+
+  /** A snapshot of the whole address space: every extent of every arena (see heapMapSvg). */
+  map(): HeapMapSnapshot {
+    this.#enter("map");
+    return heapMap(this.ctx);
+  }
+
+  /** Terminates a worker and reclaims its slots (see watch); resolves to what was reclaimed. */
+  terminate(worker: WatchableWorker): Promise<ReclaimReport[]> {
+    this.#enter("terminate");
+    return terminateWatched(this.ctx, worker);
   }
 
   /** @internal arena record for index (tests). */

@@ -20,6 +20,14 @@ export {
   MALLOCX_TCACHE_NONE,
   MALLOCX_ZERO,
 } from "./flags.js";
+export type {
+  ExtentStateName,
+  HeapMapArena,
+  HeapMapExtent,
+  HeapMapSnapshot,
+  HeapMapTotals,
+} from "./heap/map.js";
+export { HEAP_MAP_COLOURS, type HeapMapSvgOptions, heapMapSvg } from "./heap/map_svg.js";
 export type { HeapAttachOptions, HeapCreateOptions, ReclaimReport } from "./heap.js";
 export { Heap } from "./heap.js";
 export { MallctlError } from "./errors.js";

@@ -31,6 +31,7 @@ import {
   bgRegionEnsure,
   globalLock,
   globalUnlock,
+  infoAlive,
   infoAliveSet,
   infoF64,
   infoInit,
@@ -64,8 +65,21 @@ function checkHeap(heap: HeapHandle, fn: string): HeapCtx {
   return heap.ctx;
 }
 
-/** background_thread_create_locked(0): mark thread 0 started and spawn it here. True on failure. */
-function createThread0(ctx: HeapCtx, region: number): boolean {
+/** Why starting a worker failed (the spawner's reason, or the error thrown). */
+function spawnThread0(ctx: HeapCtx): string | null {
+  try {
+    const spawner = workerSpawner(ctx.buffer as SharedArrayBuffer, backgroundWorkerScript());
+    return spawner.spawn(0) ? null : (spawner.lastError ?? "the worker could not be created");
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+/**
+ * background_thread_create_locked(0): mark thread 0 started and spawn it here. Null on success, else
+ * why it failed (thread 0's record is rolled back).
+ */
+function createThread0(ctx: HeapCtx, region: number): string | null {
   const info = infoB(region, 0);
   infoLock(ctx, info);
   let need: boolean;
@@ -75,19 +89,20 @@ function createThread0(ctx: HeapCtx, region: number): boolean {
   } finally {
     infoUnlock(ctx, info);
   }
-  if (!need) return false;
+  if (!need) return null;
   infoAliveSet(ctx, info, true);
-  if (workerSpawner(ctx.buffer as SharedArrayBuffer, backgroundWorkerScript()).spawn(0)) return false;
+  const failure = spawnThread0(ctx);
+  if (failure === null) return null;
   infoAliveSet(ctx, info, false);
   infoLock(ctx, info);
   infoStateSet(ctx, info, INFO_STOPPED);
   bgNthreadsAdd(ctx, -1);
   infoUnlock(ctx, info);
-  return true;
+  return failure;
 }
 
 /** background_threads_enable (global lock held, flag on): mark the threads arenas need, start 0. */
-function threadsEnable(ctx: HeapCtx, region: number): boolean {
+function threadsEnable(ctx: HeapCtx, region: number): string | null {
   const max = bgMaxThreads(ctx);
   const marked = new Uint8Array(max);
   marked[0] = 1;
@@ -106,10 +121,35 @@ function threadsEnable(ctx: HeapCtx, region: number): boolean {
   return createThread0(ctx, region);
 }
 
+/**
+ * Records marked started (t ≥ 1) with no worker: thread 0 did not start, or was cancelled before it
+ * ran (so it started none of them). Unmark and uncount them, as thread 0 would have at its end.
+ */
+function unmarkUnstarted(ctx: HeapCtx, region: number): void {
+  const max = bgMaxThreads(ctx);
+  for (let t = 1; t < max; t++) {
+    const info = infoB(region, t);
+    infoLock(ctx, info);
+    if (infoState(ctx, info) !== INFO_STOPPED && !infoAlive(ctx, info)) {
+      infoStateSet(ctx, info, INFO_STOPPED);
+      bgNthreadsAdd(ctx, -1);
+    }
+    infoUnlock(ctx, info);
+  }
+}
+
+/** Thread 0 did not start: unmark the threads it would have started and clear the flag. */
+function enableRollback(ctx: HeapCtx, region: number): void {
+  unmarkUnstarted(ctx, region);
+  Atomics.store(ctx.i32, HDR_BG_THREADS_B >>> 2, 0);
+  ctx.backgroundThreads = false;
+}
+
 /** background_threads_disable (global lock held, flag off): thread 0 stops the others. */
 function threadsDisable(ctx: HeapCtx, region: number): void {
   const spawner = workerSpawner(ctx.buffer as SharedArrayBuffer, { href: "", data: {} });
   bgStopAndJoin(ctx, infoB(region, 0), 0, spawner);
+  unmarkUnstarted(ctx, region);
 }
 
 /** Flips the flag and starts or stops the threads (global lock held). */
@@ -117,8 +157,10 @@ function enableLocked(ctx: HeapCtx, region: number, enable: boolean): void {
   Atomics.store(ctx.i32, HDR_BG_THREADS_B >>> 2, enable ? 1 : 0);
   ctx.backgroundThreads = enable;
   if (enable) {
-    if (threadsEnable(ctx, region))
-      throw new MallctlError("EFAULT", "background_thread", "could not start background thread 0");
+    const failure = threadsEnable(ctx, region);
+    if (failure === null) return;
+    enableRollback(ctx, region);
+    throw new MallctlError("EFAULT", "background_thread", `could not start background thread 0: ${failure}`);
   } else {
     threadsDisable(ctx, region);
   }

@@ -25,8 +25,9 @@
  *  68..71   wakeSeq          i32    condition variable: bumped and notified to wake the worker; the
  *                                   worker waits on the value it read under the lock (Atomics)
  *  72..75   indefiniteSleep  i32    1 while the worker sleeps with no timeout (Atomics)
- *  76..79   alive            i32    1 from spawn until the worker has left the heap; joiners wait
- *                                   for 0 (Atomics)
+ *  76..79   alive            i32    ALIVE_REQUESTED from spawn, ALIVE_RUNNING once the worker took
+ *                                   it (CAS), 0 when it has left the heap; joiners wait for 0 and may
+ *                                   cancel a worker not started yet (CAS requested → 0) (Atomics)
  *  80..87   nextWakeupNs     f64    ns  scheduled wakeup on the heap clock; +∞ = indefinite (lock)
  *  88..95   npagesPurgeNew   f64    pages expected purgeable by the next wakeup since the last run (lock)
  *  96..103  totNRuns         f64    count  stats: wakeups (lock)
@@ -53,6 +54,11 @@ export const INFO_WORKER_SLOT_B = LOCK_BYTES + 48;
 export const INFO_BYTES = 128;
 
 /** background_thread_state_t. PAUSED: an arena this thread serves is being reset or destroyed. */
+/** alive: spawn requested, the worker has not started (a joiner may cancel it). */
+export const ALIVE_REQUESTED = 1;
+/** alive: the worker took its record and runs. */
+export const ALIVE_RUNNING = 2;
+
 export const INFO_STOPPED = 0;
 export const INFO_STARTED = 1;
 export const INFO_PAUSED = 2;

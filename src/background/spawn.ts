@@ -1,20 +1,22 @@
 /**
- * spawn: starting background threads as node:worker_threads Workers. The worker script is
- * heap/background_worker.js (dist/ in production): it attaches a heap as an application does, so it
- * belongs to the API layer, which names it here (backgroundWorkerScriptDefaultSet). Running from the TypeScript
- * sources (tests, tsx) needs a script that registers a TypeScript loader in the worker first — workers
- * do not inherit tsx's hooks — named with backgroundWorkerScriptSet (e.g. test/helpers/ts-worker.mjs
- * with data { __entry: <src/heap/background_worker.ts URL> }). The choice travels to worker 0
- * in its workerData, so the threads it starts use the same script.
+ * spawn: starting background threads as workers (platform/worker.ts: worker_threads under Node, module
+ * Web Workers in browsers). The worker script is heap/background_worker.js (dist/ in production): it
+ * attaches a heap as an application does, so it belongs to the API layer, which names it here
+ * (backgroundWorkerScriptDefaultSet); in browsers it is resolved against the package's URL, so any
+ * static server works. Running from the TypeScript sources (tests, tsx) needs a script that registers
+ * a TypeScript loader in the worker first — workers do not inherit tsx's hooks — named with
+ * backgroundWorkerScriptSet (e.g. test/helpers/ts-worker.mjs with data { __entry: <src/heap/background_worker.ts URL> }).
+ * The choice travels to worker 0 in its start data, so the threads it starts use the same script.
  *
- * Every Worker is unref()'d: background threads never keep the process alive on their own. A Worker
- * belongs to the thread that spawned it (Node stops a worker's workers when it exits), so enable
- * background threads from a long-lived thread, normally the main thread.
+ * Node: every Worker is unref()'d (background threads never keep the process alive); worker 0 starts
+ * the others itself. Browsers: a worker blocked in Atomics.wait cannot start a nested worker, so
+ * worker 0 asks the thread that started it (normally the page) to start them (parentSpawner), and
+ * that thread serves the request from its event loop.
  */
-import { existsSync } from "node:fs";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
+
 import { HDR_BG_REGION_B } from "../ctx/header.js";
+import { hostFileExists, hostPathToUrl, hostUrlDisplay, hostWriteError, IS_NODE } from "../platform/index.js";
+import { type HostWorker, startWorker, workerPostToParent } from "../platform/worker.js";
 import { INFO_ALIVE_B, infoB } from "./layout.js";
 import type { BgSpawner } from "./work.js";
 
@@ -54,7 +56,7 @@ function toHref(url: URL | string): string {
   }
   return /^[a-z][a-z0-9+.-]*:/i.test(url) && !/^[a-z]:[\\/]/i.test(url)
     ? new URL(url).href
-    : pathToFileURL(url).href;
+    : hostPathToUrl(url).href;
 }
 
 /** Names the module background Workers run (null: back to the default next to this file). */
@@ -76,45 +78,38 @@ export function backgroundWorkerScript(): ResolvedScript {
   if (override !== null) return override;
   const js = defaultScript;
   if (js === null) throw new Error("background threads: no worker script was named (load the package entry)");
-  if (existsSync(fileURLToPath(js))) return { href: js.href, data: {} };
+  if (hostFileExists(js)) return { href: js.href, data: {} };
   throw new Error(
-    `background threads: no worker script at ${fileURLToPath(js)}; build the package (npm run build), or, ` +
+    `background threads: no worker script at ${hostUrlDisplay(js)}; build the package (npm run build), or, ` +
       "running from the TypeScript sources, name a bootstrap with backgroundWorkerScriptSet()",
   );
 }
 
-/** Options that take the next argument and make no sense for a worker script. */
-const EVAL_FLAGS = new Set(["-e", "--eval", "-p", "--print", "--input-type"]);
-
-/**
- * The parent's execArgv (loaders, conditions, memory limits) without the options that describe the
- * parent's own entry (`-e code`, `--input-type`): a worker inheriting those refuses to load a file.
- */
-function workerExecArgv(): string[] {
-  const out: string[] = [];
-  const argv = process.execArgv;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (EVAL_FLAGS.has(a)) {
-      i++;
-      continue;
-    }
-    if (a.startsWith("--input-type=") || a.startsWith("--eval=") || a.startsWith("--print=")) continue;
-    out.push(a);
-  }
-  return out;
-}
-
 function report(t: number, what: string, err: unknown): void {
   const msg = err instanceof Error ? (err.stack ?? err.message) : String(err);
-  process.stderr.write(`<jemalloc>: background thread ${t} ${what}: ${msg}\n`);
+  hostWriteError(`<jemalloc>: background thread ${t} ${what}: ${msg}\n`);
 }
 
 /** Workers this thread started, per heap buffer, by thread index. */
-const spawned = new WeakMap<SharedArrayBuffer | ArrayBuffer, Map<number, Worker>>();
+const spawned = new WeakMap<SharedArrayBuffer | ArrayBuffer, Map<number, HostWorker>>();
 
-/** A BgSpawner that starts unref()'d Workers running `script` on `buffer`. */
-export function workerSpawner(buffer: SharedArrayBuffer, script: ResolvedScript): BgSpawner {
+/** What a browser background worker posts to the thread that started it. */
+interface BgRequest {
+  jemallocBg: "spawn" | "terminate";
+  t: number;
+}
+
+function isBgRequest(m: unknown): m is BgRequest {
+  return typeof m === "object" && m !== null && typeof (m as BgRequest).jemallocBg === "string";
+}
+
+/** A spawner whose spawn() failure reason is kept for the caller's error message. */
+export interface WorkerSpawner extends BgSpawner {
+  readonly lastError: string | null;
+}
+
+/** A BgSpawner that starts workers running `script` on `buffer` from this thread. */
+export function workerSpawner(buffer: SharedArrayBuffer, script: ResolvedScript): WorkerSpawner {
   let workers = spawned.get(buffer);
   if (workers === undefined) {
     workers = new Map();
@@ -122,46 +117,72 @@ export function workerSpawner(buffer: SharedArrayBuffer, script: ResolvedScript)
   }
   const registry = workers;
   const i32 = new Int32Array(buffer);
+  let lastError: string | null = null;
   // A worker that dies without leaving the heap (an error at load) must still release its joiner.
-  const gone = (t: number, w: Worker): void => {
-    if (registry.get(t) !== w) return;
-    registry.delete(t);
+  const aliveClear = (t: number): void => {
     const region = Atomics.load(i32, HDR_BG_REGION_B >>> 2) >>> 0;
     if (region === 0) return;
     const aliveW = (infoB(region, t) + INFO_ALIVE_B) >>> 2;
     Atomics.store(i32, aliveW, 0);
     Atomics.notify(i32, aliveW);
   };
-  return {
+  const gone = (t: number, w: HostWorker): void => {
+    if (registry.get(t) !== w) return;
+    registry.delete(t);
+    aliveClear(t);
+  };
+  const spawner: WorkerSpawner = {
+    get lastError() {
+      return lastError;
+    },
     spawn(t: number): boolean {
-      const workerData: BgWorkerData & Record<string, unknown> = {
-        ...script.data,
-        buffer,
-        threadInd: t,
-        script,
-      };
-      let w: Worker;
+      const data: BgWorkerData & Record<string, unknown> = { ...script.data, buffer, threadInd: t, script };
+      let w: HostWorker;
       try {
-        w = new Worker(new URL(script.href), {
-          workerData,
-          execArgv: workerExecArgv(),
-          name: `jemalloc_bg_thd ${t}`,
-        });
+        w = startWorker(script.href, data, `jemalloc_bg_thd ${t}`);
       } catch (err) {
+        lastError = err instanceof Error ? err.message : String(err);
         report(t, "creation failed", err);
         return false;
       }
-      w.unref();
+      lastError = null;
       registry.set(t, w);
-      w.on("error", (err) => report(t, "failed", err));
-      w.on("exit", () => gone(t, w));
+      w.onError((err) => {
+        report(t, "failed", err);
+        // Browsers: no exit event; a worker that failed is gone.
+        if (!IS_NODE) gone(t, w);
+      });
+      w.onExit(() => gone(t, w));
+      // Browsers: worker 0 asks this thread to start and kill the others (see the module comment).
+      if (!IS_NODE) {
+        w.onMessage((m) => {
+          if (!isBgRequest(m)) return;
+          if (m.jemallocBg === "terminate") spawner.terminate(m.t);
+          else if (!spawner.spawn(m.t)) aliveClear(m.t);
+        });
+      }
       return true;
     },
     terminate(t: number): void {
       const w = registry.get(t);
       if (w === undefined) return;
       report(t, "did not stop in time", "terminated");
-      void w.terminate();
+      w.terminate();
+      if (!IS_NODE) gone(t, w);
+    },
+  };
+  return spawner;
+}
+
+/** Browsers: the spawner of worker 0, which forwards to the thread that started it. */
+export function parentSpawner(): BgSpawner {
+  return {
+    spawn(t: number): boolean {
+      workerPostToParent({ jemallocBg: "spawn", t } satisfies BgRequest);
+      return true;
+    },
+    terminate(t: number): void {
+      workerPostToParent({ jemallocBg: "terminate", t } satisfies BgRequest);
     },
   };
 }

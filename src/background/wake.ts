@@ -35,6 +35,7 @@ import {
 } from "../ctx/header.js";
 import { lockTryAcquire } from "../sync/index.js";
 import {
+  ALIVE_REQUESTED,
   BG_INDEFINITE,
   BG_MIN_INTERVAL_NS,
   INFO_ALIVE_B,
@@ -114,7 +115,7 @@ export function infoAlive(ctx: HeapCtx, info: number): boolean {
 }
 export function infoAliveSet(ctx: HeapCtx, info: number, alive: boolean): void {
   const w = (info + INFO_ALIVE_B) >>> 2;
-  Atomics.store(ctx.i32, w, alive ? 1 : 0);
+  Atomics.store(ctx.i32, w, alive ? ALIVE_REQUESTED : 0);
   if (!alive) Atomics.notify(ctx.i32, w);
 }
 export function infoF64(ctx: HeapCtx, info: number, fieldB: number): number {

@@ -23,6 +23,7 @@ import { PURGE_ALWAYS, arenaDecay } from "../arena/decay.js";
 import { PAC_LOCK_B } from "../extent/pac_layout.js";
 import { lockTryAcquire } from "../sync/index.js";
 import {
+  ALIVE_REQUESTED,
   BG_INDEFINITE,
   BG_MIN_INTERVAL_NS,
   INFO_ALIVE_B,
@@ -137,14 +138,24 @@ export function bgSleepOnce(ctx: HeapCtx, info: number, t: number): void {
 export function bgJoin(ctx: HeapCtx, info: number, t: number, spawner: BgSpawner | null): boolean {
   const w = (info + INFO_ALIVE_B) >>> 2;
   const deadline = performance.now() + BG_JOIN_TIMEOUT_MS;
-  while (Atomics.load(ctx.i32, w) !== 0) {
+  for (;;) {
+    const alive = Atomics.load(ctx.i32, w);
+    if (alive === 0) break;
+    // Not started yet (in browsers its start may wait for this very thread's event loop): cancel it;
+    // the worker sees 0 when it starts and leaves without touching the heap.
+    if (
+      alive === ALIVE_REQUESTED &&
+      Atomics.compareExchange(ctx.i32, w, ALIVE_REQUESTED, 0) === ALIVE_REQUESTED
+    )
+      break;
     const left = deadline - performance.now();
     if (left <= 0) {
       spawner?.terminate(t);
       infoAliveSet(ctx, info, false);
       return true;
     }
-    Atomics.wait(ctx.i32, w, 1, Math.min(left, 1000));
+    // A page's main thread cannot block: it polls (the worker leaves within milliseconds).
+    if (ctx.lockCtx.canBlock) Atomics.wait(ctx.i32, w, alive, Math.min(left, 1000));
   }
   return false;
 }

@@ -4,8 +4,6 @@
  * the global base and arena 0. Attaching checks the magic number and layout version, re-derives the
  * size classes and options from the header (so every worker agrees), and claims a thread slot.
  */
-import { availableParallelism } from "node:os";
-import { threadId as nodeThreadId } from "node:worker_threads";
 import { arenaGet } from "../arena/arena.js";
 import { backgroundHooks } from "../background/wake.js";
 import { arenaLayoutCompute } from "../arena/layout.js";
@@ -59,6 +57,7 @@ import {
 } from "../ctx/header.js";
 import { makeViews } from "../layout/index.js";
 import { type ConfResult, mallocConfSources, parseMallocConf, readMallocConfEnv } from "../conf/conf.js";
+import { hostCpuCount, hostThreadId } from "../platform/index.js";
 import { SizeClasses, sizeClassConfig } from "../sizeclass/index.js";
 import { heapPoisonWord, poisonedError } from "../extent/lock.js";
 import { createLockContext, lockInit, ownerTag, SLOTS_MAX, slotClaim, slotsInit } from "../sync/index.js";
@@ -80,7 +79,7 @@ export interface HeapCreateOptions {
   clock?: () => number;
   /** Thread slots (default 128, at most 1024). */
   maxThreads?: number;
-  /** CPUs assumed for the narenas default (default: os.availableParallelism()). */
+  /** CPUs assumed for the narenas default (default: os.availableParallelism(), or navigator.hardwareConcurrency in browsers). */
   ncpus?: number;
   /** Where malloc_conf messages go (default: stderr). */
   writer?: (msg: string) => void;
@@ -277,7 +276,7 @@ export function buildCtx(
   views.u8.fill(0, ctx.threadB, ctx.threadB + THREAD_BYTES);
   ctx.i32[(ctx.threadB + THREAD_ARENA_B) >>> 2] = -1;
   ctx.u32[(ctx.threadB + THREAD_TCACHE_ON_B) >>> 2] = conf.opt.tcache ? 1 : 0;
-  ctx.u32[(ctx.threadB + THREAD_NODE_TID_B) >>> 2] = nodeThreadId;
+  ctx.u32[(ctx.threadB + THREAD_NODE_TID_B) >>> 2] = hostThreadId();
   return ctx;
 }
 
@@ -304,7 +303,7 @@ export function bootCreate(options: HeapCreateOptions): Created {
   }
   const nslots = intOpt(options.maxThreads, "maxThreads", 1, SLOTS_MAX, DEFAULT_MAX_THREADS);
   const flags = creationFlags(options);
-  const ncpus = intOpt(options.ncpus, "ncpus", 1, 4096, availableParallelism());
+  const ncpus = intOpt(options.ncpus, "ncpus", 1, 4096, hostCpuCount());
   const hdr = headerLayout(cfg.lgPage, cfg.lgVaddr, nslots);
   if (hdr.headerBytes > maxBytes)
     throw new RangeError(`Heap.create: maxBytes ${maxBytes} cannot hold the ${hdr.headerBytes}-byte header`);

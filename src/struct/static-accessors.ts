@@ -117,7 +117,18 @@ function atomicOps(t: AtomicType, off: number, label: string): object {
     wait: (heap: StructHeap, p: number, expected: unknown, timeoutMs?: number) => {
       const m = memoryOf(heap);
       const i = slot(m, p);
-      return Atomics.wait(waitView(m) as Int32Array, i, waitValue(arg(expected)) as number, timeoutMs);
+      const v = waitValue(arg(expected)) as number;
+      if (!agentCanBlock()) throw cannotBlock(label);
+      return Atomics.wait(waitView(m) as Int32Array, i, v, timeoutMs);
+    },
+    waitAsync: (heap: StructHeap, p: number, expected: unknown, timeoutMs?: number) => {
+      const m = memoryOf(heap);
+      const i = slot(m, p);
+      const v = waitValue(arg(expected)) as number;
+      if (typeof Atomics.waitAsync !== "function")
+        throw new TypeError(`${label}: this JavaScript engine has no Atomics.waitAsync`);
+      const r = Atomics.waitAsync(waitView(m) as Int32Array, i, v, timeoutMs);
+      return Promise.resolve(r.value);
     },
     notify: (heap: StructHeap, p: number, count?: number) => {
       const m = memoryOf(heap);
@@ -125,6 +136,27 @@ function atomicOps(t: AtomicType, off: number, label: string): object {
       return Atomics.notify(waitView(m) as Int32Array, i, count);
     },
   };
+}
+
+let canBlock: boolean | undefined;
+
+/** Whether this agent may call Atomics.wait (a page's main thread throws even for a value that differs). */
+function agentCanBlock(): boolean {
+  if (canBlock === undefined) {
+    try {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+      canBlock = true;
+    } catch {
+      canBlock = false;
+    }
+  }
+  return canBlock;
+}
+
+function cannotBlock(label: string): TypeError {
+  return new TypeError(
+    `${label}.wait: this thread cannot block (a page's main thread); use ${label}.waitAsync(heap, ptr, expected, timeoutMs), which returns a promise`,
+  );
 }
 
 // Atomics.wait/notify take only Int32Array and BigInt64Array: unsigned fields wait on the same bytes through

@@ -376,8 +376,18 @@ export interface AtomicAccessor<V extends number | bigint> extends FieldAccessor
   xor(heap: StructHeap, ptr: number, value: V): V;
   exchange(heap: StructHeap, ptr: number, value: V): V;
   compareExchange(heap: StructHeap, ptr: number, expected: V, replacement: V): V;
-  /** `Atomics.wait` (32- and 64-bit fields only; not on a browser's main thread). */
+  /**
+   * `Atomics.wait` (32- and 64-bit fields only). A page's main thread cannot block: there it throws a
+   * TypeError that points to `waitAsync`.
+   */
   wait(heap: StructHeap, ptr: number, expected: V, timeoutMs?: number): "ok" | "not-equal" | "timed-out";
+  /** `Atomics.waitAsync` (32- and 64-bit fields only): never blocks, usable on any thread. */
+  waitAsync(
+    heap: StructHeap,
+    ptr: number,
+    expected: V,
+    timeoutMs?: number,
+  ): Promise<"ok" | "not-equal" | "timed-out">;
   /** `Atomics.notify` (32- and 64-bit fields only); returns the number of waiters woken. */
   notify(heap: StructHeap, ptr: number, count?: number): number;
 }

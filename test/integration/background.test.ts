@@ -20,6 +20,7 @@ import {
   backgroundWorkerScriptSet,
 } from "../../src/background/index.js";
 import {
+  ALIVE_RUNNING,
   INFO_ALIVE_B,
   INFO_INDEFINITE_B,
   INFO_LOCK_B,
@@ -64,7 +65,7 @@ function infoWord(heap: Heap, t: number, fieldB: number): number {
 function asleepIndefinitely(heap: Heap, t: number): boolean {
   const info = infoB(bgRegion(heap.ctx), t);
   return (
-    infoWord(heap, t, INFO_ALIVE_B) === 1 &&
+    infoWord(heap, t, INFO_ALIVE_B) === ALIVE_RUNNING &&
     infoWord(heap, t, INFO_INDEFINITE_B) === 1 &&
     infoF64(heap.ctx, info, INFO_TOT_N_RUNS_B) >= 1 &&
     !lockIsHeld(heap.ctx.i32, (info + INFO_LOCK_B) >>> 2)
