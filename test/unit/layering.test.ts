@@ -9,7 +9,7 @@ import { importCycles, layeringViolations, readImportGraph } from "../helpers/im
 
 /** Bottom to top; rooms on one floor are independent of each other. */
 export const FLOORS: readonly (readonly string[])[] = [
-  ["layout", "errors.ts", "flags.ts"],
+  ["layout", "errors.ts", "flags.ts", "platform"], // platform: what the host (Node, a browser) provides
   ["sync"],
   ["sizeclass"],
   ["decay"],
@@ -19,6 +19,7 @@ export const FLOORS: readonly (readonly string[])[] = [
   ["extent"],
   ["arena"],
   ["tcache", "background"],
+  ["prof"], // heap profiling: sampling, stack tables, dumps
   ["mallctl", "check"],
   ["stats"], // malloc_stats_print, through the mallctl namespace
   ["heap", "heap.ts", "index.ts"], // the public API (one room in three places)
