@@ -38,7 +38,8 @@
  *                                      first enabled; published once with Atomics.compareExchange
  * 156..159   bgNthreads        i32     n_background_threads: workers started and not yet joined (Atomics)
  * 160..163   bgNinfo           u32     thread records in the region (opt.max_background_threads)
- * 164..191   (reserved)
+ * 164..167   confExt           u32     conf strings too long for their slots, or 0 (src/heap/conf_store.ts)
+ * 168..191   (reserved)
  * 192..383   locks             LOCK_BYTES each: map, ctl, arenas
  * 384..387   tcachesTable      u32     explicit tcache table (b0), 0 until the first tcache.create
  * 388..391   tcachesPast       u32     indices ever handed out
