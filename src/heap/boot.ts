@@ -47,6 +47,7 @@ import {
   THREAD_TCACHE_ON_B,
 } from "../layout/header.js";
 import { alignUp, makeViews, type Views } from "../layout/index.js";
+import { attachCheckHeader } from "./attach_check.js";
 import { confEncode, confExtBytes, confRead, confWrite } from "./conf_store.js";
 import { type ConfResult, mallocConfSources, parseMallocConf, readMallocConfEnv } from "../mallctl/conf.js";
 import { SizeClasses, sizeClassConfig } from "../sizeclass/index.js";
@@ -332,5 +333,15 @@ export function bootAttach(buffer: unknown, options: HeapAttachOptions): Derived
       `Heap.attach: heap layout version ${version}, but this code reads version ${LAYOUT_VERSION}`,
     );
   }
-  return derive(buffer, options.writer, true);
+  attachCheckHeader(buffer);
+  const d = derive(buffer, options.writer, true);
+  // The conf strings must still say what the header recorded at creation.
+  const nauto = d.views.u32[HDR_NARENAS_AUTO_B >>> 2]!;
+  const huge = d.views.i32[HDR_HUGE_ARENA_B >>> 2]!;
+  if (d.conf.narenasAuto !== nauto || (d.conf.hugeArena ? nauto : -1) !== huge) {
+    throw new TypeError(
+      `Heap.attach: header fields narenasAuto = ${nauto}, hugeArena = ${huge} disagree with the heap's conf strings (narenas ${d.conf.narenasAuto})`,
+    );
+  }
+  return d;
 }
