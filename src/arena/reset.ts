@@ -5,7 +5,8 @@
  * to the page allocator. Destroy also purges everything and retires the index; the next
  * `arenas.create` reuses the index and, here, the record too — its base and retained address space
  * are kept for the new arena instead of being lost (a buffer cannot unmap).
- * As in jemalloc, callers must have flushed thread caches that hold this arena's regions.
+ * jemalloc requires callers to flush the thread caches holding this arena's regions first; here
+ * reset_caches.ts flushes those it may and refuses (EFAULT) while another thread's cache holds some.
  */
 
 import type { HeapCtx } from "../ctx/ctx.js";
@@ -17,6 +18,7 @@ import { HDR_LAST_DESTROYED_B, HDR_LOCK_ARENAS_B } from "../ctx/header.js";
 import { arenaFieldsB, arenaIsAuto, arenaNthreads, arenaRecordByInd, narenasTotal } from "./arena.js";
 import { binFullFirst, binLock, binRecord, binUnlock, bstatD } from "./bin.js";
 import { largeDalloc, largeListFirst } from "./large.js";
+import { arenaCachesRelease } from "./reset_caches.js";
 import {
   ARENA_NTHREADS_INT_B,
   ARENA_STATE_B,
@@ -45,6 +47,7 @@ function check(ctx: HeapCtx, ind: number, destroying: boolean): number | ArenaOp
   ) {
     return "EFAULT";
   }
+  if (!arenaCachesRelease(ctx, ind)) return "EFAULT";
   return arena;
 }
 

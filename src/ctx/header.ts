@@ -42,7 +42,8 @@
  * 168..171   mapGapTop         u32     start of the highest unused gap below the top, 0 = none (pages.ts)
  * 172..175   flags             u32     creation choices every worker follows (HDR_FLAG_*)
  * 176..179   profRegion        u32     heap profiling's region in b0 (src/prof/layout.ts), 0 when opt.prof is off
- * 180..191   (reserved)
+ * 180..183   confExt           u32     conf strings too long for their slots, or 0 (src/heap/conf_store.ts)
+ * 184..191   (reserved)
  * 192..383   locks             LOCK_BYTES each: map, ctl, arenas
  * 384..387   tcachesTable      u32     explicit tcache table (b0), 0 until the first tcache.create
  * 388..391   tcachesPast       u32     indices ever handed out
@@ -100,6 +101,8 @@ export const HDR_FLAG_NO_STATS = 1;
 /** Forced purges zero-fill the pages (Heap.create({ zeroOnPurge: true })). */
 export const HDR_FLAG_ZERO_ON_PURGE = 2;
 export const HDR_PROF_REGION_B = 176;
+/** Conf strings too long for their header slots: offset of their block (src/heap/conf_store.ts), or 0. */
+export const HDR_CONF_EXT_B = 180;
 export const HDR_LOCKS_B = 192;
 export { LOCK_BYTES };
 export const HDR_LOCK_MAP_B = HDR_LOCKS_B;

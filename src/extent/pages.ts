@@ -153,7 +153,8 @@ function bufferEnsure(ctx: HeapCtx, end: number, max: number): boolean {
     if (ctx.shared) (buf as SharedArrayBuffer).grow(want);
     else (buf as ArrayBuffer).resize(want);
   } catch (err) {
-    if (err instanceof RangeError) return false;
+    // RangeError: past maxByteLength; TypeError: a fixed-length buffer (e.g. an attached copy).
+    if (err instanceof RangeError || err instanceof TypeError) return false;
     throw err;
   }
   return buf.byteLength >= end;

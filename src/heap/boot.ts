@@ -19,11 +19,6 @@ import {
   HDR_BASE0_B,
   HDR_BG_THREADS_B,
   HDR_CLOCK_ORIGIN_B,
-  HDR_CONF_EMBED_B,
-  HDR_CONF_EMBED_LEN_B,
-  HDR_CONF_ENV_B,
-  HDR_CONF_ENV_LEN_B,
-  HDR_CONF_MAX_BYTES,
   HDR_FLAG_NO_STATS,
   HDR_FLAG_ZERO_ON_PURGE,
   HDR_FLAGS_B,
@@ -55,7 +50,9 @@ import {
   THREAD_NODE_TID_B,
   THREAD_TCACHE_ON_B,
 } from "../ctx/header.js";
-import { makeViews } from "../layout/index.js";
+import { alignUp, makeViews } from "../layout/index.js";
+import { attachCheckHeader } from "./attach_check.js";
+import { confEncode, confExtBytes, confRead, confWrite } from "./conf_store.js";
 import { type ConfResult, mallocConfSources, parseMallocConf, readMallocConfEnv } from "../conf/conf.js";
 import { hostCpuCount, hostThreadId } from "../platform/index.js";
 import { SizeClasses, sizeClassConfig } from "../sizeclass/index.js";
@@ -122,21 +119,6 @@ function intOpt(v: unknown, name: string, min: number, max: number, dflt: number
   return v;
 }
 
-function writeString(u8: Uint8Array, at: number, s: string, what: string): number {
-  const bytes = new TextEncoder().encode(s);
-  if (bytes.length > HDR_CONF_MAX_BYTES) {
-    throw new RangeError(
-      `Heap.create: ${what} is ${bytes.length} bytes; at most ${HDR_CONF_MAX_BYTES} fit in the header`,
-    );
-  }
-  u8.set(bytes, at);
-  return bytes.length;
-}
-
-function readString(u8: Uint8Array, at: number, len: number): string {
-  return new TextDecoder().decode(u8.slice(at, at + len));
-}
-
 export function coreOptions(conf: ConfResult): CoreOptions {
   const o = conf.opt;
   return {
@@ -185,9 +167,7 @@ function derive(
 ): Derived {
   const views = makeViews(buffer);
   const u32 = views.u32;
-  const embedded = readString(views.u8, HDR_CONF_EMBED_B, u32[HDR_CONF_EMBED_LEN_B >>> 2]!);
-  const envLen = u32[HDR_CONF_ENV_LEN_B >>> 2]!;
-  const env = envLen === 0xffffffff ? null : readString(views.u8, HDR_CONF_ENV_B, envLen);
+  const { embedded, env } = confRead(views.u8, u32);
   const cfg = sizeClassConfig({
     lgQuantum: u32[HDR_LG_QUANTUM_B >>> 2]!,
     lgPage: u32[HDR_LG_PAGE_B >>> 2]!,
@@ -305,8 +285,14 @@ export function bootCreate(options: HeapCreateOptions): Created {
   const flags = creationFlags(options);
   const ncpus = intOpt(options.ncpus, "ncpus", 1, 4096, hostCpuCount());
   const hdr = headerLayout(cfg.lgPage, cfg.lgVaddr, nslots);
-  if (hdr.headerBytes > maxBytes)
-    throw new RangeError(`Heap.create: maxBytes ${maxBytes} cannot hold the ${hdr.headerBytes}-byte header`);
+  if (options.conf !== undefined && typeof options.conf !== "string")
+    throw new TypeError("Heap.create: conf must be a string");
+  const env = options.envConf === undefined ? readMallocConfEnv() : options.envConf;
+  // Conf strings longer than their header slots go to an extension area after the header.
+  const confBytes = confEncode(options.conf ?? "", env);
+  const headerBytes = alignUp(hdr.headerBytes + confExtBytes(confBytes), 2 ** cfg.lgPage);
+  if (headerBytes > maxBytes)
+    throw new RangeError(`Heap.create: maxBytes ${maxBytes} cannot hold the ${headerBytes}-byte header`);
   // By default the buffer starts at its full length: the OS backs pages only when touched, so the
   // resident footprint is what the heap uses, and fixed-length views are ~20× faster than the
   // length-tracking views a still-growing buffer needs in Node 20 (see README, "Growth").
@@ -314,12 +300,8 @@ export function bootCreate(options: HeapCreateOptions): Created {
   const dfltInitial = options.shared === false ? Math.min(DEFAULT_INITIAL_BYTES, maxBytes) : maxBytes;
   const initialBytes = Math.max(
     intOpt(options.initialBytes, "initialBytes", 0, maxBytes, dfltInitial),
-    hdr.headerBytes,
+    headerBytes,
   );
-  if (options.conf !== undefined && typeof options.conf !== "string")
-    throw new TypeError("Heap.create: conf must be a string");
-  const embedded = options.conf ?? "";
-  const env = options.envConf === undefined ? readMallocConfEnv() : options.envConf;
   const shared = options.shared ?? true;
   const grow = Math.ceil(initialBytes / 65536) * 65536;
   const initial = Math.min(grow, maxBytes);
@@ -334,8 +316,8 @@ export function bootCreate(options: HeapCreateOptions): Created {
   u32[HDR_LG_HUGEPAGE_B >>> 2] = cfg.lgHugepage;
   u32[HDR_LG_VADDR_B >>> 2] = cfg.lgVaddr;
   v.f64[HDR_MAX_BYTES_B >>> 3] = maxBytes;
-  v.f64[HDR_TOP_B >>> 3] = hdr.headerBytes;
-  u32[HDR_HEADER_BYTES_B >>> 2] = hdr.headerBytes;
+  v.f64[HDR_TOP_B >>> 3] = headerBytes;
+  u32[HDR_HEADER_BYTES_B >>> 2] = headerBytes;
   u32[HDR_NSLOTS_B >>> 2] = nslots;
   u32[HDR_SHARED_B >>> 2] = shared ? 1 : 0;
   u32[HDR_NCPUS_B >>> 2] = ncpus;
@@ -343,9 +325,7 @@ export function bootCreate(options: HeapCreateOptions): Created {
   // The clock's zero: the creator's clock now (a custom clock's scale is used as is by every thread).
   v.f64[HDR_CLOCK_ORIGIN_B >>> 3] =
     options.clock !== undefined ? options.clock() : performance.timeOrigin + performance.now();
-  u32[HDR_CONF_EMBED_LEN_B >>> 2] = writeString(v.u8, HDR_CONF_EMBED_B, embedded, "conf");
-  u32[HDR_CONF_ENV_LEN_B >>> 2] =
-    env === null ? 0xffffffff : writeString(v.u8, HDR_CONF_ENV_B, env, "JEMALLOC_TS_MALLOC_CONF");
+  confWrite(v.u8, u32, confBytes, hdr.headerBytes);
   for (const l of [HDR_LOCK_MAP_B, HDR_LOCK_CTL_B, HDR_LOCK_ARENAS_B]) lockInit(v.i32, l >>> 2);
   slotsInit(v.i32, hdr.slotsB >>> 2, nslots);
   const derived = derive(buffer, options.writer, false);
@@ -393,5 +373,15 @@ export function bootAttach(buffer: unknown, options: HeapAttachOptions): Derived
       `Heap.attach: heap layout version ${version}, but this code reads version ${LAYOUT_VERSION}`,
     );
   }
-  return derive(buffer, options.writer, true);
+  attachCheckHeader(buffer);
+  const d = derive(buffer, options.writer, true);
+  // The conf strings must still say what the header recorded at creation.
+  const nauto = d.views.u32[HDR_NARENAS_AUTO_B >>> 2]!;
+  const huge = d.views.i32[HDR_HUGE_ARENA_B >>> 2]!;
+  if (d.conf.narenasAuto !== nauto || (d.conf.hugeArena ? nauto : -1) !== huge) {
+    throw new TypeError(
+      `Heap.attach: header fields narenasAuto = ${nauto}, hugeArena = ${huge} disagree with the heap's conf strings (narenas ${d.conf.narenasAuto})`,
+    );
+  }
+  return d;
 }
