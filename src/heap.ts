@@ -85,6 +85,7 @@ import {
   TBIN_WORDS,
   tbinW,
 } from "./tcache/layout.js";
+import { uafDetails } from "./check/junk.js";
 import { cacheMarkOk, cacheMarkSet } from "./tcache/mark.js";
 import { flushProblems, tcacheGeom } from "./tcache/tcache.js";
 
@@ -423,6 +424,9 @@ export class Heap {
     if (flushProblems.length === 0) return;
     const p = flushProblems[0]!;
     flushProblems.length = 0;
+    const uaf = uafDetails.get(p);
+    uafDetails.clear();
+    if (uaf !== undefined) return this.#report("use-after-free", fn, p, uaf);
     this.#report(
       "double-free",
       fn,

@@ -12,8 +12,10 @@ import {
   EDATA_W_LIST_NEXT,
   EDATA_W_LIST_PREV,
   edataAddr,
+  edataBase,
   edataBinshardSet,
   edataNfree,
+  edataPast,
   edataSnadComp,
 } from "../extent/edata.js";
 import { heapLock, heapUnlock } from "../extent/lock.js";
@@ -127,6 +129,8 @@ export function slabAlloc(ctx: HeapCtx, arena: number, binind: number, shard: nu
   if (slab === 0) return 0;
   edataBinshardSet(ctx.u32, slab, shard);
   slabBitmapInit(ctx.u32, slab, sc.binNregs[binind]!);
+  // Debug: free regions start as free junk, so use-after-free checks can verify every free region.
+  if (ctx.debug && ctx.opt.junkFree) ctx.u8.fill(0x5a, edataBase(ctx.u32, slab), edataPast(ctx.u32, slab));
   return slab;
 }
 

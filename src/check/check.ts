@@ -68,14 +68,18 @@ import {
 import { lockIsHeld } from "../sync/index.js";
 import { tcacheRecordSane, tcacheRecords } from "../tcache/index.js";
 import { cacheMarkOk } from "../tcache/mark.js";
+import { HeapCorruptionError } from "../errors.js";
+import { checkJunk, junkVerifying } from "./junk.js";
 import { TBIN_W_CAP, TBIN_W_HEAD, TBIN_W_SLOTS, TCACHE_NHBINS_B, tbinW } from "../tcache/layout.js";
 
-export class HeapCheckError extends Error {
+/** What heap.check() throws: a HeapCorruptionError listing every problem found. */
+export class HeapCheckError extends HeapCorruptionError {
   override name = "HeapCheckError";
   readonly problems: string[];
   constructor(problems: string[]) {
     super(
       `heap check failed (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n  ${problems.slice(0, 30).join("\n  ")}`,
+      0,
     );
     this.problems = problems;
   }
@@ -386,6 +390,7 @@ export function heapCheck(ctx: HeapCtx): CheckReport {
     report.liveRegions += t.regions;
   }
   report.cachedEntries = checkCaches(ctx, problems);
+  if (junkVerifying(ctx)) checkJunk(ctx, extents, problems);
   if (problems.length > 0) throw new HeapCheckError(problems);
   return report;
 }

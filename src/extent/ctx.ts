@@ -97,6 +97,8 @@ export interface HeapCtx {
   readonly edataBytes: number;
   readonly arenaLayout: ArenaLayout;
   readonly opt: CoreOptions;
+  /** Debug mode (the analog of --enable-debug): junk verification, lock-order witness, debug checks. */
+  readonly debug: boolean;
   /** Every opt.* as resolved from malloc_conf (slow paths only). */
   readonly optRaw: OptValues;
   /** This thread's slot and its per-thread record (THREAD_* offsets). */

@@ -50,6 +50,7 @@ import {
   THREAD_BYTES,
   THREAD_NODE_TID_B,
   THREAD_TCACHE_ON_B,
+  HDR_DEBUG_B,
 } from "../layout/header.js";
 import { makeViews, type Views } from "../layout/index.js";
 import { type ConfResult, mallocConfSources, parseMallocConf, readMallocConfEnv } from "../mallctl/conf.js";
@@ -81,6 +82,11 @@ export interface HeapCreateOptions {
   envConf?: string | null;
   /** Lock waits: total bound before a LockTimeoutError (default 10 s). */
   lockTimeoutMs?: number;
+  /**
+   * Debug mode, the analog of jemalloc's --enable-debug (default: JEMALLOC_TS_DEBUG=1 in the
+   * environment, else false). Recorded in the header: every worker that attaches agrees.
+   */
+  debug?: boolean;
 }
 
 export interface HeapAttachOptions {
@@ -146,6 +152,15 @@ export interface Derived {
   conf: ConfResult;
   embedded: string;
   env: string | null;
+  /** Debug mode, from the header. */
+  debug: boolean;
+}
+
+/** JEMALLOC_TS_DEBUG=1 (or "true") under Node. */
+function readDebugEnv(): boolean {
+  const proc = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
+  const v = proc?.env?.JEMALLOC_TS_DEBUG;
+  return v === "1" || v === "true";
 }
 
 function derive(
@@ -171,7 +186,10 @@ function derive(
     writer: quiet ? () => {} : writer,
   });
   const sc = new SizeClasses(cfg, { slabSizes: conf.slabSizes, binShards: conf.binShards });
-  return { views, sc, conf, embedded, env };
+  const debug = u32[HDR_DEBUG_B >>> 2] === 1;
+  // jemalloc's debug build defaults opt.junk to "true"; an explicit junk setting still wins.
+  if (debug && ![embedded, env].some((t) => t !== null && /(^|,)\s*junk:/.test(t))) conf.opt.junk = "true";
+  return { views, sc, conf, embedded, env, debug };
 }
 
 /** Milliseconds → integer nanoseconds in [0, 2^53) (decay's range: 104 days of uptime). */
@@ -221,6 +239,7 @@ export function buildCtx(
     hdr,
     edataBytes: edataBytes(2 ** (sc.lgPage - 3)),
     arenaLayout: arenaLayoutCompute(sc),
+    debug: d.debug,
     opt: coreOptions(conf),
     optRaw: conf.opt,
     slot: claim.slot,
@@ -300,6 +319,9 @@ export function bootCreate(options: HeapCreateOptions): Created {
   u32[HDR_NSLOTS_B >>> 2] = nslots;
   u32[HDR_SHARED_B >>> 2] = shared ? 1 : 0;
   u32[HDR_NCPUS_B >>> 2] = ncpus;
+  if (options.debug !== undefined && typeof options.debug !== "boolean")
+    throw new TypeError(`Heap.create: debug must be a boolean, got ${typeof options.debug}`);
+  u32[HDR_DEBUG_B >>> 2] = (options.debug ?? readDebugEnv()) ? 1 : 0;
   // The clock's zero: the creator's clock now (a custom clock's scale is used as is by every thread).
   v.f64[HDR_CLOCK_ORIGIN_B >>> 3] =
     options.clock !== undefined ? options.clock() : performance.timeOrigin + performance.now();

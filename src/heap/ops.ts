@@ -57,6 +57,7 @@ import {
   tcacheIsLive,
 } from "../tcache/tcache.js";
 import { cacheBinPopChecked, cacheMarkHeld, cacheMarkSet } from "../tcache/mark.js";
+import { junkVerifyAtReuse, junkVerifying } from "../check/junk.js";
 
 /** Why a pointer was refused (0 = fine). Set by lookupLive. */
 export const PTR_OK = 0;
@@ -197,8 +198,12 @@ export function allocCore(
   if (tc !== 0 && ind < tcacheGeom(ctx).nhbins) {
     const w = tbinW(tc, ind);
     let p = cacheBinAlloc(ctx, w);
+    if (p !== 0 && junkVerifying(ctx)) junkVerifyAtReuse(ctx, p, ind, usize, 4);
     if (ind < sc.nbins) {
-      if (p === 0) p = tcacheAllocSmallHard(ctx, tc, ind, arenaInd);
+      if (p === 0) {
+        p = tcacheAllocSmallHard(ctx, tc, ind, arenaInd);
+        if (p !== 0 && junkVerifying(ctx)) junkVerifyAtReuse(ctx, p, ind, usize, 4);
+      }
       if (p === 0) return 0;
       if (zero) ctx.u8.fill(0, p, p + usize);
       else junkAlloc(ctx, p, usize, false);
@@ -218,6 +223,8 @@ export function allocCore(
   const arena = arenaChooseMaybeHuge(ctx, arenaInd, chooseSize);
   if (arena === 0) return 0;
   const p = arenaMallocHard(ctx, arena, usize, ind, zero);
+  // A zeroed small block was cleared already; others are verified before the alloc junk.
+  if (p !== 0 && !zero && ind < sc.nbins && junkVerifying(ctx)) junkVerifyAtReuse(ctx, p, ind, usize, 0);
   if (p !== 0) junkAlloc(ctx, p, usize, zero);
   return p;
 }

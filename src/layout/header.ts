@@ -38,7 +38,8 @@
  *                                      first enabled; published once with Atomics.compareExchange
  * 156..159   bgNthreads        i32     n_background_threads: workers started and not yet joined (Atomics)
  * 160..163   bgNinfo           u32     thread records in the region (opt.max_background_threads)
- * 164..191   (reserved)
+ * 164..167   debug             u32     1: debug mode (Heap.create({ debug }) / JEMALLOC_TS_DEBUG=1), fixed at creation
+ * 168..191   (reserved)
  * 192..383   locks             LOCK_BYTES each: map, ctl, arenas
  * 384..387   tcachesTable      u32     explicit tcache table (b0), 0 until the first tcache.create
  * 388..391   tcachesPast       u32     indices ever handed out
@@ -88,6 +89,7 @@ export const HDR_NCPUS_B = 144;
 export const HDR_BG_REGION_B = 152;
 export const HDR_BG_NTHREADS_B = 156;
 export const HDR_BG_NINFO_B = 160;
+export const HDR_DEBUG_B = 164;
 export const HDR_LOCKS_B = 192;
 export { LOCK_BYTES };
 export const HDR_LOCK_MAP_B = HDR_LOCKS_B;

@@ -395,6 +395,8 @@ function flushSmall(ctx: HeapCtx, tc: number, binind: number, slots: number, fro
         flushProblems.push(p);
         continue;
       }
+      // Debug: the mark goes back to free junk, so the free region verifies as all junk.
+      if (ctx.debug && ctx.opt.junkFree) u32[p >>> 2] = 0x5a5a5a5a;
       if (binDallocLocked(ctx, arena, bin, binind, e, regind)) {
         emptied[nemptied++] = e;
         emptied[nemptied++] = arena;
