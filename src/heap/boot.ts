@@ -55,6 +55,7 @@ import {
 import { makeViews, type Views } from "../layout/index.js";
 import { type ConfResult, mallocConfSources, parseMallocConf, readMallocConfEnv } from "../mallctl/conf.js";
 import { SizeClasses, sizeClassConfig } from "../sizeclass/index.js";
+import { heapWitness } from "./lock_ranks.js";
 import { createLockContext, lockInit, ownerTag, SLOTS_MAX, slotClaim, slotsInit } from "../sync/index.js";
 
 export interface HeapCreateOptions {
@@ -254,6 +255,14 @@ export function buildCtx(
     tcacheGeom: undefined,
     hooks: new Map(),
   };
+  // Debug: lock order checked by a witness that knows every heap lock by where it lives.
+  if (d.debug)
+    ctx.lockCtx = createLockContext({
+      regW: hdr.slotsB >>> 2,
+      timeoutMs: lockTimeoutMs,
+      maxSpin: Number(conf.opt.mutex_max_spin),
+      witness: heapWitness(ctx),
+    });
   views.u8.fill(0, ctx.threadB, ctx.threadB + THREAD_BYTES);
   ctx.i32[(ctx.threadB + THREAD_ARENA_B) >>> 2] = -1;
   ctx.u32[(ctx.threadB + THREAD_TCACHE_ON_B) >>> 2] = conf.opt.tcache ? 1 : 0;
