@@ -93,6 +93,7 @@ export type { ReclaimReport };
 
 import { backgroundThreadSet } from "./background/index.js";
 import { type CheckReport, heapCheck } from "./check/check.js";
+import { guardError } from "./heap/guard.js";
 import type { Derived } from "./heap/boot.js";
 import {
   heapMallctl,
@@ -227,7 +228,12 @@ export class Heap {
 
   /** The live record for `ptr`, or 0 after reporting the misuse. */
   #live(fn: string, ptr: number): number {
-    const e = lookupLive(this.ctx, ptr);
+    let e: number;
+    try {
+      e = lookupLive(this.ctx, ptr);
+    } catch (err) {
+      throw guardError(this.ctx, fn, err);
+    }
     if (e !== 0) return e;
     const why = lastPtrError();
     if (why === PTR_INTERIOR)
@@ -279,7 +285,12 @@ export class Heap {
     if (size > sc.maxClass) return this.#fail(ENOMEM);
     const ind = sc.size2index(size);
     const usize = sc.index2size(ind);
-    const p = allocCore(ctx, this.#tcache(), usize, ind, size, -1, ctx.opt.zero);
+    let p: number;
+    try {
+      p = allocCore(ctx, this.#tcache(), usize, ind, size, -1, ctx.opt.zero);
+    } catch (err) {
+      throw guardError(ctx, "malloc", err);
+    }
     if (p === 0) return this.#fail(ENOMEM);
     eventAlloc(ctx, usize);
     if (flushProblems.length !== 0) this.#reportFlushProblems("malloc");
@@ -316,7 +327,12 @@ export class Heap {
     if (!Number.isSafeInteger(total) || total > sc.maxClass) return this.#fail(ENOMEM);
     const ind = sc.size2index(total);
     const usize = sc.index2size(ind);
-    const p = allocCore(ctx, this.#tcache(), usize, ind, total, -1, true);
+    let p: number;
+    try {
+      p = allocCore(ctx, this.#tcache(), usize, ind, total, -1, true);
+    } catch (err) {
+      throw guardError(ctx, "calloc", err);
+    }
     if (p === 0) return this.#fail(ENOMEM);
     eventAlloc(ctx, usize);
     if (flushProblems.length !== 0) this.#reportFlushProblems("calloc");
@@ -338,7 +354,12 @@ export class Heap {
     if (size > sc.maxClass || alignment > 2 ** 31) return this.#fail(ENOMEM);
     const usize = sc.sa2u(size === 0 ? 1 : size, alignment);
     if (usize === 0) return this.#fail(ENOMEM);
-    const p = pallocCore(ctx, tc, usize, alignment, arenaInd, zero);
+    let p: number;
+    try {
+      p = pallocCore(ctx, tc, usize, alignment, arenaInd, zero);
+    } catch (err) {
+      throw guardError(ctx, "alignedAlloc", err);
+    }
     if (p === 0) return this.#fail(ENOMEM);
     eventAlloc(ctx, usize);
     if (flushProblems.length !== 0) this.#reportFlushProblems("alignedAlloc");
@@ -385,7 +406,12 @@ export class Heap {
             const slots = u32[w + TBIN_W_SLOTS]!;
             const f64 = this.#f64;
             const after = f64[this.#deallocD]! + regSize;
-            if (head !== 0 && after < f64[this.#deallocNextD]! && ptr < this.#viewLen) {
+            if (
+              head !== 0 &&
+              u32[slots + head] !== ptr &&
+              after < f64[this.#deallocNextD]! &&
+              ptr < this.#viewLen
+            ) {
               cacheMarkSet(u32, ptr, slots + head - 1);
               u32[slots + head - 1] = ptr;
               u32[w] = head - 1;
@@ -412,7 +438,13 @@ export class Heap {
   #dalloc(fn: string, ptr: number, e: number, tc: number): void {
     const ctx = this.ctx;
     const usize = usizeOf(ctx, e);
-    if (!dallocCore(ctx, tc, ptr, e, usize)) {
+    let ok: boolean;
+    try {
+      ok = dallocCore(ctx, tc, ptr, e, usize);
+    } catch (err) {
+      throw guardError(ctx, fn, err);
+    }
+    if (!ok) {
       this.#report("double-free", fn, ptr, "pointer is not allocated (double free)");
       return;
     }
@@ -479,7 +511,12 @@ export class Heap {
   ): number {
     const ctx = this.ctx;
     const old = usizeOf(ctx, e);
-    const p = rallocCore(ctx, tc, ptr, e, old, size, alignment, zero, arenaInd);
+    let p: number;
+    try {
+      p = rallocCore(ctx, tc, ptr, e, old, size, alignment, zero, arenaInd);
+    } catch (err) {
+      throw guardError(ctx, "realloc", err);
+    }
     if (p === 0) return this.#fail(ENOMEM);
     eventAlloc(ctx, ctx.sc.s2u(size) === 0 ? old : usizeOf(ctx, lookupLive(ctx, p)));
     eventDalloc(ctx, old);
@@ -534,7 +571,12 @@ export class Heap {
     const tc = this.#tcacheFlag(flags, "mallocx");
     const la = mallocxLgAlign(flags);
     if (la !== 0) return this.#aligned(2 ** la, size, zero, tc, arenaInd);
-    const p = allocCore(ctx, tc, usize, ctx.sc.size2index(usize), size, arenaInd, zero);
+    let p: number;
+    try {
+      p = allocCore(ctx, tc, usize, ctx.sc.size2index(usize), size, arenaInd, zero);
+    } catch (err) {
+      throw guardError(ctx, "mallocx", err);
+    }
     if (p === 0) return this.#fail(ENOMEM);
     eventAlloc(ctx, usize);
     if (flushProblems.length !== 0) this.#reportFlushProblems("mallocx");
@@ -582,7 +624,11 @@ export class Heap {
     const la = mallocxLgAlign(flags);
     if (la !== 0 && ptr % 2 ** la !== 0) return old;
     const zero = (flags & MALLOCX_ZERO) !== 0 || ctx.opt.zero;
-    rallocNoMove(ctx, e, old, size === 0 ? 1 : size, extra, zero);
+    try {
+      rallocNoMove(ctx, e, old, size === 0 ? 1 : size, extra, zero);
+    } catch (err) {
+      throw guardError(ctx, "xallocx", err);
+    }
     const now = usizeOf(ctx, e);
     if (now !== old) {
       eventAlloc(ctx, now);
@@ -644,7 +690,12 @@ export class Heap {
   /** jemalloc's mallctl: read a value, or write one (returns the old value where there is one). */
   mallctl(name: string, newValue?: unknown): unknown {
     this.#enter("mallctl");
-    const old = heapMallctl(this, name, newValue);
+    let old: unknown;
+    try {
+      old = heapMallctl(this, name, newValue);
+    } catch (err) {
+      throw typeof name === "string" ? guardError(this.ctx, "mallctl", err) : err;
+    }
     // A flush it caused (thread.tcache.flush, tcache.*) may have found a double free.
     if (flushProblems.length !== 0) this.#reportFlushProblems("mallctl");
     return old;
@@ -665,13 +716,22 @@ export class Heap {
   /** malloc_stats_print: jemalloc's text report, or its JSON with "J"; option letters g m d a b l x e h. */
   statsPrint(opts?: string): string {
     this.#enter("statsPrint");
-    return heapStatsPrint(this, opts);
+    try {
+      return heapStatsPrint(this, opts);
+    } catch (err) {
+      throw opts === undefined || typeof opts === "string" ? guardError(this.ctx, "statsPrint", err) : err;
+    }
   }
 
   /** Walks the whole heap and verifies every invariant; throws with a report naming what is wrong. */
   check(): CheckReport {
     if (this.#detached) throw new HeapPoisonedError("check: this Heap handle was detached");
-    const report = heapCheck(this.ctx);
+    let report: CheckReport;
+    try {
+      report = heapCheck(this.ctx);
+    } catch (err) {
+      throw guardError(this.ctx, "check", err);
+    }
     // A lock taken over from a dead thread left the heap "pending a check": this was the check.
     Atomics.compareExchange(this.ctx.i32, HDR_POISON_B >>> 2, 1, 0);
     return report;
@@ -697,7 +757,11 @@ export class Heap {
   detach(): void {
     if (this.#detached) return;
     this.#enter("detach");
-    threadDetach(this.ctx);
+    try {
+      threadDetach(this.ctx);
+    } catch (err) {
+      throw guardError(this.ctx, "detach", err);
+    }
     this.#reportFlushProblems("detach");
     this.#detached = true;
     this.#tcW0 = 0;

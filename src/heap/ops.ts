@@ -55,6 +55,7 @@ import {
   tcacheEvent,
   tcacheGeom,
   tcacheIsLive,
+  tbinAssertSane,
 } from "../tcache/tcache.js";
 import { cacheBinPopChecked, cacheMarkHeld, cacheMarkSet } from "../tcache/mark.js";
 import { junkVerifyAtReuse, junkVerifying } from "../check/junk.js";
@@ -196,6 +197,7 @@ export function allocCore(
 ): number {
   const sc = ctx.sc;
   if (tc !== 0 && ind < tcacheGeom(ctx).nhbins) {
+    tbinAssertSane(ctx, tc, ind);
     const w = tbinW(tc, ind);
     let p = cacheBinAlloc(ctx, w);
     if (p !== 0 && junkVerifying(ctx)) junkVerifyAtReuse(ctx, p, ind, usize, 4);
@@ -281,6 +283,7 @@ export function dallocArena(ctx: HeapCtx, ptr: number, e: number): boolean {
 export function dallocCore(ctx: HeapCtx, tc: number, ptr: number, e: number, usize: number): boolean {
   const ind = edataSzind(ctx.u32, e);
   const cached = tc !== 0 && ind < tcacheGeom(ctx).nhbins;
+  if (cached) tbinAssertSane(ctx, tc, ind);
   // Still in this thread's cache: a double free, caught before anything changes.
   if (cached && cacheMarkHeld(ctx.u32, tbinW(tc, ind), ptr)) return false;
   if (ctx.opt.junkFree) ctx.u8.fill(0x5a, ptr, ptr + usize);

@@ -59,6 +59,7 @@ import {
   pacUnlock,
   paDalloc,
 } from "../extent/pac.js";
+import { metadataCorrupt } from "../errors.js";
 import { alignUp } from "../layout/index.js";
 import {
   TBIN_BYTES,
@@ -149,6 +150,26 @@ export function tcacheGeom(ctx: HeapCtx): TcacheGeom {
   };
   geoms.set(ctx.sc, g);
   return g;
+}
+
+/**
+ * Throws (corrupt metadata) unless bin `binind` of cache `tc` still has its geometry — capacity, stack
+ * position, head ≤ capacity — so every walk over the bin is bounded by what the bin can hold.
+ */
+export function tbinAssertSane(ctx: HeapCtx, tc: number, binind: number): void {
+  const g = tcacheGeom(ctx);
+  const u32 = ctx.u32;
+  const w = tbinW(tc, binind);
+  const block = u32[(tc + TCACHE_BLOCK_B) >>> 2]!;
+  const cap = g.cap[binind];
+  if (
+    cap === undefined ||
+    tc - block !== g.recordOff ||
+    u32[w + TBIN_W_CAP] !== cap ||
+    u32[w + TBIN_W_HEAD]! > cap ||
+    u32[w + TBIN_W_SLOTS] !== (block >>> 2) + g.slotOff[binind]!
+  )
+    throw metadataCorrupt(`thread cache ${tc} bin ${binind}: its record does not match the cache geometry`);
 }
 
 function flushDelayItems(ctx: HeapCtx, g: TcacheGeom, binind: number): number {
@@ -267,6 +288,7 @@ function fillSmall(ctx: HeapCtx, tc: number, arena: number, binind: number, nfil
 
 /** tcache_alloc_small_hard: fill the empty bin, then pop. Returns 0 on OOM. */
 export function tcacheAllocSmallHard(ctx: HeapCtx, tc: number, binind: number, arenaInd: number): number {
+  tbinAssertSane(ctx, tc, binind);
   const u32 = ctx.u32;
   const arena = arenaGet(ctx, arenaInd >= 0 ? arenaInd : threadArena(ctx), true);
   if (arena === 0) return 0;
@@ -288,6 +310,7 @@ export { flushProblems };
  * tcache_bin_flush_bottom: flush the oldest items so that `rem` remain. Small and large.
  */
 export function tcacheBinFlush(ctx: HeapCtx, tc: number, binind: number, rem: number): void {
+  tbinAssertSane(ctx, tc, binind);
   const u32 = ctx.u32;
   const w = tbinW(tc, binind);
   const cap = u32[w + TBIN_W_CAP]!;
@@ -510,6 +533,8 @@ export function tcacheEvent(ctx: HeapCtx, tc: number): void {
   const u32 = ctx.u32;
   const g = tcacheGeom(ctx);
   const binind = u32[(tc + TCACHE_NEXT_GC_BIN_B) >>> 2]!;
+  if (binind >= g.nhbins) throw metadataCorrupt(`thread cache ${tc}: GC bin ${binind} out of range`);
+  tbinAssertSane(ctx, tc, binind);
   const w = tbinW(tc, binind);
   const isSmall = binind < ctx.sc.nbins;
   const cap = u32[w + TBIN_W_CAP]!;
@@ -606,6 +631,7 @@ export function tcacheBytes(ctx: HeapCtx, tc: number): number {
   const u32 = ctx.u32;
   let bytes = 0;
   for (let i = 0; i < g.nhbins; i++) {
+    tbinAssertSane(ctx, tc, i);
     const w = tbinW(tc, i);
     bytes += (u32[w + TBIN_W_CAP]! - u32[w + TBIN_W_HEAD]!) * ctx.sc.index2size(i);
   }
