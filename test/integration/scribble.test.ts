@@ -3,7 +3,9 @@
  * random allocator record (header, arena, bin, extent record, page-map leaf, thread cache); then
  * check() and a few mallocs, frees, reallocs, a flush and a stats print. The only errors allowed out are
  * HeapCorruptionError (HeapCheckError is one) and HeapPoisonedError — never a raw TypeError or
- * RangeError, and never a hang (a watchdog names the seed). Seeds: 300, or 3000 with JEMALLOC_TS_LONG=1.
+ * RangeError, and never a hang (a watchdog names the seed). A scribbled lock word reads as a lock held
+ * by an unknown owner: that wait ends in a LockTimeoutError naming the lock (bounded, 100 ms here), the
+ * one other error allowed. Seeds: 300, or 3000 with JEMALLOC_TS_LONG=1.
  */
 import { describe, expect, it } from "vitest";
 import { spawnTsWorker } from "../helpers/spawn.js";

@@ -87,7 +87,7 @@ function step(what: string, f: () => unknown): void {
 
 for (let seed = d.from; seed < d.to; seed++) {
   const r = rng(seed);
-  const h = Heap.create({ maxBytes: 64 << 20, envConf: null });
+  const h = Heap.create({ maxBytes: 64 << 20, envConf: null, lockTimeoutMs: 100 });
   const live: number[] = [];
   for (let i = 0; i < 60; i++) live.push(h.malloc(SIZES[r() % SIZES.length]!));
   for (let i = 0; i < 25; i++) h.free(live.splice(r() % live.length, 1)[0]!);
