@@ -10,6 +10,7 @@
  * corruption handler, which throws HeapCorruptionError by default.
  */
 import { arenaRecordByInd, narenasTotal } from "./arena/arena.js";
+import { uafDetails } from "./check/junk.js";
 import {
   type CorruptionHandler,
   checkFlags,
@@ -85,7 +86,6 @@ import {
   TBIN_WORDS,
   tbinW,
 } from "./tcache/layout.js";
-import { uafDetails } from "./check/junk.js";
 import { cacheMarkOk, cacheMarkSet } from "./tcache/mark.js";
 import { flushProblems, tcacheGeom } from "./tcache/tcache.js";
 
@@ -93,8 +93,8 @@ export type { ReclaimReport };
 
 import { backgroundThreadSet } from "./background/index.js";
 import { type CheckReport, heapCheck } from "./check/check.js";
-import { guardError } from "./heap/guard.js";
 import type { Derived } from "./heap/boot.js";
+import { guardError } from "./heap/guard.js";
 import {
   heapMallctl,
   heapStatsPrint,
@@ -458,7 +458,10 @@ export class Heap {
     flushProblems.length = 0;
     const uaf = uafDetails.get(p);
     uafDetails.clear();
-    if (uaf !== undefined) return this.#report("use-after-free", fn, p, uaf);
+    if (uaf !== undefined) {
+      this.#report("use-after-free", fn, p, uaf);
+      return;
+    }
     this.#report(
       "double-free",
       fn,

@@ -29,6 +29,7 @@ import {
   BSTATS_NONFULL_SLABS,
 } from "../arena/layout.js";
 import { slabPopcount, slabRegIsAllocated } from "../arena/slab.js";
+import { HeapCorruptionError } from "../errors.js";
 import type { HeapCtx } from "../extent/ctx.js";
 import {
   EDATA_W_LIST_NEXT,
@@ -67,10 +68,9 @@ import {
 } from "../layout/header.js";
 import { lockIsHeld } from "../sync/index.js";
 import { tcacheRecordSane, tcacheRecords } from "../tcache/index.js";
-import { cacheMarkOk } from "../tcache/mark.js";
-import { HeapCorruptionError } from "../errors.js";
-import { checkJunk, junkVerifying } from "./junk.js";
 import { TBIN_W_CAP, TBIN_W_HEAD, TBIN_W_SLOTS, TCACHE_NHBINS_B, tbinW } from "../tcache/layout.js";
+import { cacheMarkOk } from "../tcache/mark.js";
+import { checkJunk, junkVerifying } from "./junk.js";
 
 /** What heap.check() throws: a HeapCorruptionError listing every problem found. */
 export class HeapCheckError extends HeapCorruptionError {

@@ -23,6 +23,7 @@ import {
   HDR_CONF_ENV_B,
   HDR_CONF_ENV_LEN_B,
   HDR_CONF_MAX_BYTES,
+  HDR_DEBUG_B,
   HDR_HEADER_BYTES_B,
   HDR_HUGE_ARENA_B,
   HDR_LAST_DESTROYED_B,
@@ -50,13 +51,12 @@ import {
   THREAD_BYTES,
   THREAD_NODE_TID_B,
   THREAD_TCACHE_ON_B,
-  HDR_DEBUG_B,
 } from "../layout/header.js";
 import { makeViews, type Views } from "../layout/index.js";
 import { type ConfResult, mallocConfSources, parseMallocConf, readMallocConfEnv } from "../mallctl/conf.js";
 import { SizeClasses, sizeClassConfig } from "../sizeclass/index.js";
-import { heapWitness } from "./lock_ranks.js";
 import { createLockContext, lockInit, ownerTag, SLOTS_MAX, slotClaim, slotsInit } from "../sync/index.js";
+import { heapWitness } from "./lock_ranks.js";
 
 export interface HeapCreateOptions {
   /** Bytes the buffer starts with (default: maxBytes — pages are committed lazily by the OS). */

@@ -17,6 +17,7 @@ import {
 import { binDallocLocked, binLock, binRecord, binUnlock } from "../arena/bin.js";
 import { CACHELINE, largeDalloc, largeRallocNoMove, largeUsize } from "../arena/large.js";
 import { slabRegIsAllocated } from "../arena/slab.js";
+import { junkVerifyAtReuse, junkVerifying } from "../check/junk.js";
 import type { HeapCtx } from "../extent/ctx.js";
 import {
   EXTENT_STATE_ACTIVE,
@@ -38,16 +39,10 @@ import {
   THREAD_TCACHE_B,
   THREAD_TCACHE_ON_B,
 } from "../layout/header.js";
+import { TBIN_W_HEAD, TBIN_W_NREQUESTS, TBIN_W_SLOTS, TCACHE_KIND_THREAD, tbinW } from "../tcache/layout.js";
+import { cacheBinPopChecked, cacheMarkHeld, cacheMarkSet } from "../tcache/mark.js";
 import {
-  TBIN_W_CAP,
-  TBIN_W_HEAD,
-  TBIN_W_LOW_WATER,
-  TBIN_W_NREQUESTS,
-  TBIN_W_SLOTS,
-  TCACHE_KIND_THREAD,
-  tbinW,
-} from "../tcache/layout.js";
-import {
+  tbinAssertSane,
   tcacheAllocLargeMiss,
   tcacheAllocSmallHard,
   tcacheCreate,
@@ -55,10 +50,7 @@ import {
   tcacheEvent,
   tcacheGeom,
   tcacheIsLive,
-  tbinAssertSane,
 } from "../tcache/tcache.js";
-import { cacheBinPopChecked, cacheMarkHeld, cacheMarkSet } from "../tcache/mark.js";
-import { junkVerifyAtReuse, junkVerifying } from "../check/junk.js";
 
 /** Why a pointer was refused (0 = fine). Set by lookupLive. */
 export const PTR_OK = 0;

@@ -38,6 +38,7 @@ import {
   LSTATS_NREQUESTS,
 } from "../arena/layout.js";
 import { slabRegAllocIndex, slabRegIsAllocated } from "../arena/slab.js";
+import { metadataCorrupt } from "../errors.js";
 import type { HeapCtx } from "../extent/ctx.js";
 import {
   EXTENT_STATE_ACTIVE,
@@ -59,7 +60,6 @@ import {
   pacUnlock,
   paDalloc,
 } from "../extent/pac.js";
-import { metadataCorrupt } from "../errors.js";
 import { alignUp } from "../layout/index.js";
 import {
   TBIN_BYTES,

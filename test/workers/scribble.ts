@@ -11,7 +11,7 @@ import { binRecord } from "../../src/arena/bin.js";
 import { emapRead } from "../../src/extent/emap.js";
 import { Heap } from "../../src/heap.js";
 import { HDR_FIXED_BYTES, RTREE_LEAF_BITS } from "../../src/layout/header.js";
-import { TCACHE_HDR_BYTES, TBIN_BYTES } from "../../src/tcache/layout.js";
+import { TBIN_BYTES, TCACHE_HDR_BYTES } from "../../src/tcache/layout.js";
 
 const d = workerData as { from: number; to: number; progress: SharedArrayBuffer };
 const progress = new Int32Array(d.progress);
