@@ -39,7 +39,7 @@ import {
   BSTATS_NRESLABS,
   BSTATS_NSLABS,
 } from "./layout.js";
-import { slabBitmapInit, slabRegAllocIndex, slabRegFree } from "./slab.js";
+import { slabAssertConsistent, slabBitmapInit, slabRegAllocIndex, slabRegFree } from "./slab.js";
 
 export function binRecord(ctx: HeapCtx, arena: number, binind: number, shard: number): number {
   const al = ctx.arenaLayout;
@@ -152,7 +152,9 @@ export function binMallocNoFreshSlab(ctx: HeapCtx, arena: number, bin: number, b
     if (!binRefillSlabcur(ctx, arena, bin)) return 0;
     cur = u32[(bin + BIN_SLABCUR_B) >>> 2]!;
   }
-  return edataAddr(u32, cur) + slabRegAllocIndex(u32, cur) * ctx.sc.binRegSize[binind]!;
+  return (
+    edataAddr(u32, cur) + slabRegAllocIndex(u32, cur, ctx.sc.binNregs[binind]!) * ctx.sc.binRegSize[binind]!
+  );
 }
 
 /** Installs a fresh slab as slabcur (slabcur and the heap are empty). Bin lock held. */
@@ -235,7 +237,10 @@ export function binDallocLocked(
   regind: number,
 ): boolean {
   const u32 = ctx.u32;
+  // Debug tier: the record is checked before and after every region change.
+  if (ctx.debug) slabAssertConsistent(u32, slab, binind, ctx.sc.binNregs[binind]!);
   slabRegFree(u32, slab, regind);
+  if (ctx.debug) slabAssertConsistent(u32, slab, binind, ctx.sc.binNregs[binind]!);
   bstatAdd(ctx, bin, BSTATS_NDALLOC, 1);
   bstatAdd(ctx, bin, BSTATS_CURREGS, -1);
   const nfree = edataNfree(u32, slab);

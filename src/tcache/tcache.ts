@@ -245,7 +245,7 @@ function fillSmall(ctx: HeapCtx, tc: number, arena: number, binind: number, nfil
         if (nfree < cnt) cnt = nfree;
         const addr = edataAddr(u32, cur);
         for (let k = 0; k < cnt; k++) {
-          const p = addr + slabRegAllocIndex(u32, cur) * regSize;
+          const p = addr + slabRegAllocIndex(u32, cur, ctx.sc.binNregs[binind]!) * regSize;
           cacheMarkSet(u32, p, slots + base + filled + k);
           u32[slots + base + filled + k] = p;
         }
