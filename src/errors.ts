@@ -20,6 +20,13 @@ export class HeapCorruptionError extends Error {
   }
 }
 
+/** A record that fails its check where it is read (the API then poisons the heap). */
+export function metadataCorrupt(what: string): HeapCorruptionError {
+  const err = new HeapCorruptionError(`<jemalloc>: corrupt allocator metadata: ${what}`, 0);
+  (err as { metadata?: boolean }).metadata = true;
+  return err;
+}
+
 export class HeapPoisonedError extends Error {
   override name = "HeapPoisonedError";
 }

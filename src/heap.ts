@@ -10,6 +10,7 @@
  * corruption handler, which throws HeapCorruptionError by default.
  */
 import { arenaRecordByInd, narenasTotal } from "./arena/arena.js";
+import { uafDetails } from "./check/junk.js";
 import {
   type CorruptionHandler,
   checkFlags,
@@ -96,6 +97,7 @@ import { backgroundThreadSet } from "./background/index.js";
 import { backgroundWorkerScriptDefaultSet } from "./background/spawn.js";
 import { type CheckReport, heapCheck } from "./check/check.js";
 import type { Derived } from "./heap/boot.js";
+import { guardError } from "./heap/guard.js";
 import {
   heapMallctl,
   heapStatsPrint,
@@ -239,7 +241,12 @@ export class Heap {
 
   /** The live record for `ptr`, or 0 after reporting the misuse. */
   #live(fn: string, ptr: number): number {
-    const e = lookupLive(this.ctx, ptr);
+    let e: number;
+    try {
+      e = lookupLive(this.ctx, ptr);
+    } catch (err) {
+      throw guardError(this.ctx, fn, err);
+    }
     if (e !== 0) return e;
     const why = lastPtrError();
     if (why === PTR_INTERIOR)
@@ -291,7 +298,12 @@ export class Heap {
     if (size > sc.maxClass) return this.#fail(ENOMEM);
     const ind = sc.size2index(size);
     const usize = sc.index2size(ind);
-    const p = allocCore(ctx, this.#tcache(), usize, ind, size, -1, ctx.opt.zero);
+    let p: number;
+    try {
+      p = allocCore(ctx, this.#tcache(), usize, ind, size, -1, ctx.opt.zero);
+    } catch (err) {
+      throw guardError(ctx, "malloc", err);
+    }
     if (p === 0) return this.#fail(ENOMEM);
     eventAlloc(ctx, usize, p);
     if (flushProblems.length !== 0) this.#reportFlushProblems("malloc");
@@ -336,7 +348,12 @@ export class Heap {
     if (!Number.isSafeInteger(total) || total > sc.maxClass) return this.#fail(ENOMEM);
     const ind = sc.size2index(total);
     const usize = sc.index2size(ind);
-    const p = allocCore(ctx, this.#tcache(), usize, ind, total, -1, true);
+    let p: number;
+    try {
+      p = allocCore(ctx, this.#tcache(), usize, ind, total, -1, true);
+    } catch (err) {
+      throw guardError(ctx, "calloc", err);
+    }
     if (p === 0) return this.#fail(ENOMEM);
     eventAlloc(ctx, usize, p);
     if (flushProblems.length !== 0) this.#reportFlushProblems("calloc");
@@ -358,7 +375,12 @@ export class Heap {
     if (size > sc.maxClass || alignment > 2 ** 31) return this.#fail(ENOMEM);
     const usize = sc.sa2u(size === 0 ? 1 : size, alignment);
     if (usize === 0) return this.#fail(ENOMEM);
-    const p = pallocCore(ctx, tc, usize, alignment, arenaInd, zero);
+    let p: number;
+    try {
+      p = pallocCore(ctx, tc, usize, alignment, arenaInd, zero);
+    } catch (err) {
+      throw guardError(ctx, "alignedAlloc", err);
+    }
     if (p === 0) return this.#fail(ENOMEM);
     eventAlloc(ctx, usize, p);
     if (flushProblems.length !== 0) this.#reportFlushProblems("alignedAlloc");
@@ -405,7 +427,12 @@ export class Heap {
             const slots = u32[w + TBIN_W_SLOTS]!;
             const f64 = this.#f64;
             const after = f64[this.#deallocD]! + regSize;
-            if (head !== 0 && after < f64[this.#deallocNextD]! && ptr < this.#viewLen) {
+            if (
+              head !== 0 &&
+              u32[slots + head] !== ptr &&
+              after < f64[this.#deallocNextD]! &&
+              ptr < this.#viewLen
+            ) {
               cacheMarkSet(u32, ptr, slots + head - 1);
               u32[slots + head - 1] = ptr;
               u32[w] = head - 1;
@@ -432,7 +459,13 @@ export class Heap {
   #dalloc(fn: string, ptr: number, e: number, tc: number): void {
     const ctx = this.ctx;
     const usize = usizeOf(ctx, e);
-    if (!dallocCore(ctx, tc, ptr, e, usize)) {
+    let ok: boolean;
+    try {
+      ok = dallocCore(ctx, tc, ptr, e, usize);
+    } catch (err) {
+      throw guardError(ctx, fn, err);
+    }
+    if (!ok) {
       this.#report("double-free", fn, ptr, "pointer is not allocated (double free)");
       return;
     }
@@ -444,6 +477,12 @@ export class Heap {
     if (flushProblems.length === 0) return;
     const p = flushProblems[0]!;
     flushProblems.length = 0;
+    const uaf = uafDetails.get(p);
+    uafDetails.clear();
+    if (uaf !== undefined) {
+      this.#report("use-after-free", fn, p, uaf);
+      return;
+    }
     this.#report(
       "double-free",
       fn,
@@ -496,7 +535,12 @@ export class Heap {
   ): number {
     const ctx = this.ctx;
     const old = usizeOf(ctx, e);
-    const p = rallocCore(ctx, tc, ptr, e, old, size, alignment, zero, arenaInd);
+    let p: number;
+    try {
+      p = rallocCore(ctx, tc, ptr, e, old, size, alignment, zero, arenaInd);
+    } catch (err) {
+      throw guardError(ctx, "realloc", err);
+    }
     if (p === 0) return this.#fail(ENOMEM);
     if (p === ptr) profFreeSampled(ctx, ptr, e); // resized in place: the old sample ends here
     eventAlloc(ctx, ctx.sc.s2u(size) === 0 ? old : usizeOf(ctx, lookupLive(ctx, p)), p);
@@ -552,7 +596,12 @@ export class Heap {
     const tc = this.#tcacheFlag(flags, "mallocx");
     const la = mallocxLgAlign(flags);
     if (la !== 0) return this.#aligned(2 ** la, size, zero, tc, arenaInd);
-    const p = allocCore(ctx, tc, usize, ctx.sc.size2index(usize), size, arenaInd, zero);
+    let p: number;
+    try {
+      p = allocCore(ctx, tc, usize, ctx.sc.size2index(usize), size, arenaInd, zero);
+    } catch (err) {
+      throw guardError(ctx, "mallocx", err);
+    }
     if (p === 0) return this.#fail(ENOMEM);
     eventAlloc(ctx, usize, p);
     if (flushProblems.length !== 0) this.#reportFlushProblems("mallocx");
@@ -600,7 +649,11 @@ export class Heap {
     const la = mallocxLgAlign(flags);
     if (la !== 0 && ptr % 2 ** la !== 0) return old;
     const zero = (flags & MALLOCX_ZERO) !== 0 || ctx.opt.zero;
-    rallocNoMove(ctx, e, old, size === 0 ? 1 : size, extra, zero);
+    try {
+      rallocNoMove(ctx, e, old, size === 0 ? 1 : size, extra, zero);
+    } catch (err) {
+      throw guardError(ctx, "xallocx", err);
+    }
     const now = usizeOf(ctx, e);
     if (now !== old) {
       profFreeSampled(ctx, ptr, e);
@@ -663,7 +716,12 @@ export class Heap {
   /** jemalloc's mallctl: read a value, or write one (returns the old value where there is one). */
   mallctl(name: string, newValue?: unknown): unknown {
     this.#enter("mallctl");
-    const old = heapMallctl(this, name, newValue);
+    let old: unknown;
+    try {
+      old = heapMallctl(this, name, newValue);
+    } catch (err) {
+      throw typeof name === "string" ? guardError(this.ctx, "mallctl", err) : err;
+    }
     // A flush it caused (thread.tcache.flush, tcache.*) may have found a double free.
     if (flushProblems.length !== 0) this.#reportFlushProblems("mallctl");
     return old;
@@ -684,7 +742,11 @@ export class Heap {
   /** malloc_stats_print: jemalloc's text report, or its JSON with "J"; option letters g m d a b l x e h. */
   statsPrint(opts?: string): string {
     this.#enter("statsPrint");
-    return heapStatsPrint(this, opts);
+    try {
+      return heapStatsPrint(this, opts);
+    } catch (err) {
+      throw opts === undefined || typeof opts === "string" ? guardError(this.ctx, "statsPrint", err) : err;
+    }
   }
 
   /**
@@ -702,7 +764,11 @@ export class Heap {
   /** Walks the whole heap and verifies every invariant; throws with a report naming what is wrong. */
   check(): CheckReport {
     this.#enter("check");
-    return heapCheck(this.ctx);
+    try {
+      return heapCheck(this.ctx);
+    } catch (err) {
+      throw guardError(this.ctx, "check", err);
+    }
   }
 
   /** The arena a live pointer belongs to. */
@@ -725,7 +791,11 @@ export class Heap {
   detach(): void {
     if (this.#detached) return;
     this.#enter("detach");
-    threadDetach(this.ctx);
+    try {
+      threadDetach(this.ctx);
+    } catch (err) {
+      throw guardError(this.ctx, "detach", err);
+    }
     this.#reportFlushProblems("detach");
     this.#detached = true;
     this.#tcW0 = 0;

@@ -12,8 +12,10 @@ import {
   EDATA_W_LIST_NEXT,
   EDATA_W_LIST_PREV,
   edataAddr,
+  edataBase,
   edataBinshardSet,
   edataNfree,
+  edataPast,
   edataSnadComp,
 } from "../extent/edata.js";
 import { heapLock, heapUnlock } from "../extent/lock.js";
@@ -38,7 +40,7 @@ import {
   BSTATS_NSLABS,
   arenaIsAuto,
 } from "./layout.js";
-import { slabBitmapInit, slabRegAllocIndex, slabRegFree } from "./slab.js";
+import { slabAssertConsistent, slabBitmapInit, slabRegAllocIndex, slabRegFree } from "./slab.js";
 
 export function binRecord(ctx: HeapCtx, arena: number, binind: number, shard: number): number {
   const al = ctx.arenaLayout;
@@ -125,6 +127,8 @@ export function slabAlloc(ctx: HeapCtx, arena: number, binind: number, shard: nu
   if (slab === 0) return 0;
   edataBinshardSet(ctx.u32, slab, shard);
   slabBitmapInit(ctx.u32, slab, sc.binNregs[binind]!);
+  // Debug: free regions start as free junk, so use-after-free checks can verify every free region.
+  if (ctx.debug && ctx.opt.junkFree) ctx.u8.fill(0x5a, edataBase(ctx.u32, slab), edataPast(ctx.u32, slab));
   return slab;
 }
 
@@ -146,7 +150,9 @@ export function binMallocNoFreshSlab(ctx: HeapCtx, arena: number, bin: number, b
     if (!binRefillSlabcur(ctx, arena, bin)) return 0;
     cur = u32[(bin + BIN_SLABCUR_B) >>> 2]!;
   }
-  return edataAddr(u32, cur) + slabRegAllocIndex(u32, cur) * ctx.sc.binRegSize[binind]!;
+  return (
+    edataAddr(u32, cur) + slabRegAllocIndex(u32, cur, ctx.sc.binNregs[binind]!) * ctx.sc.binRegSize[binind]!
+  );
 }
 
 /** Installs a fresh slab as slabcur (slabcur and the heap are empty). Bin lock held. */
@@ -229,7 +235,10 @@ export function binDallocLocked(
   regind: number,
 ): boolean {
   const u32 = ctx.u32;
+  // Debug tier: the record is checked before and after every region change.
+  if (ctx.debug) slabAssertConsistent(u32, slab, binind, ctx.sc.binNregs[binind]!);
   slabRegFree(u32, slab, regind);
+  if (ctx.debug) slabAssertConsistent(u32, slab, binind, ctx.sc.binNregs[binind]!);
   bstatAdd(ctx, bin, BSTATS_NDALLOC, 1);
   bstatAdd(ctx, bin, BSTATS_CURREGS, -1);
   const nfree = edataNfree(u32, slab);

@@ -4,7 +4,18 @@
  * the lowest free region (bitmap_sfu), so regions go out in ascending address order.
  * Synchronization: the owning bin's lock.
  */
-import { EDATA_W_BITMAP, EDATA_W_BM_HINT, EDATA_W_NFREE, edataAddr } from "../extent/edata.js";
+import { metadataCorrupt } from "../errors.js";
+import {
+  EDATA_W_BITMAP,
+  EDATA_W_BM_HINT,
+  EDATA_W_NFREE,
+  EXTENT_STATE_ACTIVE,
+  edataAddr,
+  edataIsRecord,
+  edataSlab,
+  edataState,
+  edataSzind,
+} from "../extent/edata.js";
 
 /** Marks every region free; bits at and beyond `nregs` are set (never free). */
 export function slabBitmapInit(u32: Uint32Array, e: number, nregs: number): void {
@@ -17,12 +28,16 @@ export function slabBitmapInit(u32: Uint32Array, e: number, nregs: number): void
   u32[(e >>> 2) + EDATA_W_NFREE] = nregs;
 }
 
-/** Takes the lowest free region; returns its index. The caller checked nfree > 0. */
-export function slabRegAllocIndex(u32: Uint32Array, e: number): number {
+/**
+ * Takes the lowest free region; returns its index. The caller checked nfree > 0; `nregs` bounds the
+ * scan (a bitmap that disagrees with nfree is corrupt metadata, never a region past the slab).
+ */
+export function slabRegAllocIndex(u32: Uint32Array, e: number, nregs: number): number {
   const ew = e >>> 2;
   const base = ew + EDATA_W_BITMAP;
   let i = u32[ew + EDATA_W_BM_HINT]!;
   for (;;) {
+    if (i * 32 >= nregs) throw metadataCorrupt(`slab ${e}: nfree > 0 but its bitmap is full`);
     const word = u32[base + i]!;
     if (word !== 0xffffffff) {
       const inv = ~word;
@@ -36,8 +51,8 @@ export function slabRegAllocIndex(u32: Uint32Array, e: number): number {
   }
 }
 
-export function slabRegAlloc(u32: Uint32Array, e: number, regSize: number): number {
-  return edataAddr(u32, e) + slabRegAllocIndex(u32, e) * regSize;
+export function slabRegAlloc(u32: Uint32Array, e: number, regSize: number, nregs: number): number {
+  return edataAddr(u32, e) + slabRegAllocIndex(u32, e, nregs) * regSize;
 }
 
 /** True if region `regind` is allocated. */
@@ -53,6 +68,20 @@ export function slabRegFree(u32: Uint32Array, e: number, regind: number): void {
   const wi = regind >>> 5;
   if (wi < u32[ew + EDATA_W_BM_HINT]!) u32[ew + EDATA_W_BM_HINT] = wi;
   u32[ew + EDATA_W_NFREE] = u32[ew + EDATA_W_NFREE]! + 1;
+}
+
+/**
+ * Debug tier: the slab record `e` of class `binind` (nregs regions) is consistent — a live slab record
+ * of that class whose nfree matches its bitmap. Throws (corrupt metadata) otherwise.
+ */
+export function slabAssertConsistent(u32: Uint32Array, e: number, binind: number, nregs: number): void {
+  const ok =
+    edataIsRecord(u32, e) &&
+    edataSlab(u32, e) &&
+    edataState(u32, e) === EXTENT_STATE_ACTIVE &&
+    edataSzind(u32, e) === binind &&
+    u32[(e >>> 2) + EDATA_W_NFREE] === nregs - slabPopcount(u32, e, nregs);
+  if (!ok) throw metadataCorrupt(`slab ${e} of class ${binind}: record, class or free count is inconsistent`);
 }
 
 /** Number of allocated regions according to the bitmap (checker). */

@@ -29,6 +29,7 @@ import {
   BSTATS_NONFULL_SLABS,
 } from "../arena/layout.js";
 import { slabPopcount, slabRegIsAllocated } from "../arena/slab.js";
+import { HeapCorruptionError } from "../errors.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import {
   EDATA_W_LIST_NEXT,
@@ -67,15 +68,18 @@ import {
 } from "../ctx/header.js";
 import { lockIsHeld } from "../sync/index.js";
 import { tcacheRecordSane, tcacheRecords } from "../tcache/index.js";
-import { cacheMarkOk } from "../tcache/mark.js";
 import { TBIN_W_CAP, TBIN_W_HEAD, TBIN_W_SLOTS, TCACHE_NHBINS_B, tbinW } from "../tcache/layout.js";
+import { cacheMarkOk } from "../tcache/mark.js";
+import { checkJunk, junkVerifying } from "./junk.js";
 
-export class HeapCheckError extends Error {
+/** What heap.check() throws: a HeapCorruptionError listing every problem found. */
+export class HeapCheckError extends HeapCorruptionError {
   override name = "HeapCheckError";
   readonly problems: string[];
   constructor(problems: string[]) {
     super(
       `heap check failed (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n  ${problems.slice(0, 30).join("\n  ")}`,
+      0,
     );
     this.problems = problems;
   }
@@ -404,6 +408,7 @@ function heapCheckWalk(ctx: HeapCtx, problems: string[]): CheckReport {
     report.liveRegions += t.regions;
   }
   report.cachedEntries = checkCaches(ctx, problems);
+  if (junkVerifying(ctx)) checkJunk(ctx, extents, problems);
   if (problems.length > 0) throw new HeapCheckError(problems);
   return report;
 }

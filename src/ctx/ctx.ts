@@ -122,6 +122,8 @@ export interface HeapCtx {
   readonly edataBytes: number;
   readonly arenaLayout: ArenaLayout;
   readonly opt: CoreOptions;
+  /** Debug mode (the analog of --enable-debug): junk verification, lock-order witness, debug checks. */
+  readonly debug: boolean;
   /** Every opt.* as resolved from malloc_conf (slow paths only). */
   readonly optRaw: OptValues;
   /** This thread's slot and its per-thread record (THREAD_* offsets). */
@@ -163,6 +165,8 @@ export interface Derived {
   conf: ConfResult;
   embedded: string;
   env: string | null;
+  /** Debug mode, from the header's flags. */
+  debug: boolean;
 }
 
 /**

@@ -100,6 +100,8 @@ export const HDR_FLAGS_B = 172;
 export const HDR_FLAG_NO_STATS = 1;
 /** Forced purges zero-fill the pages (Heap.create({ zeroOnPurge: true })). */
 export const HDR_FLAG_ZERO_ON_PURGE = 2;
+/** Debug mode, jemalloc's --enable-debug (Heap.create({ debug: true }) / JEMALLOC_TS_DEBUG=1). */
+export const HDR_FLAG_DEBUG = 4;
 export const HDR_PROF_REGION_B = 176;
 /** Conf strings too long for their header slots: offset of their block (src/heap/conf_store.ts), or 0. */
 export const HDR_CONF_EXT_B = 180;

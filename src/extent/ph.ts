@@ -7,6 +7,7 @@
  * sibling; PH_CHILD = first child. The heap's root lives in one u32 word (`rootW`, a word index).
  * Synchronization: the caller holds the lock that protects the heap.
  */
+import { metadataCorrupt } from "../errors.js";
 import { EDATA_W_PH_CHILD, EDATA_W_PH_NEXT, EDATA_W_PH_PARENT, edataSnadComp } from "./edata.js";
 
 function parentOf(u32: Uint32Array, e: number): number {
@@ -43,12 +44,20 @@ function meld(u32: Uint32Array, a: number, b: number): number {
   return a;
 }
 
+/** Most records the buffer can hold (a record is ≥ 16 words): bounds every walk over links. */
+function maxRecords(u32: Uint32Array): number {
+  return (u32.length >>> 4) + 1;
+}
+
 /** Two-pass pairing of a sibling list starting at `first`; returns one detached root (or 0). */
 function mergePairs(u32: Uint32Array, first: number): number {
   if (first === 0) return 0;
   let list = 0;
   let a = first;
+  const bound = maxRecords(u32);
+  let steps = 0;
   while (a !== 0) {
+    if (++steps > bound) throw metadataCorrupt("pairing heap sibling list is longer than the heap can hold");
     const b = nextOf(u32, a);
     setParent(u32, a, 0);
     if (b === 0) {
@@ -69,6 +78,8 @@ function mergePairs(u32: Uint32Array, first: number): number {
   let n = nextOf(u32, r);
   setNext(u32, r, 0);
   while (n !== 0) {
+    if (++steps > 2 * bound)
+      throw metadataCorrupt("pairing heap sibling list is longer than the heap can hold");
     const nn = nextOf(u32, n);
     setNext(u32, n, 0);
     r = meld(u32, r, n);
@@ -124,11 +135,13 @@ export function phRemove(u32: Uint32Array, rootW: number, e: number): void {
 export function phForEach(u32: Uint32Array, rootW: number, limit: number, fn: (e: number) => void): number {
   const stack: number[] = [];
   let visited = 0;
+  limit = Math.min(limit, maxRecords(u32));
   const root = u32[rootW]!;
   if (root !== 0) stack.push(root);
   while (stack.length > 0) {
     const e = stack.pop()!;
-    if (++visited > limit) throw new Error(`pairing heap walk exceeded ${limit} nodes: links are corrupt`);
+    if (++visited > limit)
+      throw metadataCorrupt(`pairing heap walk exceeded ${limit} nodes: links are corrupt`);
     fn(e);
     const c = childOf(u32, e);
     const n = nextOf(u32, e);

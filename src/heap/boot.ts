@@ -19,6 +19,7 @@ import {
   HDR_BASE0_B,
   HDR_BG_THREADS_B,
   HDR_CLOCK_ORIGIN_B,
+  HDR_FLAG_DEBUG,
   HDR_FLAG_NO_STATS,
   HDR_FLAG_ZERO_ON_PURGE,
   HDR_FLAGS_B,
@@ -54,10 +55,11 @@ import { alignUp, makeViews } from "../layout/index.js";
 import { attachCheckHeader } from "./attach_check.js";
 import { confEncode, confExtBytes, confRead, confWrite } from "./conf_store.js";
 import { type ConfResult, mallocConfSources, parseMallocConf, readMallocConfEnv } from "../conf/conf.js";
-import { hostCpuCount, hostThreadId } from "../platform/index.js";
+import { hostCpuCount, hostEnv, hostThreadId } from "../platform/index.js";
 import { SizeClasses, sizeClassConfig } from "../sizeclass/index.js";
 import { heapPoisonWord, poisonedError } from "../extent/lock.js";
 import { createLockContext, lockInit, ownerTag, SLOTS_MAX, slotClaim, slotsInit } from "../sync/index.js";
+import { heapWitness } from "./lock_ranks.js";
 
 export interface HeapCreateOptions {
   /** Bytes the buffer starts with (default: maxBytes — pages are committed lazily by the OS). */
@@ -95,6 +97,11 @@ export interface HeapCreateOptions {
    * a purge only moves the extent between caches and marks it not zeroed; see README, "Purge").
    */
   zeroOnPurge?: boolean;
+  /**
+   * Debug mode, the analog of jemalloc's --enable-debug (default: JEMALLOC_TS_DEBUG=1 in the
+   * environment, else false). Recorded in the header: every worker that attaches agrees.
+   */
+  debug?: boolean;
 }
 
 export interface HeapAttachOptions {
@@ -149,11 +156,15 @@ function boolOpt(v: unknown, name: string): boolean | undefined {
 
 /** The header's creation flags (HDR_FLAGS_B) a creator writes. */
 function creationFlags(options: HeapCreateOptions): number {
-  const envStats = process.env.JEMALLOC_TS_STATS;
+  const envStats = hostEnv("JEMALLOC_TS_STATS") ?? undefined;
   const stats =
     boolOpt(options.stats, "stats") ?? !(envStats !== undefined && /^(0|false|no|off)$/i.test(envStats));
   const zeroOnPurge = boolOpt(options.zeroOnPurge, "zeroOnPurge") ?? false;
-  return (stats ? 0 : HDR_FLAG_NO_STATS) | (zeroOnPurge ? HDR_FLAG_ZERO_ON_PURGE : 0);
+  const envDebug = hostEnv("JEMALLOC_TS_DEBUG");
+  const debug = boolOpt(options.debug, "debug") ?? (envDebug === "1" || envDebug === "true");
+  return (
+    (stats ? 0 : HDR_FLAG_NO_STATS) | (zeroOnPurge ? HDR_FLAG_ZERO_ON_PURGE : 0) | (debug ? HDR_FLAG_DEBUG : 0)
+  );
 }
 
 function headerFlags(flags: number): Pick<CoreOptions, "stats" | "zeroOnPurge"> {
@@ -181,7 +192,10 @@ function derive(
     writer: quiet ? () => {} : writer,
   });
   const sc = new SizeClasses(cfg, { slabSizes: conf.slabSizes, binShards: conf.binShards });
-  return { views, sc, conf, embedded, env };
+  const debug = (u32[HDR_FLAGS_B >>> 2]! & HDR_FLAG_DEBUG) !== 0;
+  // jemalloc's debug build defaults opt.junk to "true"; an explicit junk setting still wins.
+  if (debug && ![embedded, env].some((t) => t !== null && /(^|,)\s*junk:/.test(t))) conf.opt.junk = "true";
+  return { views, sc, conf, embedded, env, debug };
 }
 
 /** Milliseconds → integer nanoseconds in [0, 2^53) (decay's range: 104 days of uptime). */
@@ -232,6 +246,7 @@ export function buildCtx(
     hdr,
     edataBytes: edataBytes(2 ** (sc.lgPage - 3)),
     arenaLayout: arenaLayoutCompute(sc),
+    debug: d.debug,
     opt: { ...coreOptions(conf), ...headerFlags(u32[HDR_FLAGS_B >>> 2]!) },
     optRaw: conf.opt,
     slot: claim.slot,
@@ -253,6 +268,8 @@ export function buildCtx(
     const poison = heapPoisonWord(ctx);
     if (poison !== 0) throw poisonedError("lock wait", poison);
   };
+  // Debug: lock order checked by a witness that knows every heap lock by where it lives.
+  if (d.debug) lockCtx.setWitness(heapWitness(ctx));
   views.u8.fill(0, ctx.threadB, ctx.threadB + THREAD_BYTES);
   ctx.i32[(ctx.threadB + THREAD_ARENA_B) >>> 2] = -1;
   ctx.u32[(ctx.threadB + THREAD_TCACHE_ON_B) >>> 2] = conf.opt.tcache ? 1 : 0;

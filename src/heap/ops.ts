@@ -17,6 +17,7 @@ import {
 import { binDallocLocked, binLock, binRecord, binUnlock } from "../arena/bin.js";
 import { CACHELINE, largeDalloc, largeRallocNoMove, largeUsize } from "../arena/large.js";
 import { slabRegIsAllocated } from "../arena/slab.js";
+import { junkVerifyAtReuse, junkVerifying } from "../check/junk.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import {
   EDATA_BITS_PROF_MASK,
@@ -41,16 +42,10 @@ import {
   THREAD_TCACHE_ON_B,
 } from "../ctx/header.js";
 import { profAllocEvent, profFreeSampled, profThreadInit } from "../prof/sample.js";
+import { TBIN_W_HEAD, TBIN_W_NREQUESTS, TBIN_W_SLOTS, TCACHE_KIND_THREAD, tbinW } from "../tcache/layout.js";
+import { cacheBinPopChecked, cacheMarkHeld, cacheMarkSet } from "../tcache/mark.js";
 import {
-  TBIN_W_CAP,
-  TBIN_W_HEAD,
-  TBIN_W_LOW_WATER,
-  TBIN_W_NREQUESTS,
-  TBIN_W_SLOTS,
-  TCACHE_KIND_THREAD,
-  tbinW,
-} from "../tcache/layout.js";
-import {
+  tbinAssertSane,
   tcacheAllocLargeMiss,
   tcacheAllocSmallHard,
   tcacheCreate,
@@ -59,7 +54,6 @@ import {
   tcacheGeom,
   tcacheIsLive,
 } from "../tcache/tcache.js";
-import { cacheBinPopChecked, cacheMarkHeld, cacheMarkSet } from "../tcache/mark.js";
 
 /** Why a pointer was refused (0 = fine). Set by lookupLive. */
 export const PTR_OK = 0;
@@ -204,10 +198,15 @@ export function allocCore(
 ): number {
   const sc = ctx.sc;
   if (tc !== 0 && ind < tcacheGeom(ctx).nhbins) {
+    tbinAssertSane(ctx, tc, ind);
     const w = tbinW(tc, ind);
     let p = cacheBinAlloc(ctx, w);
+    if (p !== 0 && junkVerifying(ctx)) junkVerifyAtReuse(ctx, p, ind, usize, 4);
     if (ind < sc.nbins) {
-      if (p === 0) p = tcacheAllocSmallHard(ctx, tc, ind, arenaInd);
+      if (p === 0) {
+        p = tcacheAllocSmallHard(ctx, tc, ind, arenaInd);
+        if (p !== 0 && junkVerifying(ctx)) junkVerifyAtReuse(ctx, p, ind, usize, 4);
+      }
       if (p === 0) return 0;
       if (zero) ctx.u8.fill(0, p, p + usize);
       else junkAlloc(ctx, p, usize, false);
@@ -227,6 +226,8 @@ export function allocCore(
   const arena = arenaChooseMaybeHuge(ctx, arenaInd, chooseSize);
   if (arena === 0) return 0;
   const p = arenaMallocHard(ctx, arena, usize, ind, zero);
+  // A zeroed small block was cleared already; others are verified before the alloc junk.
+  if (p !== 0 && !zero && ind < sc.nbins && junkVerifying(ctx)) junkVerifyAtReuse(ctx, p, ind, usize, 0);
   if (p !== 0) junkAlloc(ctx, p, usize, zero);
   return p;
 }
@@ -284,6 +285,7 @@ export function dallocCore(ctx: HeapCtx, tc: number, ptr: number, e: number, usi
   if ((ctx.u32[(e >>> 2) + EDATA_W_BITS]! & EDATA_BITS_PROF_MASK) !== 0) profFreeSampled(ctx, ptr, e);
   const ind = edataSzind(ctx.u32, e);
   const cached = tc !== 0 && ind < tcacheGeom(ctx).nhbins;
+  if (cached) tbinAssertSane(ctx, tc, ind);
   // Still in this thread's cache: a double free, caught before anything changes.
   if (cached && cacheMarkHeld(ctx.u32, tbinW(tc, ind), ptr)) return false;
   if (ctx.opt.junkFree) ctx.u8.fill(0x5a, ptr, ptr + usize);

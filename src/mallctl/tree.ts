@@ -458,17 +458,21 @@ export const CONFIG_LEAF_NAMES = [
 
 /**
  * The config.* subtree: build flags from `config` (default BUILD_CONFIG), and
- * config.malloc_conf = the string embedded at heap creation.
+ * config.malloc_conf = the string embedded at heap creation; config.debug from `getDebug` when given
+ * (debug mode is chosen per heap at creation, not at build time).
  */
 export function configSubtree<Ctx>(
   getEmbeddedConf: (ctx: Ctx) => string,
   config: Readonly<BuildConfig> = BUILD_CONFIG,
+  getDebug?: (ctx: Ctx) => boolean,
 ): CtlNamed<Ctx> {
   return named<Ctx>(
     CONFIG_LEAF_NAMES.map((name) =>
       name === "malloc_conf"
         ? [name, leaf<Ctx>({ type: "const char *", access: "r", read: (ctx) => getEmbeddedConf(ctx) })]
-        : [name, constLeaf<Ctx>("bool", config[name])],
+        : name === "debug" && getDebug !== undefined
+          ? [name, leaf<Ctx>({ type: "bool", access: "r", read: (ctx) => getDebug(ctx) })]
+          : [name, constLeaf<Ctx>("bool", config[name])],
     ),
   );
 }

@@ -88,6 +88,8 @@ export interface ReplayOptions {
   perOp?: boolean;
   /** Largest heap (default 4 GiB). */
   maxBytes?: number;
+  /** Debug mode (default: JEMALLOC_TS_DEBUG); it must not change any figure the replay reports. */
+  debug?: boolean;
 }
 
 function arenaJson(heap: Heap, s: ArenaStats): Record<string, unknown> {
@@ -181,6 +183,7 @@ export function replay(trace: Trace, options: ReplayOptions = {}): Record<string
       lgHugepage: options.lgHugepage,
       maxBytes: options.maxBytes ?? 2 ** 32,
       initialBytes: 1 << 20,
+      ...(options.debug === undefined ? {} : { debug: options.debug }),
     },
     () => nowMs,
   );

@@ -49,7 +49,7 @@ export class LockContext {
   readonly waitSliceMs: number;
   readonly timeoutMs: number;
   readonly lockName: LockNameOf;
-  readonly witness: Witness | null;
+  witness: Witness | null;
   readonly now: () => number;
   /** True when contended acquires must spin instead of calling Atomics.wait. */
   readonly spinOnly: boolean;
@@ -76,6 +76,11 @@ export class LockContext {
     this.spinOnly = !this.canBlock || this.maxSpin < 0;
     this.stats = options.stats ?? true;
   }
+  /** Installs a witness after construction (debug mode: it needs the finished heap context). */
+  setWitness(w: Witness | LockRankOf): void {
+    this.witness = typeof w === "function" ? new Witness(w, { nameOf: this.lockName }) : w;
+  }
+
 }
 
 /** Creates a per-thread lock context (see LockContextOptions for defaults). */

@@ -38,6 +38,7 @@ import {
   LSTATS_NREQUESTS,
 } from "../arena/layout.js";
 import { slabRegAllocIndex, slabRegIsAllocated } from "../arena/slab.js";
+import { metadataCorrupt } from "../errors.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import {
   EXTENT_STATE_ACTIVE,
@@ -145,6 +146,26 @@ export function tcacheGeom(ctx: HeapCtx): TcacheGeom {
   return g;
 }
 
+/**
+ * Throws (corrupt metadata) unless bin `binind` of cache `tc` still has its geometry — capacity, stack
+ * position, head ≤ capacity — so every walk over the bin is bounded by what the bin can hold.
+ */
+export function tbinAssertSane(ctx: HeapCtx, tc: number, binind: number): void {
+  const g = tcacheGeom(ctx);
+  const u32 = ctx.u32;
+  const w = tbinW(tc, binind);
+  const block = u32[(tc + TCACHE_BLOCK_B) >>> 2]!;
+  const cap = g.cap[binind];
+  if (
+    cap === undefined ||
+    tc - block !== g.recordOff ||
+    u32[w + TBIN_W_CAP] !== cap ||
+    u32[w + TBIN_W_HEAD]! > cap ||
+    u32[w + TBIN_W_SLOTS] !== (block >>> 2) + g.slotOff[binind]!
+  )
+    throw metadataCorrupt(`thread cache ${tc} bin ${binind}: its record does not match the cache geometry`);
+}
+
 function flushDelayItems(ctx: HeapCtx, g: TcacheGeom, binind: number): number {
   const d = Math.floor(g.gcDelayBytes / ctx.sc.index2size(binind));
   return d >= 256 ? 255 : d;
@@ -223,7 +244,7 @@ function fillSmall(ctx: HeapCtx, tc: number, arena: number, binind: number, nfil
         if (nfree < cnt) cnt = nfree;
         const addr = edataAddr(u32, cur);
         for (let k = 0; k < cnt; k++) {
-          const p = addr + slabRegAllocIndex(u32, cur) * regSize;
+          const p = addr + slabRegAllocIndex(u32, cur, ctx.sc.binNregs[binind]!) * regSize;
           cacheMarkSet(u32, p, slots + base + filled + k);
           u32[slots + base + filled + k] = p;
         }
@@ -267,6 +288,7 @@ function fillSmall(ctx: HeapCtx, tc: number, arena: number, binind: number, nfil
 
 /** tcache_alloc_small_hard: fill the empty bin, then pop. Returns 0 on OOM. */
 export function tcacheAllocSmallHard(ctx: HeapCtx, tc: number, binind: number, arenaInd: number): number {
+  tbinAssertSane(ctx, tc, binind);
   const u32 = ctx.u32;
   const arena = arenaGet(ctx, arenaInd >= 0 ? arenaInd : threadArena(ctx), true);
   if (arena === 0) return 0;
@@ -288,6 +310,7 @@ export { flushProblems };
  * tcache_bin_flush_bottom: flush the oldest items so that `rem` remain. Small and large.
  */
 export function tcacheBinFlush(ctx: HeapCtx, tc: number, binind: number, rem: number): void {
+  tbinAssertSane(ctx, tc, binind);
   const u32 = ctx.u32;
   const w = tbinW(tc, binind);
   const cap = u32[w + TBIN_W_CAP]!;
@@ -395,6 +418,8 @@ function flushSmall(ctx: HeapCtx, tc: number, binind: number, slots: number, fro
         flushProblems.push(p);
         continue;
       }
+      // Debug: the mark goes back to free junk, so the free region verifies as all junk.
+      if (ctx.debug && ctx.opt.junkFree) u32[p >>> 2] = 0x5a5a5a5a;
       if (binDallocLocked(ctx, arena, bin, binind, e, regind)) {
         emptied[nemptied++] = e;
         emptied[nemptied++] = arena;
@@ -508,6 +533,8 @@ export function tcacheEvent(ctx: HeapCtx, tc: number): void {
   const u32 = ctx.u32;
   const g = tcacheGeom(ctx);
   const binind = u32[(tc + TCACHE_NEXT_GC_BIN_B) >>> 2]!;
+  if (binind >= g.nhbins) throw metadataCorrupt(`thread cache ${tc}: GC bin ${binind} out of range`);
+  tbinAssertSane(ctx, tc, binind);
   const w = tbinW(tc, binind);
   const isSmall = binind < ctx.sc.nbins;
   const cap = u32[w + TBIN_W_CAP]!;
@@ -604,6 +631,7 @@ export function tcacheBytes(ctx: HeapCtx, tc: number): number {
   const u32 = ctx.u32;
   let bytes = 0;
   for (let i = 0; i < g.nhbins; i++) {
+    tbinAssertSane(ctx, tc, i);
     const w = tbinW(tc, i);
     bytes += (u32[w + TBIN_W_CAP]! - u32[w + TBIN_W_HEAD]!) * ctx.sc.index2size(i);
   }

@@ -4,4 +4,8 @@
 import { configSubtree } from "../tree.js";
 import type { H, Node } from "./common.js";
 
-export const configNode: Node = configSubtree<H>((heap) => heap.derived.embedded);
+export const configNode: Node = configSubtree<H>(
+  (heap) => heap.derived.embedded,
+  undefined,
+  (heap) => heap.derived.debug,
+);
