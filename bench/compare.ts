@@ -33,11 +33,11 @@ function median(xs: number[]): number {
   return a[a.length >> 1]!;
 }
 
-/** Runs `n` steps of `fn` in chunks; returns the median chunk's ns per step. */
-function timed(n: number, fn: (i: number) => void): number {
+/** Runs `n` steps of `fn` in chunks of `chunk` steps; returns the median chunk's ns per step. */
+function timed(n: number, fn: (i: number) => void, chunk = CHUNK): number {
   const per: number[] = [];
-  for (let i = 0; i < n; i += CHUNK) {
-    const end = Math.min(n, i + CHUNK);
+  for (let i = 0; i < n; i += chunk) {
+    const end = Math.min(n, i + chunk);
     const t0 = performance.now();
     for (let k = i; k < end; k++) fn(k);
     per.push(((performance.now() - t0) * 1e6) / (end - i));
@@ -116,8 +116,8 @@ function records(heap: HeapLike, spec: RecordsSpec): number {
     next = next + spec.group === spec.live ? 0 : next + spec.group;
   };
   // 1M records: every timed step is one batch (group frees + group mallocs).
-  timed(spec.live / spec.group, batch);
-  return timed(1_000_000 / spec.group, batch) / (2 * spec.group);
+  timed(spec.live / spec.group, batch, 1);
+  return timed(1_000_000 / spec.group, batch, 1) / (2 * spec.group);
 }
 
 function flag(name: string): string | undefined {
