@@ -6,6 +6,9 @@
  * counts (on a shared machine the slower ones mostly measure other processes).
  *
  *   node --import tsx bench/compare.ts --base /path/to/old/checkout [--reps 3] [--workload NAME ...]
+ *                                      [--steps DIR ...]
+ *
+ * `--steps` adds intermediate checkouts as columns between "before" and "after" (what each change bought).
  *
  * Prints a Markdown table of ns per malloc/free call. A child is `compare.ts --child SRC VARIANT WORKLOAD`.
  */
@@ -135,8 +138,12 @@ async function main(): Promise<void> {
   const only: string[] = [];
   for (let i = at + 1; at >= 0 && i < argv.length && !argv[i]!.startsWith("--"); i++) only.push(argv[i]!);
   const names = Object.keys(NAMES).filter((n) => only.length === 0 || only.includes(n));
+  const st = argv.indexOf("--steps");
+  const steps: string[] = [];
+  for (let i = st + 1; st >= 0 && i < argv.length && !argv[i]!.startsWith("--"); i++) steps.push(argv[i]!);
   const variants: [string, string, string][] = [
     ["before", `${base}/src`, "stats"],
+    ...steps.map((d): [string, string, string] => [d.split("/").pop()!, `${d}/src`, "stats"]),
     ["after", ownSrc, "stats"],
     ["after, stats: false", ownSrc, "nostats"],
   ];
@@ -161,10 +168,11 @@ async function main(): Promise<void> {
   process.stderr.write("\n");
   console.log(`| workload | ${variants.map((v) => v[0]).join(" | ")} | before ÷ after |`);
   console.log(`|:--|${variants.map(() => "--:").join("|")}|--:|`);
+  const after = variants.length - 2;
   for (const name of names) {
     const cells = variants.map(([label]) => best.get(`${name}|${label}`)!);
     console.log(
-      `| ${NAMES[name]} | ${cells.map((c) => c.toFixed(1)).join(" | ")} | ${(cells[0]! / cells[1]!).toFixed(2)}× |`,
+      `| ${NAMES[name]} | ${cells.map((c) => c.toFixed(1)).join(" | ")} | ${(cells[0]! / cells[after]!).toFixed(2)}× |`,
     );
   }
 }
