@@ -13,7 +13,6 @@
  */
 import type { FootprintSample } from "./result.js";
 import { type BenchAllocator, writeRecordAt } from "./strategies.js";
-import { RECORD_BYTES } from "./workloads.js";
 
 /** The AssemblyScript source compiled for the peer. */
 export const TLSF_SOURCE = `
@@ -92,8 +91,9 @@ export class TlsfAllocator implements BenchAllocator {
     this.#x.free(p);
   }
   writeRecord(p: number, i: number): void {
-    // memory.grow detaches the old buffer: re-make the view when it went stale.
-    if (p + RECORD_BYTES > this.#dv.byteLength) this.#dv = new DataView(this.#x.memory.buffer);
+    // memory.grow detaches the old buffer: re-make the view when the memory has a new one.
+    const buf = this.#x.memory.buffer;
+    if (buf !== this.#dv.buffer) this.#dv = new DataView(buf);
     writeRecordAt(this.#dv, p, i);
   }
   sample(): FootprintSample {

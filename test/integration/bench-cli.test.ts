@@ -130,6 +130,9 @@ describe("bench suite in one process (tiny scale)", () => {
     expect(wc.status, wc.note).toBe("ok");
     expect(wc.nsPerCall!.median).toBeGreaterThan(0);
     expect(wc.footprint!.ratio).toBeGreaterThanOrEqual(1);
+    // The scaling figure: both workers' throughput ÷ one worker's, measured in the same cell.
+    expect(wc.scaling).toBeGreaterThan(0);
+    expect(wc.note).toMatch(/2 workers on one heap: \d+\.\d\d× the throughput of one/);
     const pc = by("producer-consumer", "narenas:1");
     expect(pc.status, pc.note).toBe("ok");
     expect(pc.callsPerIteration).toBe(Math.round(32768 * 0.05));
