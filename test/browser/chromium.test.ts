@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDemoServer } from "../../src/cli/demo_browser.js";
 import { type StaticServer, startStaticServer } from "../../src/cli/serve.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -164,6 +165,40 @@ describe.skipIf(CHROMIUM === undefined)("in headless Chromium", () => {
     expect(r.parseError).toBe(false);
     expect(r.bands).toEqual(["0", "1"]);
     expect(r.rects).toBe(r.extents);
+  });
+
+  it("the demo page (demo --browser): workers run, the live map and the stats are drawn", async () => {
+    const demo = await startDemoServer(0);
+    const p = await browser.newPage();
+    const errors: string[] = [];
+    p.on("pageerror", (e) => errors.push(String(e)));
+    try {
+      await p.goto(`${demo.origin}/`);
+      // Redrawn while the workers run: wait for a map with all four arenas' bands and live slabs.
+      await p.waitForFunction(
+        () => {
+          const svg = (
+            globalThis as never as { document: { querySelector(s: string): { innerHTML: string } | null } }
+          ).document.querySelector("#map");
+          return (
+            svg !== null &&
+            (svg.innerHTML.match(/class="band"/g) ?? []).length >= 4 &&
+            svg.innerHTML.includes("slab-fill")
+          );
+        },
+        { timeout: 30_000, polling: 200 },
+      );
+      const stats = await p.$eval("#stats", (e) => e.textContent ?? "");
+      expect(stats).toMatch(/allocated [\d.]+ MiB/);
+      expect(stats).toMatch(/worker 3: received [1-9]/);
+      expect(stats).toMatch(/background threads: [1-9]/);
+      expect(await p.$eval("#note", (e) => e.textContent)).toBe("");
+      await p.click("#stop");
+      expect(errors).toEqual([]);
+    } finally {
+      await p.close();
+      await demo.close();
+    }
   });
 
   it("no errors reached the page's console", () => {
