@@ -220,6 +220,10 @@ const scenarios = {
       parseError: doc.querySelector("parsererror") !== null,
       bands: [...doc.querySelectorAll("g.band")].map((g) => g.getAttribute("data-arena")),
       rects: doc.querySelectorAll("rect.extent").length,
+      extentsDrawn: [...doc.querySelectorAll("rect.extent")].reduce(
+        (n, r) => n + Number(r.getAttribute("data-count")),
+        0,
+      ),
       extents: m.extents.length,
     };
   },
