@@ -211,4 +211,17 @@ describe.skipIf(CHROMIUM === undefined)("in headless Chromium", () => {
   it("no errors reached the page's console", () => {
     expect(pageErrors).toEqual([]);
   });
+
+  // Last: a 404 and the error report reach the console on purpose.
+  it("background thread 0 whose script fails to load: flag and count rolled back, the console says why", async () => {
+    const r = await run("backgroundFails");
+    expect(r.flagOn).toBe(true);
+    expect(r.threadsOn).toBe(1);
+    expect(r.flagEnd).toBe(false);
+    expect(r.threadsEnd).toBe(0);
+    expect(r.slots).toBe(1);
+    expect(pageErrors.join("\n")).toMatch(
+      /background thread 0 could not start .*background_thread is off again/,
+    );
+  });
 });
