@@ -20,6 +20,7 @@ import type { HeapCtx } from "../ctx/ctx.js";
 import type { HeapHandle } from "../ctx/ctx.js";
 import { HDR_BG_THREADS_B, HDR_MAX_BG_THREADS_B } from "../ctx/header.js";
 import { MallctlError } from "../errors.js";
+import { hostWriteError } from "../platform/index.js";
 import { INFO_STOPPED, INFO_TOT_N_RUNS_B, INFO_TOT_SLEEP_NS_B, infoB } from "./layout.js";
 import { backgroundWorkerScript, workerSpawner } from "./spawn.js";
 import {
@@ -60,15 +61,18 @@ function regionEnsure(heap: HeapHandle): number {
 
 function checkHeap(heap: HeapHandle, fn: string): HeapCtx {
   if (heap === null || typeof heap !== "object" || typeof (heap as { ctx?: unknown }).ctx !== "object") {
-    throw new TypeError(`${fn}: expected a Heap, got ${heap === null ? "null" : typeof heap}`);
+    throw new TypeError(`${fn}: expected a HeapHandle, got ${heap === null ? "null" : typeof heap}`);
   }
   return heap.ctx;
 }
 
 /** Why starting a worker failed (the spawner's reason, or the error thrown). */
-function spawnThread0(ctx: HeapCtx): string | null {
+function spawnThread0(ctx: HeapCtx, region: number): string | null {
   try {
-    const spawner = workerSpawner(ctx.buffer as SharedArrayBuffer, backgroundWorkerScript());
+    // Only thread 0's own load failure undoes the start; the others' are joined by thread 0.
+    const spawner = workerSpawner(ctx.buffer as SharedArrayBuffer, backgroundWorkerScript(), (t, reason) => {
+      if (t === 0) thread0FailedLater(ctx, region, reason);
+    });
     return spawner.spawn(0) ? null : (spawner.lastError ?? "the worker could not be created");
   } catch (err) {
     return err instanceof Error ? err.message : String(err);
@@ -91,7 +95,7 @@ function createThread0(ctx: HeapCtx, region: number): string | null {
   }
   if (!need) return null;
   infoAliveSet(ctx, info, true);
-  const failure = spawnThread0(ctx);
+  const failure = spawnThread0(ctx, region);
   if (failure === null) return null;
   infoAliveSet(ctx, info, false);
   infoLock(ctx, info);
@@ -136,6 +140,32 @@ function unmarkUnstarted(ctx: HeapCtx, region: number): void {
     }
     infoUnlock(ctx, info);
   }
+}
+
+/**
+ * Worker 0 failed to load after the mallctl returned (its script failed asynchronously, e.g. a 404 in
+ * a browser): undo the start as enableLocked would have, and say why.
+ */
+function thread0FailedLater(ctx: HeapCtx, region: number, reason: string): void {
+  let undone = false;
+  globalLock(ctx, region);
+  try {
+    const info = infoB(region, 0);
+    infoLock(ctx, info);
+    if (infoState(ctx, info) !== INFO_STOPPED && !infoAlive(ctx, info)) {
+      infoStateSet(ctx, info, INFO_STOPPED);
+      bgNthreadsAdd(ctx, -1);
+      undone = true;
+    }
+    infoUnlock(ctx, info);
+    if (undone) enableRollback(ctx, region);
+  } finally {
+    globalUnlock(ctx, region);
+  }
+  if (undone)
+    hostWriteError(
+      `<jemalloc>: background thread 0 could not start (${reason}); background_thread is off again\n`,
+    );
 }
 
 /** Thread 0 did not start: unmark the threads it would have started and clear the flag. */

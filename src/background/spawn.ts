@@ -17,7 +17,7 @@
 import { HDR_BG_REGION_B } from "../ctx/header.js";
 import { hostFileExists, hostPathToUrl, hostUrlDisplay, hostWriteError, IS_NODE } from "../platform/index.js";
 import { type HostWorker, startWorker, workerPostToParent } from "../platform/worker.js";
-import { INFO_ALIVE_B, infoB } from "./layout.js";
+import { ALIVE_REQUESTED, INFO_ALIVE_B, infoB } from "./layout.js";
 import type { BgSpawner } from "./work.js";
 
 /** Which module a background Worker runs, and extra workerData for it. */
@@ -108,8 +108,16 @@ export interface WorkerSpawner extends BgSpawner {
   readonly lastError: string | null;
 }
 
-/** A BgSpawner that starts workers running `script` on `buffer` from this thread. */
-export function workerSpawner(buffer: SharedArrayBuffer, script: ResolvedScript): WorkerSpawner {
+/**
+ * A BgSpawner that starts workers running `script` on `buffer` from this thread. `onStartFailed` hears
+ * of a worker that failed before it ran (its script did not load: an asynchronous error), so the
+ * caller can roll back what it marked started.
+ */
+export function workerSpawner(
+  buffer: SharedArrayBuffer,
+  script: ResolvedScript,
+  onStartFailed?: (t: number, reason: string) => void,
+): WorkerSpawner {
   let workers = spawned.get(buffer);
   if (workers === undefined) {
     workers = new Map();
@@ -125,6 +133,15 @@ export function workerSpawner(buffer: SharedArrayBuffer, script: ResolvedScript)
     const aliveW = (infoB(region, t) + INFO_ALIVE_B) >>> 2;
     Atomics.store(i32, aliveW, 0);
     Atomics.notify(i32, aliveW);
+  };
+  /** True when the worker for t never ran: its start request is withdrawn (CAS requested → 0). */
+  const neverRan = (t: number): boolean => {
+    const region = Atomics.load(i32, HDR_BG_REGION_B >>> 2) >>> 0;
+    if (region === 0) return false;
+    const aliveW = (infoB(region, t) + INFO_ALIVE_B) >>> 2;
+    if (Atomics.compareExchange(i32, aliveW, ALIVE_REQUESTED, 0) !== ALIVE_REQUESTED) return false;
+    Atomics.notify(i32, aliveW);
+    return true;
   };
   const gone = (t: number, w: HostWorker): void => {
     if (registry.get(t) !== w) return;
@@ -149,6 +166,10 @@ export function workerSpawner(buffer: SharedArrayBuffer, script: ResolvedScript)
       registry.set(t, w);
       w.onError((err) => {
         report(t, "failed", err);
+        if (registry.get(t) === w && neverRan(t)) {
+          registry.delete(t);
+          onStartFailed?.(t, err instanceof Error ? err.message : String(err));
+        }
         // Browsers: no exit event; a worker that failed is gone.
         if (!IS_NODE) gone(t, w);
       });

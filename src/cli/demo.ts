@@ -2,9 +2,12 @@
  * The main job (`npm start`): one heap in a SharedArrayBuffer, N worker threads attached to it, each
  * allocating Msg records (typed structs) and pushing them onto the next worker's inbox, each freeing
  * what it receives — cross-thread frees through the thread caches. Then the main thread checks the
- * whole heap and prints the statistics.
+ * whole heap, prints the statistics and writes the heap map (heapMapSvg) as an SVG file.
+ * `--browser` serves the same demo to a browser instead (demo_browser.ts).
  */
+import { writeFileSync } from "node:fs";
 import { Worker } from "node:worker_threads";
+import { heapMapSvg } from "../heap/map_svg.js";
 import { Heap } from "../heap.js";
 import { threadTcacheFlush } from "../tcache/index.js";
 import { Inbox, Msg } from "./demo_layout.js";
@@ -12,14 +15,35 @@ import { Inbox, Msg } from "./demo_layout.js";
 export interface DemoOptions {
   workers: number;
   records: number;
+  /** Where the heap map SVG goes at the end (null: not written). */
+  mapFile?: string | null;
+  /** Serve the browser demo instead, on this port (0: any). */
+  browserPort?: number;
   /** How to start a worker (tests run TypeScript through a loader). */
   spawn?: (data: Record<string, unknown>) => Worker;
 }
 
 function parse(argv: string[]): DemoOptions {
-  const o: DemoOptions = { workers: 4, records: 20000 };
+  const o: DemoOptions = { workers: 4, records: 20000, mapFile: "jemalloc-ts-heap-map.svg" };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
+    if (a === "--browser") {
+      o.browserPort ??= 0;
+      continue;
+    }
+    if (a === "--port" || a === "--map") {
+      const v = argv[i + 1];
+      if (v === undefined || v === "") throw new RangeError(`demo: ${a} needs a value`);
+      if (a === "--map") o.mapFile = v === "-" ? null : v;
+      else {
+        const port = Number(v);
+        if (!Number.isInteger(port) || port < 0 || port > 65535)
+          throw new RangeError(`demo: --port needs a port number in [0, 65535], got ${JSON.stringify(v)}`);
+        o.browserPort = port;
+      }
+      i++;
+      continue;
+    }
     const v = Number(argv[i + 1]);
     if ((a === "--workers" || a === "--records") && (!Number.isInteger(v) || v < 1)) {
       throw new RangeError(`demo: ${a} needs a positive integer, got ${JSON.stringify(argv[i + 1] ?? "")}`);
@@ -93,6 +117,13 @@ export async function demo(
   }
   const allocated = g("stats.allocated");
   out(`  (allocated ${allocated} = the main thread's thread-cache stacks: every message was freed)\n`);
+  if (o.mapFile) {
+    writeFileSync(
+      o.mapFile,
+      heapMapSvg(heap.map(), { title: `jemalloc-ts demo: ${o.workers} workers, heap map at the end` }),
+    );
+    out(`  heap map written to ${o.mapFile}\n`);
+  }
   return { allocated, freed, bad };
 }
 
@@ -107,6 +138,10 @@ export async function runDemo(
   } catch (e) {
     err(`${(e as Error).message}\n`);
     return 2;
+  }
+  if (o.browserPort !== undefined) {
+    const { runDemoBrowser } = await import("./demo_browser.js");
+    return runDemoBrowser(o.browserPort, out);
   }
   const r = await demo(o, out);
   return r.bad === 0 && r.freed === o.workers * o.records ? 0 : 1;

@@ -61,12 +61,25 @@ function resolveFile(roots: ReadonlyArray<readonly [string, string]>, urlPath: s
   return null;
 }
 
-/** Starts the server on 127.0.0.1 (port 0: any free port). `roots`: URL prefix → directory. */
-export function startStaticServer(roots: Record<string, string>, port = 0): Promise<StaticServer> {
+/**
+ * Starts the server on 127.0.0.1 (port 0: any free port). `roots`: URL prefix → directory; `pages`:
+ * exact URL path → HTML served from memory.
+ */
+export function startStaticServer(
+  roots: Record<string, string>,
+  port = 0,
+  pages: Record<string, string> = {},
+): Promise<StaticServer> {
   const list = Object.entries(roots).sort((a, b) => b[0].length - a[0].length);
   const server = createServer((req, res) => {
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405, { Allow: "GET, HEAD" }).end();
+      return;
+    }
+    const page = pages[(req.url ?? "/").split("?")[0]!];
+    if (page !== undefined) {
+      res.writeHead(200, { "Content-Type": TYPES[".html"]!, ...ISOLATION_HEADERS });
+      res.end(req.method === "HEAD" ? undefined : page);
       return;
     }
     const file = resolveFile(list, req.url ?? "/");

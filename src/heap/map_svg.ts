@@ -2,7 +2,9 @@
  * map_svg: renders a heap map snapshot (heap.map()) as a standalone SVG string: one band per arena
  * across the carved address space [0, top), each extent a rectangle coloured by its state, a slab's
  * used regions as a darker fill from the bottom (used / nregs of its height), a legend and totals.
- * Elements carry data-* attributes (arena, state, address, size) so tools and tests can read it back.
+ * Neighbouring extents of one state that together are under MERGE_PX wide are drawn as one rectangle
+ * (data-count says how many), so a heap of 100 000 extents still gives a small SVG. Elements carry
+ * data-* attributes (arena, state, address, size, count) so tools and tests can read it back.
  * Pure string building: runs anywhere (Node, a page, a worker).
  */
 import type { ExtentStateName, HeapMapSnapshot, HeapMapTotals } from "./map.js";
@@ -53,45 +55,90 @@ function checkSnapshot(m: HeapMapSnapshot): void {
     throw new TypeError("heapMapSvg: expected a snapshot from heap.map()");
 }
 
+/** A run of extents drawn as one rectangle (adjacent, same state, together narrower than MERGE_PX). */
+interface Run {
+  state: ExtentStateName;
+  address: number;
+  size: number;
+  count: number;
+  x0: number;
+  x1: number;
+  usedRegs: number;
+  nregs: number;
+  sizeClass: number | undefined;
+}
+
+/** Runs narrower than this keep absorbing neighbours: the SVG stays small however many extents. */
+const MERGE_PX = 2;
+
+function runRects(r: Run, arena: number, y: number): string[] {
+  const w = Math.max(r.x1 - r.x0, 0.6);
+  const data = `data-arena="${arena}" data-state="${r.state}" data-address="${r.address}" data-size="${r.size}" data-count="${r.count}"`;
+  const what = r.count === 1 ? "" : ` (${r.count} extents)`;
+  const cls = r.sizeClass !== undefined && r.count === 1 ? `, class ${r.sizeClass}` : "";
+  const used = r.nregs > 0 ? `, ${r.usedRegs}/${r.nregs} regions used` : "";
+  const tip = `${r.state} ${formatBytes(r.size)} at ${r.address}${what}${cls}${used}`;
+  const out = [
+    `<rect class="extent" ${data} x="${r.x0.toFixed(2)}" y="${y}" width="${w.toFixed(2)}" height="${BAND_PX}" fill="${HEAP_MAP_COLOURS[r.state]}"><title>${esc(tip)}</title></rect>`,
+  ];
+  if (r.nregs > 0) {
+    const h = (r.usedRegs / r.nregs) * BAND_PX;
+    out.push(
+      `<rect class="slab-fill" data-used="${(r.usedRegs / r.nregs).toFixed(3)}" x="${r.x0.toFixed(2)}" y="${(y + BAND_PX - h).toFixed(2)}" width="${w.toFixed(2)}" height="${h.toFixed(2)}" fill="${SLAB_USED}" pointer-events="none"/>`,
+    );
+  }
+  return out;
+}
+
+/** One arena's extents (address order) as rectangles, tiny neighbours merged into runs. */
+function arenaRects(m: HeapMapSnapshot, arena: number, y: number, plotPx: number, span: number): string[] {
+  const out: string[] = [];
+  let run: Run | null = null;
+  for (const x of m.extents) {
+    if (x.arena !== arena) continue;
+    const x0 = LABEL_PX + (x.address / span) * plotPx;
+    const x1 = LABEL_PX + ((x.address + x.size) / span) * plotPx;
+    if (run !== null && run.state === x.state && x0 - run.x1 < 0.5 && x1 - run.x0 < MERGE_PX) {
+      run.x1 = x1;
+      run.size += x.size;
+      run.count++;
+      run.usedRegs += x.nregs === undefined ? 0 : x.nregs - x.nfree!;
+      run.nregs += x.nregs ?? 0;
+      continue;
+    }
+    if (run !== null) for (const el of runRects(run, arena, y)) out.push(el);
+    run = {
+      state: x.state,
+      address: x.address,
+      size: x.size,
+      count: 1,
+      x0,
+      x1,
+      usedRegs: x.nregs === undefined ? 0 : x.nregs - x.nfree!,
+      nregs: x.nregs ?? 0,
+      sizeClass: x.sizeClass,
+    };
+  }
+  if (run !== null) for (const el of runRects(run, arena, y)) out.push(el);
+  return out;
+}
+
 /** The arena bands: one <g class="band"> per arena with its extents. */
 function bands(m: HeapMapSnapshot, plotPx: number, span: number): string[] {
   const out: string[] = [];
-  const rowOf = new Map<number, number>();
-  for (const [i, a] of m.arenas.entries()) rowOf.set(a.index, i);
-  const groups: string[][] = m.arenas.map(() => []);
-  for (const x of m.extents) {
-    const row = rowOf.get(x.arena);
-    if (row === undefined) continue;
-    const y = TOP_PX + row * (BAND_PX + GAP_PX);
-    const px = LABEL_PX + (x.address / span) * plotPx;
-    const w = Math.max((x.size / span) * plotPx, 0.6);
-    const data = `data-arena="${x.arena}" data-state="${x.state}" data-address="${x.address}" data-size="${x.size}"`;
-    const tip = `${x.state} ${formatBytes(x.size)} at ${x.address}${x.sizeClass !== undefined ? `, class ${x.sizeClass}` : ""}${x.nregs !== undefined ? `, ${x.nregs - x.nfree!}/${x.nregs} used` : ""}`;
-    const g = groups[row]!;
-    g.push(
-      `<rect class="extent" ${data} x="${px.toFixed(2)}" y="${y}" width="${w.toFixed(2)}" height="${BAND_PX}" fill="${HEAP_MAP_COLOURS[x.state]}"><title>${esc(tip)}</title></rect>`,
-    );
-    if (x.nregs !== undefined && x.nregs > 0) {
-      const used = (x.nregs - x.nfree!) / x.nregs;
-      const h = used * BAND_PX;
-      g.push(
-        `<rect class="slab-fill" data-used="${used.toFixed(3)}" x="${px.toFixed(2)}" y="${(y + BAND_PX - h).toFixed(2)}" width="${w.toFixed(2)}" height="${h.toFixed(2)}" fill="${SLAB_USED}" pointer-events="none"/>`,
-      );
-    }
-  }
-  m.arenas.forEach((a, i) => {
+  for (const [i, a] of m.arenas.entries()) {
     const y = TOP_PX + i * (BAND_PX + GAP_PX);
     out.push(`<g class="band" data-arena="${a.index}">`);
     out.push(
       `<rect class="band-bg" x="${LABEL_PX}" y="${y}" width="${plotPx}" height="${BAND_PX}" fill="#f1f3f6" stroke="#d0d5dc"/>`,
     );
     out.push(`<text x="4" y="${y + BAND_PX / 2 + 4}" font-size="12">arena ${a.index}</text>`);
-    out.push(...groups[i]!);
+    for (const el of arenaRects(m, a.index, y, plotPx, span)) out.push(el);
     out.push(
-      `<text class="band-totals" x="${LABEL_PX}" y="${y + BAND_PX + 13}" font-size="10" fill="#555">${esc(totalsText(a.totals))} · ${a.slabs} slabs</text>`,
+      `<text class="band-totals" x="${LABEL_PX}" y="${y + BAND_PX + 13}" font-size="10" fill="#555">${esc(totalsText(a.totals))} · ${a.extents} extents, ${a.slabs} slabs</text>`,
     );
     out.push("</g>");
-  });
+  }
   return out;
 }
 
@@ -120,15 +167,17 @@ export function heapMapSvg(m: HeapMapSnapshot, options: HeapMapSvgOptions = {}):
   const legendY = TOP_PX + m.arenas.length * (BAND_PX + GAP_PX) + 4;
   const heightPx = legendY + 40;
   const title = options.title ?? "jemalloc-ts heap map";
-  const parts = [
+  const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${widthPx}" height="${heightPx}" viewBox="0 0 ${widthPx} ${heightPx}" font-family="sans-serif">`,
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
     `<text x="4" y="16" font-size="14" font-weight="bold">${esc(title)}</text>`,
     `<text class="axis" x="${LABEL_PX}" y="32" font-size="10" fill="#555">address 0 … ${formatBytes(m.topBytes)} carved (of ${formatBytes(m.maxBytes)}), page ${m.pageBytes} B, ${m.extents.length} extents in ${m.arenas.length} arenas</text>`,
-    ...bands(m, plotPx, span),
+  ];
+  for (const el of bands(m, plotPx, span)) parts.push(el);
+  parts.push(
     ...legend(legendY),
     `<text class="totals" x="${LABEL_PX}" y="${legendY + 30}" font-size="11">total: ${esc(totalsText(m.totals))}</text>`,
     "</svg>",
-  ];
+  );
   return `${parts.join("\n")}\n`;
 }

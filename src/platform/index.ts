@@ -88,8 +88,3 @@ export function hostPathToUrl(path: string): URL {
   const base = (globalThis as { location?: { href: string } }).location?.href;
   return new URL(path, base);
 }
-
-/** Whether this agent is a page's main thread (has a document): it must never block. */
-export function hostIsPageMainThread(): boolean {
-  return typeof (globalThis as { document?: unknown }).document !== "undefined";
-}

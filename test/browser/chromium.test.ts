@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDemoServer } from "../../src/cli/demo_browser.js";
 import { type StaticServer, startStaticServer } from "../../src/cli/serve.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -163,10 +164,64 @@ describe.skipIf(CHROMIUM === undefined)("in headless Chromium", () => {
     const r = await run("map");
     expect(r.parseError).toBe(false);
     expect(r.bands).toEqual(["0", "1"]);
-    expect(r.rects).toBe(r.extents);
+    expect(r.rects).toBeGreaterThan(0);
+    expect(r.extentsDrawn).toBe(r.extents);
+  });
+
+  it("the demo page (demo --browser): workers run, the live map and the stats are drawn", async () => {
+    const demo = await startDemoServer(0);
+    const p = await browser.newPage();
+    const errors: string[] = [];
+    p.on("pageerror", (e) => errors.push(String(e)));
+    try {
+      await p.goto(`${demo.origin}/`);
+      // Redrawn while the workers run: wait for all four arenas' bands, live slabs, every worker busy.
+      await p.waitForFunction(
+        () => {
+          const doc = (
+            globalThis as never as {
+              document: {
+                querySelector(s: string): { innerHTML: string; textContent: string | null } | null;
+              };
+            }
+          ).document;
+          const svg = doc.querySelector("#map")?.innerHTML ?? "";
+          const stats = doc.querySelector("#stats")?.textContent ?? "";
+          return (
+            (svg.match(/class="band"/g) ?? []).length >= 4 &&
+            svg.includes("slab-fill") &&
+            (stats.match(/received [1-9]/g) ?? []).length === 4
+          );
+        },
+        { timeout: 45_000, polling: 200 },
+      );
+      const stats = await p.$eval("#stats", (e) => e.textContent ?? "");
+      expect(stats).toMatch(/allocated [\d.]+ MiB/);
+      expect(stats).toMatch(/worker 3: received [1-9]/);
+      expect(stats).toMatch(/background threads: [1-9]/);
+      expect(await p.$eval("#note", (e) => e.textContent)).toBe("");
+      await p.click("#stop");
+      expect(errors).toEqual([]);
+    } finally {
+      await p.close();
+      await demo.close();
+    }
   });
 
   it("no errors reached the page's console", () => {
     expect(pageErrors).toEqual([]);
+  });
+
+  // Last: a 404 and the error report reach the console on purpose.
+  it("background thread 0 whose script fails to load: flag and count rolled back, the console says why", async () => {
+    const r = await run("backgroundFails");
+    expect(r.flagOn).toBe(true);
+    expect(r.threadsOn).toBe(1);
+    expect(r.flagEnd).toBe(false);
+    expect(r.threadsEnd).toBe(0);
+    expect(r.slots).toBe(1);
+    expect(pageErrors.join("\n")).toMatch(
+      /background thread 0 could not start .*background_thread is off again/,
+    );
   });
 });

@@ -1,7 +1,7 @@
 /**
  * heap.map() and heapMapSvg: the snapshot covers every arena's extents (states, slab counts agree with
  * the allocator's own stats and with check()), and the SVG, read back as text, has one band per arena and
- * one rectangle per extent with the right state.
+ * rectangles that account for every extent with the right state (tiny neighbours of one state merged).
  */
 import { describe, expect, it } from "vitest";
 import { Heap, heapMapSvg, MALLOCX_ARENA } from "../../src/index.js";
@@ -76,7 +76,7 @@ describe("heap.map", () => {
     expect(usedRegs).toBe(Number(smallLive));
   });
 
-  it("renders one band per arena and one rectangle per extent, coloured by state", () => {
+  it("renders one band per arena; its rectangles cover every extent, with its state", () => {
     const { heap } = populated();
     const m = heap.map();
     const svg = heapMapSvg(m, { title: "test map" });
@@ -85,20 +85,32 @@ describe("heap.map", () => {
     const bands = [...svg.matchAll(/<g class="band" [^>]*>/g)].map((t) => attrs(t[0]!)["data-arena"]);
     expect(bands).toEqual(["0", "1", "2"]);
     const rects = [...svg.matchAll(/<rect class="extent" [^>]*>/g)].map((t) => attrs(t[0]!));
-    expect(rects.length).toBe(m.extents.length);
-    for (const [i, x] of m.extents.entries()) {
-      expect(rects[i]!["data-state"]).toBe(x.state);
-      expect(Number(rects[i]!["data-arena"])).toBe(x.arena);
-      expect(Number(rects[i]!["data-address"])).toBe(x.address);
+    // Each rectangle is a run of `data-count` consecutive extents of its arena, all of its state.
+    let covered = 0;
+    for (const arena of m.arenas) {
+      const mine = m.extents.filter((x) => x.arena === arena.index);
+      let next = 0;
+      for (const r of rects.filter((r) => Number(r["data-arena"]) === arena.index)) {
+        const run = mine.slice(next, next + Number(r["data-count"]));
+        expect(run.length).toBe(Number(r["data-count"]));
+        expect(run[0]!.address).toBe(Number(r["data-address"]));
+        expect(run.reduce((s, x) => s + x.size, 0)).toBe(Number(r["data-size"]));
+        for (const x of run) expect(x.state).toBe(r["data-state"]);
+        next += run.length;
+      }
+      expect(next).toBe(mine.length);
+      covered += next;
     }
+    expect(covered).toBe(m.extents.length);
     const statesOf = (arena: string) =>
       new Set(rects.filter((r) => r["data-arena"] === arena).map((r) => r["data-state"]));
     expect(statesOf("0").has("active")).toBe(true);
     expect(statesOf("1").has("dirty")).toBe(true);
     expect(statesOf("2").has("muzzy")).toBe(true);
-    expect((svg.match(/<rect class="slab-fill"/g) ?? []).length).toBe(
-      m.extents.filter((x) => x.nregs).length,
-    );
+    // A slab fill for every rectangle that contains a slab, none for the others.
+    const fills = (svg.match(/<rect class="slab-fill"/g) ?? []).length;
+    expect(fills).toBeGreaterThan(0);
+    expect(fills).toBeLessThanOrEqual(rects.filter((r) => r["data-state"] === "active").length);
     for (const s of ["active", "dirty", "muzzy", "retained", "total:"]) expect(svg).toContain(s);
     expect(svg).toContain("test map");
   });
@@ -106,5 +118,21 @@ describe("heap.map", () => {
   it("rejects what is not a snapshot", () => {
     expect(() => heapMapSvg(null as never)).toThrow(/snapshot from heap\.map/);
     expect(() => heapMapSvg({ extents: [], arenas: [] } as never, { widthPx: 10 })).toThrow(/widthPx/);
+  });
+});
+
+describe("heapMapSvg at scale", () => {
+  it("merges tiny neighbours: 40 000 slabs give a bounded SVG that still accounts for each", () => {
+    const heap = Heap.create({ maxBytes: 1 << 30, envConf: null, conf: "narenas:1,tcache:false" });
+    // Many small slabs (2048-byte regions), every other block freed: slabs half full.
+    const ps: number[] = [];
+    for (let i = 0; i < 40_000; i++) ps.push(heap.malloc(2048));
+    for (let i = 0; i < ps.length; i += 2) heap.free(ps[i]!);
+    const m = heap.map();
+    expect(m.extents.length).toBeGreaterThan(10_000);
+    const svg = heapMapSvg(m);
+    const rects = [...svg.matchAll(/<rect class="extent" [^>]*>/g)].map((t) => attrs(t[0]!));
+    expect(rects.length).toBeLessThan(2_000);
+    expect(rects.reduce((s, r) => s + Number(r["data-count"]), 0)).toBe(m.extents.length);
   });
 });

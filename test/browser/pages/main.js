@@ -1,5 +1,8 @@
 // The browser tests' page: each scenario runs on the page's main thread with module Web Workers and
 // returns a plain result object that the vitest side (test/browser/chromium.test.ts) asserts on.
+
+import { backgroundWorkerScriptSet } from "/dist/background/index.js";
+import { bgNthreads } from "/dist/background/wake.js";
 import { Heap, heapMapSvg, MALLOCX_ARENA } from "/dist/index.js";
 import { slotsLiveCount } from "/dist/sync/index.js";
 import { Cell, Item } from "./shared.js";
@@ -207,6 +210,28 @@ const scenarios = {
     };
   },
 
+  /** Worker 0's script is missing (404): the start is undone when the load error arrives. */
+  async backgroundFails() {
+    const heap = Heap.create({ maxBytes: 16 << 20, conf: "narenas:1" });
+    heap.free(heap.malloc(64));
+    backgroundWorkerScriptSet({ url: new URL("/no-such/background_worker.js", location.href) });
+    try {
+      heap.mallctl("background_thread", true);
+      const flagOn = heap.mallctl("background_thread");
+      const threadsOn = bgNthreads(heap.ctx);
+      await until("the rollback", () => heap.mallctl("background_thread") === false);
+      return {
+        flagOn,
+        threadsOn,
+        flagEnd: heap.mallctl("background_thread"),
+        threadsEnd: bgNthreads(heap.ctx),
+        slots: liveSlots(heap),
+      };
+    } finally {
+      backgroundWorkerScriptSet(null);
+    }
+  },
+
   /** The heap map, drawn on the page. */
   async map() {
     const heap = Heap.create({ maxBytes: 32 << 20, conf: "narenas:2" });
@@ -220,6 +245,10 @@ const scenarios = {
       parseError: doc.querySelector("parsererror") !== null,
       bands: [...doc.querySelectorAll("g.band")].map((g) => g.getAttribute("data-arena")),
       rects: doc.querySelectorAll("rect.extent").length,
+      extentsDrawn: [...doc.querySelectorAll("rect.extent")].reduce(
+        (n, r) => n + Number(r.getAttribute("data-count")),
+        0,
+      ),
       extents: m.extents.length,
     };
   },
