@@ -61,7 +61,7 @@ function regionEnsure(heap: HeapHandle): number {
 
 function checkHeap(heap: HeapHandle, fn: string): HeapCtx {
   if (heap === null || typeof heap !== "object" || typeof (heap as { ctx?: unknown }).ctx !== "object") {
-    throw new TypeError(`${fn}: expected a HeapHandle, got ${heap === null ? "null" : typeof heap}`);
+    throw new TypeError(`${fn}: expected a Heap, got ${heap === null ? "null" : typeof heap}`);
   }
   return heap.ctx;
 }
