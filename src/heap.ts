@@ -22,7 +22,6 @@ import {
 } from "./errors.js";
 import type { HeapCtx } from "./extent/ctx.js";
 import {
-  EDATA_BITS_PROF_MASK,
   EDATA_BITS_SLAB_MASK,
   EDATA_BITS_STATE_MASK,
   EDATA_W_BASE,
@@ -106,8 +105,7 @@ import { profFreeSampled } from "./prof/sample.js";
 export type { HeapAttachOptions, HeapCreateOptions };
 
 const RTREE_LEAF_MASK = 2 ** RTREE_LEAF_BITS - 1;
-// A slab holding sampled allocations (prof count bits) takes the slow path, which finds the sample.
-const FAST_BITS_MASK = EDATA_BITS_STATE_MASK | EDATA_BITS_SLAB_MASK | EDATA_BITS_PROF_MASK;
+const FAST_BITS_MASK = EDATA_BITS_STATE_MASK | EDATA_BITS_SLAB_MASK;
 
 export class Heap {
   /** @internal this thread's context (views, tables, slot). */

@@ -10,7 +10,7 @@
 
 import { decayInit, decayMsRead } from "../decay/index.js";
 import type { HeapCtx } from "../extent/ctx.js";
-import { EDATA_W_LIST_NEXT, edataSzind } from "../extent/edata.js";
+import { EDATA_W_LIST_NEXT, EDATA_W_SZIND, edataSzind } from "../extent/edata.js";
 import { pacDecayDirty, pacDecayMuzzy } from "../extent/extent.js";
 import { heapLock, heapUnlock } from "../extent/lock.js";
 import { PURGE_ON_EPOCH_ADVANCE, pacDecay, pacLock, pacUnlock, paDalloc } from "../extent/pac.js";
@@ -80,11 +80,13 @@ function binReset(ctx: HeapCtx, arena: number, bin: number): void {
 }
 
 function resetLocked(ctx: HeapCtx, arena: number): void {
+  const sc = ctx.sc;
   for (let e = largeListFirst(ctx, arena); e !== 0; e = largeListFirst(ctx, arena)) {
-    void edataSzind;
+    // A sampled small block promoted by heap profiling (arena_prof_promote) goes back to its large class.
+    if (edataSzind(ctx.u32, e) < sc.nbins)
+      ctx.u32[(e >>> 2) + EDATA_W_SZIND] = sc.size2index(sc.largeMinclass);
     largeDalloc(ctx, e);
   }
-  const sc = ctx.sc;
   for (let i = 0; i < sc.nbins; i++)
     for (let s = 0; s < sc.binNshards[i]!; s++) binReset(ctx, arena, binRecord(ctx, arena, i, s));
 }

@@ -19,8 +19,6 @@ import { CACHELINE, largeDalloc, largeRallocNoMove, largeUsize } from "../arena/
 import { slabRegIsAllocated } from "../arena/slab.js";
 import type { HeapCtx } from "../extent/ctx.js";
 import {
-  EDATA_BITS_PROF_MASK,
-  EDATA_W_BITS,
   EXTENT_STATE_ACTIVE,
   edataAddr,
   edataArena,
@@ -40,7 +38,14 @@ import {
   THREAD_TCACHE_B,
   THREAD_TCACHE_ON_B,
 } from "../layout/header.js";
-import { profAllocEvent, profFreeSampled, profThreadInit } from "../prof/sample.js";
+import {
+  profAllocEvent,
+  profFreeSampled,
+  profPromote,
+  profSampleAhead,
+  profThreadInit,
+  profUnpromote,
+} from "../prof/sample.js";
 import {
   TBIN_W_CAP,
   TBIN_W_HEAD,
@@ -209,6 +214,8 @@ export function allocCore(
   zero: boolean,
 ): number {
   const sc = ctx.sc;
+  if (ctx.profB !== 0 && usize <= sc.smallMaxclass && profSampleAhead(ctx, usize))
+    return allocPromoted(ctx, tc, ind, arenaInd, zero);
   if (tc !== 0 && ind < tcacheGeom(ctx).nhbins) {
     const w = tbinW(tc, ind);
     let p = cacheBinAlloc(ctx, w);
@@ -234,6 +241,13 @@ export function allocCore(
   if (arena === 0) return 0;
   const p = arenaMallocHard(ctx, arena, usize, ind, zero);
   if (p !== 0) junkAlloc(ctx, p, usize, zero);
+  return p;
+}
+
+/** imalloc_sample: a sampled small allocation is a page-aligned large extent of the small class. */
+function allocPromoted(ctx: HeapCtx, tc: number, ind: number, arenaInd: number, zero: boolean): number {
+  const p = pallocCore(ctx, tc, ctx.sc.largeMinclass, ctx.page, arenaInd, zero);
+  if (p !== 0) profPromote(ctx, p, ind);
   return p;
 }
 
@@ -287,7 +301,10 @@ export function dallocArena(ctx: HeapCtx, ptr: number, e: number): boolean {
  * arena. `usize` is the allocation's usable size. False for a detected double free.
  */
 export function dallocCore(ctx: HeapCtx, tc: number, ptr: number, e: number, usize: number): boolean {
-  if ((ctx.u32[(e >>> 2) + EDATA_W_BITS]! & EDATA_BITS_PROF_MASK) !== 0) profFreeSampled(ctx, ptr, e);
+  if (ctx.profB !== 0) {
+    profFreeSampled(ctx, ptr, e);
+    profUnpromote(ctx, e);
+  }
   const ind = edataSzind(ctx.u32, e);
   if (ctx.opt.junkFree) ctx.u8.fill(0x5a, ptr, ptr + usize);
   if (tc !== 0 && ind < tcacheGeom(ctx).nhbins) {

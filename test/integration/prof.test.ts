@@ -126,10 +126,31 @@ describe("prof:true,lg_prof_sample:0 — every allocation sampled", () => {
     const prof = byLeafFunction(heap.profile({ format: "pprof" }));
     expect(prof.get("growMe")).toBeUndefined();
     expect(prof.get("resize")?.slice(2)).toEqual([1, heap.mallocUsableSize(p)]);
+    heap.check();
     heap.mallctl("prof.reset", 4);
     expect(heap.mallctl("prof.lg_sample")).toBe(4);
     expect(byLeafFunction(heap.profile({ format: "pprof" })).size).toBe(0);
     heap.free(p);
+    heap.check();
+    heap.detach();
+  });
+});
+
+describe("sampled small blocks are promoted, as jemalloc does", () => {
+  it("to a page-aligned extent of their own, keeping their small usable size; free and arena reset undo it", () => {
+    const heap = Heap.create({ conf: "prof:true,lg_prof_sample:0", envConf: null });
+    const page = heap.mallctl("arenas.page") as number;
+    const ps = [heap.malloc(24), heap.calloc(3, 10), heap.mallocx(40, 0), heap.alignedAlloc(64, 64)];
+    for (const p of ps) expect(p % page).toBe(0);
+    expect(ps.map((p) => heap.mallocUsableSize(p))).toEqual([24, 30, 40, 64].map((n) => heap.nallocx(n)));
+    expect(heap.realloc(ps[0]!, 20)).toBe(ps[0]); // same class: stays in place
+    heap.check();
+    for (const p of ps) heap.free(p);
+    heap.check();
+    const arena = heap.mallctl("arenas.create") as number;
+    for (let i = 0; i < 20; i++) heap.mallocx(100, (arena + 1) << 20);
+    heap.mallctl(`arena.${arena}.reset`);
+    expect(byLeafFunction(heap.profile({ format: "pprof" })).size).toBe(0);
     heap.check();
     heap.detach();
   });
