@@ -211,7 +211,7 @@ export function profUnpromote(ctx: HeapCtx, e: number): void {
 /** prof_malloc_sample_object: records the allocation at `ptr` under the caller's stack. */
 export function profSample(ctx: HeapCtx, ptr: number, usize: number): void {
   if (ctx.optRaw.prof_sys_thread_name) profSysThreadName(ctx);
-  const texts = captureStack();
+  const texts = captureStack(profAllocEvent);
   const tid = ctx.u32[(profThreadB(ctx) + PT_TID_B) >>> 2]!;
   const e = extentOfLive(ctx, ptr);
   if (e === 0) return;

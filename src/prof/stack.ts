@@ -35,14 +35,15 @@ function isAllocatorFrame(site: NodeJS.CallSite): boolean {
   return yes;
 }
 
-function captureSites(): NodeJS.CallSite[] {
+/** `above`: the innermost function whose frame and callees are left out (V8 does not build them). */
+function captureSites(above: (...args: never[]) => unknown): NodeJS.CallSite[] {
   const savedPrepare = Error.prepareStackTrace;
   const savedLimit = Error.stackTraceLimit;
   const holder: { stack?: unknown } = {};
   try {
     Error.stackTraceLimit = PROF_BT_MAX + 32;
     Error.prepareStackTrace = (_e, sites) => sites;
-    Error.captureStackTrace(holder, captureSites);
+    Error.captureStackTrace(holder, above);
     // Read while our formatter is installed: `stack` is formatted on first access.
     const sites = holder.stack;
     return Array.isArray(sites) ? (sites as NodeJS.CallSite[]) : [];
@@ -121,8 +122,8 @@ function mapped(site: NodeJS.CallSite, fn: string, file: string, line: number, c
  * allocator's own frames. Structured call sites (no formatting); each distinct frame is named and
  * source-mapped once per thread. An empty stack becomes one "(unknown)" frame.
  */
-export function captureStack(): string[] {
-  const sites = captureSites();
+export function captureStack(above: (...args: never[]) => unknown = captureStack): string[] {
+  const sites = captureSites(above);
   let i = 0;
   while (i < sites.length && isAllocatorFrame(sites[i]!)) i++;
   const out: string[] = [];
