@@ -63,7 +63,6 @@ function sameShape(a: Json, b: Json, path: string, out: string[]): void {
   }
 }
 
-
 describe("statsPrint('J')", () => {
   it("is one line of JSON with jemalloc's top-level keys", () => {
     expect(JSON_TEXT.includes("\n")).toBe(false);
