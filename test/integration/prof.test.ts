@@ -235,6 +235,8 @@ describe("switches, automatic dumps and bad input", () => {
     expect(heap.mallctl("thread.prof.name", "main loop")).toBe("main loop");
     expect(heap.mallctl("thread.prof.name")).toBe("main loop");
     expect(heap.profile()).toMatch(/^ {2}t\d+: 1: \d+ \[0: 0\] main loop$/m);
+    heap.mallctl("epoch", 1n);
+    expect(heap.mallctl("stats.mutexes.prof.num_ops") as bigint).toBeGreaterThan(0n);
     expect(() => heap.profile({ format: "svg" as "jeprof" })).toThrow(
       /format must be "pprof" or "jeprof", got "svg"/,
     );
