@@ -82,20 +82,26 @@ function functionOf(site: NodeJS.CallSite): string {
 }
 
 /** Raw frame (function, script, generated line, column) → its text, mapped through source maps. */
-const frameCache = new Map<string, string>();
+/** Per script: (line, column) packed in a number → frame text; native frames by name. */
+const frameCache = new Map<string, Map<number | string, string>>();
 
 function frameText(site: NodeJS.CallSite): string {
   const raw = site.getFileName() ?? "";
   const line = site.getLineNumber() ?? 0;
   const col = site.getColumnNumber() ?? 0;
+  let byPos = frameCache.get(raw);
+  if (byPos === undefined) {
+    byPos = new Map();
+    frameCache.set(raw, byPos);
+  }
   // A position in a script names its function: the name is looked up only for a new frame.
-  const key = line === 0 ? `${raw}\u0000${functionOf(site)}` : `${raw}\u0000${line}\u0000${col}`;
-  let text = frameCache.get(key);
+  const key = line === 0 ? functionOf(site) : line * 2 ** 21 + col;
+  let text = byPos.get(key);
   if (text !== undefined) return text;
   const fn = functionOf(site);
   const file = fileOf(raw);
   text = file === "" || line === 0 ? `${fn} (${file || "native"})` : mapped(site, fn, file, line, col);
-  frameCache.set(key, text);
+  byPos.set(key, text);
   return text;
 }
 
