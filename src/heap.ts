@@ -24,7 +24,6 @@ import {
 import type { HeapCtx } from "./ctx/ctx.js";
 import { poisonedError } from "./extent/lock.js";
 import {
-  EDATA_BITS_PROF_MASK,
   EDATA_BITS_SLAB_MASK,
   EDATA_BITS_STATE_MASK,
   EDATA_W_BASE,
@@ -116,8 +115,7 @@ export type { HeapAttachOptions, HeapCreateOptions };
 backgroundWorkerScriptDefaultSet(new URL("./heap/background_worker.js", import.meta.url));
 
 const RTREE_LEAF_MASK = 2 ** RTREE_LEAF_BITS - 1;
-// A slab holding sampled allocations (prof count bits) takes the slow path, which finds the sample.
-const FAST_BITS_MASK = EDATA_BITS_STATE_MASK | EDATA_BITS_SLAB_MASK | EDATA_BITS_PROF_MASK;
+const FAST_BITS_MASK = EDATA_BITS_STATE_MASK | EDATA_BITS_SLAB_MASK;
 
 export class Heap {
   /** @internal this thread's context (views, tables, slot). */

@@ -10,7 +10,7 @@
  */
 
 import type { HeapCtx } from "../ctx/ctx.js";
-import { EDATA_W_LIST_NEXT, edataSzind } from "../extent/edata.js";
+import { EDATA_W_LIST_NEXT, EDATA_W_SZIND, edataSzind } from "../extent/edata.js";
 import { heapLock, heapUnlock } from "../extent/lock.js";
 import { PURGE_ON_EPOCH_ADVANCE, arenaDecay, arenaExtentDalloc } from "./decay.js";
 import { phRemoveFirst } from "../extent/ph.js";
@@ -79,11 +79,13 @@ function binReset(ctx: HeapCtx, arena: number, bin: number): void {
 }
 
 function resetLocked(ctx: HeapCtx, arena: number): void {
+  const sc = ctx.sc;
   for (let e = largeListFirst(ctx, arena); e !== 0; e = largeListFirst(ctx, arena)) {
-    void edataSzind;
+    // A sampled small block promoted by heap profiling (arena_prof_promote) goes back to its large class.
+    if (edataSzind(ctx.u32, e) < sc.nbins)
+      ctx.u32[(e >>> 2) + EDATA_W_SZIND] = sc.size2index(sc.largeMinclass);
     largeDalloc(ctx, e);
   }
-  const sc = ctx.sc;
   for (let i = 0; i < sc.nbins; i++)
     for (let s = 0; s < sc.binNshards[i]!; s++) binReset(ctx, arena, binRecord(ctx, arena, i, s));
 }

@@ -589,7 +589,7 @@ class MallocConfParser {
         this.sanGuardLarge = value as number;
         return;
       case "prof_log":
-        return; // allocation logging keeps no state here (prof.log_start / log_stop are no-ops)
+        return; // accepted; logging starts only with prof.log_start here
       case "prof_unbias":
         this.profUnbias = value as boolean;
         return;

@@ -29,8 +29,8 @@
  *   state  bits 0..2   ACTIVE / DIRTY / MUZZY / RETAINED / MERGING / CACHED
  *   slab   bit  3
  *   committed bit 4,  zeroed bit 5,  head bit 6 (first extent of a mapping: never merged with what precedes)
- *   prof   bits 8..15: live sampled allocations in the extent (saturates at 255 and then sticks; written
- *          under the prof lock). Non-zero sends frees from the extent off the free fast path.
+ *   prof   bits 8..15: live sampled allocations in the extent (a large extent, or a small block promoted
+ *          to one: at most 1; written under the prof lock). Non-zero: the free looks up its sample.
  *
  * Synchronization: fields of an active record belong to its owner (the bin lock for slab bitmaps and
  * nfree, the arena's extent lock for everything else); free records are touched only under the arena's

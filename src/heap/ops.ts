@@ -20,8 +20,6 @@ import { slabRegIsAllocated } from "../arena/slab.js";
 import { junkVerifyAtReuse, junkVerifying } from "../check/junk.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import {
-  EDATA_BITS_PROF_MASK,
-  EDATA_W_BITS,
   EXTENT_STATE_ACTIVE,
   edataAddr,
   edataArena,
@@ -41,7 +39,14 @@ import {
   THREAD_TCACHE_B,
   THREAD_TCACHE_ON_B,
 } from "../ctx/header.js";
-import { profAllocEvent, profFreeSampled, profThreadInit } from "../prof/sample.js";
+import {
+  profAllocEvent,
+  profFreeSampled,
+  profPromote,
+  profSampleAhead,
+  profThreadInit,
+  profUnpromote,
+} from "../prof/sample.js";
 import { TBIN_W_HEAD, TBIN_W_NREQUESTS, TBIN_W_SLOTS, TCACHE_KIND_THREAD, tbinW } from "../tcache/layout.js";
 import { cacheBinPopChecked, cacheMarkHeld, cacheMarkSet } from "../tcache/mark.js";
 import {
@@ -197,6 +202,8 @@ export function allocCore(
   zero: boolean,
 ): number {
   const sc = ctx.sc;
+  if (ctx.profB !== 0 && usize <= sc.smallMaxclass && profSampleAhead(ctx, usize))
+    return allocPromoted(ctx, tc, ind, arenaInd, zero);
   if (tc !== 0 && ind < tcacheGeom(ctx).nhbins) {
     tbinAssertSane(ctx, tc, ind);
     const w = tbinW(tc, ind);
@@ -229,6 +236,13 @@ export function allocCore(
   // A zeroed small block was cleared already; others are verified before the alloc junk.
   if (p !== 0 && !zero && ind < sc.nbins && junkVerifying(ctx)) junkVerifyAtReuse(ctx, p, ind, usize, 0);
   if (p !== 0) junkAlloc(ctx, p, usize, zero);
+  return p;
+}
+
+/** imalloc_sample: a sampled small allocation is a page-aligned large extent of the small class. */
+function allocPromoted(ctx: HeapCtx, tc: number, ind: number, arenaInd: number, zero: boolean): number {
+  const p = pallocCore(ctx, tc, ctx.sc.largeMinclass, ctx.page, arenaInd, zero);
+  if (p !== 0) profPromote(ctx, p, ind);
   return p;
 }
 
@@ -282,7 +296,10 @@ export function dallocArena(ctx: HeapCtx, ptr: number, e: number): boolean {
  * arena. `usize` is the allocation's usable size. False for a detected double free.
  */
 export function dallocCore(ctx: HeapCtx, tc: number, ptr: number, e: number, usize: number): boolean {
-  if ((ctx.u32[(e >>> 2) + EDATA_W_BITS]! & EDATA_BITS_PROF_MASK) !== 0) profFreeSampled(ctx, ptr, e);
+  if (ctx.profB !== 0) {
+    profFreeSampled(ctx, ptr, e);
+    profUnpromote(ctx, e);
+  }
   const ind = edataSzind(ctx.u32, e);
   const cached = tc !== 0 && ind < tcacheGeom(ctx).nhbins;
   if (cached) tbinAssertSane(ctx, tc, ind);

@@ -50,6 +50,8 @@ import {
   HDR_LOCK_CTL_B,
   HDR_ZERO_REALLOCS_B,
 } from "../ctx/header.js";
+import { PROF_LOCK_B } from "../prof/layout.js";
+import { profRegion } from "../prof/region.js";
 import { type LockStats, lockStatsMerge, lockStatsRead, lockStatsZero } from "../sync/index.js";
 import { tcacheBytesOfArena } from "../tcache/index.js";
 import { ctlState, withCtlLock } from "./state.js";
@@ -324,6 +326,9 @@ function globalMutexes(ctx: HeapCtx): Record<GlobalMutexName, LockStats> {
       lockStatsMax(out.max_per_bg_thd, lockStatsRead(ctx.i32, lockW(infoB(region, t) + INFO_LOCK_B)));
     }
   }
+  // Heap profiling has one lock for jemalloc's prof (bt2gctx) and tdata mutexes: reported as "prof".
+  const prof = profRegion(ctx);
+  if (prof !== 0) out.prof = lockStatsRead(ctx.i32, lockW(prof + PROF_LOCK_B));
   return out;
 }
 

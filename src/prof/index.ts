@@ -6,6 +6,7 @@
  */
 
 import type { HeapCtx } from "../ctx/ctx.js";
+import { edataArena } from "../extent/edata.js";
 import { emapLookupChecked } from "../extent/emap.js";
 import { profCollect } from "./collect.js";
 import { formatDump, profDumpFilename, profDumpToFile } from "./dump.js";
@@ -35,6 +36,7 @@ import {
   tctxAll,
 } from "./records.js";
 import { profLgSample as profLgSampleOf, profThreadB, withProfLock } from "./region.js";
+import { profFreeSampled } from "./sample.js";
 
 export { profCollect } from "./collect.js";
 export { formatDump, profDumpText } from "./dump.js";
@@ -134,4 +136,20 @@ export function profRecentDump(ctx: HeapCtx): string {
     recent_alloc_max: max,
     recent_alloc: recs,
   });
+}
+
+/**
+ * arena.<i>.reset / destroy (arena_reset's prof_free of every sampled block): the samples of arena
+ * `ind` are dropped before its blocks are discarded.
+ */
+export function profArenaReset(ctx: HeapCtx, ind: number): void {
+  if (ctx.profB === 0) return;
+  const victims: number[] = [];
+  withProfLock(ctx, () => {
+    for (const a of allocRecordsAll(ctx)) {
+      const e = emapLookupChecked(ctx, allocPtr(ctx, a));
+      if (e !== 0 && edataArena(ctx.u32, e) === ind) victims.push(allocPtr(ctx, a), e);
+    }
+  });
+  for (let i = 0; i < victims.length; i += 2) profFreeSampled(ctx, victims[i]!, victims[i + 1]!);
 }

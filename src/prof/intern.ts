@@ -110,10 +110,16 @@ export function stackFrames(ctx: HeapCtx, stack: number): number[] {
   return Array.from(ctx.u32.subarray(w, w + n));
 }
 
-/** Per-thread caches in front of the tables: frame text → string record, stack key → stack record. */
+/** A trie over frame texts (innermost first) to the stack record: a repeated stack allocates nothing. */
+interface StackTrie {
+  stack: number;
+  readonly next: Map<string, StackTrie>;
+}
+
+/** Per-thread caches in front of the tables: frame text → string record, and the stack trie. */
 interface InternCache {
   readonly frames: Map<string, number>;
-  readonly stacks: Map<string, number>;
+  readonly stacks: StackTrie;
 }
 
 const caches = new WeakMap<HeapCtx, InternCache>();
@@ -122,12 +128,19 @@ const caches = new WeakMap<HeapCtx, InternCache>();
 export function internStackTexts(ctx: HeapCtx, texts: readonly string[]): number {
   let c = caches.get(ctx);
   if (c === undefined) {
-    c = { frames: new Map(), stacks: new Map() };
+    c = { frames: new Map(), stacks: { stack: 0, next: new Map() } };
     caches.set(ctx, c);
   }
-  const key = texts.join("\n");
-  const hit = c.stacks.get(key);
-  if (hit !== undefined) return hit;
+  let node = c.stacks;
+  for (const t of texts) {
+    let n = node.next.get(t);
+    if (n === undefined) {
+      n = { stack: 0, next: new Map() };
+      node.next.set(t, n);
+    }
+    node = n;
+  }
+  if (node.stack !== 0) return node.stack;
   const frames: number[] = [];
   for (const t of texts) {
     let f = c.frames.get(t);
@@ -138,7 +151,6 @@ export function internStackTexts(ctx: HeapCtx, texts: readonly string[]): number
     }
     frames.push(f);
   }
-  const s = internStack(ctx, frames);
-  if (s !== 0) c.stacks.set(key, s);
-  return s;
+  node.stack = internStack(ctx, frames);
+  return node.stack;
 }

@@ -2,8 +2,11 @@
  * report: what `jemalloc-ts prof <dump>` prints — the top allocation sites by live bytes (flat: the
  * innermost frame holds them) and a flame graph of live bytes (SVG, outermost frame at the bottom).
  */
-import { escapeXml } from "../bench/svg.js";
 import { type ParsedDump, splitSymbol } from "./read.js";
+
+function escapeXml(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
 
 export interface TopRow {
   fn: string;

@@ -12,6 +12,7 @@
 
 import { prngLgRangeU64, prngSeedU64 } from "../decay/prng.js";
 import type { HeapCtx } from "../ctx/ctx.js";
+import { EDATA_BITS_SLAB_MASK, EDATA_W_BITS, EDATA_W_SZIND } from "../extent/edata.js";
 import { emapLookupChecked } from "../extent/emap.js";
 import { HDR_TOP_B, THREAD_ALLOCATED_B, THREAD_GC_ALLOC_NEXT_B } from "../ctx/header.js";
 import { slotThreadId } from "../sync/index.js";
@@ -73,8 +74,16 @@ interface UnbiasMap {
 const unbiasMaps = new Map<string, UnbiasMap>();
 
 /** prof_unbiased_sz / prof_shifted_unbiased_cnt for the heap's size classes at rate 2^lg. */
+let lastMap: { lg: number; sizes: Float64Array; map: UnbiasMap } | null = null;
+
 export function unbiasMap(ctx: HeapCtx, lg: number): UnbiasMap {
   const sizes = ctx.sc.indexToSizeTab;
+  if (lastMap !== null && lastMap.lg === lg && lastMap.sizes === sizes) return lastMap.map;
+  lastMap = { lg, sizes, map: unbiasMapOf(sizes, lg) };
+  return lastMap.map;
+}
+
+function unbiasMapOf(sizes: Float64Array, lg: number): UnbiasMap {
   const key = `${lg}:${sizes.length}:${sizes[sizes.length - 1]}`;
   let m = unbiasMaps.get(key);
   if (m !== undefined) return m;
@@ -168,10 +177,41 @@ function triggers(ctx: HeapCtx, pt: number, after: number): void {
   }
 }
 
+/**
+ * te_prof_sample_event_lookahead + prof_active: whether the allocation of `usize` bytes about to be
+ * made will be sampled (so a small one is promoted first, as imalloc_sample does).
+ */
+export function profSampleAhead(ctx: HeapCtx, usize: number): boolean {
+  const pt = profThreadB(ctx);
+  const f64 = ctx.f64;
+  if (f64[(ctx.threadB + THREAD_ALLOCATED_B) >>> 3]! + usize < f64[(pt + PT_SAMPLE_NEXT_B) >>> 3]!)
+    return false;
+  return profFlag(ctx, PROF_ACTIVE_B) && ctx.u32[(pt + PT_ACTIVE_B) >>> 2] !== 0;
+}
+
+/**
+ * arena_prof_promote: the sampled small allocation `p` was made as a page-aligned large extent; its
+ * size class becomes the small one, so its usable size is the small size. A promoted extent is one
+ * that is not a slab and has a small class (jemalloc's test at free).
+ */
+export function profPromote(ctx: HeapCtx, p: number, ind: number): void {
+  const e = emapLookupChecked(ctx, p);
+  if (e !== 0) ctx.u32[(e >>> 2) + EDATA_W_SZIND] = ind;
+}
+
+/** arena_dalloc_promoted: gives a promoted extent back its large class before it is freed. */
+export function profUnpromote(ctx: HeapCtx, e: number): void {
+  const u32 = ctx.u32;
+  const w = e >>> 2;
+  if ((u32[w + EDATA_W_BITS]! & EDATA_BITS_SLAB_MASK) !== 0 || u32[w + EDATA_W_SZIND]! >= ctx.sc.nbins)
+    return;
+  u32[w + EDATA_W_SZIND] = ctx.sc.size2index(ctx.sc.largeMinclass);
+}
+
 /** prof_malloc_sample_object: records the allocation at `ptr` under the caller's stack. */
 export function profSample(ctx: HeapCtx, ptr: number, usize: number): void {
   if (ctx.optRaw.prof_sys_thread_name) profSysThreadName(ctx);
-  const texts = captureStack();
+  const texts = captureStack(profAllocEvent);
   const tid = ctx.u32[(profThreadB(ctx) + PT_TID_B) >>> 2]!;
   const e = extentOfLive(ctx, ptr);
   if (e === 0) return;

@@ -4,6 +4,7 @@
  * frames of this package (the allocator itself) at the top of the stack are dropped, so the innermost
  * frame kept is the caller of malloc / calloc / mallocx / …
  */
+import { findSourceMap } from "node:module";
 import { fileURLToPath } from "node:url";
 
 /** PROF_BT_MAX: the deepest stack kept. */
@@ -20,77 +21,119 @@ const pkgRoot = (() => {
 })();
 const ownToolDirs = [`${pkgRoot}cli/`, `${pkgRoot}bench/`];
 
-function isAllocatorFrame(file: string): boolean {
-  return file.startsWith(pkgRoot) && !ownToolDirs.some((d) => file.startsWith(d));
-}
+/** Script name (as V8 reports it) → whether it is the allocator's own code. */
+const allocatorScripts = new Map<string, boolean>();
 
-/** One V8 stack line: "at fn (file:line:col)", "at file:line:col", "at fn (native)". */
-const FRAME_LINE = /^\s*at (?:(.*?) \((.*?)(?::(\d+):(\d+))?\)|(.*?)(?::(\d+):(\d+))?)$/;
-
-interface RawFrame {
-  fn: string;
-  file: string;
-  line: number;
-  column: number;
-}
-
-function parseLine(line: string): RawFrame | null {
-  const m = FRAME_LINE.exec(line);
-  if (m === null) return null;
-  const named = m[2] !== undefined;
-  let file = (named ? m[2] : m[5]) ?? "";
-  if (file.startsWith("file://")) {
-    try {
-      file = fileURLToPath(file).replace(/\\/g, "/");
-    } catch {
-      // keep the URL as it is
-    }
+function isAllocatorFrame(site: NodeJS.CallSite): boolean {
+  const raw = site.getFileName() ?? "";
+  let yes = allocatorScripts.get(raw);
+  if (yes === undefined) {
+    const file = fileOf(raw);
+    yes = file.startsWith(pkgRoot) && !ownToolDirs.some((d) => file.startsWith(d));
+    allocatorScripts.set(raw, yes);
   }
-  return {
-    fn: named ? m[1]! : "(top level)",
-    file,
-    line: Number((named ? m[3] : m[6]) ?? 0),
-    column: Number((named ? m[4] : m[7]) ?? 0),
-  };
+  return yes;
 }
 
-/**
- * The formatted stack (V8's text, which Node, tsx and vitest map back to the original sources).
- * Error.prepareStackTrace is set aside so that a user's formatter cannot change the text.
- */
-function captureText(): string {
+/** `above`: the innermost function whose frame and callees are left out (V8 does not build them). */
+function captureSites(above: (...args: never[]) => unknown): NodeJS.CallSite[] {
   const savedPrepare = Error.prepareStackTrace;
   const savedLimit = Error.stackTraceLimit;
   const holder: { stack?: unknown } = {};
   try {
     Error.stackTraceLimit = PROF_BT_MAX + 32;
-    (Error as { prepareStackTrace?: unknown }).prepareStackTrace = undefined;
-    Error.captureStackTrace(holder, captureText);
-    return typeof holder.stack === "string" ? holder.stack : "";
+    Error.prepareStackTrace = (_e, sites) => sites;
+    Error.captureStackTrace(holder, above);
+    // Read while our formatter is installed: `stack` is formatted on first access.
+    const sites = holder.stack;
+    return Array.isArray(sites) ? (sites as NodeJS.CallSite[]) : [];
   } finally {
     Error.prepareStackTrace = savedPrepare;
     Error.stackTraceLimit = savedLimit;
   }
 }
 
+/** Script name → plain path (file:// URLs converted once). */
+const fileCache = new Map<string, string>();
+
+function fileOf(raw: string): string {
+  let f = fileCache.get(raw);
+  if (f === undefined) {
+    f = raw;
+    if (raw.startsWith("file://")) {
+      try {
+        f = fileURLToPath(raw).replace(/\\/g, "/");
+      } catch {
+        // keep the URL
+      }
+    }
+    fileCache.set(raw, f);
+  }
+  return f;
+}
+
+/** V8's name for a frame: "Type.method", "new Ctor", "fn", or "(anonymous)". */
+function functionOf(site: NodeJS.CallSite): string {
+  const fn = site.getFunctionName() ?? site.getMethodName();
+  if (site.isConstructor()) return `new ${fn ?? "(anonymous)"}`;
+  if (fn === null || fn === undefined || fn === "") return site.isToplevel() ? "(top level)" : "(anonymous)";
+  const type = site.isToplevel() ? null : site.getTypeName();
+  return type !== null && type !== "Object" && !fn.startsWith(`${type}.`) ? `${type}.${fn}` : fn;
+}
+
+/** Raw frame (function, script, generated line, column) → its text, mapped through source maps. */
+/** Per script: (line, column) packed in a number → frame text; native frames by name. */
+const frameCache = new Map<string, Map<number | string, string>>();
+
+function frameText(site: NodeJS.CallSite): string {
+  const raw = site.getFileName() ?? "";
+  const line = site.getLineNumber() ?? 0;
+  const col = site.getColumnNumber() ?? 0;
+  let byPos = frameCache.get(raw);
+  if (byPos === undefined) {
+    byPos = new Map();
+    frameCache.set(raw, byPos);
+  }
+  // A position in a script names its function: the name is looked up only for a new frame.
+  const key = line === 0 ? functionOf(site) : line * 2 ** 21 + col;
+  let text = byPos.get(key);
+  if (text !== undefined) return text;
+  const fn = functionOf(site);
+  const file = fileOf(raw);
+  text = file === "" || line === 0 ? `${fn} (${file || "native"})` : mapped(site, fn, file, line, col);
+  byPos.set(key, text);
+  return text;
+}
+
+/** The original position when the script has a source map Node knows (tsx, --enable-source-maps). */
+function mapped(site: NodeJS.CallSite, fn: string, file: string, line: number, col: number): string {
+  try {
+    const sm = findSourceMap(site.getFileName() ?? file);
+    const e = sm?.findEntry(line - 1, col - 1) as
+      | { originalSource?: string; originalLine?: number; originalColumn?: number }
+      | undefined;
+    if (e?.originalSource !== undefined && e.originalLine !== undefined && e.originalColumn !== undefined) {
+      let src = e.originalSource;
+      if (src.startsWith("file://")) src = fileURLToPath(src).replace(/\\/g, "/");
+      return `${fn} (${src}:${e.originalLine + 1}:${e.originalColumn + 1})`;
+    }
+  } catch {
+    // no usable map: the generated position
+  }
+  return `${fn} (${file}:${line}:${col})`;
+}
+
 /**
  * The caller's stack as frame texts "function (file:line:column)", innermost first, without the
- * allocator's own frames. An empty stack becomes one "(unknown)" frame.
+ * allocator's own frames. Structured call sites (no formatting); each distinct frame is named and
+ * source-mapped once per thread. An empty stack becomes one "(unknown)" frame.
  */
-export function captureStack(): string[] {
-  const frames: RawFrame[] = [];
-  for (const line of captureText().split("\n")) {
-    const f = parseLine(line);
-    if (f !== null) frames.push(f);
-  }
+export function captureStack(above: (...args: never[]) => unknown = captureStack): string[] {
+  const sites = captureSites(above);
   let i = 0;
-  while (i < frames.length && isAllocatorFrame(frames[i]!.file)) i++;
+  while (i < sites.length && isAllocatorFrame(sites[i]!)) i++;
   const out: string[] = [];
-  for (; i < frames.length && out.length < PROF_BT_MAX; i++) {
-    const f = frames[i]!;
-    const where = f.file === "" || f.line === 0 ? f.file || "native" : `${f.file}:${f.line}:${f.column}`;
-    out.push(`${f.fn.replace(/^async /, "")} (${where})`);
-  }
+  for (; i < sites.length && out.length < PROF_BT_MAX; i++) out.push(frameText(sites[i]!));
   if (out.length === 0) out.push("(unknown)");
   return out;
 }

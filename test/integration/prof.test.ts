@@ -109,6 +109,14 @@ describe("prof:true,lg_prof_sample:0 — every allocation sampled", () => {
     expect(prof.get("workerProfAlloc")?.slice(2)).toEqual([7, 7 * u]);
     const text = heap.profile({ format: "jeprof" }) as string;
     expect(text).toContain(`  t${reply.threadId}: 7: ${7 * u} [0: 0] prof-worker`);
+    if (hasJeprof) {
+      const file = join(dir, "worker.heap");
+      heap.mallctl("prof.dump", file);
+      const line = jeprofText(file)
+        .split("\n")
+        .find((l) => l.includes("workerProfAlloc@"));
+      expect(Number(line?.trim().split(/\s+/)[0])).toBe(7 * u);
+    }
     for (const p of reply.ptrs) heap.free(p);
     expect(byLeafFunction(heap.profile({ format: "pprof" })).get("workerProfAlloc")).toBeUndefined();
     heap.detach();
@@ -126,10 +134,31 @@ describe("prof:true,lg_prof_sample:0 — every allocation sampled", () => {
     const prof = byLeafFunction(heap.profile({ format: "pprof" }));
     expect(prof.get("growMe")).toBeUndefined();
     expect(prof.get("resize")?.slice(2)).toEqual([1, heap.mallocUsableSize(p)]);
+    heap.check();
     heap.mallctl("prof.reset", 4);
     expect(heap.mallctl("prof.lg_sample")).toBe(4);
     expect(byLeafFunction(heap.profile({ format: "pprof" })).size).toBe(0);
     heap.free(p);
+    heap.check();
+    heap.detach();
+  });
+});
+
+describe("sampled small blocks are promoted, as jemalloc does", () => {
+  it("to a page-aligned extent of their own, keeping their small usable size; free and arena reset undo it", () => {
+    const heap = Heap.create({ conf: "prof:true,lg_prof_sample:0", envConf: null });
+    const page = heap.mallctl("arenas.page") as number;
+    const ps = [heap.malloc(24), heap.calloc(3, 10), heap.mallocx(40, 0), heap.alignedAlloc(64, 64)];
+    for (const p of ps) expect(p % page).toBe(0);
+    expect(ps.map((p) => heap.mallocUsableSize(p))).toEqual([24, 30, 40, 64].map((n) => heap.nallocx(n)));
+    expect(heap.realloc(ps[0]!, 20)).toBe(ps[0]); // same class: stays in place
+    heap.check();
+    for (const p of ps) heap.free(p);
+    heap.check();
+    const arena = heap.mallctl("arenas.create") as number;
+    for (let i = 0; i < 20; i++) heap.mallocx(100, (arena + 1) << 20);
+    heap.mallctl(`arena.${arena}.reset`);
+    expect(byLeafFunction(heap.profile({ format: "pprof" })).size).toBe(0);
     heap.check();
     heap.detach();
   });
@@ -180,6 +209,62 @@ describe("jemalloc-ts prof <dump>", () => {
         () => {},
       ),
     ).toBe(1);
+  });
+});
+
+describe("switches, automatic dumps and bad input", () => {
+  it("prof.active / thread.prof.active stop sampling; thread.prof.name is checked", () => {
+    const heap = Heap.create({ conf: "prof:true,lg_prof_sample:0", envConf: null });
+    function quiet(): number {
+      return heap.malloc(200);
+    }
+    expect(heap.mallctl("prof.active", false)).toBe(true);
+    quiet();
+    heap.mallctl("prof.active", true);
+    heap.mallctl("thread.prof.active", false);
+    quiet();
+    heap.mallctl("thread.prof.active", true);
+    expect(byLeafFunction(heap.profile({ format: "pprof" })).get("quiet")).toBeUndefined();
+    quiet();
+    expect(
+      byLeafFunction(heap.profile({ format: "pprof" }))
+        .get("quiet")
+        ?.slice(2),
+    ).toEqual([1, heap.nallocx(200)]);
+    expect(() => heap.mallctl("thread.prof.name", "bad\nname")).toThrow(/EFAULT/);
+    expect(heap.mallctl("thread.prof.name", "main loop")).toBe("main loop");
+    expect(heap.mallctl("thread.prof.name")).toBe("main loop");
+    expect(heap.profile()).toMatch(/^ {2}t\d+: 1: \d+ \[0: 0\] main loop$/m);
+    heap.mallctl("epoch", 1n);
+    expect(heap.mallctl("stats.mutexes.prof.num_ops") as bigint).toBeGreaterThan(0n);
+    expect(() => heap.profile({ format: "svg" as "jeprof" })).toThrow(
+      /format must be "pprof" or "jeprof", got "svg"/,
+    );
+    let dumped = "";
+    heap.mallctl("experimental.prof_recent.alloc_max", -1);
+    heap.mallctl("experimental.prof_recent.alloc_dump", (t: string) => {
+      dumped = t;
+    });
+    expect(JSON.parse(dumped).recent_alloc[0].alloc_trace[0]).toMatch(/^quiet \(/);
+    expect(() => heap.mallctl("experimental.prof_recent.alloc_max", -2)).toThrow(/EINVAL/);
+    heap.detach();
+    const off = Heap.create({ envConf: null });
+    expect(() => off.profile()).toThrow(/created without opt.prof/);
+    off.detach();
+  });
+
+  it("lg_prof_interval writes .i<n>.heap dumps; prof_gdump writes .u<n>.heap at new highs", () => {
+    const prefix = join(dir, "auto");
+    const heap = Heap.create({
+      conf: `prof:true,lg_prof_interval:20,prof_gdump:true,prof_prefix:${prefix}`,
+      envConf: null,
+    });
+    expect(heap.mallctl("prof.interval")).toBe(1n << 20n);
+    for (let i = 0; i < 40; i++) heap.malloc(100_000);
+    const files = readdirSync(dir).filter((f) => f.startsWith(`auto.${process.pid}.`));
+    expect(files.some((f) => /\.i0\.heap$/.test(f))).toBe(true);
+    expect(files.some((f) => /\.u0\.heap$/.test(f))).toBe(true);
+    heap.detach();
   });
 });
 

@@ -27,6 +27,7 @@ import {
   PAC_HOOKS_VERSION_B,
   PAC_OVERSIZE_THRESHOLD_B,
 } from "../../extent/pac_layout.js";
+import { profArenaReset } from "../../prof/index.js";
 import { ctlFail } from "../../errors.js";
 import { DSS_PREC_NAMES } from "../../conf/opt.js";
 import {
@@ -114,6 +115,7 @@ function arenaDestroyLeaf(heap: H, i: number): void {
     if (arenaNthreads(ctx, a) !== 0) ctlFail("EFAULT", `arena ${i} still has threads bound to it`);
     backgroundThreadResetPrepare(ctx, i);
     try {
+      profArenaReset(ctx, i);
       opResult(arenaDestroy(ctx, i), "destroy", i);
     } finally {
       backgroundThreadResetFinish(ctx, i);
@@ -254,6 +256,7 @@ const arenaINode = named<H>([
         manualArenaOrFault(heap.ctx, i);
         backgroundThreadResetPrepare(heap.ctx, i);
         try {
+          profArenaReset(heap.ctx, i);
           opResult(arenaReset(heap.ctx, i), "reset", i);
         } finally {
           backgroundThreadResetFinish(heap.ctx, i);
