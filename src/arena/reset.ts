@@ -18,7 +18,6 @@ import { HDR_LAST_DESTROYED_B, HDR_LOCK_ARENAS_B } from "../ctx/header.js";
 import { arenaFieldsB, arenaIsAuto, arenaNthreads, arenaRecordByInd, narenasTotal } from "./arena.js";
 import { binFullFirst, binLock, binRecord, binUnlock, bstatD } from "./bin.js";
 import { largeDalloc, largeListFirst } from "./large.js";
-import { arenaCachesRelease } from "./reset_caches.js";
 import {
   ARENA_NTHREADS_INT_B,
   ARENA_STATE_B,
@@ -47,7 +46,6 @@ function check(ctx: HeapCtx, ind: number, destroying: boolean): number | ArenaOp
   ) {
     return "EFAULT";
   }
-  if (!arenaCachesRelease(ctx, ind)) return "EFAULT";
   return arena;
 }
 

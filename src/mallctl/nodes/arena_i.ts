@@ -17,6 +17,7 @@ import { backgroundThreadResetFinish, backgroundThreadResetPrepare } from "../..
 
 import { arenaGet, arenaIsAuto, arenaNthreads, narenasAuto, narenasTotal } from "../../arena/arena.js";
 import { type ArenaOpResult, arenaDestroy, arenaReset } from "../../arena/reset.js";
+import { arenaCachesRelease } from "../../tcache/arena_caches.js";
 import { decayMsRead } from "../../decay/index.js";
 import type { ExtentHooks, HeapCtx } from "../../ctx/ctx.js";
 import { pacDecayDirty, pacDecayMuzzy } from "../../extent/extent.js";
@@ -109,10 +110,17 @@ function opResult(r: ArenaOpResult, what: string, i: number): void {
   if (r !== 0) ctlFail(r, `${what} of arena ${i} failed`);
 }
 
+/** Thread caches must not keep blocks of an arena being reset or destroyed (src/tcache/arena_caches.ts). */
+function cachesReleaseOrFault(ctx: HeapCtx, i: number): void {
+  if (!arenaCachesRelease(ctx, i))
+    ctlFail("EFAULT", `another thread's cache still holds blocks of arena ${i} (flush it first)`);
+}
+
 function arenaDestroyLeaf(heap: H, i: number): void {
   withCtlLock(heap, (ctx) => {
     const a = manualArenaOrFault(ctx, i);
     if (arenaNthreads(ctx, a) !== 0) ctlFail("EFAULT", `arena ${i} still has threads bound to it`);
+    cachesReleaseOrFault(ctx, i);
     backgroundThreadResetPrepare(ctx, i);
     try {
       profArenaReset(ctx, i);
@@ -254,6 +262,7 @@ const arenaINode = named<H>([
       run: (heap, mib) => {
         const i = mibAt(mib, 1);
         manualArenaOrFault(heap.ctx, i);
+        cachesReleaseOrFault(heap.ctx, i);
         backgroundThreadResetPrepare(heap.ctx, i);
         try {
           profArenaReset(heap.ctx, i);

@@ -1,8 +1,8 @@
 /**
- * reset_caches: thread caches holding regions of an arena about to be reset or destroyed. jemalloc's
+ * arena_caches: thread caches holding regions of an arena about to be reset or destroyed. jemalloc's
  * manual makes the caller flush every cache used with the arena first and leaves the rest undefined
  * (a cache would later hand out memory of the discarded arena). Here arena.<i>.reset / destroy
- * flush, in every bin that holds some of the arena's blocks, the calling thread's cache and every
+ * (src/mallctl/nodes/arena_i.ts, before the arena layer resets it) flush, in every bin that holds some of the arena's blocks, the calling thread's cache and every
  * explicit cache (tcache.create; any thread may flush those, as tcache.flush does). Another thread's
  * own cache cannot be flushed from here (its owner touches it without a lock), so when one still
  * holds a block of the arena the operation is refused with EFAULT and nothing is changed; that thread
@@ -14,7 +14,7 @@ import type { HeapCtx } from "../ctx/ctx.js";
 import { edataArena } from "../extent/edata.js";
 import { emapLookupChecked } from "../extent/emap.js";
 import { THREAD_TCACHE_B } from "../ctx/header.js";
-import { tcacheRecordSane, tcacheRecords } from "../tcache/index.js";
+import { tcacheRecordSane, tcacheRecords } from "./index.js";
 import {
   TBIN_W_CAP,
   TBIN_W_HEAD,
@@ -22,8 +22,8 @@ import {
   TCACHE_KIND_B,
   TCACHE_KIND_EXPLICIT,
   tbinW,
-} from "../tcache/layout.js";
-import { tcacheBinFlush, tcacheGeom } from "../tcache/tcache.js";
+} from "./layout.js";
+import { tcacheBinFlush, tcacheGeom } from "./tcache.js";
 
 /** Whether bin `binind` of cache `tc` holds a region of arena `ind`. */
 function binHolds(ctx: HeapCtx, tc: number, binind: number, ind: number): boolean {
