@@ -1,3 +1,18 @@
+/** Which allocator a cell measures. */
+export type StrategyKind = "jemalloc-ts" | "thi.ng" | "uint8array" | "as-tlsf";
+
+/** tinybench's latency statistics, in ms per iteration. */
+export interface Latency {
+  p50: number;
+  mad: number;
+  mean: number;
+  min: number;
+  max: number;
+  p75: number;
+  p99: number;
+  samplesCount: number;
+}
+
 /**
  * result: the shapes a benchmark run produces — one CellResult per (workload, configuration), and the
  * SuiteReport around them that the table, the JSON output and the SVG chart are made from — plus the
@@ -8,8 +23,6 @@
  * tinybench's samples. The footprint ratio is bytes in use at the high-water mark (sampled between
  * iterations and after each phase) ÷ the peak of the live requested bytes (computed from the plan).
  */
-import type { Latency } from "./sample.js";
-import type { StrategyKind } from "./strategies.js";
 
 export const REPORT_FORMAT = "jemalloc-ts-bench-1";
 

@@ -32,9 +32,12 @@ import {
   nsPerCallSingle,
 } from "./result.js";
 import { collectGarbage, sampleIterations } from "./sample.js";
-import { type BenchAllocator, createAllocator, loadMemPool, type Strategy } from "./strategies.js";
-import { loadTlsf, type WasmModule } from "./tlsf.js";
+import { type BenchAllocator, createAllocator, loadMemPool } from "./strategies.js";
+import { loadTlsf } from "./tlsf.js";
 import { runWorkerCell } from "./worker_cells.js";
+import type { CellContext, CellOptions } from "./cell.js";
+
+export type { CellContext, CellOptions };
 import {
   type ChurnSpec,
   callsPerIteration,
@@ -45,22 +48,7 @@ import {
   LiveTracker,
   RECORD_BYTES,
   type RecordsSpec,
-  type Workload,
 } from "./workloads.js";
-
-export interface CellOptions {
-  seed: number;
-  scale: number;
-  /** tinybench time budget per cell (ms) for the steady-state workloads. */
-  timeMs: number;
-  /** At least this many timed iterations (steady-state workloads). */
-  minIterations: number;
-  /** Timed iterations of a phase workload (each on a fresh allocator). */
-  phaseIterations: number;
-  warmupMs: number;
-  /** Wall-time budget of one cell; past it the cell stops and reports what it measured as "partial". */
-  budgetMs: number;
-}
 
 export function cellOptions(quick: boolean, seed: number, scale?: number): CellOptions {
   return quick
@@ -95,16 +83,6 @@ function fitToBudget(
   const fit = Math.floor((0.6 * left) / Math.max(iterMs, 1e-3));
   const iterations = Math.max(minIterations, Math.min(wantIterations, fit));
   return { iterations, timeMs: Math.min(wantTimeMs, 0.5 * left) };
-}
-
-export interface CellContext {
-  strategy: Strategy;
-  workload: Workload;
-  opts: CellOptions;
-  /** @thi.ng/malloc's MemPool, loaded by runCell for the thi.ng strategy. */
-  memPool?: Awaited<ReturnType<typeof loadMemPool>>;
-  /** AssemblyScript's TLSF module, compiled by runCell for the as-tlsf strategy. */
-  tlsf?: WasmModule | null;
 }
 
 function baseResult(c: CellContext): CellResult {

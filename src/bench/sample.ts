@@ -5,19 +5,9 @@
  *
  * tinybench is a development dependency; a clear error says so when it is missing.
  */
-import { budget } from "./result.js";
+import { budget, type Latency } from "./result.js";
 
-/** tinybench's latency statistics, in ms per iteration. */
-export interface Latency {
-  p50: number;
-  mad: number;
-  mean: number;
-  min: number;
-  max: number;
-  p75: number;
-  p99: number;
-  samplesCount: number;
-}
+export type { Latency };
 
 export interface SampleOptions {
   iterations: number;

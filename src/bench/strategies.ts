@@ -20,11 +20,14 @@
  * Errors: RangeError naming a configuration string that is not understood.
  */
 import { Heap } from "../heap.js";
-import type { FootprintSample } from "./result.js";
+import type { FootprintSample, StrategyKind } from "./result.js";
+import { type BenchAllocator, writeRecordAt } from "./allocator.js";
 import { TlsfAllocator, tlsfUnavailable, type WasmModule } from "./tlsf.js";
+
+export { type BenchAllocator, writeRecordAt };
 import { RECORD_BYTES } from "./workloads.js";
 
-export type StrategyKind = "jemalloc-ts" | "thi.ng" | "uint8array" | "as-tlsf";
+export type { StrategyKind } from "./result.js";
 
 export interface Strategy {
   /** What the user wrote (or the default list's entry). */
@@ -95,20 +98,6 @@ export function parseStrategy(id: string): Strategy {
   return s;
 }
 
-/** Footprint reading of an allocator: bytes in use now, and the buffer behind it (NaN: none). */
-export interface BenchAllocator {
-  malloc(size: number): number;
-  free(handle: number): void;
-  /** Writes a 48-byte record (4 × f64, 4 × u32) into the block `handle`, through a DataView. */
-  writeRecord(handle: number, i: number): void;
-  /** Bytes in use and bytes mapped now (untimed; may walk the allocator's state). */
-  sample(): FootprintSample;
-  /** Length of the buffer behind the allocator (NaN: none). */
-  bufferBytes(): number;
-  /** Gives back what can be given back (the heap's thread slot). */
-  close(): void;
-}
-
 export interface AllocatorSizing {
   /** Requested bytes the workload may hold at once (sizes the thi.ng pool). */
   peakLiveBytes: number;
@@ -177,17 +166,6 @@ export class HeapAllocator implements BenchAllocator {
   close(): void {
     this.heap.detach();
   }
-}
-
-export function writeRecordAt(dv: DataView, p: number, i: number): void {
-  dv.setFloat64(p, i, true);
-  dv.setFloat64(p + 8, -i, true);
-  dv.setFloat64(p + 16, i * 0.5, true);
-  dv.setFloat64(p + 24, i * 0.25, true);
-  dv.setUint32(p + 32, i, true);
-  dv.setUint32(p + 36, i ^ 0x5a5a, true);
-  dv.setUint32(p + 40, 1, true);
-  dv.setUint32(p + 44, RECORD_BYTES, true);
 }
 
 /** The subset of @thi.ng/malloc's MemPool the benchmark uses. */

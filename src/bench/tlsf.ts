@@ -12,7 +12,7 @@
  * private); Node shares nothing of it between workers, so the worker workloads skip this peer.
  */
 import type { FootprintSample } from "./result.js";
-import { type BenchAllocator, writeRecordAt } from "./strategies.js";
+import { type BenchAllocator, writeRecordAt } from "./allocator.js";
 
 /** The AssemblyScript source compiled for the peer. */
 export const TLSF_SOURCE = `
