@@ -79,7 +79,7 @@ export function heapLock(ctx: HeapCtx, lockB: number): void {
 export function heapUnlock(ctx: HeapCtx, lockB: number): void {
   // Debug: the witness forgets the lock (try-acquired locks were never on its stack).
   const w = ctx.lockCtx.witness;
-  if (w !== null && w.holds(lockB >>> 2)) w.pop(lockB >>> 2);
+  if (w?.holds(lockB >>> 2)) w.pop(lockB >>> 2);
   lockRelease(ctx.i32, lockB >>> 2, ctx.ownerTag);
 }
 

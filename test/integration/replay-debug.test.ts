@@ -2,7 +2,7 @@
  * Debug mode changes no usable size, placement decision or statistic (issue 13): every reference trace
  * replayed with debug on (junk, use-after-free verification, the lock-order witness) compares identical
  * to the real jemalloc, under the base setting and with the thread cache on. Debug mode is slow (junk
- * fills): three cases by default, every trace under both settings with JEMALLOC_TS_LONG=1.
+ * fills, the witness): two cases by default, every trace under both settings with JEMALLOC_TS_LONG=1.
  */
 import { describe, expect, it } from "vitest";
 import { replay } from "../../src/replay/replay.js";
@@ -14,7 +14,6 @@ const CASES: [string, "base" | "tcache"][] = LONG
   : [
       ["small-churn-s1", "base"],
       ["small-churn-s1", "tcache"],
-      ["decay-s1", "tcache"],
     ];
 
 describe("replay with debug: true", () => {

@@ -5,13 +5,13 @@
  * HeapCorruptionError (HeapCheckError is one) and HeapPoisonedError — never a raw TypeError or
  * RangeError, and never a hang (a watchdog names the seed). A scribbled lock word reads as a lock held
  * by an unknown owner: that wait ends in a LockTimeoutError naming the lock (bounded, 100 ms here), the
- * one other error allowed. Seeds: 120, or 2000 with JEMALLOC_TS_LONG=1 (about 10 minutes).
+ * one other error allowed. Seeds: 100, or 2000 with JEMALLOC_TS_LONG=1 (about 10 minutes).
  */
 import { describe, expect, it } from "vitest";
 import { spawnTsWorker } from "../helpers/spawn.js";
 
 const LONG = process.env.JEMALLOC_TS_LONG === "1";
-const SEEDS = LONG ? 2000 : 120;
+const SEEDS = LONG ? 2000 : 100;
 const ALLOWED =
   /^(check|malloc|free|realloc|mallctl|stats): (HeapCorruptionError|HeapCheckError|HeapPoisonedError|LockTimeoutError) /;
 
