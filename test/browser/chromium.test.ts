@@ -170,6 +170,15 @@ describe.skipIf(CHROMIUM === undefined)("in headless Chromium", () => {
     expect(r.allocated).toBe(0);
   });
 
+  it("a lock held by a worker: the page spins, then fails with a LockTimeoutError naming the lock word and its owner", async () => {
+    const r = await run("pageLocks");
+    expect(r.canBlock).toBe(false);
+    expect(r.name).toBe("LockTimeoutError");
+    expect(r.error).toMatch(
+      /lock .* \(word \d+\) not acquired within \d+ ms: held by owner slot 1 .*still alive/,
+    );
+  });
+
   it("the heap map renders in the page (parsed by the browser's SVG parser)", async () => {
     const r = await run("map");
     expect(r.parseError).toBe(false);
