@@ -109,6 +109,20 @@ export interface WorkerSpawner extends BgSpawner {
 }
 
 /**
+ * Sets thread t's alive word to `to` (when it holds `from`; -1: whatever it holds) and wakes its
+ * joiners. False when the word did not hold `from` (or there is no region yet).
+ */
+function aliveExchange(i32: Int32Array, t: number, from: number, to: number): boolean {
+  const region = Atomics.load(i32, HDR_BG_REGION_B >>> 2) >>> 0;
+  if (region === 0) return false;
+  const aliveW = (infoB(region, t) + INFO_ALIVE_B) >>> 2;
+  if (from < 0) Atomics.store(i32, aliveW, to);
+  else if (Atomics.compareExchange(i32, aliveW, from, to) !== from) return false;
+  Atomics.notify(i32, aliveW);
+  return true;
+}
+
+/**
  * A BgSpawner that starts workers running `script` on `buffer` from this thread. `onStartFailed` hears
  * of a worker that failed before it ran (its script did not load: an asynchronous error), so the
  * caller can roll back what it marked started.
@@ -118,34 +132,19 @@ export function workerSpawner(
   script: ResolvedScript,
   onStartFailed?: (t: number, reason: string) => void,
 ): WorkerSpawner {
-  let workers = spawned.get(buffer);
-  if (workers === undefined) {
-    workers = new Map();
-    spawned.set(buffer, workers);
+  let registry = spawned.get(buffer);
+  if (registry === undefined) {
+    registry = new Map();
+    spawned.set(buffer, registry);
   }
-  const registry = workers;
+  const workers = registry;
   const i32 = new Int32Array(buffer);
   let lastError: string | null = null;
+  const aliveClear = (t: number): void => void aliveExchange(i32, t, -1, 0);
   // A worker that dies without leaving the heap (an error at load) must still release its joiner.
-  const aliveClear = (t: number): void => {
-    const region = Atomics.load(i32, HDR_BG_REGION_B >>> 2) >>> 0;
-    if (region === 0) return;
-    const aliveW = (infoB(region, t) + INFO_ALIVE_B) >>> 2;
-    Atomics.store(i32, aliveW, 0);
-    Atomics.notify(i32, aliveW);
-  };
-  /** True when the worker for t never ran: its start request is withdrawn (CAS requested → 0). */
-  const neverRan = (t: number): boolean => {
-    const region = Atomics.load(i32, HDR_BG_REGION_B >>> 2) >>> 0;
-    if (region === 0) return false;
-    const aliveW = (infoB(region, t) + INFO_ALIVE_B) >>> 2;
-    if (Atomics.compareExchange(i32, aliveW, ALIVE_REQUESTED, 0) !== ALIVE_REQUESTED) return false;
-    Atomics.notify(i32, aliveW);
-    return true;
-  };
   const gone = (t: number, w: HostWorker): void => {
-    if (registry.get(t) !== w) return;
-    registry.delete(t);
+    if (workers.get(t) !== w) return;
+    workers.delete(t);
     aliveClear(t);
   };
   const spawner: WorkerSpawner = {
@@ -163,11 +162,12 @@ export function workerSpawner(
         return false;
       }
       lastError = null;
-      registry.set(t, w);
+      workers.set(t, w);
       w.onError((err) => {
         report(t, "failed", err);
-        if (registry.get(t) === w && neverRan(t)) {
-          registry.delete(t);
+        // Failed before it ran: withdraw its start request (requested → 0) and tell the caller.
+        if (workers.get(t) === w && aliveExchange(i32, t, ALIVE_REQUESTED, 0)) {
+          workers.delete(t);
           onStartFailed?.(t, err instanceof Error ? err.message : String(err));
         }
         // Browsers: no exit event; a worker that failed is gone.
@@ -185,7 +185,7 @@ export function workerSpawner(
       return true;
     },
     terminate(t: number): void {
-      const w = registry.get(t);
+      const w = workers.get(t);
       if (w === undefined) return;
       report(t, "did not stop in time", "terminated");
       w.terminate();

@@ -6,7 +6,7 @@
  * the page, waitAsync, reclaiming a terminated worker, and the heap map. Builds dist/ first when it is
  * older than src/. Skips, saying why, only when no Chromium is installed.
  */
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -35,12 +35,22 @@ function newestMtime(dir: string): number {
   return t;
 }
 
-/** Runs `npm run build` unless dist/ is newer than every source file. */
-function buildIfStale(): void {
+/**
+ * Runs `npm run build` unless dist/ is newer than every source file. Asynchronously: a fork whose event
+ * loop is blocked for long misses vitest's RPC deadlines.
+ */
+async function buildIfStale(): Promise<void> {
   const entry = join(ROOT, "dist/index.js");
   if (existsSync(entry) && statSync(entry).mtimeMs >= newestMtime(join(ROOT, "src"))) return;
-  const r = spawnSync("npm", ["run", "build"], { cwd: ROOT, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`npm run build failed:\n${r.stdout}\n${r.stderr}`);
+  let output = "";
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn("npm", ["run", "build"], { cwd: ROOT });
+    child.stdout.on("data", (d) => (output += String(d)));
+    child.stderr.on("data", (d) => (output += String(d)));
+    child.once("error", reject);
+    child.once("close", resolve);
+  });
+  if (code !== 0) throw new Error(`npm run build failed (exit ${code}):\n${output}`);
 }
 
 describe.skipIf(CHROMIUM === undefined)("in headless Chromium", () => {
@@ -51,7 +61,7 @@ describe.skipIf(CHROMIUM === undefined)("in headless Chromium", () => {
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    buildIfStale();
+    await buildIfStale();
     server = await startStaticServer({
       "/dist/": join(ROOT, "dist"),
       "/test/browser/": join(ROOT, "test/browser"),
@@ -158,6 +168,15 @@ describe.skipIf(CHROMIUM === undefined)("in headless Chromium", () => {
     expect(r.reports[0]).toMatchObject({ threadId: r.threadId, badCacheEntries: 0, cacheRecordBad: false });
     expect(r.keptCount).toBeGreaterThan(0);
     expect(r.allocated).toBe(0);
+  });
+
+  it("a lock held by a worker: the page spins, then fails with a LockTimeoutError naming the lock word and its owner", async () => {
+    const r = await run("pageLocks");
+    expect(r.canBlock).toBe(false);
+    expect(r.name).toBe("LockTimeoutError");
+    expect(r.error).toMatch(
+      /lock .* \(word \d+\) not acquired within \d+ ms: held by owner slot 1 .*still alive/,
+    );
   });
 
   it("the heap map renders in the page (parsed by the browser's SVG parser)", async () => {

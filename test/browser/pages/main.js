@@ -232,6 +232,28 @@ const scenarios = {
     }
   },
 
+  /** A lock a worker holds: the page spins (no Atomics.wait), then fails within lockTimeoutMs. */
+  async pageLocks() {
+    const heap = Heap.create({ maxBytes: 16 << 20, lockTimeoutMs: 300 });
+    const w = startWorker();
+    await w.ready;
+    await w.call("attach", { buffer: heap.buffer });
+    await w.call("holdCtl");
+    let error = "";
+    let name = "";
+    try {
+      heap.mallctl("epoch", 1);
+    } catch (e) {
+      error = String(e.message);
+      name = e.name;
+    }
+    await w.call("releaseCtl");
+    heap.mallctl("epoch", 1); // free again: succeeds
+    await w.call("detach");
+    w.worker.terminate();
+    return { error, name, canBlock: heap.ctx.lockCtx.canBlock };
+  },
+
   /** The heap map, drawn on the page. */
   async map() {
     const heap = Heap.create({ maxBytes: 32 << 20, conf: "narenas:2" });

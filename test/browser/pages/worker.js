@@ -1,5 +1,7 @@
 // A module Web Worker of the browser tests: attaches to the page's heap and runs the page's commands.
 import { Heap } from "/dist/index.js";
+import { HDR_LOCK_CTL_B } from "/dist/layout/header.js";
+import { lockAcquire, lockRelease } from "/dist/sync/index.js";
 import { Cell, Item } from "./shared.js";
 
 let heap = null;
@@ -49,6 +51,15 @@ const commands = {
   // A worker may block: wait() works here and sees the page's store.
   waitBlocking({ ptr, expected, timeoutMs }) {
     return { result: Cell.fields.flag.wait(heap, ptr, expected, timeoutMs) };
+  },
+  // Holds the heap's ctl lock (what every mallctl takes) until releaseCtl.
+  holdCtl() {
+    lockAcquire(heap.i32, HDR_LOCK_CTL_B >>> 2, heap.ctx.ownerTag, heap.ctx.lockCtx);
+    return {};
+  },
+  releaseCtl() {
+    lockRelease(heap.i32, HDR_LOCK_CTL_B >>> 2, heap.ctx.ownerTag);
+    return {};
   },
   detach() {
     heap.detach();
