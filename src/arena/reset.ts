@@ -20,7 +20,6 @@ import { HDR_LAST_DESTROYED_B, HDR_LOCK_ARENAS_B } from "../layout/header.js";
 import { arenaFieldsB, arenaIsAuto, arenaNthreads, arenaRecordByInd, narenasTotal } from "./arena.js";
 import { binFullFirst, binLock, binRecord, binUnlock, bstatD } from "./bin.js";
 import { largeDalloc, largeListFirst } from "./large.js";
-import { arenaCachesRelease } from "./reset_caches.js";
 import {
   ARENA_NTHREADS_INT_B,
   ARENA_STATE_B,
@@ -35,6 +34,7 @@ import {
   BSTATS_NONFULL_SLABS,
   LSTATS_BYTES,
 } from "./layout.js";
+import { arenaCachesRelease } from "./reset_caches.js";
 
 export type ArenaOpResult = 0 | "EFAULT" | "ENOENT";
 

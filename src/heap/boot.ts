@@ -47,11 +47,11 @@ import {
   THREAD_TCACHE_ON_B,
 } from "../layout/header.js";
 import { alignUp, makeViews, type Views } from "../layout/index.js";
-import { attachCheckHeader } from "./attach_check.js";
-import { confEncode, confExtBytes, confRead, confWrite } from "./conf_store.js";
 import { type ConfResult, mallocConfSources, parseMallocConf, readMallocConfEnv } from "../mallctl/conf.js";
 import { SizeClasses, sizeClassConfig } from "../sizeclass/index.js";
 import { createLockContext, lockInit, ownerTag, SLOTS_MAX, slotClaim, slotsInit } from "../sync/index.js";
+import { attachCheckHeader } from "./attach_check.js";
+import { confEncode, confExtBytes, confRead, confWrite } from "./conf_store.js";
 
 export interface HeapCreateOptions {
   /** Bytes the buffer starts with (default: maxBytes — pages are committed lazily by the OS). */
