@@ -30,6 +30,7 @@ import {
   BSTATS_CURSLABS,
   BSTATS_NONFULL_SLABS,
 } from "./layout.js";
+import { arenaCachesRelease } from "./reset_caches.js";
 
 export type ArenaOpResult = 0 | "EFAULT" | "ENOENT";
 

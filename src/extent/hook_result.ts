@@ -20,7 +20,7 @@ import {
 } from "../ctx/header.js";
 import { baseOverlaps } from "./base.js";
 import type { HeapCtx } from "../ctx/ctx.js";
-import { edataBase, edataIsRecord, edataSize, edataState, EXTENT_STATE_CACHED } from "./edata.js";
+import { EXTENT_STATE_CACHED, edataBase, edataIsRecord, edataSize, edataState } from "./edata.js";
 import { emapRead } from "./emap.js";
 import { PAC_BASE_B } from "./pac_layout.js";
 

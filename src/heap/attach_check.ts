@@ -8,8 +8,9 @@
  * strings) inside [headerBytes, top). A truncated copy or a garbage word is a TypeError naming the
  * field and its value, at attach, instead of a raw RangeError/TypeError later.
  */
-import { MALLOCX_TCACHE_MAX } from "../flags.js";
+
 import { edataBase, edataIsRecord, edataSize } from "../extent/edata.js";
+import { MALLOCX_TCACHE_MAX } from "../flags.js";
 import {
   ARENAS_MAX,
   HDR_ARENAS_DIRTY_MS_B,

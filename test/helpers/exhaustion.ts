@@ -7,8 +7,8 @@
  * attaching (its cache stacks), arenas.create and tcache.create. Throws a message on the first fault.
  */
 import { ENOMEM, Heap, MALLOCX_ALIGN, MALLOCX_ARENA, MALLOCX_TCACHE, MallctlError } from "../../src/index.js";
-import { auditCaches } from "./ledger-tc.js";
 import { ClaimMap, fillPattern, findNonZero, findPatternMismatch, prng } from "./ledger.js";
+import { auditCaches } from "./ledger-tc.js";
 
 export type SizeMix = "issue" | "small" | "large" | "huge" | "tiny";
 export const SIZE_MIXES: readonly SizeMix[] = ["issue", "small", "large", "huge", "tiny"];
