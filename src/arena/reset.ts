@@ -6,7 +6,8 @@
  * `arenas.create` reuses the index and, here, the record too — its base and retained address space
  * are kept for the new arena instead of being lost (a buffer cannot unmap).
  * jemalloc requires callers to flush the thread caches holding this arena's regions first; here
- * reset_caches.ts flushes those it may and refuses (EFAULT) while another thread's cache holds some.
+ * the ctl (src/mallctl/nodes/arena_i.ts) flushes those it may first, through src/tcache/arena_caches.ts,
+ * and refuses (EFAULT) while another thread's cache holds some.
  */
 
 import type { HeapCtx } from "../ctx/ctx.js";
@@ -30,7 +31,6 @@ import {
   BSTATS_CURSLABS,
   BSTATS_NONFULL_SLABS,
 } from "./layout.js";
-import { arenaCachesRelease } from "./reset_caches.js";
 
 export type ArenaOpResult = 0 | "EFAULT" | "ENOENT";
 

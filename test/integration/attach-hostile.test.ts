@@ -14,7 +14,6 @@ import {
   HDR_TOP_B,
   LOCK_BYTES,
 } from "../../src/ctx/header.js";
-import { Heap, HeapCheckError, HeapCorruptionError, HeapPoisonedError } from "../../src/index.js";
 import { prng } from "../helpers/ledger.js";
 
 const LONG = process.env.JEMALLOC_TS_LONG === "1";
