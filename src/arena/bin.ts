@@ -37,7 +37,13 @@ import {
   BSTATS_NRESLABS,
   BSTATS_NSLABS,
 } from "./layout.js";
-import { slabBitmapInit, slabRegAllocIndex, slabRegFree } from "./slab.js";
+import {
+  slabBitmapInit,
+  slabMarkInFlight,
+  slabRegAllocIndex,
+  slabRegFree,
+  slabUnmarkInFlight,
+} from "./slab.js";
 
 export function binRecord(ctx: HeapCtx, arena: number, binind: number, shard: number): number {
   const al = ctx.arenaLayout;
@@ -127,6 +133,7 @@ export function slabAlloc(ctx: HeapCtx, arena: number, binind: number, shard: nu
   if (slab === 0) return 0;
   edataBinshardSet(ctx.u32, slab, shard);
   slabBitmapInit(ctx.u32, slab, sc.binNregs[binind]!);
+  slabMarkInFlight(ctx.u32, slab, ctx.ownerTag);
   return slab;
 }
 
@@ -153,6 +160,7 @@ export function binMallocNoFreshSlab(ctx: HeapCtx, arena: number, bin: number, b
 
 /** Installs a fresh slab as slabcur (slabcur and the heap are empty). Bin lock held. */
 export function binInstallFreshSlab(ctx: HeapCtx, bin: number, slab: number): void {
+  slabUnmarkInFlight(ctx.u32, slab);
   ctx.u32[(bin + BIN_SLABCUR_B) >>> 2] = slab;
   bstatAdd(ctx, bin, BSTATS_NSLABS, 1);
   bstatAdd(ctx, bin, BSTATS_CURSLABS, 1);
@@ -215,6 +223,7 @@ function dissociateSlab(ctx: HeapCtx, arena: number, bin: number, slab: number, 
     nonfullRemove(ctx, bin, slab);
   }
   bstatAdd(ctx, bin, BSTATS_CURSLABS, -1);
+  slabMarkInFlight(ctx.u32, slab, ctx.ownerTag); // the caller gives it back after unlocking
 }
 
 /**

@@ -5,11 +5,12 @@
  * scanning the heap's lock records for its owner tag. Whoever takes such a lock over — a waiter, or
  * the supervisor's reclaim — runs `recoverLock` before using the structure:
  *   bin        rebuilt from its slabs' bitmaps (bin_repair.ts): always consistent afterwards;
- *   any other  (extent caches and page allocator, page map, base, ctl, arenas, thread-cache list,
- *              background threads, registry) — a dead holder may have left it half-changed and no
- *              repair is attempted: the heap is poisoned, naming the lock class and the dead slot.
- * Work a dead thread had in flight between locks is described by its intent word (intent.ts);
- * `recoverInFlight` finishes it or poisons.
+ *   extent     verified with the checker's rules for extent caches and pactive (recover_extent.ts):
+ *              used as is when consistent (the holder died before or after its changes), else poison;
+ *   any other  (page map, base, ctl, arenas, thread-cache list, background threads, registry) — a
+ *              dead holder may have left it half-changed and no repair is attempted: the heap is
+ *              poisoned, naming the lock class and the dead slot.
+ * Slabs a dead thread held outside their bin (between locks) are given back by inflight.ts.
  * Every later call on every thread then throws HeapPoisonedError (Heap's entry check, and lock waits
  * through LockContext.abortWait). Recovery never reports a poisoned heap as healthy, and never
  * throws out of a supervisor's exit handler (reclaimSafely).
@@ -21,6 +22,7 @@ import { BIN_LOCK_B } from "../arena/layout.js";
 import { INFO_LOCK_B, infoB, REGION_GLOBAL_LOCK_B } from "../background/layout.js";
 import { BASE_LOCK_B } from "../extent/base.js";
 import type { HeapCtx } from "../extent/ctx.js";
+import { extentLockVerify } from "./recover_extent.js";
 import {
   heapLock,
   heapPoison,
@@ -125,6 +127,7 @@ function recoverLock(ctx: HeapCtx, lockB: number, deadTag: number): void {
     binRepair(ctx, s.arena, s.ind, lockB - BIN_LOCK_B, s.binind, s.shard);
     return;
   }
+  if (s.cls === LOCK_CLASS_EXTENT && extentLockVerify(ctx, s.arena, s.ind).length === 0) return;
   heapPoison(ctx, POISON_OWNER_DIED, s.cls, ownerTagSlot(deadTag));
 }
 

@@ -25,7 +25,7 @@ import {
   slotThreadId,
 } from "../sync/index.js";
 import { tcacheRecordSane } from "../tcache/index.js";
-import { recoverInFlight } from "./intent.js";
+import { recoverInFlightSlabs } from "./inflight.js";
 import { poisonRecoveryFailed, recoverLocksOf } from "./recover.js";
 import { flushProblems, tcacheArenaInd, tcacheDestroy, tcacheIsLive } from "../tcache/tcache.js";
 
@@ -90,7 +90,7 @@ export function reclaimSlot(ctx: HeapCtx, slot: number): ReclaimReport | null {
   const threadB = ctx.hdr.threadsB + slot * THREAD_BYTES;
   // First make what it was changing consistent (or poison): its locks, then its work in flight.
   recoverLocksOf(ctx, ownerTag(slot, gen));
-  recoverInFlight(ctx, slot, threadB);
+  recoverInFlightSlabs(ctx, ownerTag(slot, gen));
   const report: ReclaimReport = {
     slot,
     threadId: slotThreadId(ctx.i32, regW, slot),

@@ -132,8 +132,6 @@ export const THREAD_BINSHARD_B = 32;
 export const THREAD_GC_ALLOC_NEXT_B = 40;
 export const THREAD_GC_DALLOC_NEXT_B = 48;
 export const THREAD_NODE_TID_B = 56;
-/** Work in flight between locks (src/heap/intent.ts), for the reclaim of a dead thread. */
-export const THREAD_INTENT_B = 60;
 
 /** Page map geometry: 2 levels; a leaf covers 2^RTREE_LEAF_BITS pages. */
 export const RTREE_LEAF_BITS = 10;

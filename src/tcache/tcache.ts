@@ -211,6 +211,7 @@ function fillSmall(ctx: HeapCtx, tc: number, arena: number, binind: number, nfil
   let madeProgress = true;
   let fresh = 0;
   let filled = 0;
+  let counted = 0;
   for (;;) {
     binLock(ctx, bin);
     if (ctx.failpoint !== null) ctx.failpoint("bin.locked");
@@ -238,10 +239,13 @@ function fillSmall(ctx: HeapCtx, tc: number, arena: number, binind: number, nfil
       if (madeProgress) allocAndRetry = true;
       break;
     }
+    // Count at every unlock, so curregs matches the bitmaps whenever the lock is free (a thread
+    // terminated while it fetches a fresh slab leaves the bin consistent).
+    f64Add(ctx, bstatD(bin, BSTATS_NMALLOC), filled - counted);
+    f64Add(ctx, bstatD(bin, BSTATS_CURREGS), filled - counted);
+    counted = filled;
     if (!allocAndRetry) {
-      f64Add(ctx, bstatD(bin, BSTATS_NMALLOC), filled);
       f64Add(ctx, bstatD(bin, BSTATS_NREQUESTS), ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1]!);
-      f64Add(ctx, bstatD(bin, BSTATS_CURREGS), filled);
       f64Add(ctx, bstatD(bin, BSTATS_NFILLS), 1);
       ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1] = 0;
     }
