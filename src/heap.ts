@@ -21,7 +21,6 @@ import {
   heapCorruptionDetected___check_frees_and_sizes_or_enable_junk_to_debug,
 } from "./errors.js";
 import type { HeapCtx } from "./extent/ctx.js";
-import { poisonedError } from "./extent/lock.js";
 import {
   EDATA_BITS_SLAB_MASK,
   EDATA_BITS_STATE_MASK,
@@ -31,6 +30,7 @@ import {
   EDATA_W_SZIND,
   edataArena,
 } from "./extent/edata.js";
+import { poisonedError } from "./extent/lock.js";
 import { MALLOCX_ZERO, mallocxArenaIndex, mallocxLgAlign, mallocxTcacheIndex } from "./flags.js";
 import {
   bootArenas,

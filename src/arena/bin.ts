@@ -134,6 +134,7 @@ export function slabAlloc(ctx: HeapCtx, arena: number, binind: number, shard: nu
   edataBinshardSet(ctx.u32, slab, shard);
   slabBitmapInit(ctx.u32, slab, sc.binNregs[binind]!);
   slabMarkInFlight(ctx.u32, slab, ctx.ownerTag);
+  if (ctx.failpoint !== null) ctx.failpoint("slab.fresh");
   return slab;
 }
 

@@ -174,6 +174,7 @@ export function paDalloc(ctx: HeapCtx, pac: number, e: number): void {
     edataAddrSet(u32, e, edataBase(u32, e));
     edataSzindSet(u32, e, ctx.sc.nsizes);
     f64Add(ctx, pac + PAC_NACTIVE_B, -edataSize(u32, e) / ctx.page);
+    if (ctx.failpoint !== null) ctx.failpoint("extent.dalloc.mid");
     ecacheDalloc(ctx, pac, pacEcacheDirty(ctx, pac), e);
     handleDeferredWork(ctx, pac);
   } finally {
@@ -294,6 +295,7 @@ function decayToLimit(
       nstashed += edataSize(ctx.u32, e) / ctx.page;
     }
     if (nstashed === 0) return;
+    if (ctx.failpoint !== null) ctx.failpoint("decay.stashed");
     decayStashed(ctx, pac, decayB, ec, fully, stash);
     if (!ctx.shared) while (trimTop(ctx, pac));
   } finally {

@@ -12,6 +12,7 @@ import { TickerGeom } from "../decay/index.js";
 import { baseNew } from "../extent/base.js";
 import type { CoreOptions, HeapCtx } from "../extent/ctx.js";
 import { edataBytes } from "../extent/edata.js";
+import { heapPoisonWord, poisonedError } from "../extent/lock.js";
 import {
   HDR_ARENAS_DIRTY_MS_B,
   HDR_ARENAS_MUZZY_MS_B,
@@ -54,7 +55,6 @@ import {
 import { makeViews, type Views } from "../layout/index.js";
 import { type ConfResult, mallocConfSources, parseMallocConf, readMallocConfEnv } from "../mallctl/conf.js";
 import { SizeClasses, sizeClassConfig } from "../sizeclass/index.js";
-import { heapPoisonWord, poisonedError } from "../extent/lock.js";
 import { createLockContext, lockInit, ownerTag, SLOTS_MAX, slotClaim, slotsInit } from "../sync/index.js";
 
 export interface HeapCreateOptions {

@@ -22,7 +22,6 @@ import { BIN_LOCK_B } from "../arena/layout.js";
 import { INFO_LOCK_B, infoB, REGION_GLOBAL_LOCK_B } from "../background/layout.js";
 import { BASE_LOCK_B } from "../extent/base.js";
 import type { HeapCtx } from "../extent/ctx.js";
-import { extentLockVerify } from "./recover_extent.js";
 import {
   heapLock,
   heapPoison,
@@ -41,6 +40,7 @@ import {
   HDR_LOCK_TCACHES_B,
 } from "../layout/header.js";
 import { lockOwner, ownerTagSlot, slotsLockW } from "../sync/index.js";
+import { extentLockVerify } from "./recover_extent.js";
 
 export const LOCK_CLASS_UNKNOWN = 0;
 export const LOCK_CLASS_BIN = 1;

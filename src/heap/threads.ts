@@ -13,10 +13,10 @@ import { HeapPoisonedError } from "../errors.js";
 import type { HeapCtx } from "../extent/ctx.js";
 import { THREAD_ARENA_B, THREAD_BYTES, THREAD_NODE_TID_B, THREAD_TCACHE_B } from "../layout/header.js";
 import {
+  ownerTag,
   SLOT_STATE_ACTIVE,
   SLOT_STATE_DEAD,
   SLOT_STATE_FREE,
-  ownerTag,
   slotGeneration,
   slotMarkDead,
   slotRelease,
@@ -25,9 +25,9 @@ import {
   slotThreadId,
 } from "../sync/index.js";
 import { tcacheRecordSane } from "../tcache/index.js";
+import { flushProblems, tcacheArenaInd, tcacheDestroy, tcacheIsLive } from "../tcache/tcache.js";
 import { recoverInFlightSlabs } from "./inflight.js";
 import { poisonRecoveryFailed, recoverLocksOf } from "./recover.js";
-import { flushProblems, tcacheArenaInd, tcacheDestroy, tcacheIsLive } from "../tcache/tcache.js";
 
 export interface ReclaimReport {
   slot: number;

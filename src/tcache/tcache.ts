@@ -227,6 +227,7 @@ function fillSmall(ctx: HeapCtx, tc: number, arena: number, binind: number, nfil
           u32[slots + base + filled + k] = addr + slabRegAllocIndex(u32, cur) * regSize;
         madeProgress = true;
         filled += cnt;
+        if (ctx.failpoint !== null) ctx.failpoint("bin.fill.partial");
         continue;
       }
       // Refill slabcur from the non-full heap (binMallocNoFreshSlab would also allocate a region).
@@ -298,15 +299,22 @@ export function tcacheBinFlush(ctx: HeapCtx, tc: number, binind: number, rem: nu
   const ncached = cap - head;
   const nflush = ncached - rem;
   if (nflush > 0) {
-    if (binind < ctx.sc.nbins) flushSmall(ctx, tc, binind, slots, cap - nflush, nflush);
-    else {
-      const ptrs: number[] = [];
+    // Take the items out of the cache before freeing them: a thread terminated mid-flush must not
+    // leave freed regions listed in its cache (its reclaim would free them again, maybe while
+    // another thread owns them).
+    const small = binind < ctx.sc.nbins;
+    const ptrs: number[] = [];
+    if (small) {
+      scratchFor(nflush);
+      for (let i = 0; i < nflush; i++) scratchP[i] = u32[slots + cap - nflush + i]!;
+    } else {
       for (let i = 0; i < nflush; i++) ptrs.push(u32[slots + cap - nflush + i]!);
-      flushLarge(ctx, tc, binind, ptrs);
     }
     // Keep the newest `rem` items, moved down to the bottom.
     for (let i = rem - 1; i >= 0; i--) u32[slots + head + nflush + i] = u32[slots + head + i]!;
     u32[w + TBIN_W_HEAD] = head + nflush;
+    if (small) flushSmall(ctx, tc, binind, nflush);
+    else flushLarge(ctx, tc, binind, ptrs);
   } else if (ncached === 0 && ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1] === 0) {
     return;
   }
@@ -329,19 +337,19 @@ function scratchFor(n: number): void {
   scratchEmptied = new Uint32Array(n * 2);
 }
 
-function flushSmall(ctx: HeapCtx, tc: number, binind: number, slots: number, from: number, n: number): void {
+/** Frees the `n` regions in scratchP (taken out of the cache by the caller). */
+function flushSmall(ctx: HeapCtx, tc: number, binind: number, n: number): void {
   const u32 = ctx.u32;
   const w = tbinW(tc, binind);
   const tcArena = tcacheArenaRecord(ctx, tc);
   const regSize = ctx.sc.binRegSize[binind]!;
-  scratchFor(n);
   const P = scratchP;
   const E = scratchE;
   const emptied = scratchEmptied;
   let nemptied = 0;
   let pending = 0;
   for (let i = 0; i < n; i++) {
-    const p = u32[slots + from + i]!;
+    const p = P[i]!;
     const e = emapLookupChecked(ctx, p);
     // Not a region of this class: report and drop (never free into the wrong bin).
     if (e === 0 || !edataSlab(u32, e) || edataSzind(u32, e) !== binind) {
@@ -392,11 +400,13 @@ function flushSmall(ctx: HeapCtx, tc: number, binind: number, slots: number, fro
         emptied[nemptied++] = arena;
       }
       done++;
+      if (ctx.failpoint !== null) ctx.failpoint("bin.flush.partial");
     }
     binUnlock(ctx, bin);
     arenaDecayTicks(ctx, arena, done);
     pending = ndeferred;
   }
+  if (nemptied > 0 && ctx.failpoint !== null) ctx.failpoint("slab.emptied");
   for (let i = 0; i < nemptied; i += 2) paDalloc(ctx, emptied[i + 1]!, emptied[i]!);
   if (!merged && tcArena !== 0) {
     const bin = binRecord(ctx, tcArena, binind, threadShard(ctx, binind));
