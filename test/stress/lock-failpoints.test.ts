@@ -147,7 +147,6 @@ describe("a worker terminated at each step of each lock class", () => {
   for (const [point, action, conf, want] of steps) {
     it(`${point} (${action}): waiters get through, then consistent${want === "either" ? " or poisoned" : ""}`, async () => {
       const outcome = await step(point, action, conf, want);
-      // biome-ignore lint/suspicious/noConsole: the outcome per point is the test's report
       console.log(`[lock-failpoints] ${point}: ${outcome}`);
     }, 90_000);
   }
