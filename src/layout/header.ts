@@ -55,7 +55,8 @@ import { LOCK_BYTES, slotsRegionWords } from "../sync/index.js";
 import { alignUp } from "./index.js";
 
 export const HEAP_MAGIC = 0x4a455453; // "JETS"
-export const LAYOUT_VERSION = 1;
+/** 2: a lock's state word holds its owner tag (src/sync/layout.ts). */
+export const LAYOUT_VERSION = 2;
 
 export const HDR_MAGIC_B = 0;
 export const HDR_VERSION_B = 4;
