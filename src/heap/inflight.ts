@@ -8,7 +8,9 @@
  * the slab is in no heap (EDATA_W_PH_PARENT = tag·2 + 1: odd, so never a record offset). Installing
  * it (slabcur, or any heap insertion) overwrites the mark; giving it back makes it inactive. When a
  * dead thread is reclaimed, `recoverInFlightSlabs` finds its marked slabs in the page map and, under
- * the bin lock, gives back each one that is empty and not linked in its bin.
+ * the bin lock, gives back each one that is empty and not linked in its bin. A large extent claimed
+ * for freeing (state MERGING between the extent lock and the page allocator) is marked the same way,
+ * and its free is finished.
  */
 import { arenaRecordByInd } from "../arena/arena.js";
 import { binLock, binRecord, binUnlock } from "../arena/bin.js";
@@ -18,6 +20,7 @@ import type { HeapCtx } from "../extent/ctx.js";
 import {
   EDATA_W_PH_PARENT,
   EXTENT_STATE_ACTIVE,
+  EXTENT_STATE_MERGING,
   edataArena,
   edataBinshard,
   edataIsRecord,
@@ -42,9 +45,9 @@ function markedSlabs(ctx: HeapCtx, mark: number): number[] {
       const e = u32[(leaf >>> 2) + k]!;
       if (e === 0 || seen.has(e)) continue;
       seen.add(e);
-      if (!edataIsRecord(u32, e) || edataState(u32, e) !== EXTENT_STATE_ACTIVE || !edataSlab(u32, e))
-        continue;
-      if (u32[(e >>> 2) + EDATA_W_PH_PARENT] === mark) out.push(e);
+      if (!edataIsRecord(u32, e) || u32[(e >>> 2) + EDATA_W_PH_PARENT] !== mark) continue;
+      const st = edataState(u32, e);
+      if ((st === EXTENT_STATE_ACTIVE && edataSlab(u32, e)) || st === EXTENT_STATE_MERGING) out.push(e);
     }
   }
   return out;
@@ -56,6 +59,15 @@ export function recoverInFlightSlabs(ctx: HeapCtx, deadTag: number): number {
   const mark = inflightMark(deadTag);
   let n = 0;
   for (const e of markedSlabs(ctx, mark)) {
+    if (edataState(u32, e) === EXTENT_STATE_MERGING) {
+      // A large extent claimed for freeing: finish the free.
+      const arena = arenaRecordByInd(ctx, edataArena(u32, e));
+      if (arena === 0) continue;
+      u32[(e >>> 2) + EDATA_W_PH_PARENT] = 0;
+      paDalloc(ctx, arena, e);
+      n++;
+      continue;
+    }
     const binind = edataSzind(u32, e);
     if (binind >= ctx.sc.nbins) continue;
     const arena = arenaRecordByInd(ctx, edataArena(u32, e));

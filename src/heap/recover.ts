@@ -6,7 +6,9 @@
  * the supervisor's reclaim — runs `recoverLock` before using the structure:
  *   bin        rebuilt from its slabs' bitmaps (bin_repair.ts): always consistent afterwards;
  *   extent     verified with the checker's rules for extent caches and pactive (recover_extent.ts):
- *              used as is when consistent (the holder died before or after its changes), else poison;
+ *              used as is when consistent (the holder died before or after its changes); else the
+ *              caches and pactive are rebuilt from a sound page map; else (a split or merge half
+ *              done) poison;
  *   any other  (page map, base, ctl, arenas, thread-cache list, background threads, registry) — a
  *              dead holder may have left it half-changed and no repair is attempted: the heap is
  *              poisoned, naming the lock class and the dead slot.
@@ -40,7 +42,7 @@ import {
   HDR_LOCK_TCACHES_B,
 } from "../layout/header.js";
 import { lockOwner, ownerTagSlot, slotsLockW } from "../sync/index.js";
-import { extentLockVerify } from "./recover_extent.js";
+import { decayPurgingReset, extentLockRepair, extentLockVerify } from "./recover_extent.js";
 
 export const LOCK_CLASS_UNKNOWN = 0;
 export const LOCK_CLASS_BIN = 1;
@@ -127,7 +129,11 @@ function recoverLock(ctx: HeapCtx, lockB: number, deadTag: number): void {
     binRepair(ctx, s.arena, s.ind, lockB - BIN_LOCK_B, s.binind, s.shard);
     return;
   }
-  if (s.cls === LOCK_CLASS_EXTENT && extentLockVerify(ctx, s.arena, s.ind).length === 0) return;
+  if (s.cls === LOCK_CLASS_EXTENT) {
+    decayPurgingReset(ctx, s.arena);
+    if (extentLockVerify(ctx, s.arena, s.ind).length === 0) return;
+    if (extentLockRepair(ctx, s.arena, s.ind) && extentLockVerify(ctx, s.arena, s.ind).length === 0) return;
+  }
   heapPoison(ctx, POISON_OWNER_DIED, s.cls, ownerTagSlot(deadTag));
 }
 
