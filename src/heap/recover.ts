@@ -9,7 +9,8 @@
  *              used as is when consistent (the holder died before or after its changes); else the
  *              caches and pactive are rebuilt from a sound page map; else (a split or merge half
  *              done) poison;
- *   any other  (page map, base, ctl, arenas, thread-cache list, background threads, registry) — a
+ *   map        (growth: the top of the mapped space) consistent at every instruction: used as is;
+ *   any other  (base, ctl, arenas, thread-cache list, background threads, registry) — a
  *              dead holder may have left it half-changed and no repair is attempted: the heap is
  *              poisoned, naming the lock class and the dead slot.
  * Slabs a dead thread held outside their bin (between locks) are given back by inflight.ts.
@@ -59,7 +60,7 @@ const CLASS_NAMES = [
   "bin lock",
   "extent lock (extent caches, page allocator, decay)",
   "base lock",
-  "page map lock",
+  "map lock (top of the mapped space, growth)",
   "ctl lock",
   "arenas lock",
   "thread-cache list lock",
@@ -129,6 +130,10 @@ function recoverLock(ctx: HeapCtx, lockB: number, deadTag: number): void {
     binRepair(ctx, s.arena, s.ind, lockB - BIN_LOCK_B, s.binind, s.shard);
     return;
   }
+  // The map lock guards only the top of the mapped space (pages.ts): one f64 store moves it, after
+  // the buffer already covers it, so a holder killed anywhere leaves it old or new — at worst a
+  // range mapped for nobody, never an inconsistency.
+  if (s.cls === LOCK_CLASS_MAP) return;
   if (s.cls === LOCK_CLASS_EXTENT) {
     decayPurgingReset(ctx, s.arena);
     if (extentLockVerify(ctx, s.arena, s.ind).length === 0) return;

@@ -136,7 +136,7 @@ const steps: [string, string, string, Expect][] = [
   ["extent.locked", "fill", "", "consistent"],
   ["extent.dalloc.mid", "large-free", "", "consistent"],
   ["decay.stashed", "large-free", ",dirty_decay_ms:0", "consistent"],
-  ["map.locked", "grow", "", "either"],
+  ["map.locked", "grow", "", "consistent"],
   ["base.locked", "arenas.create", "", "either"],
   ["arenas.locked", "arenas.create", "", "either"],
   ["ctl.locked", "arenas.create", "", "either"],

@@ -37,8 +37,11 @@ function run(action: string): void {
     const p = heap.malloc(1 << 20);
     heap.ctx.failpoint = park;
     heap.free(p);
-  } else if (action === "grow") heap.free(heap.malloc(48 << 20));
-  else if (action === "arenas.create") heap.mallctl("arenas.create");
+  } else if (action === "grow") {
+    heap.free(heap.malloc(9 << 20)); // the huge arena exists: the growth below takes only its locks
+    heap.ctx.failpoint = park;
+    heap.free(heap.malloc(48 << 20));
+  } else if (action === "arenas.create") heap.mallctl("arenas.create");
   else if (action === "tcache.create") heap.mallctl("tcache.create");
   else if (action === "epoch") heap.mallctl("epoch", 1);
   else throw new Error(`unknown action ${action}`);
@@ -56,7 +59,7 @@ function park(name: string): void {
 if (d.role === "parker") heap.free(heap.malloc(8));
 post({ kind: "attached", threadId: heap.threadId, ownerTag: heap.ctx.ownerTag });
 if (d.role === "parker") {
-  if (d.action !== "flush" && d.action !== "large-free") heap.ctx.failpoint = park;
+  if (d.action !== "flush" && d.action !== "large-free" && d.action !== "grow") heap.ctx.failpoint = park;
   run(d.action);
   post({ kind: "error", message: `failpoint ${d.point} was never reached by ${d.action}` });
 } else {
