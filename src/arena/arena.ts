@@ -140,6 +140,7 @@ export function arenaCreateManual(ctx: HeapCtx, reuseInd = -1): number {
   let ind: number;
   heapLock(ctx, HDR_LOCK_ARENAS_B);
   try {
+    if (ctx.failpoint !== null) ctx.failpoint("arenas.locked");
     ind = reuseInd >= 0 ? reuseInd : ctx.i32[HDR_LAST_DESTROYED_B >>> 2]!;
     if (ind < 0) {
       ind = narenasTotal(ctx);

@@ -40,7 +40,14 @@ import {
   BSTATS_NSLABS,
   arenaIsAuto,
 } from "./layout.js";
-import { slabAssertConsistent, slabBitmapInit, slabRegAllocIndex, slabRegFree } from "./slab.js";
+import {
+  slabAssertConsistent,
+  slabBitmapInit,
+  slabMarkInFlight,
+  slabRegAllocIndex,
+  slabRegFree,
+  slabUnmarkInFlight,
+} from "./slab.js";
 
 export function binRecord(ctx: HeapCtx, arena: number, binind: number, shard: number): number {
   const al = ctx.arenaLayout;
@@ -129,6 +136,8 @@ export function slabAlloc(ctx: HeapCtx, arena: number, binind: number, shard: nu
   slabBitmapInit(ctx.u32, slab, sc.binNregs[binind]!);
   // Debug: free regions start as free junk, so use-after-free checks can verify every free region.
   if (ctx.debug && ctx.opt.junkFree) ctx.u8.fill(0x5a, edataBase(ctx.u32, slab), edataPast(ctx.u32, slab));
+  slabMarkInFlight(ctx.u32, slab, ctx.ownerTag);
+  if (ctx.failpoint !== null) ctx.failpoint("slab.fresh");
   return slab;
 }
 
@@ -157,6 +166,7 @@ export function binMallocNoFreshSlab(ctx: HeapCtx, arena: number, bin: number, b
 
 /** Installs a fresh slab as slabcur (slabcur and the heap are empty). Bin lock held. */
 export function binInstallFreshSlab(ctx: HeapCtx, bin: number, slab: number): void {
+  slabUnmarkInFlight(ctx.u32, slab);
   ctx.u32[(bin + BIN_SLABCUR_B) >>> 2] = slab;
   bstatAdd(ctx, bin, BSTATS_NSLABS, 1);
   bstatAdd(ctx, bin, BSTATS_CURSLABS, 1);
@@ -219,6 +229,7 @@ function dissociateSlab(ctx: HeapCtx, arena: number, bin: number, slab: number, 
     nonfullRemove(ctx, bin, slab);
   }
   bstatAdd(ctx, bin, BSTATS_CURSLABS, -1);
+  slabMarkInFlight(ctx.u32, slab, ctx.ownerTag); // the caller gives it back after unlocking
 }
 
 /**

@@ -18,20 +18,21 @@
  * Synchronization: the caller holds the bin's lock. Slabs of this bin cannot enter or leave it
  * without that lock; the page-map walk reads other extents' entries racily and re-checks each record.
  */
+
+import type { HeapCtx } from "../ctx/ctx.js";
 import {
   EDATA_W_BM_HINT,
   EDATA_W_LIST_NEXT,
   EDATA_W_LIST_PREV,
   EDATA_W_NFREE,
+  EXTENT_STATE_ACTIVE,
   edataArena,
   edataBinshard,
   edataIsRecord,
   edataSlab,
   edataState,
   edataSzind,
-  EXTENT_STATE_ACTIVE,
 } from "../extent/edata.js";
-import type { HeapCtx } from "../ctx/ctx.js";
 import { phForEach, phInsert } from "../extent/ph.js";
 import { RTREE_LEAF_BITS } from "../ctx/header.js";
 import {

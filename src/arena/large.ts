@@ -32,6 +32,7 @@ import {
   LSTATS_NMALLOC,
   arenaIsAuto,
 } from "./layout.js";
+import { slabMarkInFlight } from "./slab.js";
 
 export const CACHELINE = 64;
 
@@ -114,6 +115,7 @@ export function largeAlloc(
 /** large_dalloc_prep_locked: statistics and the manual arena's list (extent lock held). */
 export function largeDallocPrepLocked(ctx: HeapCtx, arena: number, e: number): void {
   edataStateSet(ctx.u32, e, EXTENT_STATE_MERGING);
+  slabMarkInFlight(ctx.u32, e, ctx.ownerTag); // claimed: given back after the unlock
   lstatAdd(ctx, arena, largeUsize(ctx, e), LSTATS_NDALLOC, 1);
   if (!arenaIsAuto(ctx, arena)) largeListRemove(ctx, arena, e);
 }
@@ -128,6 +130,7 @@ export function largeDalloc(ctx: HeapCtx, e: number): boolean {
   }
   // Claimed: a racing second free of the same block now fails the check above.
   edataStateSet(ctx.u32, e, EXTENT_STATE_MERGING);
+  slabMarkInFlight(ctx.u32, e, ctx.ownerTag); // in flight until paDalloc (heap/inflight.ts)
   lstatAdd(ctx, arena, largeUsize(ctx, e), LSTATS_NDALLOC, 1);
   if (!arenaIsAuto(ctx, arena)) largeListRemove(ctx, arena, e);
   pacUnlock(ctx, arena);

@@ -9,6 +9,7 @@ import {
   EDATA_W_BITMAP,
   EDATA_W_BM_HINT,
   EDATA_W_NFREE,
+  EDATA_W_PH_PARENT,
   EXTENT_STATE_ACTIVE,
   edataAddr,
   edataIsRecord,
@@ -16,6 +17,22 @@ import {
   edataState,
   edataSzind,
 } from "../extent/edata.js";
+
+/**
+ * In-flight mark (src/heap/inflight.ts): a slab outside its bin carries its holder's owner tag in its
+ * pairing-heap parent word, unused while it is in no heap; tag·2 + 1 is odd, so never a record offset.
+ */
+export function inflightMark(tag: number): number {
+  return tag * 2 + 1;
+}
+
+export function slabMarkInFlight(u32: Uint32Array, e: number, tag: number): void {
+  u32[(e >>> 2) + EDATA_W_PH_PARENT] = inflightMark(tag);
+}
+
+export function slabUnmarkInFlight(u32: Uint32Array, e: number): void {
+  u32[(e >>> 2) + EDATA_W_PH_PARENT] = 0;
+}
 
 /** Marks every region free; bits at and beyond `nregs` are set (never free). */
 export function slabBitmapInit(u32: Uint32Array, e: number, nregs: number): void {

@@ -99,7 +99,7 @@ export interface CheckReport {
 const WALK_LIMIT = 50_000_000;
 
 /** Every distinct extent record reachable from the page map, keyed by record offset. */
-function collectExtents(ctx: HeapCtx, problems: string[]): Set<number> {
+export function collectExtents(ctx: HeapCtx, problems: string[]): Set<number> {
   const found = new Set<number>();
   const rootW = ctx.hdr.rtreeRootB >>> 2;
   const leafEntries = 2 ** RTREE_LEAF_BITS;
@@ -168,7 +168,13 @@ function checkPartition(ctx: HeapCtx, extents: Set<number>, problems: string[]):
 }
 
 /** Members of one ecache (heaps and LRU), checked against their state. */
-function checkEcache(ctx: HeapCtx, ec: number, state: number, name: string, problems: string[]): Set<number> {
+export function checkEcache(
+  ctx: HeapCtx,
+  ec: number,
+  state: number,
+  name: string,
+  problems: string[],
+): Set<number> {
   const u32 = ctx.u32;
   const members = new Set<number>();
   let pages = 0;

@@ -60,6 +60,7 @@ import { LOCK_BYTES, slotsRegionWords } from "../sync/index.js";
 import { alignUp } from "../layout/index.js";
 
 export const HEAP_MAGIC = 0x4a455453; // "JETS"
+/** 2: a lock's state word holds its owner tag (src/sync/layout.ts). */
 export const LAYOUT_VERSION = 2;
 
 export const HDR_MAGIC_B = 0;
@@ -154,8 +155,6 @@ export const THREAD_BINSHARD_B = 32;
 export const THREAD_GC_ALLOC_NEXT_B = 40;
 export const THREAD_GC_DALLOC_NEXT_B = 48;
 export const THREAD_NODE_TID_B = 56;
-/** Work in flight between locks (src/heap/intent.ts), for the reclaim of a dead thread. */
-export const THREAD_INTENT_B = 60;
 
 /** Page map geometry: 2 levels; a leaf covers 2^RTREE_LEAF_BITS pages. */
 export const RTREE_LEAF_BITS = 10;

@@ -132,6 +132,7 @@ export function baseNew(ctx: HeapCtx): number {
 export function baseAlloc(ctx: HeapCtx, baseB: number, size: number, align: number): number {
   heapLock(ctx, baseB + BASE_LOCK_B);
   try {
+    if (ctx.failpoint !== null) ctx.failpoint("base.locked");
     let cur = alignUp(f64At(ctx, baseB + BASE_CUR_B), align);
     if (cur + size > f64At(ctx, baseB + BASE_END_B)) {
       // The rest of the current block is abandoned (jemalloc keeps it for smaller requests).

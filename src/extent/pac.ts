@@ -157,6 +157,7 @@ export function paDalloc(ctx: HeapCtx, pac: number, e: number): void {
     edataAddrSet(u32, e, edataBase(u32, e));
     edataSzindSet(u32, e, ctx.sc.nsizes);
     f64AddB(ctx.f64, pac + PAC_NACTIVE_B, -edataSize(u32, e) / ctx.page);
+    if (ctx.failpoint !== null) ctx.failpoint("extent.dalloc.mid");
     ecacheDalloc(ctx, pac, pacEcacheDirty(ctx, pac), e);
   } finally {
     pacUnlock(ctx, pac);

@@ -87,6 +87,7 @@ function decayToLimit(
       nstashed += edataSize(ctx.u32, e) / ctx.page;
     }
     if (nstashed === 0) return;
+    if (ctx.failpoint !== null) ctx.failpoint("decay.stashed");
     decayStashed(ctx, pac, decayB, ec, fully, stash);
     if (!ctx.shared) while (trimTop(ctx, pac));
   } finally {

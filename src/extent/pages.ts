@@ -34,6 +34,7 @@ function topGet(ctx: HeapCtx): number {
 export function pagesMap(ctx: HeapCtx, size: number): number {
   heapLock(ctx, HDR_LOCK_MAP_B);
   try {
+    if (ctx.failpoint !== null) ctx.failpoint("map.locked");
     const top = topGet(ctx);
     const newTop = top + size;
     const max = ctx.f64[HDR_MAX_BYTES_B >>> 3]!;

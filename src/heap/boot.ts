@@ -13,6 +13,7 @@ import type { CoreOptions, Derived, HeapCtx } from "../ctx/ctx.js";
 
 export type { Derived };
 import { edataBytes } from "../extent/edata.js";
+import { heapPoisonWord, poisonedError } from "../extent/lock.js";
 import {
   HDR_ARENAS_DIRTY_MS_B,
   HDR_ARENAS_MUZZY_MS_B,
@@ -57,7 +58,6 @@ import { confEncode, confExtBytes, confRead, confWrite } from "./conf_store.js";
 import { type ConfResult, mallocConfSources, parseMallocConf, readMallocConfEnv } from "../conf/conf.js";
 import { hostCpuCount, hostEnv, hostThreadId } from "../platform/index.js";
 import { SizeClasses, sizeClassConfig } from "../sizeclass/index.js";
-import { heapPoisonWord, poisonedError } from "../extent/lock.js";
 import { createLockContext, lockInit, ownerTag, SLOTS_MAX, slotClaim, slotsInit } from "../sync/index.js";
 import { heapWitness } from "./lock_ranks.js";
 

@@ -5,11 +5,15 @@
  * scanning the heap's lock records for its owner tag. Whoever takes such a lock over — a waiter, or
  * the supervisor's reclaim — runs `recoverLock` before using the structure:
  *   bin        rebuilt from its slabs' bitmaps (bin_repair.ts): always consistent afterwards;
- *   any other  (extent caches and page allocator, page map, base, ctl, arenas, thread-cache list,
- *              background threads, registry) — a dead holder may have left it half-changed and no
- *              repair is attempted: the heap is poisoned, naming the lock class and the dead slot.
- * Work a dead thread had in flight between locks is described by its intent word (intent.ts);
- * `recoverInFlight` finishes it or poisons.
+ *   extent     verified with the checker's rules for extent caches and pactive (recover_extent.ts):
+ *              used as is when consistent (the holder died before or after its changes); else the
+ *              caches and pactive are rebuilt from a sound page map; else (a split or merge half
+ *              done) poison;
+ *   map        (growth: the top of the mapped space) consistent at every instruction: used as is;
+ *   any other  (base, ctl, arenas, thread-cache list, background threads, registry) — a
+ *              dead holder may have left it half-changed and no repair is attempted: the heap is
+ *              poisoned, naming the lock class and the dead slot.
+ * Slabs a dead thread held outside their bin (between locks) are given back by inflight.ts.
  * Every later call on every thread then throws HeapPoisonedError (Heap's entry check, and lock waits
  * through LockContext.abortWait). Recovery never reports a poisoned heap as healthy, and never
  * throws out of a supervisor's exit handler (reclaimSafely).
@@ -39,6 +43,7 @@ import {
   HDR_LOCK_TCACHES_B,
 } from "../ctx/header.js";
 import { lockOwner, ownerTagSlot, slotsLockW } from "../sync/index.js";
+import { decayPurgingReset, extentLockRepair, extentLockVerify } from "./recover_extent.js";
 
 export const LOCK_CLASS_UNKNOWN = 0;
 export const LOCK_CLASS_BIN = 1;
@@ -55,7 +60,7 @@ const CLASS_NAMES = [
   "bin lock",
   "extent lock (extent caches, page allocator, decay)",
   "base lock",
-  "page map lock",
+  "map lock (top of the mapped space, growth)",
   "ctl lock",
   "arenas lock",
   "thread-cache list lock",
@@ -124,6 +129,15 @@ function recoverLock(ctx: HeapCtx, lockB: number, deadTag: number): void {
   if (s.cls === LOCK_CLASS_BIN) {
     binRepair(ctx, s.arena, s.ind, lockB - BIN_LOCK_B, s.binind, s.shard);
     return;
+  }
+  // The map lock guards only the top of the mapped space (pages.ts): one f64 store moves it, after
+  // the buffer already covers it, so a holder killed anywhere leaves it old or new — at worst a
+  // range mapped for nobody, never an inconsistency.
+  if (s.cls === LOCK_CLASS_MAP) return;
+  if (s.cls === LOCK_CLASS_EXTENT) {
+    decayPurgingReset(ctx, s.arena);
+    if (extentLockVerify(ctx, s.arena, s.ind).length === 0) return;
+    if (extentLockRepair(ctx, s.arena, s.ind) && extentLockVerify(ctx, s.arena, s.ind).length === 0) return;
   }
   heapPoison(ctx, POISON_OWNER_DIED, s.cls, ownerTagSlot(deadTag));
 }

@@ -13,10 +13,10 @@ import { HeapPoisonedError } from "../errors.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import { THREAD_ARENA_B, THREAD_BYTES, THREAD_NODE_TID_B, THREAD_TCACHE_B } from "../ctx/header.js";
 import {
+  ownerTag,
   SLOT_STATE_ACTIVE,
   SLOT_STATE_DEAD,
   SLOT_STATE_FREE,
-  ownerTag,
   slotGeneration,
   slotMarkDead,
   slotRelease,
@@ -25,9 +25,9 @@ import {
   slotThreadId,
 } from "../sync/index.js";
 import { tcacheRecordSane } from "../tcache/index.js";
-import { recoverInFlight } from "./intent.js";
-import { poisonRecoveryFailed, recoverLocksOf } from "./recover.js";
 import { flushProblems, tcacheArenaInd, tcacheDestroy, tcacheIsLive } from "../tcache/tcache.js";
+import { recoverInFlightSlabs } from "./inflight.js";
+import { poisonRecoveryFailed, recoverLocksOf } from "./recover.js";
 
 export interface ReclaimReport {
   slot: number;
@@ -90,7 +90,7 @@ export function reclaimSlot(ctx: HeapCtx, slot: number): ReclaimReport | null {
   const threadB = ctx.hdr.threadsB + slot * THREAD_BYTES;
   // First make what it was changing consistent (or poison): its locks, then its work in flight.
   recoverLocksOf(ctx, ownerTag(slot, gen));
-  recoverInFlight(ctx, slot, threadB);
+  recoverInFlightSlabs(ctx, ownerTag(slot, gen));
   const report: ReclaimReport = {
     slot,
     threadId: slotThreadId(ctx.i32, regW, slot),

@@ -63,6 +63,7 @@ export function withCtlLock<T>(heap: HeapHandle, fn: (ctx: HeapCtx) => T): T {
   const ctx = heap.ctx;
   if (s.ctlDepth > 0) return fn(ctx);
   heapLock(ctx, HDR_LOCK_CTL_B);
+  if (ctx.failpoint !== null) ctx.failpoint("ctl.locked");
   s.ctlDepth = 1;
   try {
     return fn(ctx);

@@ -99,6 +99,7 @@ function table(ctx: HeapCtx, create: boolean): number {
 export function tcacheCreateExplicit(ctx: HeapCtx): number {
   heapLock(ctx, HDR_LOCK_TCACHES_B);
   try {
+    if (ctx.failpoint !== null) ctx.failpoint("tcaches.locked");
     const t = table(ctx, true);
     if (t === 0) return -1;
     if (ctx.u32[HDR_TCACHES_PAST_B >>> 2] === 0 && ctx.i32[HDR_TCACHES_AVAIL_B >>> 2] === 0)

@@ -232,6 +232,7 @@ function fillSmall(ctx: HeapCtx, tc: number, arena: number, binind: number, nfil
   let madeProgress = true;
   let fresh = 0;
   let filled = 0;
+  let counted = 0;
   for (;;) {
     binLock(ctx, bin);
     if (ctx.failpoint !== null) ctx.failpoint("bin.locked");
@@ -250,6 +251,7 @@ function fillSmall(ctx: HeapCtx, tc: number, arena: number, binind: number, nfil
         }
         madeProgress = true;
         filled += cnt;
+        if (ctx.failpoint !== null) ctx.failpoint("bin.fill.partial");
         continue;
       }
       // Refill slabcur from the non-full heap (binMallocNoFreshSlab would also allocate a region).
@@ -262,10 +264,13 @@ function fillSmall(ctx: HeapCtx, tc: number, arena: number, binind: number, nfil
       if (madeProgress) allocAndRetry = true;
       break;
     }
+    // Count at every unlock, so curregs matches the bitmaps whenever the lock is free (a thread
+    // terminated while it fetches a fresh slab leaves the bin consistent).
+    statAdd(ctx, bstatD(bin, BSTATS_NMALLOC), filled - counted);
+    statAdd(ctx, bstatD(bin, BSTATS_CURREGS), filled - counted);
+    counted = filled;
     if (!allocAndRetry) {
-      statAdd(ctx, bstatD(bin, BSTATS_NMALLOC), filled);
       statAdd(ctx, bstatD(bin, BSTATS_NREQUESTS), ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1]!);
-      statAdd(ctx, bstatD(bin, BSTATS_CURREGS), filled);
       statAdd(ctx, bstatD(bin, BSTATS_NFILLS), 1);
       ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1] = 0;
     }
@@ -319,20 +324,27 @@ export function tcacheBinFlush(ctx: HeapCtx, tc: number, binind: number, rem: nu
   const ncached = cap - head;
   const nflush = ncached - rem;
   if (nflush > 0) {
-    if (binind < ctx.sc.nbins) flushSmall(ctx, tc, binind, slots, cap - nflush, nflush);
-    else {
-      const ptrs: number[] = [];
-      for (let i = 0; i < nflush; i++) {
-        const p = u32[slots + cap - nflush + i]!;
-        if (cacheMarkOk(u32, p, slots + cap - nflush + i)) ptrs.push(p);
-        else flushProblems.push(p);
-      }
-      flushLarge(ctx, tc, binind, ptrs);
+    // Take the items out of the cache before freeing them: a thread terminated mid-flush must not
+    // leave freed regions listed in its cache (its reclaim would free them again, maybe while
+    // another thread owns them). Each mark is checked while it still names its slot: a block whose
+    // mark names another slot was freed twice, and is reported instead of freed.
+    const small = binind < ctx.sc.nbins;
+    const ptrs: number[] = [];
+    let n = 0;
+    if (small) scratchFor(nflush);
+    for (let i = 0; i < nflush; i++) {
+      const slotW = slots + cap - nflush + i;
+      const p = u32[slotW]!;
+      if (!cacheMarkOk(u32, p, slotW)) flushProblems.push(p);
+      else if (small) scratchP[n++] = p;
+      else ptrs.push(p);
     }
     // Keep the newest `rem` items, moved down to the bottom.
     for (let i = rem - 1; i >= 0; i--) u32[slots + head + nflush + i] = u32[slots + head + i]!;
     cacheMarkRange(u32, w, head + nflush, cap);
     u32[w + TBIN_W_HEAD] = head + nflush;
+    if (small) flushSmall(ctx, tc, binind, n);
+    else flushLarge(ctx, tc, binind, ptrs);
   } else if (ncached === 0 && ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1] === 0) {
     return;
   }
@@ -355,26 +367,25 @@ function scratchFor(n: number): void {
   scratchEmptied = new Uint32Array(n * 2);
 }
 
-function flushSmall(ctx: HeapCtx, tc: number, binind: number, slots: number, from: number, n: number): void {
+/** Frees the `n` regions in scratchP (taken out of the cache by the caller). */
+function flushSmall(ctx: HeapCtx, tc: number, binind: number, n: number): void {
   const u32 = ctx.u32;
   const w = tbinW(tc, binind);
   const tcArena = tcacheArenaRecord(ctx, tc);
   const regSize = ctx.sc.binRegSize[binind]!;
-  scratchFor(n);
   const P = scratchP;
   const E = scratchE;
   const emptied = scratchEmptied;
   let nemptied = 0;
   let pending = 0;
   for (let i = 0; i < n; i++) {
-    const p = u32[slots + from + i]!;
+    const p = P[i]!;
     const e = emapLookupChecked(ctx, p);
     // Not a region of this class, or its mark names another slot (freed twice): report and drop.
     if (
       e === 0 ||
       !edataSlab(u32, e) ||
-      edataSzind(u32, e) !== binind ||
-      !cacheMarkOk(u32, p, slots + from + i)
+      edataSzind(u32, e) !== binind
     ) {
       flushProblems.push(p);
       continue;
@@ -425,11 +436,13 @@ function flushSmall(ctx: HeapCtx, tc: number, binind: number, slots: number, fro
         emptied[nemptied++] = arena;
       }
       done++;
+      if (ctx.failpoint !== null) ctx.failpoint("bin.flush.partial");
     }
     binUnlock(ctx, bin);
     arenaDecayTicks(ctx, arena, done);
     pending = ndeferred;
   }
+  if (nemptied > 0 && ctx.failpoint !== null) ctx.failpoint("slab.emptied");
   for (let i = 0; i < nemptied; i += 2) arenaExtentDalloc(ctx, emptied[i + 1]!, emptied[i]!);
   if (!merged && tcArena !== 0) {
     const bin = binRecord(ctx, tcArena, binind, threadShard(ctx, binind));

@@ -102,7 +102,7 @@ describe("waking a background worker", () => {
     {
       const { ctx, info, arena, decayB, seq } = setup();
       infoWakeupTimeSet(ctx, info, BG_INDEFINITE);
-      const other = 0x7ffffff0;
+      const other = 0x3ffffff0; // a well-formed owner tag (< 2^30) of no thread
       expect(lockTryAcquire(ctx.i32, (info + INFO_LOCK_B) >>> 2, other)).toBe(true);
       backgroundMaybeDeferredWork(ctx, arena, decayB, 5000);
       expect(seq()).toBe(0);

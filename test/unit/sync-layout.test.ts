@@ -11,8 +11,8 @@ import {
   LOCK_W_NUM_SPIN_ACQ,
   LOCK_W_NUM_WAIT,
   LOCK_W_PREV_OWNER,
-  LOCK_W_TOTAL_WAIT_NS,
   LOCK_W_RESERVED,
+  LOCK_W_TOTAL_WAIT_NS,
   LOCK_W_X_STATE,
   LOCK_W_X_WAITERS,
   LOCK_WAITERS_MAX_SHIFT,
@@ -21,6 +21,8 @@ import {
   LOCK_WAITERS_N_WIDTH,
   LOCK_WORDS,
   lockInit,
+  OWNER_TAG_GEN_MAX,
+  ownerTag,
   SLOT_W_RESERVED,
   SLOT_W_X_HEARTBEAT,
   SLOT_W_X_STATE_GEN,
@@ -32,10 +34,8 @@ import {
   SLOTS_HDR_W_X_LIVE,
   SLOTS_HDR_W_X_NEXT_THREAD_ID,
   SLOTS_HEADER_WORDS,
-  slotsRegionWords,
-  OWNER_TAG_GEN_MAX,
-  ownerTag,
   SLOTS_MAX,
+  slotsRegionWords,
 } from "../../src/sync/index.js";
 
 /** Asserts fields tile [0, total) exactly: no overlap, no gap, each aligned to its width. */

@@ -1,0 +1,94 @@
+/**
+ * inflight: slabs a thread holds outside their bin — a fresh slab between the page allocator and its
+ * installation, an emptied slab between leaving its bin and going back to the page allocator. No lock
+ * covers these windows, so a thread terminated inside one would leak an active slab that no bin lists
+ * (heap.check(): "non-full slab … is neither slabcur nor in the non-full heap").
+ *
+ * The holder marks such a slab with its owner tag in the slab's pairing-heap parent word, unused while
+ * the slab is in no heap (EDATA_W_PH_PARENT = tag·2 + 1: odd, so never a record offset). Installing
+ * it (slabcur, or any heap insertion) overwrites the mark; giving it back makes it inactive. When a
+ * dead thread is reclaimed, `recoverInFlightSlabs` finds its marked slabs in the page map and, under
+ * the bin lock, gives back each one that is empty and not linked in its bin. A large extent claimed
+ * for freeing (state MERGING between the extent lock and the page allocator) is marked the same way,
+ * and its free is finished.
+ */
+import { arenaRecordByInd } from "../arena/arena.js";
+import { binLock, binRecord, binUnlock } from "../arena/bin.js";
+import { BIN_NONFULL_ROOT_B, BIN_SLABCUR_B } from "../arena/layout.js";
+import { inflightMark, slabPopcount } from "../arena/slab.js";
+import type { HeapCtx } from "../ctx/ctx.js";
+import {
+  EDATA_W_PH_PARENT,
+  EXTENT_STATE_ACTIVE,
+  EXTENT_STATE_MERGING,
+  edataArena,
+  edataBinshard,
+  edataIsRecord,
+  edataSlab,
+  edataState,
+  edataSzind,
+} from "../extent/edata.js";
+import { paDalloc } from "../extent/pac.js";
+import { phForEach } from "../extent/ph.js";
+import { RTREE_LEAF_BITS } from "../ctx/header.js";
+
+function markedSlabs(ctx: HeapCtx, mark: number): number[] {
+  const u32 = ctx.u32;
+  const out: number[] = [];
+  const seen = new Set<number>();
+  const rootW = ctx.hdr.rtreeRootB >>> 2;
+  const leafEntries = 2 ** RTREE_LEAF_BITS;
+  for (let r = 0; r < ctx.hdr.rtreeRootEntries; r++) {
+    const leaf = u32[rootW + r]!;
+    if (leaf === 0) continue;
+    for (let k = 0; k < leafEntries; k++) {
+      const e = u32[(leaf >>> 2) + k]!;
+      if (e === 0 || seen.has(e)) continue;
+      seen.add(e);
+      if (!edataIsRecord(u32, e) || u32[(e >>> 2) + EDATA_W_PH_PARENT] !== mark) continue;
+      const st = edataState(u32, e);
+      if ((st === EXTENT_STATE_ACTIVE && edataSlab(u32, e)) || st === EXTENT_STATE_MERGING) out.push(e);
+    }
+  }
+  return out;
+}
+
+/** Gives back every empty slab the dead thread `deadTag` held outside its bin. Returns how many. */
+export function recoverInFlightSlabs(ctx: HeapCtx, deadTag: number): number {
+  const u32 = ctx.u32;
+  const mark = inflightMark(deadTag);
+  let n = 0;
+  for (const e of markedSlabs(ctx, mark)) {
+    if (edataState(u32, e) === EXTENT_STATE_MERGING) {
+      // A large extent claimed for freeing: finish the free.
+      const arena = arenaRecordByInd(ctx, edataArena(u32, e));
+      if (arena === 0) continue;
+      u32[(e >>> 2) + EDATA_W_PH_PARENT] = 0;
+      paDalloc(ctx, arena, e);
+      n++;
+      continue;
+    }
+    const binind = edataSzind(u32, e);
+    if (binind >= ctx.sc.nbins) continue;
+    const arena = arenaRecordByInd(ctx, edataArena(u32, e));
+    if (arena === 0) continue;
+    const bin = binRecord(ctx, arena, binind, edataBinshard(u32, e));
+    binLock(ctx, bin);
+    let orphan =
+      u32[(e >>> 2) + EDATA_W_PH_PARENT] === mark &&
+      edataState(u32, e) === EXTENT_STATE_ACTIVE &&
+      slabPopcount(u32, e, ctx.sc.binNregs[binind]!) === 0 &&
+      u32[(bin + BIN_SLABCUR_B) >>> 2] !== e;
+    if (orphan) {
+      phForEach(u32, (bin + BIN_NONFULL_ROOT_B) >>> 2, 1 << 20, (m) => {
+        if (m === e) orphan = false;
+      });
+    }
+    binUnlock(ctx, bin);
+    if (!orphan) continue;
+    u32[(e >>> 2) + EDATA_W_PH_PARENT] = 0;
+    paDalloc(ctx, arena, e);
+    n++;
+  }
+  return n;
+}

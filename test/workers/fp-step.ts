@@ -1,0 +1,91 @@
+/**
+ * Worker for test/stress/lock-failpoints.test.ts. Two roles:
+ *  - parker: prepares (`prep`), then arms the test-only failpoint `point` and runs `action`; when the
+ *    action reaches the failpoint — inside a critical section, or holding a slab between locks — it
+ *    parks for good until it is terminated;
+ *  - waiter: on GO runs a mixed loop that needs every lock class (small and large blocks, growth,
+ *    mallctl, arenas.create, tcache.create) and reports "done", or "poisoned" on HeapPoisonedError, or
+ *    "error" on anything else (a timeout or a corruption report is a failure of recovery).
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { Heap } from "../../src/heap.js";
+
+export interface FpStepData {
+  buffer: SharedArrayBuffer;
+  ctl: SharedArrayBuffer;
+  role: "parker" | "waiter";
+  point: string;
+  action: string;
+}
+const FP_PARKED = 0;
+const FP_GO = 1;
+const FP_PARK = 2;
+
+const d = workerData as FpStepData;
+const ctl = new Int32Array(d.ctl);
+const heap = Heap.attach(d.buffer, { lockTimeoutMs: 8000 });
+const post = (m: Record<string, unknown>) => parentPort?.postMessage(m);
+
+function run(action: string): void {
+  if (action === "fill") heap.free(heap.malloc(96));
+  else if (action === "flush") {
+    const ps: number[] = [];
+    for (let i = 0; i < 600; i++) ps.push(heap.malloc(1024));
+    heap.ctx.failpoint = park;
+    for (const p of ps) heap.free(p);
+  } else if (action === "large-free") {
+    const p = heap.malloc(1 << 20);
+    heap.ctx.failpoint = park;
+    heap.free(p);
+  } else if (action === "grow") {
+    heap.free(heap.malloc(9 << 20)); // the huge arena exists: the growth below takes only its locks
+    heap.ctx.failpoint = park;
+    heap.free(heap.malloc(48 << 20));
+  } else if (action === "arenas.create") heap.mallctl("arenas.create");
+  else if (action === "tcache.create") heap.mallctl("tcache.create");
+  else if (action === "epoch") heap.mallctl("epoch", 1);
+  else throw new Error(`unknown action ${action}`);
+}
+
+function park(name: string): void {
+  if (name !== d.point) return;
+  heap.ctx.failpoint = null;
+  Atomics.store(ctl, FP_PARKED, 1);
+  Atomics.notify(ctl, FP_PARKED);
+  for (;;) Atomics.wait(ctl, FP_PARK, 0, 1000);
+}
+
+// The parker's cache and arena binding exist before anything parks; the waiter allocates only after GO.
+if (d.role === "parker") heap.free(heap.malloc(8));
+post({ kind: "attached", threadId: heap.threadId, ownerTag: heap.ctx.ownerTag });
+if (d.role === "parker") {
+  if (d.action !== "flush" && d.action !== "large-free" && d.action !== "grow") heap.ctx.failpoint = park;
+  run(d.action);
+  post({ kind: "error", message: `failpoint ${d.point} was never reached by ${d.action}` });
+} else {
+  while (Atomics.load(ctl, FP_GO) === 0) Atomics.wait(ctl, FP_GO, 0, 50);
+  try {
+    heap.mallctl("arenas.create");
+    heap.mallctl("tcache.create");
+    for (let i = 0; i < 100; i++) {
+      const a = heap.malloc(96);
+      const b = heap.malloc(1024);
+      const c = heap.malloc(1 << 20);
+      if (a === 0 || b === 0 || c === 0) throw new Error("allocation failed");
+      heap.free(a);
+      heap.free(b);
+      heap.free(c);
+      if (i % 25 === 0) heap.mallctl("epoch", 1);
+    }
+    heap.free(heap.malloc(48 << 20));
+    heap.detach();
+    post({ kind: "done" });
+  } catch (e) {
+    const err = e as Error;
+    post({
+      kind: err.name === "HeapPoisonedError" ? "poisoned" : "error",
+      name: err.name,
+      message: err.message,
+    });
+  }
+}
