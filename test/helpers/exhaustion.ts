@@ -104,12 +104,12 @@ function expectOom(h: Heap, what: string): void {
   if (h.lastError !== ENOMEM) throw new Error(`${what} returned 0 with lastError ${h.lastError}, not ENOMEM`);
 }
 
-/** A mallctl that may fail for lack of memory: its value, or null on EAGAIN/EFAULT. */
+/** A mallctl that may fail for lack of memory: its value, or null on EAGAIN. */
 function ctlMayFail(h: Heap, name: string): number | null {
   try {
     return Number(h.mallctl(name));
   } catch (e) {
-    if (e instanceof MallctlError && (e.code === "EAGAIN" || e.code === "EFAULT")) return null;
+    if (e instanceof MallctlError && e.code === "EAGAIN") return null;
     throw e;
   }
 }
