@@ -39,6 +39,7 @@ import {
   type HeapAttachOptions,
   type HeapCreateOptions,
 } from "./heap/boot.js";
+import { threadEvents } from "./heap/events.js";
 import {
   allocCore,
   dallocCore,
@@ -154,6 +155,7 @@ export class Heap {
     const ctx = buildCtx(buffer, derived, options.clock, options.lockTimeoutMs, false);
     bootArenas(ctx);
     const heap = new Heap(ctx, derived);
+    heap.#bindWriter(options.writer);
     // malloc_init_hard: opt.background_thread starts the workers (shared heaps only).
     if (derived.conf.opt.background_thread && ctx.shared) backgroundThreadSet(heap, true);
     heapStatsPrintAtExit(heap);
@@ -164,7 +166,15 @@ export class Heap {
   static attach(buffer: SharedArrayBuffer | ArrayBuffer, options: HeapAttachOptions = {}): Heap {
     const derived = bootAttach(buffer, options);
     const ctx = buildCtx(buffer, derived, options.clock, options.lockTimeoutMs, false);
-    return new Heap(ctx, derived);
+    const heap = new Heap(ctx, derived);
+    heap.#bindWriter(options.writer);
+    return heap;
+  }
+
+  /** opt.stats_interval's reports go where the heap's other messages go (default: stderr). */
+  #bindWriter(writer: ((msg: string) => void) | undefined): void {
+    const out = writer ?? ((m: string) => process.stderr.write(m));
+    threadEvents(this.ctx).printer = (opts) => out(this.statsPrint(opts));
   }
 
   /** @internal a heap whose clock is virtual nanoseconds-from-zero (trace replay). */
@@ -172,7 +182,9 @@ export class Heap {
     const { buffer, derived } = bootCreate(options);
     const ctx = buildCtx(buffer, derived, clockMs, options.lockTimeoutMs, true);
     bootArenas(ctx);
-    return new Heap(ctx, derived);
+    const heap = new Heap(ctx, derived);
+    heap.#bindWriter(options.writer);
+    return heap;
   }
 
   get buffer(): SharedArrayBuffer | ArrayBuffer {

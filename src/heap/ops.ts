@@ -5,6 +5,7 @@
  * per-thread events (allocated / deallocated bytes driving the tcache GC).
  * `tc` is the cache to use: a tcache record, or 0 for none (tcache off or MALLOCX_TCACHE_NONE).
  */
+
 import {
   arenaChooseMaybeHuge,
   arenaDecayTick,
@@ -56,6 +57,14 @@ import {
   tcacheGeom,
   tcacheIsLive,
 } from "../tcache/tcache.js";
+import {
+  allocEventsDue,
+  dallocEventsDue,
+  nextAllocEvent,
+  nextDallocEvent,
+  threadEvents,
+  threadEventsInit,
+} from "./events.js";
 
 /** Why a pointer was refused (0 = fine). Set by lookupLive. */
 export const PTR_OK = 0;
@@ -125,18 +134,24 @@ export function threadTcache(ctx: HeapCtx): number {
 
 // ---- events -------------------------------------------------------------------------------------
 
-/** thread_alloc_event: count the bytes; every tcache_gc_incr_bytes run one GC step. */
+/** thread_alloc_event: count the bytes; run the events due (GC every tcache_gc_incr_bytes, peak, stats). */
 export function eventAlloc(ctx: HeapCtx, usize: number): void {
   const f64 = ctx.f64;
   const d = (ctx.threadB + THREAD_ALLOCATED_B) >>> 3;
   const after = f64[d]! + usize;
   f64[d] = after;
-  const nd = (ctx.threadB + THREAD_GC_ALLOC_NEXT_B) >>> 3;
-  if (after >= f64[nd]!) {
-    f64[nd] = after + tcacheGeom(ctx).gcIncrBytes;
+  if (after >= f64[(ctx.threadB + THREAD_GC_ALLOC_NEXT_B) >>> 3]!) eventAllocDue(ctx, after);
+}
+
+function eventAllocDue(ctx: HeapCtx, after: number): void {
+  const ev = threadEvents(ctx);
+  if (after >= ev.gcAllocNext) {
+    ev.gcAllocNext = after + tcacheGeom(ctx).gcIncrBytes;
     const tc = threadTcacheIfLive(ctx);
     if (tc !== 0) tcacheEvent(ctx, tc);
   }
+  allocEventsDue(ctx, ev, after);
+  ctx.f64[(ctx.threadB + THREAD_GC_ALLOC_NEXT_B) >>> 3] = nextAllocEvent(ev);
 }
 
 export function eventDalloc(ctx: HeapCtx, usize: number): void {
@@ -144,12 +159,18 @@ export function eventDalloc(ctx: HeapCtx, usize: number): void {
   const d = (ctx.threadB + THREAD_DEALLOCATED_B) >>> 3;
   const after = f64[d]! + usize;
   f64[d] = after;
-  const nd = (ctx.threadB + THREAD_GC_DALLOC_NEXT_B) >>> 3;
-  if (after >= f64[nd]!) {
-    f64[nd] = after + tcacheGeom(ctx).gcIncrBytes;
+  if (after >= f64[(ctx.threadB + THREAD_GC_DALLOC_NEXT_B) >>> 3]!) eventDallocDue(ctx, after);
+}
+
+function eventDallocDue(ctx: HeapCtx, after: number): void {
+  const ev = threadEvents(ctx);
+  if (after >= ev.gcDallocNext) {
+    ev.gcDallocNext = after + tcacheGeom(ctx).gcIncrBytes;
     const tc = threadTcacheIfLive(ctx);
     if (tc !== 0) tcacheEvent(ctx, tc);
   }
+  dallocEventsDue(ctx, ev, after);
+  ctx.f64[(ctx.threadB + THREAD_GC_DALLOC_NEXT_B) >>> 3] = nextDallocEvent(ev);
 }
 
 function threadTcacheIfLive(ctx: HeapCtx): number {
@@ -158,14 +179,12 @@ function threadTcacheIfLive(ctx: HeapCtx): number {
   return tcacheIsLive(ctx, tc) ? tc : 0;
 }
 
-/** te_init: the GC thresholds start one increment from the current counts. */
+/** te_init: every event's threshold starts one wait from the current counts. */
 export function eventsInit(ctx: HeapCtx): void {
-  const f64 = ctx.f64;
   const incr = ctx.optRaw.tcache_gc_incr_bytes;
-  const step = incr > 0 ? incr : Number.POSITIVE_INFINITY;
-  f64[(ctx.threadB + THREAD_GC_ALLOC_NEXT_B) >>> 3] = f64[(ctx.threadB + THREAD_ALLOCATED_B) >>> 3]! + step;
-  f64[(ctx.threadB + THREAD_GC_DALLOC_NEXT_B) >>> 3] =
-    f64[(ctx.threadB + THREAD_DEALLOCATED_B) >>> 3]! + step;
+  const ev = threadEventsInit(ctx, incr > 0 ? incr : Number.POSITIVE_INFINITY);
+  ctx.f64[(ctx.threadB + THREAD_GC_ALLOC_NEXT_B) >>> 3] = nextAllocEvent(ev);
+  ctx.f64[(ctx.threadB + THREAD_GC_DALLOC_NEXT_B) >>> 3] = nextDallocEvent(ev);
 }
 
 // ---- allocation ---------------------------------------------------------------------------------

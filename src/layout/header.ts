@@ -40,7 +40,9 @@
  * 160..163   bgNinfo           u32     thread records in the region (opt.max_background_threads)
  * 164..167   mapFloor          u32     residue mod hugepage of the OS's lowest mapping (pages.ts, map lock)
  * 168..171   mapGapTop         u32     start of the highest unused gap below the top, 0 = none (pages.ts)
- * 172..191   (reserved)
+ * 172..175   (reserved)
+ * 176..183   statsIntervalAccum i64   opt.stats_interval's byte accumulator (heap/events.ts, Atomics)
+ * 184..191   (reserved)
  * 192..383   locks             LOCK_BYTES each: map, ctl, arenas
  * 384..387   tcachesTable      u32     explicit tcache table (b0), 0 until the first tcache.create
  * 388..391   tcachesPast       u32     indices ever handed out
@@ -92,6 +94,7 @@ export const HDR_BG_NTHREADS_B = 156;
 export const HDR_BG_NINFO_B = 160;
 export const HDR_MAP_FLOOR_B = 164;
 export const HDR_MAP_GAP_TOP_B = 168;
+export const HDR_STATS_INTERVAL_ACCUM_B = 176;
 export const HDR_LOCKS_B = 192;
 export { LOCK_BYTES };
 export const HDR_LOCK_MAP_B = HDR_LOCKS_B;

@@ -41,11 +41,6 @@ export const ENOENT_LEAVES: Readonly<Record<string, string>> = {
   "prof.stats.lextents.<i>.accum": PROF,
   "experimental.prof_recent.alloc_max": PROF,
   "experimental.prof_recent.alloc_dump": PROF,
-  "experimental.hooks.install":
-    "allocation hooks would have to be called from every allocation and free; the heap does not call them yet",
-  "experimental.hooks.remove": "goes with experimental.hooks.install",
-  "experimental.thread.activity_callback":
-    "jemalloc calls it from its thread-event machinery (peak events), which this port does not have yet",
 };
 
 /** Leaves served with the answers of a jemalloc on a platform without the feature. */
