@@ -2,8 +2,8 @@
  * hook_calls: where a handle calls the allocation hooks (heap/hooks.ts). While the thread has hooks
  * installed, its handle carries its own versions of the C API methods (jemalloc's slow path) that run
  * the normal method and then the hooks with jemalloc's types and arguments; when the last set is removed
- * they go away, so a handle without hooks runs exactly the code it always did (the fast paths check no
- * flag). Arguments jemalloc passes that have no counterpart here (posix_memalign's `memptr`) are 0.
+ * the prototype's methods come back, so a handle without hooks runs exactly the code it always did (the
+ * fast paths check no flag). Arguments jemalloc passes that have no counterpart here (posix_memalign's `memptr`) are 0.
  */
 
 import type { Heap } from "../heap.js";
@@ -138,15 +138,19 @@ function hookedMethods(heap: Heap, proto: Heap): Record<(typeof METHODS)[number]
   };
 }
 
-/** Gives `heap` its hooked methods while its thread has hooks, and takes them away after. */
+/**
+ * Gives `heap` its hooked methods while its thread has hooks, and the plain ones back after. The plain
+ * ones come back as own properties pointing at the prototype's functions (no `delete`: that would turn
+ * the handle into a dictionary-mode object and slow every later call).
+ */
 export function hookCallsRefresh(heap: Heap): void {
   const own = heap as unknown as Record<string, unknown>;
-  if (hooksActive(heap.ctx)) {
-    if (Object.hasOwn(own, "malloc")) return;
-    const m = hookedMethods(heap, Object.getPrototypeOf(heap) as Heap);
-    for (const k of METHODS)
-      Object.defineProperty(own, k, { value: m[k], configurable: true, writable: true });
-  } else {
-    for (const k of METHODS) delete own[k];
+  const proto = Object.getPrototypeOf(heap) as Record<string, unknown>;
+  const hooked = hooksActive(heap.ctx);
+  if (hooked && Object.hasOwn(own, "malloc") && own.malloc !== proto.malloc) return;
+  const m = hooked ? hookedMethods(heap, proto as unknown as Heap) : null;
+  for (const k of METHODS) {
+    const value = m === null ? proto[k] : m[k];
+    Object.defineProperty(own, k, { value, configurable: true, writable: true });
   }
 }

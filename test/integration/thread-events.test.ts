@@ -166,7 +166,8 @@ describe("experimental.hooks", () => {
     expect(calls).toEqual([]);
     // Removed: never called again, and the handle's own methods are gone (back to the fast paths).
     heap.mallctl("experimental.hooks.remove", handle);
-    expect(Object.hasOwn(heap, "malloc")).toBe(false);
+    expect(heap.malloc).toBe(Heap.prototype.malloc);
+    expect(heap.free).toBe(Heap.prototype.free);
     heap.free(heap.malloc(10));
     heap.free(moved);
     heap.free(big);
