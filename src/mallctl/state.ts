@@ -10,7 +10,8 @@
 //   read never changes between two `epoch` writes of any thread, as in jemalloc
 //   (the copy a thread takes reflects the heap at the moment it first looks
 //   after the write, not at the instant of the write).
-// Everything else here is thread-private by nature (the value written to a "write, then read" leaf during one call).
+// Everything else here is thread-private by nature (the value written to a
+// "write, then read" leaf during one call).
 //
 // Synchronization: withCtlLock takes the ctl lock; it is re-entrant per handle
 // (nested calls from statsPrint or a leaf run inside the outer hold).
