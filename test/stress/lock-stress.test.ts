@@ -111,63 +111,60 @@ describe("slot registry under a claim race", () => {
 });
 
 describe("lock holders killed at random (F1 for the lock)", () => {
-  it(
-    `kills ${LONG ? 60 : 3} lock holders; survivors repair and keep going; seed ${SEED}`,
-    async () => {
-      const rand = prng(SEED);
-      const { sab, i32 } = makeTestHeap();
-      const nworkers = 3;
-      const kills = LONG ? 60 : 3;
-      const bySlot = new Map<number, { w: Worker; generation: number }>();
-      const start = async () => {
-        const w = spawn(CHURN, { sab, inside: 2000, outside: 300 });
-        const m = await reply<{ ready: boolean; slot: number; generation: number }>(w, (x) => x.ready);
-        bySlot.set(m.slot, { w, generation: m.generation });
-      };
-      await Promise.all(Array.from({ length: nworkers }, start));
+  const killsTimeout = { timeout: LONG ? 900_000 : 120_000 }; // 60 kills take minutes on a loaded machine
+  it(`kills ${LONG ? 60 : 3} lock holders; survivors repair; seed ${SEED}`, killsTimeout, async () => {
+    const rand = prng(SEED);
+    const { sab, i32 } = makeTestHeap();
+    const nworkers = 3;
+    const kills = LONG ? 60 : 3;
+    const bySlot = new Map<number, { w: Worker; generation: number }>();
+    const start = async () => {
+      const w = spawn(CHURN, { sab, inside: 2000, outside: 300 });
+      const m = await reply<{ ready: boolean; slot: number; generation: number }>(w, (x) => x.ready);
+      bySlot.set(m.slot, { w, generation: m.generation });
+    };
+    await Promise.all(Array.from({ length: nworkers }, start));
 
-      let heldKills = 0;
-      const booting: Promise<void>[] = [];
-      for (let k = 0; k < kills; k++) {
-        if (bySlot.size < 2) await Promise.all(booting.splice(0));
-        await sleep(10 + rand() * 40);
-        const owner = lockOwner(i32, LOCK_W);
-        const slots = [...bySlot.keys()];
-        const slot =
-          owner !== 0 && bySlot.has(ownerTagSlot(owner))
-            ? ownerTagSlot(owner)
-            : slots[Math.floor(rand() * slots.length)]!;
-        const victim = bySlot.get(slot)!;
-        bySlot.delete(slot);
-        await victim.w.terminate();
-        if (lockOwner(i32, LOCK_W) === ownerTag(slot, victim.generation)) heldKills++;
-        // Supervisor: mark dead (waiters take over), then free the slot for reuse.
-        expect(slotMarkDead(i32, REG_W, slot, victim.generation)).toBe(true);
-        slotRelease(i32, REG_W, slot, victim.generation);
-        booting.push(start()); // the replacement boots while the next kill proceeds
-      }
-      await Promise.all(booting);
-      await sleep(50);
-      Atomics.store(i32, CHURN_W + CHURN_STOP, 1);
-      const done = await Promise.all(
-        [...bySlot.values()].map(({ w }) => reply<{ done: boolean; ops: number }>(w, (x) => x.done)),
-      );
-      expect(done.every((d) => d.ops > 0)).toBe(true); // every survivor made progress
-      expect(Atomics.load(i32, CHURN_W + CHURN_VIOLATIONS)).toBe(0);
-      const died = Atomics.load(i32, CHURN_W + CHURN_DIED);
-      expect(heldKills).toBeGreaterThan(0);
-      expect(died).toBeGreaterThan(0);
-      expect(died).toBeLessThanOrEqual(heldKills);
-      expect(i32[CHURN_W + CHURN_X]).toBe(i32[CHURN_W + CHURN_Y]);
-      expect(lockIsHeld(i32, LOCK_W)).toBe(false); // C7: free at quiescence, no dead owner recorded
-      expect(lockOwner(i32, LOCK_W)).toBe(0);
-      expect(slotsLiveCount(i32, REG_W)).toBe(0);
-      const s = lockStatsRead(i32, LOCK_W);
-      expect(s.numOps).toBeGreaterThanOrEqual(Atomics.load(i32, CHURN_W + CHURN_OPS));
-      expect(LOCK_OWNER_DIED).toBe(1);
-    },
-    LONG ? 900_000 : 120_000,
-  ); // 60 kills take minutes on a loaded 2-core machine
+    let heldKills = 0;
+    const booting: Promise<void>[] = [];
+    for (let k = 0; k < kills; k++) {
+      if (bySlot.size < 2) await Promise.all(booting.splice(0));
+      await sleep(10 + rand() * 40);
+      const owner = lockOwner(i32, LOCK_W);
+      const slots = [...bySlot.keys()];
+      const slot =
+        owner !== 0 && bySlot.has(ownerTagSlot(owner))
+          ? ownerTagSlot(owner)
+          : slots[Math.floor(rand() * slots.length)]!;
+      const victim = bySlot.get(slot)!;
+      bySlot.delete(slot);
+      await victim.w.terminate();
+      if (lockOwner(i32, LOCK_W) === ownerTag(slot, victim.generation)) heldKills++;
+      // Supervisor: mark dead (waiters take over), then free the slot for reuse.
+      expect(slotMarkDead(i32, REG_W, slot, victim.generation)).toBe(true);
+      slotRelease(i32, REG_W, slot, victim.generation);
+      booting.push(start()); // the replacement boots while the next kill proceeds
+    }
+    await Promise.all(booting);
+    await sleep(50);
+    Atomics.store(i32, CHURN_W + CHURN_STOP, 1);
+    const done = await Promise.all(
+      [...bySlot.values()].map(({ w }) => reply<{ done: boolean; ops: number }>(w, (x) => x.done)),
+    );
+    expect(done.every((d) => d.ops > 0)).toBe(true); // every survivor made progress
+    expect(Atomics.load(i32, CHURN_W + CHURN_VIOLATIONS)).toBe(0);
+    const died = Atomics.load(i32, CHURN_W + CHURN_DIED);
+    expect(heldKills).toBeGreaterThan(0);
+    expect(died).toBeGreaterThan(0);
+    expect(died).toBeLessThanOrEqual(heldKills);
+    expect(i32[CHURN_W + CHURN_X]).toBe(i32[CHURN_W + CHURN_Y]);
+    expect(lockIsHeld(i32, LOCK_W)).toBe(false); // C7: free at quiescence, no dead owner recorded
+    expect(lockOwner(i32, LOCK_W)).toBe(0);
+    expect(slotsLiveCount(i32, REG_W)).toBe(0);
+    const s = lockStatsRead(i32, LOCK_W);
+    expect(s.numOps).toBeGreaterThanOrEqual(Atomics.load(i32, CHURN_W + CHURN_OPS));
+    expect(LOCK_OWNER_DIED).toBe(1);
+  });
 });
 
 describe("long contention", () => {
