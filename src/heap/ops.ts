@@ -5,7 +5,6 @@
  * per-thread events (allocated / deallocated bytes driving the tcache GC).
  * `tc` is the cache to use: a tcache record, or 0 for none (tcache off or MALLOCX_TCACHE_NONE).
  */
-
 import {
   arenaChooseMaybeHuge,
   arenaDecayTick,
