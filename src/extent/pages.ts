@@ -151,6 +151,15 @@ function gapPopAt(ctx: HeapCtx, top: number): number {
   return top;
 }
 
+/** Bytes of the placement gaps below the top (address space carved but never used). */
+export function pagesGapBytes(ctx: HeapCtx): number {
+  let sum = 0;
+  for (let g = ctx.u32[HDR_MAP_GAP_TOP_B >>> 2]!; g !== 0; g = ctx.u32[(g >>> 2) + GAP_PREV_W]!) {
+    sum += ctx.u32[(g >>> 2) + GAP_END_W]! - g;
+  }
+  return sum;
+}
+
 /** Grows the buffer so that [0, end) is addressable; false if the engine refuses. */
 function bufferEnsure(ctx: HeapCtx, end: number, max: number): boolean {
   const buf = ctx.buffer;
