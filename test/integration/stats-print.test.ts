@@ -291,17 +291,11 @@ function leafDiffs(
   counted: { n: number },
 ): void {
   if (ref !== null && typeof ref === "object") {
-    if (Array.isArray(ref))
-      ref.forEach((x, i) => leafDiffs(x, (ours as Json[] | undefined)?.[i], `${path}[${i}]`, out, counted));
-    else
-      for (const k of Object.keys(ref))
-        leafDiffs(
-          ref[k]!,
-          (ours as Record<string, Json> | undefined)?.[k],
-          path === "" ? k : `${path}.${k}`,
-          out,
-          counted,
-        );
+    const o = ours as Record<string, Json> | Json[] | undefined;
+    for (const [k, v] of Object.entries(ref)) {
+      const at = Array.isArray(ref) ? `${path}[${k}]` : path === "" ? k : `${path}.${k}`;
+      leafDiffs(v, (o as Record<string, Json> | undefined)?.[k], at, out, counted);
+    }
     return;
   }
   if (VALUE_EXCEPTIONS.some(([re]) => re.test(path))) return;
