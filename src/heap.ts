@@ -41,6 +41,9 @@ import {
   type HeapAttachOptions,
   type HeapCreateOptions,
 } from "./heap/boot.js";
+import { threadEvents } from "./ctx/events.js";
+import { hostWriteError } from "./platform/index.js";
+import { hookCallsRefresh } from "./heap/hook_calls.js";
 import {
   allocCore,
   dallocCore,
@@ -168,6 +171,7 @@ export class Heap {
     const ctx = buildCtx(buffer, derived, options.clock, options.lockTimeoutMs, false);
     bootArenas(ctx);
     const heap = new Heap(ctx, derived);
+    heap.#bindWriter(options.writer);
     // malloc_init_hard: opt.background_thread starts the workers (shared heaps only).
     if (derived.conf.opt.background_thread && ctx.shared) backgroundThreadSet(heap, true);
     heapStatsPrintAtExit(heap);
@@ -179,7 +183,15 @@ export class Heap {
   static attach(buffer: SharedArrayBuffer | ArrayBuffer, options: HeapAttachOptions = {}): Heap {
     const derived = bootAttach(buffer, options);
     const ctx = buildCtx(buffer, derived, options.clock, options.lockTimeoutMs, false);
-    return new Heap(ctx, derived);
+    const heap = new Heap(ctx, derived);
+    heap.#bindWriter(options.writer);
+    return heap;
+  }
+
+  /** opt.stats_interval's reports go where the heap's other messages go (default: stderr). */
+  #bindWriter(writer: ((msg: string) => void) | undefined): void {
+    const out = writer ?? hostWriteError;
+    threadEvents(this.ctx).printer = (opts) => out(this.statsPrint(opts));
   }
 
   /** @internal a heap whose clock is virtual nanoseconds-from-zero (trace replay). */
@@ -187,7 +199,9 @@ export class Heap {
     const { buffer, derived } = bootCreate(options);
     const ctx = buildCtx(buffer, derived, clockMs, options.lockTimeoutMs, true);
     bootArenas(ctx);
-    return new Heap(ctx, derived);
+    const heap = new Heap(ctx, derived);
+    heap.#bindWriter(options.writer);
+    return heap;
   }
 
   get buffer(): SharedArrayBuffer | ArrayBuffer {
@@ -215,6 +229,11 @@ export class Heap {
   /** This thread's slot in the heap's thread registry. */
   get threadSlot(): number {
     return this.ctx.slot;
+  }
+
+  /** @internal experimental.hooks changed this thread's hook sets: (un)wrap the C API calls. */
+  allocHooksChanged(): void {
+    hookCallsRefresh(this);
   }
 
   /** Replaces the handler for detected misuse (default: throw HeapCorruptionError). */

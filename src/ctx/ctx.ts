@@ -180,4 +180,6 @@ export interface HeapHandle {
   mallocx(size: number, flags: number): number;
   mallctl(name: string, newValue?: unknown): unknown;
   setCorruptionHandler(handler: CorruptionHandler | null): void;
+  /** The thread's allocation hooks (experimental.hooks) were installed or removed: rebind the calls. */
+  allocHooksChanged(): void;
 }

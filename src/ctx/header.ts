@@ -43,7 +43,7 @@
  * 172..175   flags             u32     creation choices every worker follows (HDR_FLAG_*)
  * 176..179   profRegion        u32     heap profiling's region in b0 (src/prof/layout.ts), 0 when opt.prof is off
  * 180..183   confExt           u32     conf strings too long for their slots, or 0 (src/heap/conf_store.ts)
- * 184..191   (reserved)
+ * 184..191   statsIntervalAccum i64   opt.stats_interval's byte accumulator (ctx/events.ts, Atomics)
  * 192..383   locks             LOCK_BYTES each: map, ctl, arenas
  * 384..387   tcachesTable      u32     explicit tcache table (b0), 0 until the first tcache.create
  * 388..391   tcachesPast       u32     indices ever handed out
@@ -106,6 +106,8 @@ export const HDR_FLAG_DEBUG = 4;
 export const HDR_PROF_REGION_B = 176;
 /** Conf strings too long for their header slots: offset of their block (src/heap/conf_store.ts), or 0. */
 export const HDR_CONF_EXT_B = 180;
+/** opt.stats_interval's byte accumulator over all threads (i64, Atomics). */
+export const HDR_STATS_INTERVAL_ACCUM_B = 184;
 export const HDR_LOCKS_B = 192;
 export { LOCK_BYTES };
 export const HDR_LOCK_MAP_B = HDR_LOCKS_B;

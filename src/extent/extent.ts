@@ -74,6 +74,7 @@ import {
   PAC_OVERSIZE_THRESHOLD_B,
   PAC_SN_NEXT_B,
 } from "./pac_layout.js";
+import { pagesAbandonTop } from "./pages.js";
 
 // ---- small accessors ---------------------------------------------------------------------------
 
@@ -412,8 +413,10 @@ function abandon(ctx: HeapCtx, pac: number, ec: number, e: number): void {
   if (esetState(ctx, ec) !== EXTENT_STATE_RETAINED) {
     ehooksPurgeForced(ctx, edataArena(ctx.u32, e), edataBase(ctx.u32, e), size);
   }
+  const base = edataBase(ctx.u32, e);
   emapDeregister(ctx, e);
   edataCachePut(ctx, pac, e);
+  pagesAbandonTop(ctx, base, base + size);
 }
 
 function extentRecycleExtract(

@@ -133,16 +133,34 @@ function gapPush(ctx: HeapCtx, start: number, end: number): void {
   ctx.u32[HDR_MAP_GAP_TOP_B >>> 2] = start;
 }
 
+/** Drops the record of gap `g` (its bytes read as zero again, as unmapped memory does); its predecessor. */
+function gapDrop(ctx: HeapCtx, g: number): number {
+  const w = g >>> 2;
+  const prev = ctx.u32[w + GAP_PREV_W] ?? 0;
+  ctx.u32[w + GAP_END_W] = 0;
+  ctx.u32[w + GAP_PREV_W] = 0;
+  return prev;
+}
+
 /** The top after giving back every gap that ends at `top`. */
 function gapPopAt(ctx: HeapCtx, top: number): number {
   let g = ctx.u32[HDR_MAP_GAP_TOP_B >>> 2]!;
-  while (g !== 0 && g >= top) g = ctx.u32[(g >>> 2) + GAP_PREV_W]!;
+  while (g !== 0 && g >= top) g = gapDrop(ctx, g);
   while (g !== 0 && ctx.u32[(g >>> 2) + GAP_END_W] === top) {
     top = g;
-    g = ctx.u32[(g >>> 2) + GAP_PREV_W]!;
+    g = gapDrop(ctx, g);
   }
   ctx.u32[HDR_MAP_GAP_TOP_B >>> 2] = g;
   return top;
+}
+
+/** Bytes of the placement gaps below the top (address space carved but never used). */
+export function pagesGapBytes(ctx: HeapCtx): number {
+  let sum = 0;
+  for (let g = ctx.u32[HDR_MAP_GAP_TOP_B >>> 2]!; g !== 0; g = ctx.u32[(g >>> 2) + GAP_PREV_W]!) {
+    sum += ctx.u32[(g >>> 2) + GAP_END_W]! - g;
+  }
+  return sum;
 }
 
 /** Grows the buffer so that [0, end) is addressable; false if the engine refuses. */
@@ -169,6 +187,20 @@ export function pagesPurgeForced(ctx: HeapCtx, addr: number, size: number): bool
   if (!ctx.opt.zeroOnPurge) return true;
   ctx.u8.fill(0, addr, addr + size);
   return false;
+}
+
+/**
+ * Address space [addr, end) that will never be used again (abandoned VM) is given back when it is at the
+ * top, with the gaps below it, so a bounded buffer does not run out of addresses after failed splits.
+ * jemalloc leaves such memory mapped in a 47-bit address space; its statistics do not count it.
+ */
+export function pagesAbandonTop(ctx: HeapCtx, addr: number, end: number): void {
+  heapLock(ctx, HDR_LOCK_MAP_B);
+  try {
+    if (end === topGet(ctx)) ctx.f64[HDR_TOP_B >>> 3] = gapPopAt(ctx, addr);
+  } finally {
+    heapUnlock(ctx, HDR_LOCK_MAP_B);
+  }
 }
 
 /** A resizable ArrayBuffer gives memory back when the top of the address space is unused. */

@@ -41,6 +41,7 @@ import {
 } from "../ctx/header.js";
 import {
   profAllocEvent,
+  profSampleNext,
   profFreeSampled,
   profPromote,
   profSampleAhead,
@@ -59,6 +60,14 @@ import {
   tcacheGeom,
   tcacheIsLive,
 } from "../tcache/tcache.js";
+import {
+  allocEventsDue,
+  dallocEventsDue,
+  nextAllocEvent,
+  nextDallocEvent,
+  threadEvents,
+  threadEventsInit,
+} from "../ctx/events.js";
 
 /** Why a pointer was refused (0 = fine). Set by lookupLive. */
 export const PTR_OK = 0;
@@ -129,22 +138,32 @@ export function threadTcache(ctx: HeapCtx): number {
 // ---- events -------------------------------------------------------------------------------------
 
 /**
- * thread_alloc_event: count the bytes; every tcache_gc_incr_bytes run one GC step. With opt.prof the
- * threshold is also the next sample's (src/prof/sample.ts): `ptr` is the allocation that may be sampled.
+ * thread_alloc_event: count the bytes; run the events due (GC every tcache_gc_incr_bytes, peak, stats,
+ * and with opt.prof the sample event: `ptr` is the allocation that may be sampled, src/prof/sample.ts).
  */
 export function eventAlloc(ctx: HeapCtx, usize: number, ptr = 0): void {
   const f64 = ctx.f64;
   const d = (ctx.threadB + THREAD_ALLOCATED_B) >>> 3;
   const after = f64[d]! + usize;
   f64[d] = after;
-  const nd = (ctx.threadB + THREAD_GC_ALLOC_NEXT_B) >>> 3;
-  if (after >= f64[nd]!) {
-    if (ctx.profB !== 0) {
-      if (!profAllocEvent(ctx, after, usize, ptr)) return;
-    } else f64[nd] = after + tcacheGeom(ctx).gcIncrBytes;
+  if (after >= f64[(ctx.threadB + THREAD_GC_ALLOC_NEXT_B) >>> 3]!) eventAllocDue(ctx, after, usize, ptr);
+}
+
+function eventAllocDue(ctx: HeapCtx, after: number, usize: number, ptr: number): void {
+  const ev = threadEvents(ctx);
+  if (after >= ev.gcAllocNext) {
+    ev.gcAllocNext = after + tcacheGeom(ctx).gcIncrBytes;
     const tc = threadTcacheIfLive(ctx);
     if (tc !== 0) tcacheEvent(ctx, tc);
   }
+  allocEventsDue(ctx, ev, after);
+  let next = nextAllocEvent(ev);
+  if (ctx.profB !== 0) {
+    profAllocEvent(ctx, after, usize, ptr);
+    const sample = profSampleNext(ctx);
+    if (sample < next) next = sample;
+  }
+  ctx.f64[(ctx.threadB + THREAD_GC_ALLOC_NEXT_B) >>> 3] = next;
 }
 
 export function eventDalloc(ctx: HeapCtx, usize: number): void {
@@ -152,12 +171,18 @@ export function eventDalloc(ctx: HeapCtx, usize: number): void {
   const d = (ctx.threadB + THREAD_DEALLOCATED_B) >>> 3;
   const after = f64[d]! + usize;
   f64[d] = after;
-  const nd = (ctx.threadB + THREAD_GC_DALLOC_NEXT_B) >>> 3;
-  if (after >= f64[nd]!) {
-    f64[nd] = after + tcacheGeom(ctx).gcIncrBytes;
+  if (after >= f64[(ctx.threadB + THREAD_GC_DALLOC_NEXT_B) >>> 3]!) eventDallocDue(ctx, after);
+}
+
+function eventDallocDue(ctx: HeapCtx, after: number): void {
+  const ev = threadEvents(ctx);
+  if (after >= ev.gcDallocNext) {
+    ev.gcDallocNext = after + tcacheGeom(ctx).gcIncrBytes;
     const tc = threadTcacheIfLive(ctx);
     if (tc !== 0) tcacheEvent(ctx, tc);
   }
+  dallocEventsDue(ctx, ev, after);
+  ctx.f64[(ctx.threadB + THREAD_GC_DALLOC_NEXT_B) >>> 3] = nextDallocEvent(ev);
 }
 
 function threadTcacheIfLive(ctx: HeapCtx): number {
@@ -166,14 +191,12 @@ function threadTcacheIfLive(ctx: HeapCtx): number {
   return tcacheIsLive(ctx, tc) ? tc : 0;
 }
 
-/** te_init: the GC thresholds start one increment from the current counts (and the first sample's). */
+/** te_init: every event's threshold starts one wait from the current counts (the first sample's too). */
 export function eventsInit(ctx: HeapCtx, profUnbias = true): void {
-  const f64 = ctx.f64;
   const incr = ctx.optRaw.tcache_gc_incr_bytes;
-  const step = incr > 0 ? incr : Number.POSITIVE_INFINITY;
-  f64[(ctx.threadB + THREAD_GC_ALLOC_NEXT_B) >>> 3] = f64[(ctx.threadB + THREAD_ALLOCATED_B) >>> 3]! + step;
-  f64[(ctx.threadB + THREAD_GC_DALLOC_NEXT_B) >>> 3] =
-    f64[(ctx.threadB + THREAD_DEALLOCATED_B) >>> 3]! + step;
+  const ev = threadEventsInit(ctx, incr > 0 ? incr : Number.POSITIVE_INFINITY);
+  ctx.f64[(ctx.threadB + THREAD_GC_ALLOC_NEXT_B) >>> 3] = nextAllocEvent(ev);
+  ctx.f64[(ctx.threadB + THREAD_GC_DALLOC_NEXT_B) >>> 3] = nextDallocEvent(ev);
   if (ctx.optRaw.prof) profThreadInit(ctx, profUnbias);
 }
 

@@ -10,8 +10,8 @@
 //   read never changes between two `epoch` writes of any thread, as in jemalloc
 //   (the copy a thread takes reflects the heap at the moment it first looks
 //   after the write, not at the instant of the write).
-// Everything else here is thread-private by nature (a thread's peak counter,
-// the value written to a "write, then read" leaf during one call).
+// Everything else here is thread-private by nature (the value written to a
+// "write, then read" leaf during one call).
 //
 // Synchronization: withCtlLock takes the ctl lock; it is re-entrant per handle
 // (nested calls from statsPrint or a leaf run inside the outer hold).
@@ -33,9 +33,6 @@ export interface CtlState {
   /** arenas.lookup, experimental.utilization.*: the input written in this call. */
   pendingInput: unknown;
   hasPendingInput: boolean;
-  /** thread.peak: jemalloc's peak_t (current maximum, and the net allocation at the last reset). */
-  peakMax: number;
-  peakAdjustment: number;
 }
 
 const STATES = new WeakMap<HeapHandle, CtlState>();
@@ -49,8 +46,6 @@ export function ctlState(heap: HeapHandle): CtlState {
       pendingArenaConfig: undefined,
       pendingInput: undefined,
       hasPendingInput: false,
-      peakMax: 0,
-      peakAdjustment: 0,
     };
     STATES.set(heap, s);
   }

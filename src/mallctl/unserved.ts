@@ -6,11 +6,6 @@
 export const ENOENT_LEAVES: Readonly<Record<string, string>> = {
   "opt.utrace": "utrace(2) does not exist for a buffer: as jemalloc without --enable-utrace",
   "opt.lg_san_uaf_align": "no use-after-free detection: as jemalloc without --enable-uaf-detection",
-  "experimental.hooks.install":
-    "allocation hooks would have to be called from every allocation and free; the heap does not call them yet",
-  "experimental.hooks.remove": "goes with experimental.hooks.install",
-  "experimental.thread.activity_callback":
-    "jemalloc calls it from its thread-event machinery (peak events), which this port does not have yet",
 };
 
 /** Leaves served with the answers of a jemalloc on a platform without the feature. */

@@ -4,8 +4,7 @@
  * synthetic address and a symbol line. And the file names and sequence numbers of prof.dump,
  * interval, gdump and final dumps (prof_dump_filename).
  */
-import { writeFileSync } from "node:fs";
-import { relative } from "node:path";
+import { hostPid, hostRelativePath, hostWriteError, hostWriteFile } from "../platform/index.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import { type Cnt, FRAME_ADDR_BASE, type ProfileData, printedCnts, profCollect } from "./collect.js";
 import {
@@ -33,8 +32,7 @@ export function frameSymbol(text: string): string {
   if (f.file === "") return f.fn;
   let file = f.file;
   if (file.startsWith("/")) {
-    const rel = relative(process.cwd(), file);
-    if (!rel.startsWith("..")) file = rel;
+    file = hostRelativePath(file);
   }
   return `${f.fn}@${file}:${f.line}:${f.column}`;
 }
@@ -106,21 +104,21 @@ export function profDumpFilename(ctx: HeapCtx, kind: DumpKind): string | null {
     const seqW = (ctx.profB + PROF_DUMP_SEQ_B) >>> 2;
     const seq = u32[seqW]!;
     u32[seqW] = seq + 1;
-    if (kind === "f") return `${prefix}.${process.pid}.${seq}.f.heap`;
+    if (kind === "f") return `${prefix}.${hostPid()}.${seq}.f.heap`;
     const vW = (ctx.profB + SEQ_FIELD[kind]) >>> 2;
     const vseq = u32[vW]!;
     u32[vW] = vseq + 1;
-    return `${prefix}.${process.pid}.${seq}.${kind}${vseq}.heap`;
+    return `${prefix}.${hostPid()}.${seq}.${kind}${vseq}.heap`;
   });
 }
 
 /** Writes the dump to `file`; false (after jemalloc's message on stderr) when it cannot. */
 export function profDumpToFile(ctx: HeapCtx, file: string, data: ProfileData = profCollect(ctx)): boolean {
   try {
-    writeFileSync(file, formatDump(ctx, data), { mode: 0o644 });
+    hostWriteFile(file, formatDump(ctx, data));
     return true;
   } catch {
-    process.stderr.write(`<jemalloc>: failed to open "${file}"\n`);
+    hostWriteError(`<jemalloc>: failed to open "${file}"\n`);
     return false;
   }
 }

@@ -71,7 +71,7 @@ if (LOCK_BYTES > PROF_ACTIVE_B) throw new Error("prof layout: the lock does not 
 /**
  * Per-slot sampling state (PT_BYTES), owned by the slot's thread; reset when a thread takes the slot.
  *  0..7    sampleNext   f64  thread.allocated value at which the next sample is taken
- *  8..15   gcNext       f64  the tcache GC threshold (THREAD_GC_ALLOC_NEXT_B holds the minimum of both)
+ *  8..15   (reserved)   the thread's earliest event is THREAD_GC_ALLOC_NEXT_B (src/ctx/events.ts)
  *  16..23  prng         u64  the thread's PRNG (tsd prng_state), two i32 words
  *  24..27  active       u32  thread.prof.active
  *  28..31  tid          u32  the thread id that owns the state
@@ -80,7 +80,6 @@ if (LOCK_BYTES > PROF_ACTIVE_B) throw new Error("prof layout: the lock does not 
  */
 export const PT_BYTES = 48;
 export const PT_SAMPLE_NEXT_B = 0;
-export const PT_GC_NEXT_B = 8;
 export const PT_PRNG_B = 16;
 export const PT_ACTIVE_B = 24;
 export const PT_TID_B = 28;

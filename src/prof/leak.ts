@@ -3,6 +3,7 @@
  * jemalloc's leak approximation summary (prof_leakcheck); with opt.prof_leak_error the process then
  * exits with status 1.
  */
+import { hostSetExitCode, hostWriteError } from "../platform/index.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import { type ProfileData, profCollect } from "./collect.js";
 import { profDumpFilename, profDumpToFile } from "./dump.js";
@@ -33,6 +34,6 @@ export function profLeakAtExit(ctx: HeapCtx): void {
   profDumpToFile(ctx, file, data);
   if (!ctx.optRaw.prof_leak) return;
   const lines = leakSummary(data, ctx.optRaw.prof_leak_error);
-  for (const l of lines) process.stderr.write(l);
-  if (lines.length !== 0 && ctx.optRaw.prof_leak_error) process.exitCode = 1;
+  for (const l of lines) hostWriteError(l);
+  if (lines.length !== 0 && ctx.optRaw.prof_leak_error) hostSetExitCode(1);
 }

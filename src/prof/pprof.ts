@@ -5,17 +5,8 @@
  * figures (jemalloc's unbiased sums; exact with lg_prof_sample:0). alloc_* are cumulative and need
  * opt.prof_accum (0 without it, as jemalloc keeps no cumulative counts then).
  */
-import { gzipSync } from "node:zlib";
-import {
-  Line,
-  Location,
-  Mapping,
-  Function as PFunction,
-  Profile,
-  Sample,
-  StringTable,
-  ValueType,
-} from "pprof-format";
+import type * as PprofFormat from "pprof-format";
+import { hostGzip, hostRequire } from "../platform/index.js";
 import { type Cnt, LG_TINY_MIN_SCALE, type ProfileData } from "./collect.js";
 import { parseFrame } from "./stack.js";
 
@@ -39,11 +30,12 @@ export function estimate(c: Cnt, data: ProfileData, which: "cur" | "accum"): [nu
 
 /** The pprof protobuf (not compressed). */
 export function encodePprof(data: ProfileData, timeMs: number = Date.now()): Uint8Array {
+  const { Line, Location, Mapping, Function: PFunction, Profile, Sample, StringTable, ValueType } = pf();
   const st = new StringTable();
   const vt = (type: string, unit: string) => new ValueType({ type: st.dedup(type), unit: st.dedup(unit) });
   const mapping = new Mapping({ id: 1, filename: st.dedup("jemalloc-ts"), hasFunctions: true });
-  const functions = new Map<string, PFunction>();
-  const locations = new Map<number, Location>();
+  const functions = new Map<string, PprofFormat.Function>();
+  const locations = new Map<number, PprofFormat.Location>();
   const locationOf = (addr: number, text: string): number => {
     let loc = locations.get(addr);
     if (loc !== undefined) return loc.id as number;
@@ -68,7 +60,7 @@ export function encodePprof(data: ProfileData, timeMs: number = Date.now()): Uin
     locations.set(addr, loc);
     return loc.id as number;
   };
-  const samples: Sample[] = [];
+  const samples: PprofFormat.Sample[] = [];
   for (const s of data.stacks) {
     const [ao, ab] = data.accum ? estimate(s.total, data, "accum") : [0, 0];
     const [io, ib] = estimate(s.total, data, "cur");
@@ -102,5 +94,16 @@ export function encodePprof(data: ProfileData, timeMs: number = Date.now()): Uin
 
 /** The gzip-compressed profile, as pprof tools read it. */
 export function profilePprof(data: ProfileData): Uint8Array {
-  return new Uint8Array(gzipSync(encodePprof(data)));
+  return hostGzip(encodePprof(data));
+}
+
+let pprofFormat: typeof PprofFormat | null = null;
+
+/**
+ * pprof-format, loaded on first use: it is not in the module graph of the package entry, so a browser
+ * loads the package without it (there `format: "pprof"` throws and `format: "jeprof"` works).
+ */
+function pf(): typeof PprofFormat {
+  if (pprofFormat === null) pprofFormat = hostRequire("pprof-format") as typeof PprofFormat;
+  return pprofFormat;
 }

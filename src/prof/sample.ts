@@ -29,7 +29,6 @@ import {
   PROF_THREAD_ACTIVE_INIT_B,
   PSTATS_BYTES,
   PT_ACTIVE_B,
-  PT_GC_NEXT_B,
   PT_LAST_EVENT_B,
   PT_PRNG_B,
   PT_SAMPLE_NEXT_B,
@@ -124,7 +123,6 @@ export function profThreadInit(ctx: HeapCtx, unbias: boolean): void {
   ctx.u32[(pt + PT_TID_B) >>> 2] = slotThreadId(ctx.i32, ctx.hdr.slotsB >>> 2, ctx.slot);
   const allocated = f64[(ctx.threadB + THREAD_ALLOCATED_B) >>> 3]!;
   const nd = (ctx.threadB + THREAD_GC_ALLOC_NEXT_B) >>> 3;
-  f64[(pt + PT_GC_NEXT_B) >>> 3] = f64[nd]!;
   f64[(pt + PT_LAST_EVENT_B) >>> 3] = allocated;
   const next = allocated + sampleWait(ctx, pt, profLgSample(ctx));
   f64[(pt + PT_SAMPLE_NEXT_B) >>> 3] = next;
@@ -132,25 +130,25 @@ export function profThreadInit(ctx: HeapCtx, unbias: boolean): void {
 }
 
 /**
- * The thread's allocation counter reached its next-event threshold (`after` bytes, the last
- * allocation `usize` bytes at `ptr`, 0 when unknown). Takes a sample when due and re-arms the
- * threshold; returns whether the tcache GC event is due too (the caller runs it).
+ * The sample event (te_prof_sample_event_handler), run by the thread's allocation events when they are
+ * due (src/heap/ops.ts): when the thread's allocated bytes passed the sample threshold, draw the next
+ * one and record `ptr` (of `usize` bytes) if profiling is active; then the interval and gdump triggers.
  */
-export function profAllocEvent(ctx: HeapCtx, after: number, usize: number, ptr: number): boolean {
+export function profAllocEvent(ctx: HeapCtx, after: number, usize: number, ptr: number): void {
   const f64 = ctx.f64;
   const pt = profThreadB(ctx);
-  const gcD = (pt + PT_GC_NEXT_B) >>> 3;
   const sD = (pt + PT_SAMPLE_NEXT_B) >>> 3;
-  const gcDue = after >= f64[gcD]!;
-  if (gcDue) f64[gcD] = after + tcacheGeom(ctx).gcIncrBytes;
   if (after >= f64[sD]!) {
     f64[sD] = after + sampleWait(ctx, pt, profLgSample(ctx));
     const active = profFlag(ctx, PROF_ACTIVE_B) && ctx.u32[(pt + PT_ACTIVE_B) >>> 2] !== 0;
     if (active && ptr !== 0) profSample(ctx, ptr, usize);
   }
-  f64[(ctx.threadB + THREAD_GC_ALLOC_NEXT_B) >>> 3] = Math.min(f64[gcD]!, f64[sD]!);
   triggers(ctx, pt, after);
-  return gcDue;
+}
+
+/** The thread's next sample threshold (allocated bytes), for the allocation events' earliest one. */
+export function profSampleNext(ctx: HeapCtx): number {
+  return ctx.f64[(profThreadB(ctx) + PT_SAMPLE_NEXT_B) >>> 3]!;
 }
 
 /** prof_idump / prof_gdump: the allocator holds no lock here, so the dump is written at once. */

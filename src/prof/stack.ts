@@ -4,8 +4,7 @@
  * frames of this package (the allocator itself) at the top of the stack are dropped, so the innermost
  * frame kept is the caller of malloc / calloc / mallocx / …
  */
-import { findSourceMap } from "node:module";
-import { fileURLToPath } from "node:url";
+import { hostFileUrlToPath, hostFindSourceMap } from "../platform/index.js";
 
 /** PROF_BT_MAX: the deepest stack kept. */
 export const PROF_BT_MAX = 128;
@@ -13,7 +12,7 @@ export const PROF_BT_MAX = 128;
 /** This package's source or build directory root (…/src or …/dist), and its non-allocator parts. */
 const pkgRoot = (() => {
   try {
-    const here = fileURLToPath(import.meta.url).replace(/\\/g, "/");
+    const here = hostFileUrlToPath(import.meta.url).replace(/\\/g, "/");
     return here.slice(0, here.lastIndexOf("/prof/") + 1);
   } catch {
     return "\u0000";
@@ -62,7 +61,7 @@ function fileOf(raw: string): string {
     f = raw;
     if (raw.startsWith("file://")) {
       try {
-        f = fileURLToPath(raw).replace(/\\/g, "/");
+        f = hostFileUrlToPath(raw).replace(/\\/g, "/");
       } catch {
         // keep the URL
       }
@@ -108,13 +107,13 @@ function frameText(site: NodeJS.CallSite): string {
 /** The original position when the script has a source map Node knows (tsx, --enable-source-maps). */
 function mapped(site: NodeJS.CallSite, fn: string, file: string, line: number, col: number): string {
   try {
-    const sm = findSourceMap(site.getFileName() ?? file);
+    const sm = hostFindSourceMap(site.getFileName() ?? file);
     const e = sm?.findEntry(line - 1, col - 1) as
       | { originalSource?: string; originalLine?: number; originalColumn?: number }
       | undefined;
     if (e?.originalSource !== undefined && e.originalLine !== undefined && e.originalColumn !== undefined) {
       let src = e.originalSource;
-      if (src.startsWith("file://")) src = fileURLToPath(src).replace(/\\/g, "/");
+      if (src.startsWith("file://")) src = hostFileUrlToPath(src).replace(/\\/g, "/");
       return `${fn} (${src}:${e.originalLine + 1}:${e.originalColumn + 1})`;
     }
   } catch {

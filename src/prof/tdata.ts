@@ -3,7 +3,7 @@
  * system's with opt.prof_sys_thread_name). Records live in the buffer, keyed by thread id, so a
  * dump names the threads of other workers, even exited ones. Takes the prof lock.
  */
-import { isMainThread, threadId } from "node:worker_threads";
+import { hostIsMainThread, hostThreadId } from "../platform/index.js";
 import { baseAlloc } from "../extent/base.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import { HDR_BASE0_B } from "../ctx/header.js";
@@ -64,5 +64,5 @@ export function profThreadNameSet(ctx: HeapCtx, name: string): boolean {
 
 /** prof_sys_thread_name_fetch: the agent's own name ("main", or "worker-<threadId>"). */
 export function profSysThreadName(ctx: HeapCtx): void {
-  if (profThreadName(ctx) === "") profThreadNameSet(ctx, isMainThread ? "main" : `worker-${threadId}`);
+  if (profThreadName(ctx) === "") profThreadNameSet(ctx, hostIsMainThread() ? "main" : `worker-${hostThreadId()}`);
 }

@@ -255,3 +255,58 @@ describe("opt.stats_print", () => {
     }
   });
 });
+
+/**
+ * Values, not only keys: every leaf of the reference JSON must hold the same value here, except the
+ * ones listed below, each for a stated reason. What stays compared: every option, every arenas.*
+ * constant (bins, large classes), and the counters of the program's own traffic (per-bin nmalloc,
+ * ndalloc, curregs, curslabs, nslabs, nreslabs, fills, flushes; per-large-class counters; ...).
+ */
+const VALUE_EXCEPTIONS: [RegExp, string][] = [
+  [/^version$/, "our version string names the port"],
+  [
+    /^config\.(prof|prof_libgcc|xmalloc|malloc_conf)$/,
+    "build differences: no profiling, xmalloc built in, conf given as embedded",
+  ],
+  [/^opt\.(thp|prof.*|lg_prof_.*)$|^prof\./, "no THP, no profiling (by design)"],
+  [/dss$/, "no sbrk in a buffer: dss reads disabled"],
+  [
+    /(^|\.)(metadata|base|mapped|resident)$/,
+    "metadata and address layout of the process (the replay oracle ignores them too)",
+  ],
+  [/mutex|uptime/, "lock implementations and clocks differ"],
+  [
+    /^stats\.(allocated|active|retained)$|^stats\.arenas\.0\.(pactive|pdirty|retained|internal|tcache_bytes|extent_avail|small\.\w+|large\.\w+)$|^stats\.arenas\.0\.extents\[\d+\]|^stats\.arenas\.0\.bins\[(0|3|5|28)\]|^stats\.arenas\.0\.lextents\[8\]/,
+    "the C process's own blocks: the runtime's internal 64 KiB block, the stdio buffer's 4 KiB class fill, a few small libc blocks (and the huge arena left out of its totals)",
+  ],
+];
+
+function leafDiffs(
+  ref: Json,
+  ours: Json | undefined,
+  path: string,
+  out: string[],
+  counted: { n: number },
+): void {
+  if (ref !== null && typeof ref === "object") {
+    const o = ours as Record<string, Json> | Json[] | undefined;
+    for (const [k, v] of Object.entries(ref)) {
+      const at = Array.isArray(ref) ? `${path}[${k}]` : path === "" ? k : `${path}.${k}`;
+      leafDiffs(v, (o as Record<string, Json> | undefined)?.[k], at, out, counted);
+    }
+    return;
+  }
+  if (VALUE_EXCEPTIONS.some(([re]) => re.test(path))) return;
+  counted.n++;
+  if (ref !== ours) out.push(`${path}: reference ${JSON.stringify(ref)}, ours ${JSON.stringify(ours)}`);
+}
+
+describe("statsPrint('J') values", () => {
+  it("match the reference's, leaf by leaf, outside the listed exceptions", () => {
+    const out: string[] = [];
+    const counted = { n: 0 };
+    leafDiffs(obj(obj(REF_JSON).jemalloc), obj(obj(OURS).jemalloc), "", out, counted);
+    expect(out).toEqual([]);
+    expect(counted.n).toBeGreaterThan(1200); // 1299 leaves compared
+  });
+});

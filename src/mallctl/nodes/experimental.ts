@@ -11,9 +11,7 @@
 //   arenas_create_ext         write { extent_hooks?, metadata_use_hooks? }, read the new index
 //                             (metadata always comes from the heap's own pages: the flag is ignored)
 //   batch_alloc               write { ptrs, num, size, flags }, read how many were allocated
-// Not served (ENOENT; see UNSERVED_LEAVES): hooks.install / hooks.remove and
-// thread.activity_callback (this port has no allocation-event hooks to call them
-// from).
+//   hooks.install / remove, thread.activity_callback: see nodes/hooks.ts
 //   prof_recent.alloc_max     ssize_t ≥ -1 (EINVAL below), needs opt.prof (ENOENT)
 //   prof_recent.alloc_dump    write a function (text) => void: receives jemalloc's JSON shape
 //                             { sample_interval, recent_alloc_max, recent_alloc: [...] } with up to
@@ -43,6 +41,7 @@ import { indexed, leaf, named } from "../tree.js";
 import { extentHooksCheck } from "./arena_i.js";
 import { arenaCreateLeaf } from "./arenas.js";
 import { type H, mibAt, type Node, notBuilt } from "./common.js";
+import { activityCallbackNode, hooksInstallNode, hooksRemoveNode } from "./hooks.js";
 
 /** inspect_extent_util_stats_verbose_t. */
 export interface ExtentUtilVerbose {
@@ -235,8 +234,8 @@ export const experimentalNode: Node = named<H>([
   [
     "hooks",
     named<H>([
-      ["install", notBuilt("opaque", "rw")],
-      ["remove", notBuilt("opaque", "w")],
+      ["install", hooksInstallNode],
+      ["remove", hooksRemoveNode],
       ["prof_backtrace", profHookNode()],
       ["prof_dump", profHookNode()],
       [
@@ -267,5 +266,5 @@ export const experimentalNode: Node = named<H>([
     ]),
   ],
   ["batch_alloc", batchAllocNode],
-  ["thread", named<H>([["activity_callback", notBuilt("opaque", "rw")]])],
+  ["thread", named<H>([["activity_callback", activityCallbackNode]])],
 ]);

@@ -9,7 +9,7 @@
 // - log_start / log_stop: allocation logging to a JSON file; log_stop writes the live sampled
 //   allocations with their stacks (jemalloc's log also lists those freed meanwhile).
 
-import { writeFileSync } from "node:fs";
+import { hostWriteFile } from "../../platform/index.js";
 import { profCollect, profMdump, profReset, profStatsGet } from "../../prof/index.js";
 import {
   PROF_ACTIVE_B,
@@ -141,7 +141,7 @@ const logStopNode = leaf<H>({
       })),
     };
     try {
-      writeFileSync(file, JSON.stringify(log));
+      hostWriteFile(file, JSON.stringify(log));
     } catch {
       ctlFail("EFAULT", `cannot write ${file}`);
     }

@@ -4,8 +4,8 @@
 // ≥ arenas.narenas, EAGAIN when the arena cannot be created).
 // thread.allocatedp / deallocatedp: jemalloc returns pointers to the counters;
 // here a pointer is a byte offset: the offset of the counter (an f64) in the buffer.
-// thread.peak.*: jemalloc samples the net allocation at allocation events; this
-// port samples it when thread.peak.read is called (no event hook yet).
+// thread.peak.*: the peak of allocated − deallocated, updated by the thread's peak
+// events (every 64 KiB each way) and on read (ctx/events.ts).
 // thread.prof.name: read XOR write in jemalloc; here a write returns the name now set. Writing needs
 // opt.prof (ENOENT), a string of printable characters or blanks (EFAULT otherwise, and for NULL), and
 // is ENOENT with opt.prof_sys_thread_name. thread.prof.active: reads false without opt.prof.
@@ -19,6 +19,7 @@ import {
   threadArenaBind,
 } from "../../arena/arena.js";
 import { PURGE_ON_EPOCH_ADVANCE, arenaDecay } from "../../arena/decay.js";
+import { peakReset, peakUpdate } from "../../ctx/events.js";
 import { HDR_NCPUS_B, THREAD_ALLOCATED_B, THREAD_DEALLOCATED_B } from "../../ctx/header.js";
 import {
   profThreadActive,
@@ -34,7 +35,6 @@ import {
 } from "../../tcache/index.js";
 import { ctlFail } from "../../errors.js";
 import { arenaLiveByInd } from "../snapshot.js";
-import { ctlState } from "../state.js";
 import { leaf, named } from "../tree.js";
 import { type H, type Node, ro, u64 } from "./common.js";
 
@@ -85,28 +85,9 @@ const tcacheNode = named<H>([
   ],
 ]);
 
-/** peak_update(): the net allocation since the last reset, kept as a maximum. */
-function peakUpdate(heap: H): number {
-  const s = ctlState(heap);
-  const net = counter(heap, THREAD_ALLOCATED_B) - counter(heap, THREAD_DEALLOCATED_B) - s.peakAdjustment;
-  if (net > s.peakMax) s.peakMax = net;
-  return s.peakMax;
-}
-
 const peakNode = named<H>([
-  ["read", ro("uint64_t", (heap) => u64(peakUpdate(heap)))],
-  [
-    "reset",
-    leaf<H>({
-      type: "void",
-      access: "-",
-      run: (heap) => {
-        const s = ctlState(heap);
-        s.peakMax = 0;
-        s.peakAdjustment = counter(heap, THREAD_ALLOCATED_B) - counter(heap, THREAD_DEALLOCATED_B);
-      },
-    }),
-  ],
+  ["read", ro("uint64_t", (heap) => u64(peakUpdate(heap.ctx)))],
+  ["reset", leaf<H>({ type: "void", access: "-", run: (heap) => peakReset(heap.ctx) })],
 ]);
 
 /** thread.idle: flush the cache; with more arenas than 2 × CPUs, purge the thread's arena fully. */
