@@ -24,7 +24,7 @@ const ownToolDirs = [`${pkgRoot}cli/`, `${pkgRoot}bench/`];
 /** Per script name (as V8 reports it): whether it is the allocator's own code, and its frame texts. */
 interface ScriptFrames {
   readonly allocator: boolean;
-  /** (line, column) packed in a number → frame text; native frames (line 0) by function name. */
+  /** Source offset → frame text; native frames by function name. */
   readonly byPos: Map<number | string, string>;
 }
 const scripts = new Map<string, ScriptFrames>();
@@ -94,14 +94,18 @@ function functionOf(site: NodeJS.CallSite): string {
   return type !== null && type !== "Object" && !fn.startsWith(`${type}.`) ? `${type}.${fn}` : fn;
 }
 
-/** A frame's text, named and source-mapped once per (script, position). */
+/** V8's call site also has getPosition: the source offset, found without computing line and column. */
+type PositionedCallSite = NodeJS.CallSite & { getPosition?: () => number };
+
+/** A frame's text, named and source-mapped once per (script, source offset). */
 function frameText(site: NodeJS.CallSite, script: ScriptFrames, raw: string): string {
-  const line = site.getLineNumber() ?? 0;
-  const col = site.getColumnNumber() ?? 0;
-  // A position in a script names its function: the name is looked up only for a new frame.
-  const key = line === 0 ? functionOf(site) : line * 2 ** 21 + col;
+  const pos = raw === "" ? 0 : ((site as PositionedCallSite).getPosition?.() ?? 0);
+  // An offset in a script names its function and position: a known frame costs one lookup.
+  const key = pos === 0 ? functionOf(site) : pos;
   let text = script.byPos.get(key);
   if (text !== undefined) return text;
+  const line = site.getLineNumber() ?? 0;
+  const col = site.getColumnNumber() ?? 0;
   const fn = functionOf(site);
   const file = fileOf(raw);
   text = file === "" || line === 0 ? `${fn} (${file || "native"})` : mapped(site, fn, file, line, col);
