@@ -5,7 +5,10 @@
  * load. Reports CPU time per call (malloc or free): best of N rounds each, and the median of the
  * per-round ratios (robust when the machine is loaded).
  *
- *   node --import tsx bench/prof.ts [--conf "lg_prof_sample:19"] [--rounds N] [--ops N]
+ * `--sample-cost` instead reports the CPU time of a malloc+free when every allocation is sampled
+ * (`lg_prof_sample:0`, a hot loop two functions below the timing loop).
+ *
+ *   node --import tsx bench/prof.ts [--conf "lg_prof_sample:19"] [--rounds N] [--ops N] [--sample-cost]
  */
 import { Heap } from "../src/heap.js";
 
@@ -59,6 +62,33 @@ function cpuNs(run: (ops: number) => void, ops: number): number {
   run(ops);
   const d = process.cpuUsage(t0);
   return ((d.user + d.system) * 1000) / (2 * ops);
+}
+
+function sampledPairs(heap: Heap, n: number): number {
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const p = heap.malloc(64 + (i & 63));
+    sum += p;
+    heap.free(p);
+  }
+  return sum;
+}
+
+function callerOfSampled(heap: Heap, n: number): number {
+  return sampledPairs(heap, n);
+}
+
+if (process.argv.includes("--sample-cost")) {
+  for (const conf of ["prof:false", "prof:true,lg_prof_sample:0"]) {
+    const heap = Heap.create({ conf });
+    const n = conf === "prof:false" ? 200_000 : 20_000;
+    callerOfSampled(heap, n >> 3);
+    const t0 = process.cpuUsage();
+    callerOfSampled(heap, n);
+    const d = process.cpuUsage(t0);
+    console.log(`${conf.padEnd(26)} ${((d.user + d.system) / n).toFixed(2)} µs per malloc+free (CPU)`);
+  }
+  process.exit(0);
 }
 
 const profConf = extra === "" ? "prof:true" : `prof:true,${extra}`;
