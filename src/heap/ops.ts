@@ -262,10 +262,32 @@ export function allocCore(
   return p;
 }
 
-/** imalloc_sample: a sampled small allocation is a page-aligned large extent of the small class. */
+/**
+ * imalloc_sample: a sampled small allocation is a page-aligned large extent of the small class. A
+ * freed one goes to the tcache's bin of that large class like any large block, so the next sample
+ * (in the automatic arena) takes it back from there when it is on top and page-aligned: no arena
+ * round trip per sample.
+ */
 function allocPromoted(ctx: HeapCtx, tc: number, ind: number, arenaInd: number, zero: boolean): number {
-  const p = pallocCore(ctx, tc, ctx.sc.largeMinclass, ctx.page, arenaInd, zero);
+  const large = ctx.sc.largeMinclass;
+  // An explicit arena gets its own extent (arena.<i>.reset must find it there).
+  let p = tc !== 0 && arenaInd < 0 ? cacheBinTakeAligned(ctx, tc, ctx.sc.size2index(large), ctx.page) : 0;
+  if (p !== 0) {
+    if (zero) ctx.u8.fill(0, p, p + large);
+  } else p = pallocCore(ctx, tc, large, ctx.page, arenaInd, zero);
   if (p !== 0) profPromote(ctx, p, ind);
+  return p;
+}
+
+/** Pops the cache bin's top block of class `ind` when it is `alignment`-aligned, else 0. */
+function cacheBinTakeAligned(ctx: HeapCtx, tc: number, ind: number, alignment: number): number {
+  if (ind >= tcacheGeom(ctx).nhbins) return 0;
+  const u32 = ctx.u32;
+  const w = tbinW(tc, ind);
+  const head = u32[w + TBIN_W_HEAD]!;
+  if (head === u32[w + TBIN_W_CAP] || u32[u32[w + TBIN_W_SLOTS]! + head]! % alignment !== 0) return 0;
+  const p = cacheBinAlloc(ctx, w);
+  ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1] = ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1]! + 1;
   return p;
 }
 

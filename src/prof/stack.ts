@@ -20,31 +20,44 @@ const pkgRoot = (() => {
 })();
 const ownToolDirs = [`${pkgRoot}cli/`, `${pkgRoot}bench/`];
 
-/** Script name (as V8 reports it) → whether it is the allocator's own code. */
-const allocatorScripts = new Map<string, boolean>();
-
-function isAllocatorFrame(site: NodeJS.CallSite): boolean {
-  const raw = site.getFileName() ?? "";
-  let yes = allocatorScripts.get(raw);
-  if (yes === undefined) {
-    const file = fileOf(raw);
-    yes = file.startsWith(pkgRoot) && !ownToolDirs.some((d) => file.startsWith(d));
-    allocatorScripts.set(raw, yes);
-  }
-  return yes;
+/** Per script name (as V8 reports it): whether it is the allocator's own code, and its frame texts. */
+interface ScriptFrames {
+  readonly allocator: boolean;
+  /** Source offset → frame text; native frames by function name. */
+  readonly byPos: Map<number | string, string>;
 }
+const scripts = new Map<string, ScriptFrames>();
+
+function scriptOf(raw: string): ScriptFrames {
+  let s = scripts.get(raw);
+  if (s === undefined) {
+    const file = fileOf(raw);
+    const allocator = file.startsWith(pkgRoot) && !ownToolDirs.some((d) => file.startsWith(d));
+    s = { allocator, byPos: new Map() };
+    scripts.set(raw, s);
+  }
+  return s;
+}
+
+/** V8 hands the structured call sites over as they are (no formatting). */
+function returnSites(_e: Error, sites: NodeJS.CallSite[]): NodeJS.CallSite[] {
+  return sites;
+}
+
+/** Reused by every capture: `stack` is redefined by each captureStackTrace and cleared after. */
+const holder: { stack?: unknown } = {};
 
 /** `above`: the innermost function whose frame and callees are left out (V8 does not build them). */
 function captureSites(above: (...args: never[]) => unknown): NodeJS.CallSite[] {
   const savedPrepare = Error.prepareStackTrace;
   const savedLimit = Error.stackTraceLimit;
-  const holder: { stack?: unknown } = {};
   try {
     Error.stackTraceLimit = PROF_BT_MAX + 32;
-    Error.prepareStackTrace = (_e, sites) => sites;
+    Error.prepareStackTrace = returnSites;
     Error.captureStackTrace(holder, above);
     // Read while our formatter is installed: `stack` is formatted on first access.
     const sites = holder.stack;
+    holder.stack = undefined;
     return Array.isArray(sites) ? (sites as NodeJS.CallSite[]) : [];
   } finally {
     Error.prepareStackTrace = savedPrepare;
@@ -80,27 +93,22 @@ function functionOf(site: NodeJS.CallSite): string {
   return type !== null && type !== "Object" && !fn.startsWith(`${type}.`) ? `${type}.${fn}` : fn;
 }
 
-/** Raw frame (function, script, generated line, column) → its text, mapped through source maps. */
-/** Per script: (line, column) packed in a number → frame text; native frames by name. */
-const frameCache = new Map<string, Map<number | string, string>>();
+/** V8's call site also has getPosition: the source offset, found without computing line and column. */
+type PositionedCallSite = NodeJS.CallSite & { getPosition?: () => number };
 
-function frameText(site: NodeJS.CallSite): string {
-  const raw = site.getFileName() ?? "";
+/** A frame's text, named and source-mapped once per (script, source offset). */
+function frameText(site: NodeJS.CallSite, script: ScriptFrames, raw: string): string {
+  const pos = raw === "" ? 0 : ((site as PositionedCallSite).getPosition?.() ?? 0);
+  // An offset in a script names its function and position: a known frame costs one lookup.
+  const key = pos === 0 ? functionOf(site) : pos;
+  let text = script.byPos.get(key);
+  if (text !== undefined) return text;
   const line = site.getLineNumber() ?? 0;
   const col = site.getColumnNumber() ?? 0;
-  let byPos = frameCache.get(raw);
-  if (byPos === undefined) {
-    byPos = new Map();
-    frameCache.set(raw, byPos);
-  }
-  // A position in a script names its function: the name is looked up only for a new frame.
-  const key = line === 0 ? functionOf(site) : line * 2 ** 21 + col;
-  let text = byPos.get(key);
-  if (text !== undefined) return text;
   const fn = functionOf(site);
   const file = fileOf(raw);
   text = file === "" || line === 0 ? `${fn} (${file || "native"})` : mapped(site, fn, file, line, col);
-  byPos.set(key, text);
+  script.byPos.set(key, text);
   return text;
 }
 
@@ -129,10 +137,16 @@ function mapped(site: NodeJS.CallSite, fn: string, file: string, line: number, c
  */
 export function captureStack(above: (...args: never[]) => unknown = captureStack): string[] {
   const sites = captureSites(above);
-  let i = 0;
-  while (i < sites.length && isAllocatorFrame(sites[i]!)) i++;
   const out: string[] = [];
-  for (; i < sites.length && out.length < PROF_BT_MAX; i++) out.push(frameText(sites[i]!));
+  let kept = false;
+  for (let i = 0; i < sites.length && out.length < PROF_BT_MAX; i++) {
+    const site = sites[i]!;
+    const raw = site.getFileName() ?? "";
+    const script = scriptOf(raw);
+    if (!kept && script.allocator) continue;
+    kept = true;
+    out.push(frameText(site, script, raw));
+  }
   if (out.length === 0) out.push("(unknown)");
   return out;
 }

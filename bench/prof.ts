@@ -1,0 +1,122 @@
+/**
+ * The cost of heap profiling at a given sample rate, measured paired in one process: the small-churn
+ * workload (10k live blocks of 8–256 B; each op frees a random live block and allocates one) on a heap
+ * with `prof:false` and one with `prof:true`, alternating in every round so both see the same machine
+ * load. Reports CPU time per call (malloc or free): best of N rounds each, and the median of the
+ * per-round ratios (robust when the machine is loaded).
+ *
+ * `--sample-cost` instead reports the CPU time of a malloc+free when every allocation is sampled
+ * (`lg_prof_sample:0`, a hot loop two functions below the timing loop).
+ *
+ *   node --import tsx bench/prof.ts [--conf "lg_prof_sample:19"] [--rounds N] [--ops N] [--sample-cost]
+ */
+import { Heap } from "../src/heap.js";
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : dflt;
+}
+
+const extra = arg("--conf", "");
+const rounds = Number(arg("--rounds", "7"));
+const opsPerRound = Number(arg("--ops", "400000"));
+const LIVE = 10_000;
+const PLAN = 1 << 16;
+
+function xorshift(seed: number): () => number {
+  let x = seed >>> 0;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x;
+  };
+}
+
+/** One churn state per heap: the same random plan on both heaps. */
+function churn(heap: Heap): (ops: number) => void {
+  const rnd = xorshift(12345);
+  const sizes = new Uint16Array(PLAN);
+  const slots = new Uint16Array(PLAN);
+  for (let i = 0; i < PLAN; i++) {
+    sizes[i] = 8 + (rnd() % 249);
+    slots[i] = rnd() % LIVE;
+  }
+  const live = new Float64Array(LIVE);
+  for (let i = 0; i < LIVE; i++) live[i] = heap.malloc(8 + (rnd() % 249));
+  let k = 0;
+  return (ops) => {
+    for (let n = 0; n < ops; n++) {
+      const s = slots[k]!;
+      heap.free(live[s]!);
+      live[s] = heap.malloc(sizes[k]!);
+      k = (k + 1) & (PLAN - 1);
+    }
+  };
+}
+
+function cpuNs(run: (ops: number) => void, ops: number): number {
+  const t0 = process.cpuUsage();
+  run(ops);
+  const d = process.cpuUsage(t0);
+  return ((d.user + d.system) * 1000) / (2 * ops);
+}
+
+function sampledPairs(heap: Heap, n: number): number {
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const p = heap.malloc(64 + (i & 63));
+    sum += p;
+    heap.free(p);
+  }
+  return sum;
+}
+
+function callerOfSampled(heap: Heap, n: number): number {
+  return sampledPairs(heap, n);
+}
+
+if (process.argv.includes("--sample-cost")) {
+  for (const conf of ["prof:false", "prof:true,lg_prof_sample:0"]) {
+    const heap = Heap.create({ conf });
+    const n = conf === "prof:false" ? 200_000 : 20_000;
+    callerOfSampled(heap, n >> 3);
+    const t0 = process.cpuUsage();
+    callerOfSampled(heap, n);
+    const d = process.cpuUsage(t0);
+    console.log(`${conf.padEnd(26)} ${((d.user + d.system) / n).toFixed(2)} µs per malloc+free (CPU)`);
+  }
+  process.exit(0);
+}
+
+const profConf = extra === "" ? "prof:true" : `prof:true,${extra}`;
+const base = Heap.create();
+const prof = Heap.create({ conf: profConf });
+const runBase = churn(base);
+const runProf = churn(prof);
+runBase(opsPerRound >> 2); // warm-up
+runProf(opsPerRound >> 2);
+const nsBase: number[] = [];
+const nsProf: number[] = [];
+for (let r = 0; r < rounds; r++) {
+  if (r % 2 === 0) {
+    nsBase.push(cpuNs(runBase, opsPerRound));
+    nsProf.push(cpuNs(runProf, opsPerRound));
+  } else {
+    nsProf.push(cpuNs(runProf, opsPerRound));
+    nsBase.push(cpuNs(runBase, opsPerRound));
+  }
+}
+const best = (xs: number[]): number => Math.min(...xs);
+const b = best(nsBase);
+const p = best(nsProf);
+console.log(`small-churn, CPU ns per call (malloc or free), best of ${rounds} paired rounds`);
+console.log(`  prof:false      ${b.toFixed(2)}  (${nsBase.map((x) => x.toFixed(1)).join(" ")})`);
+console.log(`  ${profConf.padEnd(15)} ${p.toFixed(2)}  (${nsProf.map((x) => x.toFixed(1)).join(" ")})`);
+const ratios = nsProf.map((x, i) => x / nsBase[i]!).sort((x, y) => x - y);
+const medRatio = ratios[ratios.length >> 1]!;
+console.log(
+  `  change: ${(((p - b) / b) * 100).toFixed(1)} % (best of each); ${((medRatio - 1) * 100).toFixed(1)} % (median of paired ratios)`,
+);
