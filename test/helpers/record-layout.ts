@@ -201,3 +201,44 @@ export function masksProblems(record: string, masks: Readonly<Record<string, num
   }
   return out;
 }
+
+/** The argument text of each `Atomics.op(` call in `text` (to its closing parenthesis). */
+export function atomicsCalls(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(/\bAtomics\.\w+\(/g)) {
+    let depth = 1;
+    let i = m.index + m[0].length;
+    const start = i;
+    while (i < text.length && depth > 0) {
+      if (text[i] === "(") depth++;
+      else if (text[i] === ")") depth--;
+      i++;
+    }
+    out.push(text.slice(start, i - 1));
+  }
+  return out;
+}
+
+export interface KnownField {
+  record: string;
+  offsetB: number;
+  widthB: number;
+}
+
+/**
+ * Constants of `known` named in the Atomics calls `calls`, and the problems among them: each must be a
+ * 4-byte field at a 4-byte-aligned offset (one Int32Array element).
+ */
+export function atomicsProblems(
+  calls: readonly string[],
+  known: ReadonlyMap<string, KnownField>,
+): { checked: string[]; problems: string[] } {
+  const used = new Set<string>();
+  for (const call of calls) for (const id of call.match(/\b[A-Z][A-Z0-9_]+\b/g) ?? []) used.add(id);
+  const checked = [...used].filter((c) => known.has(c)).sort();
+  const problems = checked
+    .map((c) => [c, known.get(c)!] as const)
+    .filter(([, f]) => f.widthB !== 4 || f.offsetB % 4 !== 0)
+    .map(([c, f]) => `${c} (${f.record}): ${f.widthB} bytes at ${f.offsetB}`);
+  return { checked, problems };
+}

@@ -23,11 +23,14 @@ import * as LOCK from "../../src/sync/layout.js";
 import * as SLOTS from "../../src/sync/slots.js";
 import * as TCACHE from "../../src/tcache/layout.js";
 import {
+  atomicsCalls,
+  atomicsProblems,
   bitRange,
   type DiagramRow,
   diagramProblems,
   diagramRows,
   type Field,
+  type KnownField,
   masksProblems,
   ROW_AFTER_LOCK,
   ROW_BYTES,
@@ -45,7 +48,7 @@ type Mod = Readonly<Record<string, unknown>>;
 type Spec = readonly [name: string, constant: string, widthBytes: number, alignBytes?: number];
 
 /** Every constant used in a field below → its record and width, for the Atomics scan. */
-const byConstant = new Map<string, { record: string; offsetB: number; widthB: number }>();
+const byConstant = new Map<string, KnownField>();
 
 function constant(mod: Mod, name: string): number {
   const v = mod[name];
@@ -165,8 +168,8 @@ describe("heap header", () => {
     for (const [k, v] of flags) expect((v & (v - 1)) === 0 && v > 0, `${k} is one bit`).toBe(true);
   });
 
+  const tfs = fields("thread", HDR, THREAD_SPECS);
   it("per-thread record: fields as the diagram says, inside THREAD_BYTES", () => {
-    const tfs = fields("thread", HDR, THREAD_SPECS);
     const rows = diagramRows(section(HEADER_SRC, "Per-thread record", "The fast paths"), ROW_BYTES);
     expectRecord("thread", tfs, HDR.THREAD_BYTES, rows);
     expect(rows[rows.length - 1]!.endB, "diagram covers the whole record").toBe(HDR.THREAD_BYTES);
@@ -205,7 +208,6 @@ describe("heap header", () => {
   it("no two threads' records share a 128-byte block", () => {
     const h = HDR.headerLayout(12, 32, 64);
     const owner = new Map<number, number>();
-    const tfs = fields("thread", HDR, THREAD_SPECS);
     for (let s = 0; s < 64; s++) {
       for (const [name, off, width] of tfs) {
         const first = h.threadsB + s * HDR.THREAD_BYTES + off;
@@ -227,49 +229,49 @@ describe("lock record and thread slots", () => {
   const lockSrc = srcText("sync/layout.ts");
   const slotsSrc = srcText("sync/slots.ts");
 
+  // Diagram names are the constants' without LOCK_W_ and the Atomics marker X_ (STATE, NUM_OPS, ...).
+  const lockSpecs = Object.keys(LOCK)
+    .filter((k) => k.startsWith("LOCK_W_"))
+    .map((k) => {
+      const f = LOCK.LOCK_FIELDS.find(([, w]) => w === constant(LOCK, k));
+      if (!f) throw new Error(`${k} is not in LOCK_FIELDS`);
+      return [k.replace(/^LOCK_W_(X_)?/, ""), k, f[2] * 4, f[2] === 2 ? 8 : 4] as const;
+    });
+  const lockFs = fields("lock", LOCK, lockSpecs, 4);
   it("lock record matches its diagram and title size", () => {
-    // Diagram names are the constants' without LOCK_W_ and the Atomics marker X_ (STATE, NUM_OPS, ...).
-    const specs = Object.keys(LOCK)
-      .filter((k) => k.startsWith("LOCK_W_"))
-      .map((k) => {
-        const f = LOCK.LOCK_FIELDS.find(([, w]) => w === constant(LOCK, k));
-        if (!f) throw new Error(`${k} is not in LOCK_FIELDS`);
-        return [k.replace(/^LOCK_W_(X_)?/, ""), k, f[2] * 4, f[2] === 2 ? 8 : 4] as const;
-      });
-    expect(specs.length).toBe(LOCK.LOCK_FIELDS.length);
-    const fs = fields("lock", LOCK, specs, 4);
+    expect(lockSpecs.length).toBe(LOCK.LOCK_FIELDS.length);
     const rows = diagramRows(section(lockSrc, "Lock record:", "╘"), ROW_WORD_BYTES);
-    expectRecord("lock", fs, LOCK.LOCK_BYTES, rows);
+    expectRecord("lock", lockFs, LOCK.LOCK_BYTES, rows);
     expect(titleBytes(lockSrc, "Lock record:")).toBe(LOCK.LOCK_BYTES);
   });
 
+  const hfs = fields(
+    "slots header",
+    SLOTS,
+    [
+      ["LOCK", "SLOTS_HDR_W_LOCK", L, 8],
+      ["NSLOTS", "SLOTS_HDR_W_NSLOTS", 4],
+      ["NEXT_THREAD_ID", "SLOTS_HDR_W_X_NEXT_THREAD_ID", 4],
+      ["LIVE", "SLOTS_HDR_W_X_LIVE", 4],
+      ["MAGIC", "SLOTS_HDR_W_MAGIC", 4],
+    ],
+    4,
+  );
+  const sfs = fields(
+    "slot",
+    SLOTS,
+    [
+      ["STATE_GEN", "SLOT_W_X_STATE_GEN", 4],
+      ["THREAD_ID", "SLOT_W_X_THREAD_ID", 4],
+      ["HEARTBEAT", "SLOT_W_X_HEARTBEAT", 4],
+      ["RESERVED", "SLOT_W_RESERVED", 4],
+    ],
+    4,
+  );
   it("registry header and slot match their diagrams", () => {
-    const hfs = fields(
-      "slots header",
-      SLOTS,
-      [
-        ["LOCK", "SLOTS_HDR_W_LOCK", L, 8],
-        ["NSLOTS", "SLOTS_HDR_W_NSLOTS", 4],
-        ["NEXT_THREAD_ID", "SLOTS_HDR_W_X_NEXT_THREAD_ID", 4],
-        ["LIVE", "SLOTS_HDR_W_X_LIVE", 4],
-        ["MAGIC", "SLOTS_HDR_W_MAGIC", 4],
-      ],
-      4,
-    );
     const hrows = diagramRows(section(slotsSrc, "Registry header", "╘"), ROW_WORD_BYTES);
     expectRecord("slots header", hfs, SLOTS.SLOTS_HEADER_WORDS * 4, hrows);
     expect(titleBytes(slotsSrc, "Registry header")).toBe(SLOTS.SLOTS_HEADER_WORDS * 4);
-    const sfs = fields(
-      "slot",
-      SLOTS,
-      [
-        ["STATE_GEN", "SLOT_W_X_STATE_GEN", 4],
-        ["THREAD_ID", "SLOT_W_X_THREAD_ID", 4],
-        ["HEARTBEAT", "SLOT_W_X_HEARTBEAT", 4],
-        ["RESERVED", "SLOT_W_RESERVED", 4],
-      ],
-      4,
-    );
     const srows = diagramRows(section(slotsSrc, "Slot: ", "╘"), ROW_WORD_BYTES);
     expectRecord("slot", sfs, SLOTS.SLOT_WORDS * 4, srows);
     expect(titleBytes(slotsSrc, "Slot: ")).toBe(SLOTS.SLOT_WORDS * 4);
@@ -299,6 +301,7 @@ describe("extent record (edata)", () => {
     ["check", "EDATA_W_CHECK", 4],
   ];
 
+  fields("edata", EDATA, WORD_FIELDS, 4);
   it.each([12, 14, 16])("words and bitmap for lg_page %i match the diagram", (lgPage) => {
     const slabMaxRegs = 2 ** (lgPage - 3); // as boot.ts: the smallest region is 8 bytes
     const bitmapBytes = EDATA.edataBytes(slabMaxRegs) - EDATA.EDATA_HEADER_BYTES;
@@ -357,44 +360,44 @@ describe("arena record", () => {
   const arenaSrc = srcText("arena/layout.ts");
   const pacSrc = srcText("extent/pac_layout.ts");
 
+  const pacFs = fields("pac", PAC, [
+    ["lock", "PAC_LOCK_B", L, 8],
+    ["arenaInd", "PAC_ARENA_IND_B", 4],
+    ["snNext", "PAC_SN_NEXT_B", 4],
+    ["expGrowNext", "PAC_EXP_GROW_NEXT_B", 4],
+    ["expGrowLimit", "PAC_EXP_GROW_LIMIT_B", 4],
+    ["edataAvailHead", "PAC_EDATA_AVAIL_HEAD_B", 4],
+    ["edataAvailCount", "PAC_EDATA_AVAIL_COUNT_B", 4],
+    ["baseB", "PAC_BASE_B", 4],
+    ["oversizeThreshold", "PAC_OVERSIZE_THRESHOLD_B", 4],
+    ["pacMapped", "PAC_MAPPED_B", 8],
+    ["abandonedVm", "PAC_ABANDONED_VM_B", 8],
+    ["nactive", "PAC_NACTIVE_B", 8],
+    ["offsetState", "PAC_OFFSET_STATE_B", 4],
+    ["hooksVersion", "PAC_HOOKS_VERSION_B", 4],
+  ]);
   it("PAC part matches its diagram", () => {
-    const fs = fields("pac", PAC, [
-      ["lock", "PAC_LOCK_B", L, 8],
-      ["arenaInd", "PAC_ARENA_IND_B", 4],
-      ["snNext", "PAC_SN_NEXT_B", 4],
-      ["expGrowNext", "PAC_EXP_GROW_NEXT_B", 4],
-      ["expGrowLimit", "PAC_EXP_GROW_LIMIT_B", 4],
-      ["edataAvailHead", "PAC_EDATA_AVAIL_HEAD_B", 4],
-      ["edataAvailCount", "PAC_EDATA_AVAIL_COUNT_B", 4],
-      ["baseB", "PAC_BASE_B", 4],
-      ["oversizeThreshold", "PAC_OVERSIZE_THRESHOLD_B", 4],
-      ["pacMapped", "PAC_MAPPED_B", 8],
-      ["abandonedVm", "PAC_ABANDONED_VM_B", 8],
-      ["nactive", "PAC_NACTIVE_B", 8],
-      ["offsetState", "PAC_OFFSET_STATE_B", 4],
-      ["hooksVersion", "PAC_HOOKS_VERSION_B", 4],
-    ]);
     const rows = diagramRows(section(pacSrc, "PAC record", "╘"), ROW_AFTER_LOCK, L);
-    expectRecord("pac", fs, PAC.PAC_FIXED_BYTES, rows);
+    expectRecord("pac", pacFs, PAC.PAC_FIXED_BYTES, rows);
     expect(PAC.PAC_FIXED_BYTES % 8).toBe(0);
   });
 
+  const arenaFs = fields("arena", ARENA, [
+    ["isAuto", "ARENA_IS_AUTO_B", 4],
+    ["nthreads", "ARENA_NTHREADS_B", 4],
+    ["nthreadsInt", "ARENA_NTHREADS_INT_B", 4],
+    ["binshardNext", "ARENA_BINSHARD_NEXT_B", 4],
+    ["largeHead", "ARENA_LARGE_HEAD_B", 4],
+    ["largeTail", "ARENA_LARGE_TAIL_B", 4],
+    ["state", "ARENA_STATE_B", 4],
+    ["tcacheHead", "ARENA_TCACHE_HEAD_B", 4],
+    ["internal", "ARENA_INTERNAL_B", 8],
+    ["createTimeNs", "ARENA_CREATE_TIME_B", 8],
+  ]);
   it("arena fields match their diagram", () => {
-    const fs = fields("arena", ARENA, [
-      ["isAuto", "ARENA_IS_AUTO_B", 4],
-      ["nthreads", "ARENA_NTHREADS_B", 4],
-      ["nthreadsInt", "ARENA_NTHREADS_INT_B", 4],
-      ["binshardNext", "ARENA_BINSHARD_NEXT_B", 4],
-      ["largeHead", "ARENA_LARGE_HEAD_B", 4],
-      ["largeTail", "ARENA_LARGE_TAIL_B", 4],
-      ["state", "ARENA_STATE_B", 4],
-      ["tcacheHead", "ARENA_TCACHE_HEAD_B", 4],
-      ["internal", "ARENA_INTERNAL_B", 8],
-      ["createTimeNs", "ARENA_CREATE_TIME_B", 8],
-    ]);
     const rows = diagramRows(section(arenaSrc, "Arena fields", "╘"), ROW_BYTES);
     // dirtyDecayMsOpt is documented as reserved space (no constant).
-    expectRecord("arena", fs, ARENA.ARENA_FIELDS_BYTES, rows, ["dirtyDecayMsOpt"]);
+    expectRecord("arena", arenaFs, ARENA.ARENA_FIELDS_BYTES, rows, ["dirtyDecayMsOpt"]);
     expect(ARENA.ARENA_FIELDS_BYTES % 8).toBe(0);
   });
 
@@ -420,22 +423,22 @@ describe("arena record", () => {
     expect(ARENA.LSTATS_BYTES % 8).toBe(0);
   });
 
+  const binFs = fields("bin", ARENA, [
+    ["lock", "BIN_LOCK_B", L, 8],
+    ["slabcur", "BIN_SLABCUR_B", 4],
+    ["nonfullRoot", "BIN_NONFULL_ROOT_B", 4],
+    ["fullHead", "BIN_FULL_HEAD_B", 4],
+    ["fullTail", "BIN_FULL_TAIL_B", 4],
+  ]);
   it("bin record matches its diagram; stats counters in the diagram's order", () => {
     const statNames = counterNames("BSTATS_");
     expect(statNames.length).toBe(ARENA.BSTATS_COUNT);
     const binLines = section(arenaSrc, "Bin record", "╘");
     const statsText = binLines.join(" ").split("stats (f64)")[1]!.replace(/\*/g, " ");
     expect(statNames).toEqual(statsText.split(/\s+/).filter(Boolean));
-    const fs = fields("bin", ARENA, [
-      ["lock", "BIN_LOCK_B", L, 8],
-      ["slabcur", "BIN_SLABCUR_B", 4],
-      ["nonfullRoot", "BIN_NONFULL_ROOT_B", 4],
-      ["fullHead", "BIN_FULL_HEAD_B", 4],
-      ["fullTail", "BIN_FULL_TAIL_B", 4],
-    ]);
-    for (const [i, n] of statNames.entries()) fs.push([`stats/${n}`, ARENA.BIN_STATS_B + i * 8, 8]);
+    for (const [i, n] of statNames.entries()) binFs.push([`stats/${n}`, ARENA.BIN_STATS_B + i * 8, 8]);
     const rows = diagramRows(binLines, ROW_AFTER_LOCK, L);
-    expectRecord("bin", fs, ARENA.BIN_BYTES, rows);
+    expectRecord("bin", binFs, ARENA.BIN_BYTES, rows);
     expect(ARENA.BIN_BYTES % 8).toBe(0);
   });
 
@@ -479,25 +482,25 @@ describe("arena record", () => {
 // ───────────────────────── decay ─────────────────────────
 
 describe("decay record", () => {
+  const fs = fields("decay", DECAY, [
+    ["decay_ms", "DECAY_B_DECAY_MS", 8],
+    ["interval", "DECAY_B_INTERVAL_NS", 8],
+    ["epoch", "DECAY_B_EPOCH_NS", 8],
+    ["deadline", "DECAY_B_DEADLINE_NS", 8],
+    ["jitter", "DECAY_B_JITTER_STATE", 8, 4],
+    ["nunpurged", "DECAY_B_NUNPURGED_PAGES", 8],
+    ["npages_limit", "DECAY_B_NPAGES_LIMIT", 8],
+    ["ceil_npages", "DECAY_B_CEIL_NPAGES", 8],
+    ["npurge", "DECAY_B_NPURGE", 8],
+    ["nmadvise", "DECAY_B_NMADVISE", 8],
+    ["purged", "DECAY_B_PURGED_PAGES", 8],
+    ["mode", "DECAY_B_MODE", 4],
+    ["purging", "DECAY_B_PURGING", 4],
+    ["seed", "DECAY_B_SEED", 8, 4],
+    [`backlog[${SMOOTHSTEP_NSTEPS}]`, "DECAY_B_BACKLOG", SMOOTHSTEP_NSTEPS * 8, 8],
+  ]);
   it("matches its diagram and its stated size", () => {
     const src = srcText("decay/decay.ts");
-    const fs = fields("decay", DECAY, [
-      ["decay_ms", "DECAY_B_DECAY_MS", 8],
-      ["interval", "DECAY_B_INTERVAL_NS", 8],
-      ["epoch", "DECAY_B_EPOCH_NS", 8],
-      ["deadline", "DECAY_B_DEADLINE_NS", 8],
-      ["jitter", "DECAY_B_JITTER_STATE", 8, 4],
-      ["nunpurged", "DECAY_B_NUNPURGED_PAGES", 8],
-      ["npages_limit", "DECAY_B_NPAGES_LIMIT", 8],
-      ["ceil_npages", "DECAY_B_CEIL_NPAGES", 8],
-      ["npurge", "DECAY_B_NPURGE", 8],
-      ["nmadvise", "DECAY_B_NMADVISE", 8],
-      ["purged", "DECAY_B_PURGED_PAGES", 8],
-      ["mode", "DECAY_B_MODE", 4],
-      ["purging", "DECAY_B_PURGING", 4],
-      ["seed", "DECAY_B_SEED", 8, 4],
-      [`backlog[${SMOOTHSTEP_NSTEPS}]`, "DECAY_B_BACKLOG", SMOOTHSTEP_NSTEPS * 8, 8],
-    ]);
     const rows = diagramRows(section(src, "Decay record:", "╘"), ROW_OFFSET_SIZE);
     expectRecord("decay", fs, DECAY.DECAY_BYTES, rows);
     expect(rows[rows.length - 1]!.endB).toBe(DECAY.DECAY_BYTES);
@@ -511,39 +514,39 @@ describe("decay record", () => {
 describe("tcache record", () => {
   const src = srcText("tcache/layout.ts");
 
+  const tcacheFs = fields("tcache", TCACHE, [
+    ["arena", "TCACHE_ARENA_B", 4],
+    ["block", "TCACHE_BLOCK_B", 4],
+    ["nextGcBin", "TCACHE_NEXT_GC_BIN_B", 4],
+    ["state", "TCACHE_STATE_B", 4],
+    ["gcAllocNext", "TCACHE_GC_ALLOC_NEXT_B", 8],
+    ["gcDallocNext", "TCACHE_GC_DALLOC_NEXT_B", 8],
+    ["nhbins", "TCACHE_NHBINS_B", 4],
+    ["kind", "TCACHE_KIND_B", 4],
+  ]);
   it("header matches its diagram", () => {
-    const fs = fields("tcache", TCACHE, [
-      ["arena", "TCACHE_ARENA_B", 4],
-      ["block", "TCACHE_BLOCK_B", 4],
-      ["nextGcBin", "TCACHE_NEXT_GC_BIN_B", 4],
-      ["state", "TCACHE_STATE_B", 4],
-      ["gcAllocNext", "TCACHE_GC_ALLOC_NEXT_B", 8],
-      ["gcDallocNext", "TCACHE_GC_DALLOC_NEXT_B", 8],
-      ["nhbins", "TCACHE_NHBINS_B", 4],
-      ["kind", "TCACHE_KIND_B", 4],
-    ]);
     const rows = diagramRows(section(src, "Tcache record", "per bin i"), ROW_BYTES);
-    expectRecord("tcache", fs, TCACHE.TCACHE_HDR_BYTES, rows);
+    expectRecord("tcache", tcacheFs, TCACHE.TCACHE_HDR_BYTES, rows);
     expect(rows[rows.length - 1]!.endB).toBe(TCACHE.TCACHE_HDR_BYTES);
     expect(TCACHE.TCACHE_HDR_BYTES % 8).toBe(0);
   });
 
+  const tbinFs = fields(
+    "tbin",
+    TCACHE,
+    [
+      ["head", "TBIN_W_HEAD", 4],
+      ["lowWater", "TBIN_W_LOW_WATER", 4],
+      ["cap", "TBIN_W_CAP", 4],
+      ["slotsW", "TBIN_W_SLOTS", 4],
+      ["nrequests", "TBIN_W_NREQUESTS", 8],
+      ["packed", "TBIN_W_PACKED", 4],
+    ],
+    4,
+  );
   it("cache-bin record matches its diagram; packed word fields are disjoint and as described", () => {
-    const fs = fields(
-      "tbin",
-      TCACHE,
-      [
-        ["head", "TBIN_W_HEAD", 4],
-        ["lowWater", "TBIN_W_LOW_WATER", 4],
-        ["cap", "TBIN_W_CAP", 4],
-        ["slotsW", "TBIN_W_SLOTS", 4],
-        ["nrequests", "TBIN_W_NREQUESTS", 8],
-        ["packed", "TBIN_W_PACKED", 4],
-      ],
-      4,
-    );
     const lines = section(src, "per bin i", "A pop returns");
-    expectRecord("tbin", fs, TCACHE.TBIN_BYTES, diagramRows(lines, ROW_WORDS));
+    expectRecord("tbin", tbinFs, TCACHE.TBIN_BYTES, diagramRows(lines, ROW_WORDS));
     expect(TCACHE.TBIN_BYTES).toBe(TCACHE.TBIN_WORDS * 4);
     expect(TCACHE.TBIN_BYTES % 8, "nrequests stays 8-byte aligned in every bin").toBe(0);
     const masks = {
@@ -569,27 +572,27 @@ describe("tcache record", () => {
 describe("background thread region and info record", () => {
   const src = srcText("background/layout.ts");
 
+  const ninfo = 3;
+  const rfs = fields("bg region", BG, [
+    ["globalLock", "REGION_GLOBAL_LOCK_B", L, 8],
+    ["info[ninfo]", "REGION_HEADER_BYTES", ninfo * BG.INFO_BYTES, 8],
+  ]);
+  const fs = fields("bg info", BG, [
+    ["lock", "INFO_LOCK_B", L, 8],
+    ["state", "INFO_STATE_B", 4],
+    ["wakeSeq", "INFO_WAKE_SEQ_B", 4],
+    ["indefiniteSleep", "INFO_INDEFINITE_B", 4],
+    ["alive", "INFO_ALIVE_B", 4],
+    ["nextWakeupNs", "INFO_NEXT_WAKEUP_NS_B", 8],
+    ["npagesPurgeNew", "INFO_NPAGES_PURGE_NEW_B", 8],
+    ["totNRuns", "INFO_TOT_N_RUNS_B", 8],
+    ["totSleepNs", "INFO_TOT_SLEEP_NS_B", 8],
+    ["workerSlot", "INFO_WORKER_SLOT_B", 4],
+  ]);
   it("region and info record match their diagrams", () => {
-    const ninfo = 3;
-    const rfs = fields("bg region", BG, [
-      ["globalLock", "REGION_GLOBAL_LOCK_B", L, 8],
-      ["info[ninfo]", "REGION_HEADER_BYTES", ninfo * BG.INFO_BYTES, 8],
-    ]);
     const rrows = diagramRows(section(src, "Region (", "╘"), ROW_BYTES);
     expectRecord("bg region", rfs, BG.regionBytes(ninfo), rrows);
     expect(BG.infoB(1000, 2)).toBe(1000 + BG.REGION_HEADER_BYTES + 2 * BG.INFO_BYTES);
-    const fs = fields("bg info", BG, [
-      ["lock", "INFO_LOCK_B", L, 8],
-      ["state", "INFO_STATE_B", 4],
-      ["wakeSeq", "INFO_WAKE_SEQ_B", 4],
-      ["indefiniteSleep", "INFO_INDEFINITE_B", 4],
-      ["alive", "INFO_ALIVE_B", 4],
-      ["nextWakeupNs", "INFO_NEXT_WAKEUP_NS_B", 8],
-      ["npagesPurgeNew", "INFO_NPAGES_PURGE_NEW_B", 8],
-      ["totNRuns", "INFO_TOT_N_RUNS_B", 8],
-      ["totSleepNs", "INFO_TOT_SLEEP_NS_B", 8],
-      ["workerSlot", "INFO_WORKER_SLOT_B", 4],
-    ]);
     const rows = diagramRows(section(src, "Info record", "╘"), ROW_BYTES);
     expectRecord("bg info", fs, BG.INFO_BYTES, rows);
     expect(rows[rows.length - 1]!.endB).toBe(BG.INFO_BYTES);
@@ -603,50 +606,50 @@ describe("background thread region and info record", () => {
 describe("profiling region and records", () => {
   const src = srcText("prof/layout.ts");
 
+  const nslots = 5;
+  const profFs = fields("prof region", PROF, [
+    ["lock", "PROF_LOCK_B", L, 8],
+    ["active", "PROF_ACTIVE_B", 4],
+    ["gdump", "PROF_GDUMP_B", 4],
+    ["threadActInit", "PROF_THREAD_ACTIVE_INIT_B", 4],
+    ["lgSample", "PROF_LG_SAMPLE_B", 4],
+    ["dumpSeq", "PROF_DUMP_SEQ_B", 4],
+    ["dumpMseq", "PROF_DUMP_MSEQ_B", 4],
+    ["dumpIseq", "PROF_DUMP_ISEQ_B", 4],
+    ["dumpUseq", "PROF_DUMP_USEQ_B", 4],
+    ["strBuckets", "PROF_STR_BUCKETS_B", 4],
+    ["stackBuckets", "PROF_STACK_BUCKETS_B", 4],
+    ["tctxBuckets", "PROF_TCTX_BUCKETS_B", 4],
+    ["allocBuckets", "PROF_ALLOC_BUCKETS_B", 4],
+    ["allocFree", "PROF_ALLOC_FREE_B", 4],
+    ["tctxList", "PROF_TCTX_LIST_B", 4],
+    ["nstrings", "PROF_NSTRINGS_B", 4],
+    ["unbias", "PROF_UNBIAS_B", 4],
+    ["recentMax", "PROF_RECENT_MAX_B", 4],
+    ["prefixLen", "PROF_PREFIX_LEN_B", 4],
+    ["intervalAcc", "PROF_INTERVAL_ACC_B", 8],
+    ["gdumpPeak", "PROF_GDUMP_PEAK_B", 8],
+    ["statsTable", "PROF_STATS_TABLE_B", 4],
+    ["tdataList", "PROF_TDATA_LIST_B", 4],
+    ["prefix", "PROF_PREFIX_B", PROF.PROF_PREFIX_MAX, 8],
+    ["threads[nslots]", "PROF_THREADS_B", nslots * PROF.PT_BYTES, 8],
+  ]);
   it("region matches its diagram", () => {
-    const nslots = 5;
-    const fs = fields("prof region", PROF, [
-      ["lock", "PROF_LOCK_B", L, 8],
-      ["active", "PROF_ACTIVE_B", 4],
-      ["gdump", "PROF_GDUMP_B", 4],
-      ["threadActInit", "PROF_THREAD_ACTIVE_INIT_B", 4],
-      ["lgSample", "PROF_LG_SAMPLE_B", 4],
-      ["dumpSeq", "PROF_DUMP_SEQ_B", 4],
-      ["dumpMseq", "PROF_DUMP_MSEQ_B", 4],
-      ["dumpIseq", "PROF_DUMP_ISEQ_B", 4],
-      ["dumpUseq", "PROF_DUMP_USEQ_B", 4],
-      ["strBuckets", "PROF_STR_BUCKETS_B", 4],
-      ["stackBuckets", "PROF_STACK_BUCKETS_B", 4],
-      ["tctxBuckets", "PROF_TCTX_BUCKETS_B", 4],
-      ["allocBuckets", "PROF_ALLOC_BUCKETS_B", 4],
-      ["allocFree", "PROF_ALLOC_FREE_B", 4],
-      ["tctxList", "PROF_TCTX_LIST_B", 4],
-      ["nstrings", "PROF_NSTRINGS_B", 4],
-      ["unbias", "PROF_UNBIAS_B", 4],
-      ["recentMax", "PROF_RECENT_MAX_B", 4],
-      ["prefixLen", "PROF_PREFIX_LEN_B", 4],
-      ["intervalAcc", "PROF_INTERVAL_ACC_B", 8],
-      ["gdumpPeak", "PROF_GDUMP_PEAK_B", 8],
-      ["statsTable", "PROF_STATS_TABLE_B", 4],
-      ["tdataList", "PROF_TDATA_LIST_B", 4],
-      ["prefix", "PROF_PREFIX_B", PROF.PROF_PREFIX_MAX, 8],
-      ["threads[nslots]", "PROF_THREADS_B", nslots * PROF.PT_BYTES, 8],
-    ]);
     const rows = diagramRows(section(src, "Region (", "╘"), ROW_BYTES);
-    expectRecord("prof region", fs, PROF.PROF_REGION_BYTES + nslots * PROF.PT_BYTES, rows);
+    expectRecord("prof region", profFs, PROF.PROF_REGION_BYTES + nslots * PROF.PT_BYTES, rows);
   });
 
+  const ptFs = fields("prof thread", PROF, [
+    ["sampleNext", "PT_SAMPLE_NEXT_B", 8],
+    ["gcNext", "PT_GC_NEXT_B", 8],
+    ["prng", "PT_PRNG_B", 8, 4],
+    ["active", "PT_ACTIVE_B", 4],
+    ["tid", "PT_TID_B", 4],
+    ["lastEvent", "PT_LAST_EVENT_B", 8],
+  ]);
   it("per-slot sampling state matches its diagram", () => {
-    const fs = fields("prof thread", PROF, [
-      ["sampleNext", "PT_SAMPLE_NEXT_B", 8],
-      ["gcNext", "PT_GC_NEXT_B", 8],
-      ["prng", "PT_PRNG_B", 8, 4],
-      ["active", "PT_ACTIVE_B", 4],
-      ["tid", "PT_TID_B", 4],
-      ["lastEvent", "PT_LAST_EVENT_B", 8],
-    ]);
     const rows = diagramRows(section(src, "Per-slot sampling state", "*/"), ROW_BYTES);
-    expectRecord("prof thread", fs, PROF.PT_BYTES, rows);
+    expectRecord("prof thread", ptFs, PROF.PT_BYTES, rows);
     expect(rows[rows.length - 1]!.endB).toBe(PROF.PT_BYTES);
     expect(PROF.PT_BYTES % 8).toBe(0);
   });
@@ -700,34 +703,12 @@ function srcFiles(dir: string): string[] {
   });
 }
 
-/** The argument text of each `Atomics.op(` call (to its closing parenthesis). */
-function atomicsCalls(text: string): string[] {
-  const out: string[] = [];
-  for (const m of text.matchAll(/\bAtomics\.\w+\(/g)) {
-    let depth = 1;
-    let i = m.index + m[0].length;
-    const start = i;
-    while (i < text.length && depth > 0) {
-      if (text[i] === "(") depth++;
-      else if (text[i] === ")") depth--;
-      i++;
-    }
-    out.push(text.slice(start, i - 1));
-  }
-  return out;
-}
-
 describe("words accessed with Atomics", () => {
   it("every record field named in an Atomics call is one aligned 4-byte slot", () => {
     // The record tests above register their constants in byConstant (vitest runs a file's tests in order).
     const srcDir = fileURLToPath(new URL("../../src", import.meta.url));
-    const used = new Set<string>();
-    for (const f of srcFiles(srcDir)) {
-      for (const call of atomicsCalls(readFileSync(f, "utf8"))) {
-        for (const id of call.match(/\b[A-Z][A-Z0-9_]+\b/g) ?? []) used.add(id);
-      }
-    }
-    const checked = [...used].filter((c) => byConstant.has(c));
+    const calls = srcFiles(srcDir).flatMap((f) => atomicsCalls(readFileSync(f, "utf8")));
+    const { checked, problems } = atomicsProblems(calls, byConstant);
     // The scan must find the known Atomics words, or it checks nothing.
     for (const c of [
       "HDR_POISON_B",
@@ -738,10 +719,88 @@ describe("words accessed with Atomics", () => {
     ]) {
       expect(checked, `scan finds ${c}`).toContain(c);
     }
-    const bad = checked
-      .map((c) => [c, byConstant.get(c)!] as const)
-      .filter(([, f]) => f.widthB !== 4 || f.offsetB % 4 !== 0)
-      .map(([c, f]) => `${c} (${f.record}): ${f.widthB} bytes at ${f.offsetB}`);
-    expect(bad).toEqual([]);
+    expect(problems).toEqual([]);
+  });
+});
+
+// ───────────────────────── the checks can fail ─────────────────────────
+
+describe("the layout checks catch mistakes (fixtures)", () => {
+  it("overlap, misalignment, a field past the size, a duplicate name", () => {
+    const bad: Field[] = [
+      ["a", 0, 4],
+      ["b", 2, 4],
+      ["c", 4, 8],
+      ["d", 16, 8],
+      ["a", 20, 4],
+    ];
+    const p = recordProblems("fixture", bad, 20);
+    expect(p).toContain("fixture: b at 2 overlaps a (0..3)");
+    expect(p).toContain("fixture.b: offset 2 not 4-aligned");
+    expect(p).toContain("fixture.c: offset 4 not 8-aligned");
+    expect(p).toContain("fixture.d: 16..23 past the size 20");
+    expect(p).toContain("fixture: field a listed twice");
+    expect(
+      recordProblems(
+        "fixture",
+        [
+          ["a", 0, 4],
+          ["b", 8, 8],
+        ],
+        16,
+      ),
+    ).toEqual([]);
+  });
+
+  const fs = fields("header", HDR, HEADER_SPECS);
+  it("a stale header diagram fails: a moved row, a missing row, a field in reserved space", () => {
+    const moved = HEADER_SRC.replace(" * 164..167   mapFloor", " * 168..171   mapFloor");
+    expect(
+      diagramProblems("header", diagramRows(section(moved, "Fixed part", "╘"), ROW_BYTES), fs),
+    ).toContain("header: mapFloor is at 164, diagram says 168");
+    const dropped = HEADER_SRC.replace(/^ \* 172\.\.175 {3}flags.*\n/m, "");
+    expect(dropped).not.toBe(HEADER_SRC);
+    expect(
+      diagramProblems("header", diagramRows(section(dropped, "Fixed part", "╘"), ROW_BYTES), fs),
+    ).toContain("header: field flags is not in the diagram");
+    const reserved = HEADER_SRC.replace(" * 176..179   profRegion", " * 176..179   (reserved)");
+    expect(
+      diagramProblems("header", diagramRows(section(reserved, "Fixed part", "╘"), ROW_BYTES), fs),
+    ).toContain("header: profRegion lies in reserved row (reserved)");
+    const wide = HEADER_SRC.replace(" *  44..47    nslots", " *  44..51    nslots");
+    const p = diagramProblems("header", diagramRows(section(wide, "Fixed part", "╘"), ROW_BYTES), fs);
+    expect(p).toContain("header: nslots ends at 47, diagram says 51");
+    expect(p).toContain("header: diagram row poison overlaps/precedes nslots");
+  });
+
+  it("a word index that disagrees with its bytes, and an L+ row", () => {
+    const rows = diagramRows([" *   2    12..15   bits   packed"], ROW_WORD_BYTES);
+    expect(diagramProblems("fixture", rows, [["bits", 12, 4]])).toEqual([
+      "fixture: diagram row bits: word 2 is not byte 12",
+      "fixture: field bits is not in the diagram",
+    ]);
+    const lrows = diagramRows([" *   0..L-1   lock", " *   L+4      next"], ROW_AFTER_LOCK, 64);
+    expect(lrows.map((r) => [r.name, r.startB, r.endB])).toEqual([
+      ["lock", 0, 64],
+      ["next", 68, undefined],
+    ]);
+  });
+
+  it("overlapping packed masks and an 8-byte word used with Atomics", () => {
+    expect(masksProblems("fixture", { a: 0b0110, b: 0b0100 })).toEqual([
+      "fixture: b mask overlaps an earlier field",
+    ]);
+    const known = new Map<string, KnownField>([
+      ["X_WIDE_B", { record: "fixture", offsetB: 8, widthB: 8 }],
+      ["X_OK_B", { record: "fixture", offsetB: 4, widthB: 4 }],
+    ]);
+    const calls = atomicsCalls(
+      "Atomics.add(v.i32, (r + X_WIDE_B) >>> 2, f(1));\nAtomics.load(v.i32, (r + X_OK_B) >>> 2)",
+    );
+    expect(calls).toEqual(["v.i32, (r + X_WIDE_B) >>> 2, f(1)", "v.i32, (r + X_OK_B) >>> 2"]);
+    expect(atomicsProblems(calls, known)).toEqual({
+      checked: ["X_OK_B", "X_WIDE_B"],
+      problems: ["X_WIDE_B (fixture): 8 bytes at 8"],
+    });
   });
 });
