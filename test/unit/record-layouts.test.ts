@@ -205,10 +205,15 @@ describe("heap header", () => {
     },
   );
 
-  it("no two threads' records share a 128-byte block", () => {
-    const h = HDR.headerLayout(12, 32, 64);
+  it.each([
+    [12, 2],
+    [12, 64],
+    [16, 7],
+    [16, 64],
+  ])("lg_page %i, %i slots: no two threads' records share a 128-byte block", (lgPage, nslots) => {
+    const h = HDR.headerLayout(lgPage, 32, nslots);
     const owner = new Map<number, number>();
-    for (let s = 0; s < 64; s++) {
+    for (let s = 0; s < nslots; s++) {
       for (const [name, off, width] of tfs) {
         const first = h.threadsB + s * HDR.THREAD_BYTES + off;
         for (const b of [Math.floor(first / 128), Math.floor((first + width - 1) / 128)]) {
@@ -218,6 +223,7 @@ describe("heap header", () => {
         }
       }
     }
+    expect(owner.size, "each thread's hot words use their own blocks").toBeGreaterThanOrEqual(nslots);
     expect(HDR.THREAD_BYTES % 128).toBe(0);
     expect(HDR.THREAD_ALIGN % 128).toBe(0);
   });
