@@ -20,7 +20,7 @@
  *  56..59    narenasAuto       u32     opt.narenas: automatic arenas 0..narenasAuto-1
  *  60..63    narenasTotal      i32     arenas.narenas: indices in use (auto + huge + manual) (Atomics)
  *  64..67    hugeArena         i32     index of the huge arena, or -1 (oversize_threshold 0)
- *  68..71    destroyedTop      u32     count of destroyed manual arena indices on the reuse stack (ctl lock)
+ *  68..71    (reserved)
  *  72..79    epoch             f64     mallctl epoch (ctl lock)
  *  80..87    clockOriginMs     f64     Date.now() at creation: one clock for every worker
  *  88..95    zeroReallocs      f64     stats.zero_reallocs (ctl lock)
@@ -31,9 +31,10 @@
  * 116..119   lastDestroyed     i32     most recently destroyed manual arena index, or -1 (ctl lock)
  * 120..127   arenasDirtyMs     f64     arenas.dirty_decay_ms: default for new arenas
  * 128..135   arenasMuzzyMs     f64     arenas.muzzy_decay_ms
- * 136..143   bgThreads         i32     background_thread enabled (Atomics), then max_background_threads
+ * 136..139   bgThreads         i32     background_thread enabled (Atomics)
+ * 140..143   maxBgThreads      i32     max_background_threads (Atomics)
  * 144..147   ncpus             u32     CPUs assumed at creation (narenas default)
- * 148..151   virtualClock      u32     1 when the creator's clock is virtual (replay)
+ * 148..151   (reserved)
  * 152..155   bgRegion          u32     background threads' region in b0 (src/background/layout.ts), 0 until
  *                                      first enabled; published once with Atomics.compareExchange
  * 156..159   bgNthreads        i32     n_background_threads: workers started and not yet joined (Atomics)
@@ -139,7 +140,8 @@ export const ARENAS_MAX = 4096;
  *  40..47 gcAllocNext  f64     thread.allocated value at which the next tcache GC event fires
  *  48..55 gcDallocNext f64     thread.deallocated value for the dalloc GC event
  *  56..59 nodeThreadId u32     worker_threads.threadId of the owning agent (for heap.watch)
- *  60..127 (padding)
+ *  60..63 intent       u32     work in flight between locks (src/heap/intent.ts)
+ *  64..127 (padding)
  * The fast paths write allocated/deallocated on every call: records are 128 bytes and 128-byte
  * aligned so no two threads' records share a cache line pair (x86 prefetches lines in pairs); two
  * workers in adjacent slots otherwise run about twice as slowly.

@@ -25,7 +25,8 @@
  *  15   60..63   check      tag      EDATA_CHECK ^ record offset: proves a looked-up word names a record
  *  16.. 64..     bitmap     bits     slab only: bit set = region allocated; SLAB_MAXREGS bits
  *
- * bits legend:  ....  ...h  zcSs  sstt  (low bits right)
+ * bits legend:  pppp pppp  .hzc  Ssss  (low bits right; bits 16..31 unused)
+ *   letters: p prof, h head, z zeroed, c committed, S slab, s state
  *   state  bits 0..2   ACTIVE / DIRTY / MUZZY / RETAINED / MERGING / CACHED
  *   slab   bit  3
  *   committed bit 4,  zeroed bit 5,  head bit 6 (first extent of a mapping: never merged with what precedes)
