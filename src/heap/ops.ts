@@ -48,7 +48,7 @@ import {
   profThreadInit,
   profUnpromote,
 } from "../prof/sample.js";
-import { TBIN_W_HEAD, TBIN_W_NREQUESTS, TBIN_W_SLOTS, TCACHE_KIND_THREAD, tbinW } from "../tcache/layout.js";
+import { TBIN_W_CAP, TBIN_W_HEAD, TBIN_W_NREQUESTS, TBIN_W_SLOTS, TCACHE_KIND_THREAD, tbinW } from "../tcache/layout.js";
 import { cacheBinPopChecked, cacheMarkHeld, cacheMarkSet } from "../tcache/mark.js";
 import {
   tbinAssertSane,
