@@ -140,8 +140,7 @@ export const ARENAS_MAX = 4096;
  *  40..47 gcAllocNext  f64     thread.allocated value at which the next tcache GC event fires
  *  48..55 gcDallocNext f64     thread.deallocated value for the dalloc GC event
  *  56..59 nodeThreadId u32     worker_threads.threadId of the owning agent (for heap.watch)
- *  60..63 intent       u32     work in flight between locks (src/heap/intent.ts)
- *  64..127 (padding)
+ *  60..127 (padding)
  * The fast paths write allocated/deallocated on every call: records are 128 bytes and 128-byte
  * aligned so no two threads' records share a cache line pair (x86 prefetches lines in pairs); two
  * workers in adjacent slots otherwise run about twice as slowly.

@@ -6,7 +6,7 @@
  * fast paths check no flag). Arguments jemalloc passes that have no counterpart here (posix_memalign's `memptr`) are 0.
  */
 
-import type { Heap } from "../heap.js";
+import type { HeapCtx } from "../ctx/ctx.js";
 import {
   HOOK_ALLOC_ALIGNED_ALLOC,
   HOOK_ALLOC_CALLOC,
@@ -30,6 +30,25 @@ import {
 } from "../ctx/alloc_hooks.js";
 import { lookupLive, usizeOf } from "./ops.js";
 
+/** The part of a heap handle the hooks wrap (the public HookedApi has these; named here, not imported, so
+ * this module does not import the API class that imports it). */
+interface HookedApi {
+  readonly ctx: HeapCtx;
+  /** Whether the last realloc / rallocx moved the block. */
+  readonly lastReallocMoved: boolean;
+  malloc(size: number): number;
+  calloc(n: number, size: number): number;
+  alignedAlloc(alignment: number, size: number): number;
+  posixMemalign(alignment: number, size: number): { error: number; ptr: number };
+  free(ptr: number): void;
+  realloc(ptr: number, size: number): number;
+  mallocx(size: number, flags?: number): number;
+  rallocx(ptr: number, size: number, flags?: number): number;
+  xallocx(ptr: number, size: number, extra?: number, flags?: number): number;
+  dallocx(ptr: number, flags?: number): void;
+  sdallocx(ptr: number, size: number, flags?: number): void;
+}
+
 const METHODS = [
   "malloc",
   "calloc",
@@ -45,7 +64,7 @@ const METHODS = [
 ] as const;
 
 /** Usable size of `ptr` if it is live, else 0 (no report: the real call reports). */
-function usizeIfLive(heap: Heap, ptr: number): number {
+function usizeIfLive(heap: HookedApi, ptr: number): number {
   if (!Number.isInteger(ptr) || ptr <= 0 || ptr >= heap.ctx.buffer.byteLength) return 0;
   const e = lookupLive(heap.ctx, ptr);
   return e === 0 ? 0 : usizeOf(heap.ctx, e);
@@ -53,7 +72,7 @@ function usizeIfLive(heap: Heap, ptr: number): number {
 
 /** A realloc/rallocx's hooks: expand when it stayed in place, alloc then dalloc when it moved. */
 function rallocHooks(
-  heap: Heap,
+  heap: HookedApi,
   ptr: number,
   old: number,
   p: number,
@@ -71,7 +90,7 @@ function rallocHooks(
   hookInvokeDalloc(ctx, isRealloc ? HOOK_DALLOC_REALLOC : HOOK_DALLOC_RALLOCX, ptr, args);
 }
 
-function hookedMethods(heap: Heap, proto: Heap): Record<(typeof METHODS)[number], unknown> {
+function hookedMethods(heap: HookedApi, proto: HookedApi): Record<(typeof METHODS)[number], unknown> {
   const ctx = heap.ctx;
   return {
     malloc(size: number): number {
@@ -143,12 +162,12 @@ function hookedMethods(heap: Heap, proto: Heap): Record<(typeof METHODS)[number]
  * ones come back as own properties pointing at the prototype's functions (no `delete`: that would turn
  * the handle into a dictionary-mode object and slow every later call).
  */
-export function hookCallsRefresh(heap: Heap): void {
+export function hookCallsRefresh(heap: HookedApi): void {
   const own = heap as unknown as Record<string, unknown>;
   const proto = Object.getPrototypeOf(heap) as Record<string, unknown>;
   const hooked = hooksActive(heap.ctx);
   if (hooked && Object.hasOwn(own, "malloc") && own.malloc !== proto.malloc) return;
-  const m = hooked ? hookedMethods(heap, proto as unknown as Heap) : null;
+  const m = hooked ? hookedMethods(heap, proto as unknown as HookedApi) : null;
   for (const k of METHODS) {
     const value = m === null ? proto[k] : m[k];
     Object.defineProperty(own, k, { value, configurable: true, writable: true });

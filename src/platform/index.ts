@@ -129,8 +129,13 @@ export function hostFileUrlToPath(url: string): string {
   return nodeModules.url.fileURLToPath(url);
 }
 
+/** The part of Node's SourceMap the profiler uses. */
+export interface SourceMapLike {
+  findEntry(line: number, column: number): unknown;
+}
+
 /** The source map Node knows for a script (tsx, --enable-source-maps), or undefined. */
-export function hostFindSourceMap(path: string): import("node:module").SourceMap | undefined {
+export function hostFindSourceMap(path: string): SourceMapLike | undefined {
   return nodeModules?.module.findSourceMap(path);
 }
 
