@@ -16,7 +16,6 @@ import { EDATA_BITS_SLAB_MASK, EDATA_W_BITS, EDATA_W_SZIND } from "../extent/eda
 import { emapLookupChecked } from "../extent/emap.js";
 import { HDR_TOP_B, THREAD_ALLOCATED_B, THREAD_GC_ALLOC_NEXT_B } from "../ctx/header.js";
 import { slotThreadId } from "../sync/index.js";
-import { tcacheGeom } from "../tcache/tcache.js";
 import { profDumpAuto } from "./dump.js";
 import { internStackTexts } from "./intern.js";
 import {

@@ -40,7 +40,7 @@ describe("the package entry's module graph", () => {
     }
     expect(offenders).toEqual([]);
     // The background worker entry too (it is started from the package at run time).
-    const bg = graph(join(SRC, "background/background_worker.ts"));
+    const bg = graph(join(SRC, "heap/background_worker.ts"));
     const bgOffenders = [...bg].flatMap(([f, specs]) =>
       specs.filter((s) => s.startsWith("node:")).map((s) => `${relative(SRC, f)} → ${s}`),
     );
