@@ -28,6 +28,26 @@ function topGet(ctx: HeapCtx): number {
 }
 
 /**
+ * Maps `size` bytes (a page multiple) at the top of the address space. Returns the address, or 0 when
+ * the buffer cannot grow that far (out of memory: nothing changes).
+ */
+export function pagesMap(ctx: HeapCtx, size: number): number {
+  heapLock(ctx, HDR_LOCK_MAP_B);
+  try {
+    if (ctx.failpoint !== null) ctx.failpoint("map.locked");
+    const top = topGet(ctx);
+    const newTop = top + size;
+    const max = ctx.f64[HDR_MAX_BYTES_B >>> 3]!;
+    if (newTop > max || newTop > 2 ** 32) return 0;
+    if (!bufferEnsure(ctx, newTop, max)) return 0;
+    ctx.f64[HDR_TOP_B >>> 3] = newTop;
+    return top;
+  } finally {
+    heapUnlock(ctx, HDR_LOCK_MAP_B);
+  }
+}
+
+/**
  * Where Linux would put a fresh extent mapping, modulo the hugepage. jemalloc 5.3 maps its base blocks
  * hugepage-aligned and its extents page-aligned, and the kernel hands out anonymous mappings top-down,
  * each just below the previous one, except that a length that is a multiple of the hugepage is placed
@@ -52,7 +72,6 @@ function osResidue(ctx: HeapCtx, size: number, alignment: number): number {
 export function pagesMapExtent(ctx: HeapCtx, size: number, alignment: number): number {
   heapLock(ctx, HDR_LOCK_MAP_B);
   try {
-    if (ctx.failpoint !== null) ctx.failpoint("map.locked");
     const hp = ctx.hugepage;
     const top = topGet(ctx);
     const max = ctx.f64[HDR_MAX_BYTES_B >>> 3]!;
@@ -82,7 +101,6 @@ export let pagesMappedBytes = 0;
 export function pagesMapBase(ctx: HeapCtx, size: number, need: number): number {
   heapLock(ctx, HDR_LOCK_MAP_B);
   try {
-    if (ctx.failpoint !== null) ctx.failpoint("map.locked");
     const hp = ctx.hugepage;
     const top = topGet(ctx);
     const limit = Math.min(ctx.f64[HDR_MAX_BYTES_B >>> 3]!, 2 ** 32);
