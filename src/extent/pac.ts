@@ -27,9 +27,6 @@ import {
 import { emapDeregisterInterior, emapRegisterInterior } from "./emap.js";
 import { esetInit } from "./eset.js";
 import {
-  ecacheAlloc,
-  ecacheAllocGrow,
-  ecacheDalloc,
   extentDallocWrapper,
   extentMerge,
   extentSplit,
@@ -39,6 +36,7 @@ import {
   pacEcacheMuzzy,
   pacMayHaveMuzzy,
 } from "./extent.js";
+import { ecacheAlloc, ecacheAllocGrow, ecacheDalloc } from "./ecache.js";
 import { heapLock, heapUnlock } from "./lock.js";
 import {
   PAC_ARENA_IND_B,

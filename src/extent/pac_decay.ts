@@ -34,8 +34,6 @@ import { ehooksPurgeLazy } from "./ehooks.js";
 import { emapDeregister, emapRead } from "./emap.js";
 import { esetNpages, esetRemove } from "./eset.js";
 import {
-  ecacheDalloc,
-  ecacheEvict,
   edataCachePut,
   extentDallocWrapper,
   pacDecayDirty,
@@ -44,6 +42,7 @@ import {
   pacEcacheMuzzy,
   pacEcacheRetained,
 } from "./extent.js";
+import { ecacheDalloc, ecacheEvict } from "./ecache.js";
 import { pacLock, pacUnlock } from "./pac.js";
 import { PAC_ARENA_IND_B, PAC_MAPPED_B } from "./pac_layout.js";
 import { pagesTop, pagesTrimTail } from "./pages.js";
