@@ -1,0 +1,480 @@
+import { uafDetails } from "../check/junk.js";
+import type { HeapCtx } from "../ctx/ctx.js";
+import {
+  HDR_POISON_B,
+  HDR_TOP_B,
+  HDR_ZERO_REALLOCS_B,
+  RTREE_LEAF_BITS,
+  THREAD_ALLOCATED_B,
+  THREAD_DEALLOCATED_B,
+  THREAD_GC_ALLOC_NEXT_B,
+  THREAD_GC_DALLOC_NEXT_B,
+  THREAD_LAST_ERROR_B,
+} from "../ctx/header.js";
+import {
+  type CorruptionHandler,
+  checkPtr,
+  checkSize,
+  EINVAL,
+  ENOMEM,
+  HeapPoisonedError,
+  heapCorruptionDetected___check_frees_and_sizes_or_enable_junk_to_debug,
+} from "../errors.js";
+import {
+  EDATA_BITS_SLAB_MASK,
+  EDATA_BITS_STATE_MASK,
+  EDATA_W_BASE,
+  EDATA_W_BITS,
+  EDATA_W_SIZE,
+  EDATA_W_SZIND,
+} from "../extent/edata.js";
+import { poisonedError } from "../extent/lock.js";
+import { isPow2 } from "../layout/index.js";
+import {
+  TBIN_W_CAP,
+  TBIN_W_LOW_WATER,
+  TBIN_W_NREQUESTS,
+  TBIN_W_SLOTS,
+  TBIN_WORDS,
+  tbinW,
+} from "../tcache/layout.js";
+import { cacheMarkOk, cacheMarkSet } from "../tcache/mark.js";
+import { flushProblems, tcacheGeom } from "../tcache/tcache.js";
+import type { HeapAttachOptions, HeapCreateOptions } from "./boot.js";
+import {
+  allocCore,
+  dallocCore,
+  eventAlloc,
+  eventDalloc,
+  eventsInit,
+  lastPtrError,
+  lookupLive,
+  PTR_FREED_REGION,
+  PTR_INTERIOR,
+  PTR_NOT_ACTIVE,
+  pallocCore,
+  rallocCore,
+  rallocMoved,
+  threadTcache,
+  usizeOf,
+} from "./ops.js";
+import type { ReclaimReport } from "./threads.js";
+
+export type { ReclaimReport };
+
+import { profFreeSampled } from "../prof/sample.js";
+import type { Derived } from "./boot.js";
+import { guardError } from "./guard.js";
+
+export type { HeapAttachOptions, HeapCreateOptions };
+
+const RTREE_LEAF_MASK = 2 ** RTREE_LEAF_BITS - 1;
+const FAST_BITS_MASK = EDATA_BITS_STATE_MASK | EDATA_BITS_SLAB_MASK;
+
+export class HeapCore {
+  /** @internal this thread's context (views, tables, slot). */
+  readonly ctx: HeapCtx;
+  /** @internal what was derived from the header. */
+  readonly derived: Derived;
+  protected _detached = false;
+  // Fast-path fields, read once per thread (the heap's state itself stays in the buffer).
+  #u32: Uint32Array;
+  #f64: Float64Array;
+  /** Buffer length the fast views cover: reads beyond read undefined and bail to the slow path. */
+  #viewLen: number;
+  #s2iTab: Uint8Array;
+  #classSize: Float64Array;
+  #classInv: Float64Array;
+  #lgPage: number;
+  #rootW: number;
+  #allocD: number;
+  #allocNextD: number;
+  #deallocD: number;
+  #deallocNextD: number;
+  /** u32 index of the thread cache's bin 0 record; 0 when the fast path is off. */
+  protected _tcW0 = 0;
+  /** The cache #setFast last derived the fields from (-1: none yet). */
+  #fastTc = -1;
+  #nhbins = 0;
+  #corruption: CorruptionHandler = heapCorruptionDetected___check_frees_and_sizes_or_enable_junk_to_debug;
+
+  protected constructor(ctx: HeapCtx, derived: Derived) {
+    this.ctx = ctx;
+    this.derived = derived;
+    this.#viewLen = ctx.buffer.byteLength;
+    this.#u32 = new Uint32Array(ctx.buffer, 0, Math.floor(this.#viewLen / 4));
+    this.#f64 = new Float64Array(ctx.buffer, 0, Math.floor(this.#viewLen / 8));
+    this.#s2iTab = ctx.sc.size2indexTab;
+    this.#classSize = ctx.sc.indexToSizeTab;
+    this.#classInv = this.#classSize.map((x) => 1 / x);
+    this.#lgPage = ctx.lgPage;
+    this.#rootW = ctx.hdr.rtreeRootB >>> 2;
+    this.#allocD = (ctx.threadB + THREAD_ALLOCATED_B) >>> 3;
+    this.#allocNextD = (ctx.threadB + THREAD_GC_ALLOC_NEXT_B) >>> 3;
+    this.#deallocD = (ctx.threadB + THREAD_DEALLOCATED_B) >>> 3;
+    this.#deallocNextD = (ctx.threadB + THREAD_GC_DALLOC_NEXT_B) >>> 3;
+    eventsInit(ctx, derived.conf.profUnbias);
+  }
+
+  get buffer(): SharedArrayBuffer | ArrayBuffer {
+    return this.ctx.buffer;
+  }
+  get u8(): Uint8Array {
+    return this.ctx.u8;
+  }
+  get i32(): Int32Array {
+    return this.ctx.i32;
+  }
+  get u32(): Uint32Array {
+    return this.ctx.u32;
+  }
+  get f64(): Float64Array {
+    return this.ctx.f64;
+  }
+  get dv(): DataView {
+    return this.ctx.dv;
+  }
+  /** errno of this thread's last failed call (ENOMEM 12, EINVAL 22), 0 if none. */
+  get lastError(): number {
+    return this.ctx.u32[(this.ctx.threadB + THREAD_LAST_ERROR_B) >>> 2]!;
+  }
+  /** This thread's slot in the heap's thread registry. */
+  get threadSlot(): number {
+    return this.ctx.slot;
+  }
+
+  /** Replaces the handler for detected misuse (default: throw HeapCorruptionError). */
+  setCorruptionHandler(fn: CorruptionHandler | null): void {
+    this.#corruption = fn ?? heapCorruptionDetected___check_frees_and_sizes_or_enable_junk_to_debug;
+  }
+
+  protected _enter(fn: string): void {
+    if (this._detached) throw new HeapPoisonedError(`${fn}: this Heap handle was detached`);
+    const poison = Atomics.load(this.ctx.i32, HDR_POISON_B >>> 2);
+    if (poison !== 0) throw poisonedError(fn, poison);
+  }
+
+  protected _fail(errno: number): number {
+    this.ctx.u32[(this.ctx.threadB + THREAD_LAST_ERROR_B) >>> 2] = errno;
+    return 0;
+  }
+
+  protected _report(kind: string, fn: string, ptr: number, detail: string): void {
+    this.#corruption({ kind, ptr, message: `<jemalloc>: ${fn}(${ptr}): ${detail}` });
+  }
+
+  /** The live record for `ptr`, or 0 after reporting the misuse. */
+  protected _live(fn: string, ptr: number): number {
+    let e: number;
+    try {
+      e = lookupLive(this.ctx, ptr);
+    } catch (err) {
+      throw guardError(this.ctx, fn, err);
+    }
+    if (e !== 0) return e;
+    const why = lastPtrError();
+    if (why === PTR_INTERIOR)
+      this._report("interior-pointer", fn, ptr, "not the start of an allocation (interior pointer)");
+    else if (why === PTR_NOT_ACTIVE || why === PTR_FREED_REGION)
+      this._report("double-free", fn, ptr, "pointer is not allocated (double free or use after free)");
+    else this._report("invalid-pointer", fn, ptr, "pointer was not returned by this heap");
+    return 0;
+  }
+
+  // ---- the C API --------------------------------------------------------------------------------
+
+  /**
+   * malloc. Fast path (no call, no lock, no allocation): an integer size ≤ 4096, the thread cache on
+   * and its bin non-empty, and no GC event due — one table lookup, one pop, counters bumped.
+   */
+  malloc(size: number): number {
+    if (typeof size === "number" && size <= 4096 && size >>> 0 === size && this._tcW0 !== 0) {
+      const ind = this.#s2iTab[(size + 7) >>> 3]!;
+      if (ind < this.#nhbins) {
+        const u32 = this.#u32;
+        const w = this._tcW0 + ind * TBIN_WORDS;
+        const head = u32[w]!;
+        const cap = u32[w + TBIN_W_CAP]!;
+        const f64 = this.#f64;
+        const after = f64[this.#allocD]! + this.#classSize[ind]!;
+        if (head !== cap && after < f64[this.#allocNextD]!) {
+          const slotW = u32[w + TBIN_W_SLOTS]! + head;
+          const p = u32[slotW]!;
+          // The block's cached mark must name this slot (else: freed twice; the slow path reports).
+          if (cacheMarkOk(u32, p, slotW)) {
+            u32[w] = head + 1;
+            if (cap - head - 1 < u32[w + TBIN_W_LOW_WATER]!) u32[w + TBIN_W_LOW_WATER] = cap - head - 1;
+            f64[(w + TBIN_W_NREQUESTS) >>> 1]! += 1;
+            f64[this.#allocD] = after;
+            return p;
+          }
+        }
+      }
+    }
+    return this.#mallocSlow(size);
+  }
+
+  #mallocSlow(size: number): number {
+    this._enter("malloc");
+    size = checkSize(size, "malloc");
+    const ctx = this.ctx;
+    const sc = ctx.sc;
+    if (size > sc.maxClass) return this._fail(ENOMEM);
+    const ind = sc.size2index(size);
+    const usize = sc.index2size(ind);
+    let p: number;
+    try {
+      p = allocCore(ctx, this._tcache(), usize, ind, size, -1, ctx.opt.zero);
+    } catch (err) {
+      throw guardError(ctx, "malloc", err);
+    }
+    if (p === 0) return this._fail(ENOMEM);
+    eventAlloc(ctx, usize, p);
+    if (flushProblems.length !== 0) this._reportFlushProblems("malloc");
+    return p;
+  }
+
+  /** The thread's cache (created on first use), refreshing the fast path's cached fields. */
+  protected _tcache(): number {
+    const tc = threadTcache(this.ctx);
+    this.#setFast(tc);
+    return tc;
+  }
+
+  #setFast(tc: number): void {
+    const ctx = this.ctx;
+    // Nothing to refresh while the cache is the same and the views still cover the mapped space (a
+    // SharedArrayBuffer never shrinks; a resizable ArrayBuffer may, so its length is compared).
+    if (
+      tc === this.#fastTc &&
+      (ctx.shared ? ctx.f64[HDR_TOP_B >>> 3]! <= this.#viewLen : ctx.buffer.byteLength === this.#viewLen)
+    )
+      return;
+    this.#fastTc = tc;
+    const len = ctx.buffer.byteLength;
+    if (len !== this.#viewLen) {
+      this.#viewLen = len;
+      this.#u32 = new Uint32Array(ctx.buffer, 0, Math.floor(len / 4));
+      this.#f64 = new Float64Array(ctx.buffer, 0, Math.floor(len / 8));
+    }
+    const ok = tc !== 0 && !ctx.opt.zero && !ctx.opt.junkAlloc && !ctx.opt.junkFree && !this._detached;
+    this._tcW0 = ok ? tbinW(tc, 0) : 0;
+    this.#nhbins = tc !== 0 ? tcacheGeom(ctx).nhbins : 0;
+  }
+
+  calloc(n: number, size: number): number {
+    this._enter("calloc");
+    n = checkSize(n, "calloc", "count");
+    size = checkSize(size, "calloc");
+    const total = n * size;
+    const ctx = this.ctx;
+    const sc = ctx.sc;
+    if (!Number.isSafeInteger(total) || total > sc.maxClass) return this._fail(ENOMEM);
+    const ind = sc.size2index(total);
+    const usize = sc.index2size(ind);
+    let p: number;
+    try {
+      p = allocCore(ctx, this._tcache(), usize, ind, total, -1, true);
+    } catch (err) {
+      throw guardError(ctx, "calloc", err);
+    }
+    if (p === 0) return this._fail(ENOMEM);
+    eventAlloc(ctx, usize, p);
+    if (flushProblems.length !== 0) this._reportFlushProblems("calloc");
+    return p;
+  }
+
+  /** C11 aligned_alloc: `alignment` a power of two (else 0 with EINVAL). */
+  alignedAlloc(alignment: number, size: number): number {
+    this._enter("alignedAlloc");
+    alignment = checkSize(alignment, "alignedAlloc", "alignment");
+    size = checkSize(size, "alignedAlloc");
+    if (!isPow2(alignment)) return this._fail(EINVAL);
+    return this._aligned(alignment, size, this.ctx.opt.zero, this._tcache(), -1);
+  }
+
+  protected _aligned(alignment: number, size: number, zero: boolean, tc: number, arenaInd: number): number {
+    const ctx = this.ctx;
+    const sc = ctx.sc;
+    if (size > sc.maxClass || alignment > 2 ** 31) return this._fail(ENOMEM);
+    const usize = sc.sa2u(size === 0 ? 1 : size, alignment);
+    if (usize === 0) return this._fail(ENOMEM);
+    let p: number;
+    try {
+      p = pallocCore(ctx, tc, usize, alignment, arenaInd, zero);
+    } catch (err) {
+      throw guardError(ctx, "alignedAlloc", err);
+    }
+    if (p === 0) return this._fail(ENOMEM);
+    eventAlloc(ctx, usize, p);
+    if (flushProblems.length !== 0) this._reportFlushProblems("alignedAlloc");
+    return p;
+  }
+
+  /** posix_memalign: `{ error, ptr }` — error 0, EINVAL (alignment not a power of two ≥ 8) or ENOMEM. */
+  posixMemalign(alignment: number, size: number): { error: number; ptr: number } {
+    this._enter("posixMemalign");
+    alignment = checkSize(alignment, "posixMemalign", "alignment");
+    size = checkSize(size, "posixMemalign");
+    if (!isPow2(alignment) || alignment < 8) return { error: EINVAL, ptr: 0 };
+    const ptr = this._aligned(alignment, size, this.ctx.opt.zero, this._tcache(), -1);
+    return { error: ptr === 0 ? ENOMEM : 0, ptr };
+  }
+
+  /**
+   * free. Fast path: a small region of a cached class whose cache bin has room and no GC event is
+   * due — one page-map read, range and alignment checks, one push.
+   */
+  free(ptr: number): void {
+    if (typeof ptr === "number" && ptr >>> 0 === ptr && ptr !== 0 && this._tcW0 !== 0) {
+      const u32 = this.#u32;
+      const page = ptr >>> this.#lgPage;
+      const leaf = u32[this.#rootW + (page >>> RTREE_LEAF_BITS)];
+      if (leaf !== undefined && leaf !== 0) {
+        const ew = u32[(leaf >>> 2) + (page & RTREE_LEAF_MASK)]! >>> 2;
+        // Active (state 0) slab: bits & (state | slab) === slab.
+        if (ew !== 0 && (u32[ew + EDATA_W_BITS]! & FAST_BITS_MASK) === EDATA_BITS_SLAB_MASK) {
+          const base = u32[ew + EDATA_W_BASE]!;
+          const ind = u32[ew + EDATA_W_SZIND]!;
+          const regSize = this.#classSize[ind]!;
+          const off = ptr - base;
+          // Start-of-region check without a division: off / regSize by a precomputed reciprocal,
+          // rounded; exact for every valid offset, and a wrong one never multiplies back to off.
+          if (
+            off >= 0 &&
+            off < u32[ew + EDATA_W_SIZE]! &&
+            ind < this.#nhbins &&
+            Math.round(off * this.#classInv[ind]!) * regSize === off
+          ) {
+            const w = this._tcW0 + ind * TBIN_WORDS;
+            const head = u32[w]!;
+            const slots = u32[w + TBIN_W_SLOTS]!;
+            const f64 = this.#f64;
+            const after = f64[this.#deallocD]! + regSize;
+            if (
+              head !== 0 &&
+              u32[slots + head] !== ptr &&
+              after < f64[this.#deallocNextD]! &&
+              ptr < this.#viewLen
+            ) {
+              cacheMarkSet(u32, ptr, slots + head - 1);
+              u32[slots + head - 1] = ptr;
+              u32[w] = head - 1;
+              f64[this.#deallocD] = after;
+              return;
+            }
+          }
+        }
+      }
+    }
+    this.#freeSlow(ptr);
+  }
+
+  #freeSlow(ptr: number): void {
+    this._enter("free");
+    ptr = checkPtr(ptr, "free");
+    if (ptr === 0) return;
+    const e = this._live("free", ptr);
+    if (e === 0) return;
+    this._dalloc("free", ptr, e, this._tcache());
+  }
+
+  /** Frees a validated live block through `tc` (0: straight to the arena) and counts the event. */
+  protected _dalloc(fn: string, ptr: number, e: number, tc: number): void {
+    const ctx = this.ctx;
+    const usize = usizeOf(ctx, e);
+    let ok: boolean;
+    try {
+      ok = dallocCore(ctx, tc, ptr, e, usize);
+    } catch (err) {
+      throw guardError(ctx, fn, err);
+    }
+    if (!ok) {
+      this._report("double-free", fn, ptr, "pointer is not allocated (double free)");
+      return;
+    }
+    eventDalloc(ctx, usize);
+    this._reportFlushProblems(fn);
+  }
+
+  protected _reportFlushProblems(fn: string): void {
+    if (flushProblems.length === 0) return;
+    const p = flushProblems[0]!;
+    flushProblems.length = 0;
+    const uaf = uafDetails.get(p);
+    uafDetails.clear();
+    if (uaf !== undefined) {
+      this._report("use-after-free", fn, p, uaf);
+      return;
+    }
+    this._report(
+      "double-free",
+      fn,
+      p,
+      "pointer in thread cache was freed twice, written after free, or is not a live region (detected when it left the cache)",
+    );
+  }
+
+  /** Usable size of a live allocation; 0 for NULL. */
+  mallocUsableSize(ptr: number): number {
+    this._enter("mallocUsableSize");
+    ptr = checkPtr(ptr, "mallocUsableSize");
+    if (ptr === 0) return 0;
+    const e = this._live("mallocUsableSize", ptr);
+    return e === 0 ? 0 : usizeOf(this.ctx, e);
+  }
+
+  /** realloc: NULL → malloc; size 0 → as opt.zero_realloc says (default: free, return 0). */
+  realloc(ptr: number, size: number): number {
+    this._enter("realloc");
+    ptr = checkPtr(ptr, "realloc");
+    size = checkSize(size, "realloc");
+    if (ptr === 0) return this.#mallocSlow(size);
+    const e = this._live("realloc", ptr);
+    if (e === 0) return 0;
+    const ctx = this.ctx;
+    if (size === 0) {
+      const mode = ctx.opt.zeroRealloc;
+      ctx.f64[HDR_ZERO_REALLOCS_B >>> 3]! += 1;
+      if (mode === "abort")
+        throw new Error("<jemalloc>: Called realloc(non-null-ptr, 0) with zero_realloc:abort set");
+      if (mode === "free") {
+        this._dalloc("realloc", ptr, e, this._tcache());
+        return 0;
+      }
+      size = 1;
+    }
+    if (size > ctx.sc.maxClass) return this._fail(ENOMEM);
+    return this._ralloc(ptr, e, size, 0, ctx.opt.zero, this._tcache(), -1);
+  }
+
+  protected _ralloc(
+    ptr: number,
+    e: number,
+    size: number,
+    alignment: number,
+    zero: boolean,
+    tc: number,
+    arenaInd: number,
+  ): number {
+    const ctx = this.ctx;
+    const old = usizeOf(ctx, e);
+    let p: number;
+    try {
+      p = rallocCore(ctx, tc, ptr, e, old, size, alignment, zero, arenaInd);
+    } catch (err) {
+      throw guardError(ctx, "realloc", err);
+    }
+    if (p === 0) return this._fail(ENOMEM);
+    if (p === ptr) profFreeSampled(ctx, ptr, e); // resized in place: the old sample ends here
+    eventAlloc(ctx, ctx.sc.s2u(size) === 0 ? old : usizeOf(ctx, lookupLive(ctx, p)), p);
+    eventDalloc(ctx, old);
+    this._reportFlushProblems("realloc");
+    return p;
+  }
+
+  /** @internal whether the last realloc/rallocx moved the block. */
+  get lastReallocMoved(): boolean {
+    return rallocMoved;
+  }
+}
