@@ -72,6 +72,7 @@ function osResidue(ctx: HeapCtx, size: number, alignment: number): number {
 export function pagesMapExtent(ctx: HeapCtx, size: number, alignment: number): number {
   heapLock(ctx, HDR_LOCK_MAP_B);
   try {
+    if (ctx.failpoint !== null) ctx.failpoint("map.locked");
     const hp = ctx.hugepage;
     const top = topGet(ctx);
     const max = ctx.f64[HDR_MAX_BYTES_B >>> 3]!;
@@ -101,6 +102,7 @@ export let pagesMappedBytes = 0;
 export function pagesMapBase(ctx: HeapCtx, size: number, need: number): number {
   heapLock(ctx, HDR_LOCK_MAP_B);
   try {
+    if (ctx.failpoint !== null) ctx.failpoint("map.locked");
     const hp = ctx.hugepage;
     const top = topGet(ctx);
     const limit = Math.min(ctx.f64[HDR_MAX_BYTES_B >>> 3]!, 2 ** 32);

@@ -125,6 +125,7 @@ const HEADER_SPECS: Spec[] = [
   ["flags", "HDR_FLAGS_B", 4],
   ["profRegion", "HDR_PROF_REGION_B", 4],
   ["confExt", "HDR_CONF_EXT_B", 4],
+  ["statsIntervalAccum", "HDR_STATS_INTERVAL_ACCUM_B", 8],
   ["locks/map", "HDR_LOCK_MAP_B", L, 8],
   ["locks/ctl", "HDR_LOCK_CTL_B", L, 8],
   ["locks/arenas", "HDR_LOCK_ARENAS_B", L, 8],
@@ -646,7 +647,6 @@ describe("profiling region and records", () => {
 
   const ptFs = fields("prof thread", PROF, [
     ["sampleNext", "PT_SAMPLE_NEXT_B", 8],
-    ["gcNext", "PT_GC_NEXT_B", 8],
     ["prng", "PT_PRNG_B", 8, 4],
     ["active", "PT_ACTIVE_B", 4],
     ["tid", "PT_TID_B", 4],
