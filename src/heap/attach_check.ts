@@ -139,7 +139,14 @@ function checkConf(u32: Uint32Array, b: Bounds): void {
 }
 
 /** Arena table, page-map root and leaves, and the extents the leaves name. */
-function checkPointers(u32: Uint32Array, b: Bounds, lgPage: number, lgVaddr: number, nslots: number): void {
+function checkPointers(
+  u32: Uint32Array,
+  b: Bounds,
+  lgPage: number,
+  lgVaddr: number,
+  nslots: number,
+  liveEnd: () => number,
+): void {
   const hdr = headerLayout(lgPage, lgVaddr, nslots);
   ptrIn("base0", u32[HDR_BASE0_B >>> 2]!, 8, b, false);
   for (let i = 0; i < ARENAS_MAX; i++)
@@ -162,12 +169,12 @@ function checkPointers(u32: Uint32Array, b: Bounds, lgPage: number, lgVaddr: num
       if (!edataIsRecord(u32, e)) continue;
       const base = edataBase(u32, e);
       // Other threads may be mapping while this one attaches: the top read earlier can be stale,
-      // so an extent past it is judged against the buffer's length (the most the heap can map).
-      if (base < b.lo || base + edataSize(u32, e) > Math.max(b.top, u32.byteLength))
+      // so an extent past it is judged against the buffer's length now (the most the heap has mapped).
+      if (base < b.lo || (base + edataSize(u32, e) > b.top && base + edataSize(u32, e) > liveEnd()))
         bad(
           `extent ${e} (page ${page})`,
           `[${base}, +${edataSize(u32, e)})`,
-          `is not inside [${b.lo}, ${Math.max(b.top, u32.byteLength)})`,
+          `is not inside [${b.lo}, ${Math.max(b.top, liveEnd())})`,
         );
     }
   }
@@ -181,5 +188,6 @@ export function attachCheckHeader(buf: SharedArrayBuffer | ArrayBuffer): void {
   const f64 = new Float64Array(buf, 0, Math.floor(buf.byteLength / 8));
   const b = checkFixed(buf, u32, f64);
   checkConf(u32, b);
-  checkPointers(u32, b, u32[HDR_LG_PAGE_B >>> 2]!, u32[HDR_LG_VADDR_B >>> 2]!, u32[HDR_NSLOTS_B >>> 2]!);
+  const liveEnd = () => buf.byteLength;
+  checkPointers(u32, b, u32[HDR_LG_PAGE_B >>> 2]!, u32[HDR_LG_VADDR_B >>> 2]!, u32[HDR_NSLOTS_B >>> 2]!, liveEnd);
 }
