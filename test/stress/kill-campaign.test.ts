@@ -251,8 +251,8 @@ afterAll(() => {
 
 describe("kill campaign: a worker terminated at a random moment, the supervisor recovers", () => {
   const cases: [string, string, number, number][] = [
-    ["decay default", "narenas:2", LONG ? 1500 : 8, 0],
-    ["dirty_decay_ms:0", "narenas:2,dirty_decay_ms:0,muzzy_decay_ms:0", LONG ? 1500 : 8, 1],
+    ["decay default", "narenas:2", LONG ? 1500 : 6, 0],
+    ["dirty_decay_ms:0", "narenas:2,dirty_decay_ms:0,muzzy_decay_ms:0", LONG ? 1500 : 6, 1],
   ];
   for (const [tag, conf, kills, k] of cases) {
     it(

@@ -3,6 +3,8 @@
  * own files and rooms on lower floors, and no file importing itself back through any path. The import
  * graph is read as text (test/helpers/imports.ts); type-only imports count.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { importCycles, layeringViolations, readImportGraph } from "../helpers/imports.js";
@@ -37,6 +39,13 @@ describe("layering of src/", () => {
   it("reads the whole tree", () => {
     expect(g.files.length).toBeGreaterThan(100);
     expect(g.edges.get("heap.ts")).toContain("heap/boot.ts");
+  });
+
+  it("keeps every file at 600 lines or fewer", () => {
+    const long = g.files
+      .map((f) => [f, readFileSync(join(SRC, f), "utf8").split("\n").length - 1] as const)
+      .filter(([, n]) => n > 600);
+    expect(long).toEqual([]);
   });
 
   it("has no import cycle between files", () => {
