@@ -95,12 +95,3 @@ export function f64AddB(f64: Float64Array, byteOffset: number, v: number): void 
 export function f64AddD(f64: Float64Array, d: number, v: number): void {
   f64[d] = f64[d]! + v;
 }
-
-/** Thrown when an internal invariant does not hold: the heap is then poisoned. */
-export class AssertionError extends Error {
-  override name = "AssertionError";
-}
-
-export function assert(cond: boolean, what: string): asserts cond {
-  if (!cond) throw new AssertionError(`jemalloc-ts internal assertion failed: ${what}`);
-}
