@@ -69,7 +69,7 @@ import {
 import { lockIsHeld } from "../sync/index.js";
 import { tcacheRecordSane, tcacheRecords } from "../tcache/index.js";
 import { TBIN_W_CAP, TBIN_W_HEAD, TBIN_W_SLOTS, TCACHE_NHBINS_B, tbinW } from "../tcache/layout.js";
-import { cacheMarkOk } from "../tcache/mark.js";
+import { cacheMarkOk } from "../cache_bin/cache_bin.js";
 import { checkJunk, junkVerifying } from "./junk.js";
 
 /** What heap.check() throws: a HeapCorruptionError listing every problem found. */

@@ -189,5 +189,12 @@ export function attachCheckHeader(buf: SharedArrayBuffer | ArrayBuffer): void {
   const b = checkFixed(buf, u32, f64);
   checkConf(u32, b);
   const liveEnd = () => buf.byteLength;
-  checkPointers(u32, b, u32[HDR_LG_PAGE_B >>> 2]!, u32[HDR_LG_VADDR_B >>> 2]!, u32[HDR_NSLOTS_B >>> 2]!, liveEnd);
+  checkPointers(
+    u32,
+    b,
+    u32[HDR_LG_PAGE_B >>> 2]!,
+    u32[HDR_LG_VADDR_B >>> 2]!,
+    u32[HDR_NSLOTS_B >>> 2]!,
+    liveEnd,
+  );
 }

@@ -163,7 +163,9 @@ function creationFlags(options: HeapCreateOptions): number {
   const envDebug = hostEnv("JEMALLOC_TS_DEBUG");
   const debug = boolOpt(options.debug, "debug") ?? (envDebug === "1" || envDebug === "true");
   return (
-    (stats ? 0 : HDR_FLAG_NO_STATS) | (zeroOnPurge ? HDR_FLAG_ZERO_ON_PURGE : 0) | (debug ? HDR_FLAG_DEBUG : 0)
+    (stats ? 0 : HDR_FLAG_NO_STATS) |
+    (zeroOnPurge ? HDR_FLAG_ZERO_ON_PURGE : 0) |
+    (debug ? HDR_FLAG_DEBUG : 0)
   );
 }
 

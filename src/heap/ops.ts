@@ -48,8 +48,15 @@ import {
   profThreadInit,
   profUnpromote,
 } from "../prof/sample.js";
-import { TBIN_W_CAP, TBIN_W_HEAD, TBIN_W_NREQUESTS, TBIN_W_SLOTS, TCACHE_KIND_THREAD, tbinW } from "../tcache/layout.js";
-import { cacheBinPopChecked, cacheMarkHeld, cacheMarkSet } from "../tcache/mark.js";
+import {
+  TBIN_W_CAP,
+  TBIN_W_HEAD,
+  TBIN_W_NREQUESTS,
+  TBIN_W_SLOTS,
+  TCACHE_KIND_THREAD,
+  tbinW,
+} from "../tcache/layout.js";
+import { cacheBinPopChecked, cacheBinPush, cacheMarkHeld } from "../cache_bin/cache_bin.js";
 import {
   tbinAssertSane,
   tcacheAllocLargeMiss,
@@ -352,16 +359,9 @@ export function dallocCore(ctx: HeapCtx, tc: number, ptr: number, e: number, usi
   if (cached && cacheMarkHeld(ctx.u32, tbinW(tc, ind), ptr)) return false;
   if (ctx.opt.junkFree) ctx.u8.fill(0x5a, ptr, ptr + usize);
   if (cached) {
-    const u32 = ctx.u32;
     const w = tbinW(tc, ind);
-    const head = u32[w + TBIN_W_HEAD]!;
-    const slots = u32[w + TBIN_W_SLOTS]!;
-    if (head === 0) tcacheDallocHard(ctx, tc, ind, ptr);
-    else {
-      cacheMarkSet(u32, ptr, slots + head - 1);
-      u32[slots + head - 1] = ptr;
-      u32[w + TBIN_W_HEAD] = head - 1;
-    }
+    if (ctx.u32[w + TBIN_W_HEAD] === 0) tcacheDallocHard(ctx, tc, ind, ptr);
+    else cacheBinPush(ctx.u32, w, ptr);
     return true;
   }
   return dallocArena(ctx, ptr, e);

@@ -64,5 +64,6 @@ export function profThreadNameSet(ctx: HeapCtx, name: string): boolean {
 
 /** prof_sys_thread_name_fetch: the agent's own name ("main", or "worker-<threadId>"). */
 export function profSysThreadName(ctx: HeapCtx): void {
-  if (profThreadName(ctx) === "") profThreadNameSet(ctx, hostIsMainThread() ? "main" : `worker-${hostThreadId()}`);
+  if (profThreadName(ctx) === "")
+    profThreadNameSet(ctx, hostIsMainThread() ? "main" : `worker-${hostThreadId()}`);
 }

@@ -80,7 +80,6 @@ export class LockContext {
   setWitness(w: Witness | LockRankOf): void {
     this.witness = typeof w === "function" ? new Witness(w, { nameOf: this.lockName }) : w;
   }
-
 }
 
 /** Creates a per-thread lock context (see LockContextOptions for defaults). */

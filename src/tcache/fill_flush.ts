@@ -58,7 +58,14 @@ import {
   TCACHE_ARENA_B,
   tbinW,
 } from "./layout.js";
-import { cacheBinPopChecked, cacheMarkOk, cacheMarkRange, cacheMarkSet, flushProblems } from "./mark.js";
+import {
+  cacheBinPopChecked,
+  cacheBinPush,
+  cacheMarkOk,
+  cacheMarkRange,
+  cacheMarkSet,
+  flushProblems,
+} from "../cache_bin/cache_bin.js";
 import { statAdd, tbinAssertSane, tcacheGeom } from "./geom.js";
 
 // ---- fill ---------------------------------------------------------------------------------------
@@ -376,8 +383,5 @@ export function tcacheDallocHard(ctx: HeapCtx, tc: number, binind: number, ptr: 
   const cap = u32[w + TBIN_W_CAP]!;
   const div = binind < ctx.sc.nbins ? g.lgFlushSmallDiv : g.lgFlushLargeDiv;
   tcacheBinFlush(ctx, tc, binind, cap >>> div);
-  const head = u32[w + TBIN_W_HEAD]! - 1;
-  cacheMarkSet(u32, ptr, u32[w + TBIN_W_SLOTS]! + head);
-  u32[u32[w + TBIN_W_SLOTS]! + head] = ptr;
-  u32[w + TBIN_W_HEAD] = head;
+  cacheBinPush(u32, w, ptr);
 }

@@ -14,16 +14,7 @@
  *  32..35 nhbins         count
  *  36..39 kind           enum    thread cache or explicit
  *  40..63 (reserved)
- * per bin i at TCACHE_HDR_BYTES + i × TBIN_BYTES (word offsets TBIN_W_*):
- *   0  head       index   first occupied slot; the bin holds slots [head, cap) (ncached = cap − head)
- *   1  lowWater   count   minimum ncached since the last GC visit
- *   2  cap        count   ncached_max
- *   3  slotsW     word    u32-view index of the bin's slot 0
- *   4..5 nrequests f64    requests served since the last merge into arena stats
- *   6  packed     bits    lgFillDiv (0..7) | refilled (bit 8) | flushDelay (bits 16..23)
- *   7  (reserved)
- * A pop returns slots[head] (the most recently pushed); a fill stores the lowest addresses at the
- * top; a flush takes the oldest items, slots[cap − nflush .. cap).
+ * then per bin i, at TCACHE_HDR_BYTES + i × TBIN_BYTES, one cache-bin record (src/cache_bin/layout.ts).
  * ╘════════════════════════════════════════════════════════════════════════════╛
  */
 export const TCACHE_ARENA_B = 0;
@@ -41,18 +32,21 @@ export const TCACHE_STATE_DEAD = 2;
 export const TCACHE_KIND_THREAD = 1;
 export const TCACHE_KIND_EXPLICIT = 2;
 
-export const TBIN_WORDS = 8;
-export const TBIN_BYTES = TBIN_WORDS * 4;
-export const TBIN_W_HEAD = 0;
-export const TBIN_W_LOW_WATER = 1;
-export const TBIN_W_CAP = 2;
-export const TBIN_W_SLOTS = 3;
-export const TBIN_W_NREQUESTS = 4;
-export const TBIN_W_PACKED = 6;
-export const TBIN_FILL_DIV_MASK = 0xff;
-export const TBIN_REFILLED_BIT = 1 << 8;
-export const TBIN_FLUSH_DELAY_SHIFT = 16;
-export const TBIN_FLUSH_DELAY_MASK = 0xff << TBIN_FLUSH_DELAY_SHIFT;
+export {
+  TBIN_BYTES,
+  TBIN_FILL_DIV_MASK,
+  TBIN_FLUSH_DELAY_MASK,
+  TBIN_FLUSH_DELAY_SHIFT,
+  TBIN_REFILLED_BIT,
+  TBIN_W_CAP,
+  TBIN_W_HEAD,
+  TBIN_W_LOW_WATER,
+  TBIN_W_NREQUESTS,
+  TBIN_W_PACKED,
+  TBIN_W_SLOTS,
+  TBIN_WORDS,
+} from "../cache_bin/layout.js";
+import { TBIN_WORDS } from "../cache_bin/layout.js";
 
 /** Word index of bin `i`'s record in the u32 view. */
 export function tbinW(tc: number, i: number): number {

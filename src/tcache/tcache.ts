@@ -54,7 +54,7 @@ import {
   tcacheDallocHard,
 } from "./fill_flush.js";
 
-export { flushProblems } from "./mark.js";
+export { flushProblems } from "../cache_bin/cache_bin.js";
 export {
   statAdd,
   tbinAssertSane,

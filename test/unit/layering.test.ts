@@ -18,6 +18,7 @@ export const FLOORS: readonly (readonly string[])[] = [
   ["struct"],
   ["conf"], // malloc_conf parsing and the option table
   ["ctx"], // one thread's context: views, options, clock, hooks; the heap header
+  ["cache_bin"], // one bin of a thread cache: its record, pop, push, low water and cached mark
   ["extent"],
   ["arena"],
   ["tcache", "background"],

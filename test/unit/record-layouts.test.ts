@@ -551,7 +551,7 @@ describe("tcache record", () => {
     4,
   );
   it("cache-bin record matches its diagram; packed word fields are disjoint and as described", () => {
-    const lines = section(src, "per bin i", "A pop returns");
+    const lines = section(srcText("cache_bin/layout.ts"), "word  field", "╘");
     expectRecord("tbin", tbinFs, TCACHE.TBIN_BYTES, diagramRows(lines, ROW_WORDS));
     expect(TCACHE.TBIN_BYTES).toBe(TCACHE.TBIN_WORDS * 4);
     expect(TCACHE.TBIN_BYTES % 8, "nrequests stays 8-byte aligned in every bin").toBe(0);

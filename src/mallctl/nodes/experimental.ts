@@ -40,7 +40,7 @@ import { setPendingInput, takePendingInput, withCtlLock } from "../state.js";
 import { indexed, leaf, named } from "../tree.js";
 import { extentHooksCheck } from "./arena_i.js";
 import { arenaCreateLeaf } from "./arenas.js";
-import { type H, mibAt, type Node, } from "./common.js";
+import { type H, mibAt, type Node } from "./common.js";
 import { activityCallbackNode, hooksInstallNode, hooksRemoveNode } from "./hooks.js";
 
 /** inspect_extent_util_stats_verbose_t. */

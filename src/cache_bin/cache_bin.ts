@@ -1,5 +1,10 @@
 /**
- * mark: the "cached" mark that keeps a block from having two owners. While a block sits in a thread
+ * cache_bin: one bin of a thread cache (jemalloc's cache_bin.h) — its pop and push, its low-water
+ * mark, and the "cached" mark that keeps a block from having two owners. The fast paths
+ * (src/heap/core.ts), the slow paths (src/heap/ops.ts) and fill/flush (src/tcache/fill_flush.ts)
+ * all go through these functions; the bin's record layout is layout.ts.
+ *
+ * The mark: While a block sits in a thread
  * cache its first word holds the u32 index of the cache slot that holds it (the block is free, so the
  * allocator may write it, as free-list allocators do). A push writes the mark, then the slot; a pop
  * and a flush hand an entry on only if the block's mark names that very slot.
@@ -64,4 +69,45 @@ export function cacheBinPopChecked(ctx: HeapCtx, w: number): number {
     flushProblems.push(p);
   }
   return 0;
+}
+
+/** Pushes `ptr` into a bin that has room: the mark first, then the slot, then the head. */
+export function cacheBinPush(u32: Uint32Array, w: number, ptr: number): void {
+  const head = u32[w + TBIN_W_HEAD]! - 1;
+  const slotW = u32[w + TBIN_W_SLOTS]! + head;
+  u32[ptr >>> 2] = slotW;
+  u32[slotW] = ptr;
+  u32[w + TBIN_W_HEAD] = head;
+}
+
+/**
+ * cache_bin_alloc_easy: the newest entry of bin `w` when its mark names its slot, else 0 with nothing
+ * changed (empty, or an entry freed twice: the slow path's cacheBinPopChecked drops and reports it).
+ * Keeps the low-water mark.
+ */
+export function cacheBinAllocEasy(u32: Uint32Array, w: number): number {
+  const head = u32[w + TBIN_W_HEAD]!;
+  const cap = u32[w + TBIN_W_CAP]!;
+  if (head === cap) return 0;
+  const slotW = u32[w + TBIN_W_SLOTS]! + head;
+  const p = u32[slotW]!;
+  if (u32[p >>> 2] !== slotW) return 0;
+  u32[w + TBIN_W_HEAD] = head + 1;
+  if (cap - head - 1 < u32[w + TBIN_W_LOW_WATER]!) u32[w + TBIN_W_LOW_WATER] = cap - head - 1;
+  return p;
+}
+
+/**
+ * cache_bin_dalloc_easy: pushes `ptr` unless the bin is full, or `ptr` is its newest entry (the
+ * immediate repeat `free(p); free(p)`, left to the slow path to report). True when pushed.
+ */
+export function cacheBinDallocEasy(u32: Uint32Array, w: number, ptr: number): boolean {
+  const head = u32[w + TBIN_W_HEAD]!;
+  const slots = u32[w + TBIN_W_SLOTS]!;
+  if (head === 0 || u32[slots + head] === ptr) return false;
+  // Written out rather than calling cacheBinPush: this is the free fast path's whole push.
+  u32[ptr >>> 2] = slots + head - 1;
+  u32[slots + head - 1] = ptr;
+  u32[w + TBIN_W_HEAD] = head - 1;
+  return true;
 }
