@@ -18,17 +18,7 @@ import {
   edataSzind,
 } from "../extent/edata.js";
 
-/**
- * In-flight mark (src/heap/inflight.ts): a slab outside its bin carries its holder's owner tag in its
- * pairing-heap parent word, unused while it is in no heap; tag·2 + 1 is odd, so never a record offset.
- */
-export function inflightMark(tag: number): number {
-  return tag * 2 + 1;
-}
-
-export function slabMarkInFlight(u32: Uint32Array, e: number, tag: number): void {
-  u32[(e >>> 2) + EDATA_W_PH_PARENT] = inflightMark(tag);
-}
+export { edataInflightMark as inflightMark, edataMarkInFlight as slabMarkInFlight } from "../extent/edata.js";
 
 export function slabUnmarkInFlight(u32: Uint32Array, e: number): void {
   u32[(e >>> 2) + EDATA_W_PH_PARENT] = 0;

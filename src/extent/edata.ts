@@ -245,3 +245,17 @@ export function edataIsRecord(u32: Uint32Array, e: number): boolean {
     u32[(e >>> 2) + EDATA_W_CHECK] === (EDATA_CHECK ^ e) >>> 0
   );
 }
+
+/**
+ * In-flight mark (src/heap/inflight.ts): an active extent a thread holds outside every list (a fresh
+ * slab from the page allocator until its bin installs it, an emptied slab until it goes back, a large
+ * extent claimed for freeing) carries its holder's owner tag in its pairing-heap parent word, unused
+ * while it is in no heap; tag·2 + 1 is odd, so never a record offset.
+ */
+export function edataInflightMark(tag: number): number {
+  return tag * 2 + 1;
+}
+
+export function edataMarkInFlight(u32: Uint32Array, e: number, tag: number): void {
+  u32[(e >>> 2) + EDATA_W_PH_PARENT] = edataInflightMark(tag);
+}

@@ -23,6 +23,7 @@ import {
   edataSlab,
   edataSlabSet,
   edataSzindSet,
+  edataMarkInFlight,
 } from "./edata.js";
 import { emapDeregisterInterior, emapRegisterInterior } from "./emap.js";
 import { esetInit } from "./eset.js";
@@ -123,9 +124,12 @@ export function paAlloc(
     if (ctx.failpoint !== null) ctx.failpoint("extent.locked");
     const e = pacAllocReal(ctx, pac, size, alignment, zero);
     if (e === 0) return 0;
-    f64AddB(ctx.f64, pac + PAC_NACTIVE_B, size / ctx.page);
     edataSzindSet(ctx.u32, e, szind);
     edataSlabSet(ctx.u32, e, slab);
+    // A slab is the caller's, outside every list, from here until its bin installs it: mark it now,
+    // under this lock, so a thread terminated before that leaves it recoverable (heap/inflight.ts).
+    if (slab) edataMarkInFlight(ctx.u32, e, ctx.ownerTag);
+    f64AddB(ctx.f64, pac + PAC_NACTIVE_B, size / ctx.page);
     if (slab && size > 2 * ctx.page && !emapRegisterInterior(ctx, e)) {
       // No page-map leaf for the interior (OOM): the extent goes back as paDalloc would return it.
       edataSlabSet(ctx.u32, e, false);

@@ -8,14 +8,17 @@
  * the slab is in no heap (EDATA_W_PH_PARENT = tag·2 + 1: odd, so never a record offset). Installing
  * it (slabcur, or any heap insertion) overwrites the mark; giving it back makes it inactive. When a
  * dead thread is reclaimed, `recoverInFlightSlabs` finds its marked slabs in the page map and, under
- * the bin lock, gives back each one that is empty and not linked in its bin. A large extent claimed
+ * the bin lock, gives back each one not linked in its bin. No region of a marked slab is live: a fresh
+ * one hands out regions only once installed (which clears the mark), an emptied one is marked once
+ * empty; so its bitmap, perhaps not even initialized (the page allocator marks a slab before its
+ * interior pages are mapped), is not consulted. A large extent claimed
  * for freeing (state MERGING between the extent lock and the page allocator) is marked the same way,
  * and its free is finished.
  */
 import { arenaRecordByInd } from "../arena/arena.js";
 import { binLock, binRecord, binUnlock } from "../arena/bin.js";
 import { BIN_NONFULL_ROOT_B, BIN_SLABCUR_B } from "../arena/layout.js";
-import { inflightMark, slabPopcount } from "../arena/slab.js";
+import { inflightMark } from "../arena/slab.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import {
   EDATA_W_PH_PARENT,
@@ -72,12 +75,14 @@ export function recoverInFlightSlabs(ctx: HeapCtx, deadTag: number): number {
     if (binind >= ctx.sc.nbins) continue;
     const arena = arenaRecordByInd(ctx, edataArena(u32, e));
     if (arena === 0) continue;
-    const bin = binRecord(ctx, arena, binind, edataBinshard(u32, e));
+    // A slab marked by the page allocator may not have its shard yet: any shard's lists will do to
+    // tell it is in none of them, as long as the record exists.
+    const shard = Math.min(edataBinshard(u32, e), ctx.sc.binNshards[binind]! - 1);
+    const bin = binRecord(ctx, arena, binind, shard);
     binLock(ctx, bin);
     let orphan =
       u32[(e >>> 2) + EDATA_W_PH_PARENT] === mark &&
       edataState(u32, e) === EXTENT_STATE_ACTIVE &&
-      slabPopcount(u32, e, ctx.sc.binNregs[binind]!) === 0 &&
       u32[(bin + BIN_SLABCUR_B) >>> 2] !== e;
     if (orphan) {
       phForEach(u32, (bin + BIN_NONFULL_ROOT_B) >>> 2, 1 << 20, (m) => {
