@@ -59,13 +59,18 @@ interface Bounds {
   lo: number;
   top: number;
   page: number;
+  /** The buffer's length now: other threads may map (and link new records) while this one attaches. */
+  liveEnd: () => number;
 }
 
-/** A pointer field: 0 when `optional`, else 8-aligned with [p, p + bytes) inside [lo, top). */
+/**
+ * A pointer field: 0 when `optional`, else 8-aligned with [p, p + bytes) inside [lo, top) — or inside
+ * the buffer as it is now, since the top read first may be stale by the time a new record is read.
+ */
 function ptrIn(field: string, p: number, bytes: number, b: Bounds, optional: boolean): void {
   if (p === 0 && optional) return;
-  if (p % 8 !== 0 || p < b.lo || p + bytes > b.top)
-    bad(field, p, `does not point inside the mapped heap [${b.lo}, ${b.top})`);
+  if (p % 8 !== 0 || p < b.lo || (p + bytes > b.top && p + bytes > b.liveEnd()))
+    bad(field, p, `does not point inside the mapped heap [${b.lo}, ${Math.max(b.top, b.liveEnd())})`);
 }
 
 /** Geometry and the fixed words. Returns the bounds pointers must respect. */
@@ -117,7 +122,7 @@ function checkFixed(buf: SharedArrayBuffer | ArrayBuffer, u32: Uint32Array, f64:
     ["arenasMuzzyMs", HDR_ARENAS_MUZZY_MS_B],
   ] as const)
     intIn(name, f64[b >>> 3]!, -1, Number.MAX_SAFE_INTEGER);
-  return { lo, top, page };
+  return { lo, top, page, liveEnd: () => buf.byteLength };
 }
 
 function checkConf(u32: Uint32Array, b: Bounds): void {
