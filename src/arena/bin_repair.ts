@@ -20,6 +20,7 @@
  */
 
 import type { HeapCtx } from "../ctx/ctx.js";
+import { emapRecords } from "../extent/emap.js";
 import {
   EDATA_W_BM_HINT,
   EDATA_W_LIST_NEXT,
@@ -28,13 +29,11 @@ import {
   EXTENT_STATE_ACTIVE,
   edataArena,
   edataBinshard,
-  edataIsRecord,
   edataSlab,
   edataState,
   edataSzind,
 } from "../extent/edata.js";
 import { phForEach, phInsert } from "../extent/ph.js";
-import { RTREE_LEAF_BITS } from "../ctx/header.js";
 import {
   ARENA_IS_AUTO_B,
   BIN_FULL_HEAD_B,
@@ -62,25 +61,15 @@ export interface BinRepairReport {
 
 /** Every active slab of (arena `ind`, bin class `binind`, shard `shard`) named by the page map. */
 function slabsInPageMap(ctx: HeapCtx, ind: number, binind: number, shard: number): number[] {
-  const u32 = ctx.u32;
-  const out: number[] = [];
-  const seen = new Set<number>();
-  const rootW = ctx.hdr.rtreeRootB >>> 2;
-  const leafEntries = 2 ** RTREE_LEAF_BITS;
-  for (let r = 0; r < ctx.hdr.rtreeRootEntries; r++) {
-    const leaf = u32[rootW + r]!;
-    if (leaf === 0) continue;
-    for (let k = 0; k < leafEntries; k++) {
-      const e = u32[(leaf >>> 2) + k]!;
-      if (e === 0 || seen.has(e)) continue;
-      seen.add(e);
-      if (!edataIsRecord(u32, e) || edataState(u32, e) !== EXTENT_STATE_ACTIVE || !edataSlab(u32, e))
-        continue;
-      if (edataArena(u32, e) === ind && edataSzind(u32, e) === binind && edataBinshard(u32, e) === shard)
-        out.push(e);
-    }
-  }
-  return out;
+  return emapRecords(
+    ctx,
+    (u32, e) =>
+      edataState(u32, e) === EXTENT_STATE_ACTIVE &&
+      edataSlab(u32, e) &&
+      edataArena(u32, e) === ind &&
+      edataSzind(u32, e) === binind &&
+      edataBinshard(u32, e) === shard,
+  );
 }
 
 function setStat(ctx: HeapCtx, bin: number, stat: number, v: number): number {

@@ -129,3 +129,26 @@ export function emapDeregisterInterior(ctx: HeapCtx, e: number): void {
   const last = first + edataSize(u32, e) / ctx.page - 1;
   for (let p = first + 1; p < last; p++) clearPage(ctx, p, e);
 }
+
+/**
+ * Every distinct extent record the page map names for which `keep` holds (recovery and repair walks;
+ * no lock: the caller holds what makes the answer meaningful). Stale entries are skipped.
+ */
+export function emapRecords(ctx: HeapCtx, keep: (u32: Uint32Array, e: number) => boolean): number[] {
+  const u32 = ctx.u32;
+  const out: number[] = [];
+  const seen = new Set<number>();
+  const rootW = ctx.hdr.rtreeRootB >>> 2;
+  const leafEntries = 2 ** RTREE_LEAF_BITS;
+  for (let r = 0; r < ctx.hdr.rtreeRootEntries; r++) {
+    const leaf = u32[rootW + r]!;
+    if (leaf === 0) continue;
+    for (let k = 0; k < leafEntries; k++) {
+      const e = u32[(leaf >>> 2) + k]!;
+      if (e === 0 || seen.has(e)) continue;
+      seen.add(e);
+      if (edataIsRecord(u32, e) && keep(u32, e)) out.push(e);
+    }
+  }
+  return out;
+}

@@ -20,40 +20,26 @@ import { binLock, binRecord, binUnlock } from "../arena/bin.js";
 import { BIN_NONFULL_ROOT_B, BIN_SLABCUR_B } from "../arena/layout.js";
 import { inflightMark } from "../arena/slab.js";
 import type { HeapCtx } from "../ctx/ctx.js";
+import { emapRecords } from "../extent/emap.js";
 import {
   EDATA_W_PH_PARENT,
   EXTENT_STATE_ACTIVE,
   EXTENT_STATE_MERGING,
   edataArena,
   edataBinshard,
-  edataIsRecord,
   edataSlab,
   edataState,
   edataSzind,
 } from "../extent/edata.js";
 import { paDalloc } from "../extent/pac.js";
 import { phForEach } from "../extent/ph.js";
-import { RTREE_LEAF_BITS } from "../ctx/header.js";
 
 function markedSlabs(ctx: HeapCtx, mark: number): number[] {
-  const u32 = ctx.u32;
-  const out: number[] = [];
-  const seen = new Set<number>();
-  const rootW = ctx.hdr.rtreeRootB >>> 2;
-  const leafEntries = 2 ** RTREE_LEAF_BITS;
-  for (let r = 0; r < ctx.hdr.rtreeRootEntries; r++) {
-    const leaf = u32[rootW + r]!;
-    if (leaf === 0) continue;
-    for (let k = 0; k < leafEntries; k++) {
-      const e = u32[(leaf >>> 2) + k]!;
-      if (e === 0 || seen.has(e)) continue;
-      seen.add(e);
-      if (!edataIsRecord(u32, e) || u32[(e >>> 2) + EDATA_W_PH_PARENT] !== mark) continue;
-      const st = edataState(u32, e);
-      if ((st === EXTENT_STATE_ACTIVE && edataSlab(u32, e)) || st === EXTENT_STATE_MERGING) out.push(e);
-    }
-  }
-  return out;
+  return emapRecords(ctx, (u32, e) => {
+    if (u32[(e >>> 2) + EDATA_W_PH_PARENT] !== mark) return false;
+    const st = edataState(u32, e);
+    return (st === EXTENT_STATE_ACTIVE && edataSlab(u32, e)) || st === EXTENT_STATE_MERGING;
+  });
 }
 
 /** Gives back every empty slab the dead thread `deadTag` held outside its bin. Returns how many. */
