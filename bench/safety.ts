@@ -58,13 +58,22 @@ function churn(H: HeapClass): () => void {
   }
   const live = new Float64Array(LIVE);
   for (let i = 0; i < LIVE; i++) live[i] = heap.malloc(8 + (rnd() % 249));
-  return () => {
-    for (let k = 0; k < OPS; k++) {
-      const s = slots[k]!;
-      heap.free(live[s]!);
-      live[s] = heap.malloc(sizes[k]!);
-    }
-  };
+  // A loop compiled per heap (new Function): one shared closure would mix both heaps' call sites in
+  // one feedback vector (polymorphic calls, one inlining budget), measuring the bench, not the heaps.
+  const loop = new Function(
+    "heap",
+    "slots",
+    "sizes",
+    "live",
+    `return () => {
+      for (let k = 0; k < ${OPS}; k++) {
+        const s = slots[k];
+        heap.free(live[s]);
+        live[s] = heap.malloc(sizes[k]);
+      }
+    };`,
+  ) as (h: HeapLike, slots: Uint16Array, sizes: Uint16Array, live: Float64Array) => () => void;
+  return loop(heap, slots, sizes, live);
 }
 
 function xorshift(seed: number): () => number {

@@ -30,15 +30,8 @@ import {
 } from "../extent/edata.js";
 import { poisonedError } from "../extent/lock.js";
 import { isPow2 } from "../layout/index.js";
-import {
-  TBIN_W_CAP,
-  TBIN_W_LOW_WATER,
-  TBIN_W_NREQUESTS,
-  TBIN_W_SLOTS,
-  TBIN_WORDS,
-  tbinW,
-} from "../tcache/layout.js";
-import { cacheMarkOk, cacheMarkSet } from "../cache_bin/cache_bin.js";
+import { TBIN_W_NREQUESTS, TBIN_WORDS, tbinW } from "../tcache/layout.js";
+import { cacheBinAllocEasy, cacheBinDallocEasy } from "../cache_bin/cache_bin.js";
 import { flushProblems, tcacheGeom } from "../tcache/tcache.js";
 import type { HeapAttachOptions, HeapCreateOptions } from "./boot.js";
 import {
@@ -193,19 +186,12 @@ export class HeapCore {
       if (ind < this.#nhbins) {
         const u32 = this.#u32;
         const w = this._tcW0 + ind * TBIN_WORDS;
-        const head = u32[w]!;
-        const cap = u32[w + TBIN_W_CAP]!;
         const f64 = this.#f64;
         const after = f64[this.#allocD]! + this.#classSize[ind]!;
-        if (head !== cap && after < f64[this.#allocNextD]!) {
-          const slotW = u32[w + TBIN_W_SLOTS]! + head;
-          const p = u32[slotW]!;
-          // cacheBinAllocEasy (src/cache_bin/cache_bin.ts) written out: through the call this path
-          // measured 3–4 % slower (bench/safety.ts, paired). The block's cached mark must name this
-          // slot (else: freed twice; the slow path reports).
-          if (cacheMarkOk(u32, p, slotW)) {
-            u32[w] = head + 1;
-            if (cap - head - 1 < u32[w + TBIN_W_LOW_WATER]!) u32[w + TBIN_W_LOW_WATER] = cap - head - 1;
+        if (after < f64[this.#allocNextD]!) {
+          // 0 when the bin is empty or its top entry was freed twice (the slow path reports).
+          const p = cacheBinAllocEasy(u32, w);
+          if (p !== 0) {
             f64[(w + TBIN_W_NREQUESTS) >>> 1]! += 1;
             f64[this.#allocD] = after;
             return p;
@@ -349,22 +335,14 @@ export class HeapCore {
             Math.round(off * this.#classInv[ind]!) * regSize === off
           ) {
             const w = this._tcW0 + ind * TBIN_WORDS;
-            const head = u32[w]!;
-            const slots = u32[w + TBIN_W_SLOTS]!;
             const f64 = this.#f64;
             const after = f64[this.#deallocD]! + regSize;
-            if (
-              head !== 0 &&
-              u32[slots + head] !== ptr &&
-              after < f64[this.#deallocNextD]! &&
-              ptr < this.#viewLen
-            ) {
-              // cacheBinDallocEasy written out, as above.
-              cacheMarkSet(u32, ptr, slots + head - 1);
-              u32[slots + head - 1] = ptr;
-              u32[w] = head - 1;
-              f64[this.#deallocD] = after;
-              return;
+            // The view check: a block beyond this handle's view would lose its mark.
+            if (ptr < this.#viewLen && after < f64[this.#deallocNextD]!) {
+              if (cacheBinDallocEasy(u32, w, ptr)) {
+                f64[this.#deallocD] = after;
+                return;
+              }
             }
           }
         }

@@ -3,7 +3,7 @@
  * internal allocation in arena 0), the incremental GC that visits one bin per 64 KiB allocated or
  * freed, and destroying a cache (flush, merge statistics, free the block). Filling a bin on a miss
  * and flushing the oldest items are fill_flush.ts; the geometry is geom.ts.
- * The fast paths (one pop, one push) are inlined in src/heap.ts; they and these functions touch a
+ * The fast paths (one pop, one push: src/cache_bin, called from src/heap/core.ts) and these touch a
  * cache only from the thread that owns it, so the cache itself needs no lock.
  */
 import {
