@@ -63,7 +63,7 @@ export function bstatD(bin: number, stat: number): number {
   return ((bin + BIN_STATS_B) >>> 3) + stat;
 }
 
-function bstatAdd(ctx: HeapCtx, bin: number, stat: number, v: number): void {
+export function bstatAdd(ctx: HeapCtx, bin: number, stat: number, v: number): void {
   if (!ctx.opt.stats) return;
   const d = ((bin + BIN_STATS_B) >>> 3) + stat;
   ctx.f64[d] = ctx.f64[d]! + v;
