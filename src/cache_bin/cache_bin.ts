@@ -20,7 +20,7 @@
  * in `flushProblems` for the caller to report once the operation is complete.
  */
 import type { HeapCtx } from "../ctx/ctx.js";
-import { TBIN_W_CAP, TBIN_W_HEAD, TBIN_W_LOW_WATER, TBIN_W_SLOTS } from "./layout.js";
+import { TBIN_W_CAP, TBIN_W_HEAD, TBIN_W_LOW_WATER, TBIN_W_NSTASHED, TBIN_W_SLOTS } from "./layout.js";
 
 /** Cache entries refused at pop or flush (double frees), reported by the caller after the operation. */
 export const flushProblems: number[] = [];
@@ -49,6 +49,56 @@ export function cacheMarkHeld(u32: Uint32Array, w: number, ptr: number): boolean
   const m = u32[ptr >>> 2]!;
   const slots = u32[w + TBIN_W_SLOTS]!;
   return m >= slots + u32[w + TBIN_W_HEAD]! && m < slots + u32[w + TBIN_W_CAP]! && u32[m] === ptr;
+}
+
+/** cache_bin_full: no room for a push (the stash takes room from the bottom of the stack). */
+export function cacheBinFull(u32: Uint32Array, w: number): boolean {
+  return u32[w + TBIN_W_HEAD]! <= u32[w + TBIN_W_NSTASHED]!;
+}
+
+/** cache_bin_stash: `ptr` into the stash at the bottom of the stack; false (nothing done) when full. */
+export function cacheBinStash(u32: Uint32Array, w: number, ptr: number): boolean {
+  const n = u32[w + TBIN_W_NSTASHED]!;
+  if (u32[w + TBIN_W_HEAD]! <= n) return false;
+  u32[u32[w + TBIN_W_SLOTS]! + n] = ptr;
+  u32[w + TBIN_W_NSTASHED] = n + 1;
+  return true;
+}
+
+/** True if `ptr` is in bin `w`'s stash (a second free of a stashed block). Bounded by the bin. */
+export function cacheBinStashHolds(u32: Uint32Array, w: number, ptr: number): boolean {
+  const slots = u32[w + TBIN_W_SLOTS]!;
+  const n = u32[w + TBIN_W_NSTASHED]!;
+  for (let i = 0; i < n; i++) if (u32[slots + i] === ptr) return true;
+  return false;
+}
+
+/**
+ * Takes the stash out of bin `w` (jemalloc's cache_bin_init_ptr_array_for_stashed and
+ * cache_bin_finish_flush_stashed at once): copies it into `out` and empties it, so a thread
+ * terminated while it frees them leaves none listed. Returns how many.
+ */
+export function cacheBinTakeStashed(u32: Uint32Array, w: number, out: Uint32Array): number {
+  const slots = u32[w + TBIN_W_SLOTS]!;
+  const n = u32[w + TBIN_W_NSTASHED]!;
+  for (let i = 0; i < n; i++) out[i] = u32[slots + i]!;
+  u32[w + TBIN_W_NSTASHED] = 0;
+  return n;
+}
+
+/** cache_bin_ncached_get: entries in bin `w`. */
+export function cacheBinNcached(u32: Uint32Array, w: number): number {
+  return u32[w + TBIN_W_CAP]! - u32[w + TBIN_W_HEAD]!;
+}
+
+/** cache_bin_low_water_set: the GC's visit restarts the low-water mark at the current count. */
+export function cacheBinLowWaterSet(u32: Uint32Array, w: number): void {
+  u32[w + TBIN_W_LOW_WATER] = u32[w + TBIN_W_CAP]! - u32[w + TBIN_W_HEAD]!;
+}
+
+/** Lowers bin `w`'s low-water mark to `n` entries if it is above. */
+export function cacheBinLowWaterLower(u32: Uint32Array, w: number, n: number): void {
+  if (n < u32[w + TBIN_W_LOW_WATER]!) u32[w + TBIN_W_LOW_WATER] = n;
 }
 
 /**

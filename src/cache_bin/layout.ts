@@ -10,10 +10,12 @@
  *   3    slotsW      word    u32-view index of the bin's slot 0
  *   4..5 nrequests   f64     requests served since the last merge into arena stats
  *   6    packed      bits    lgFillDiv (0..7) | refilled (bit 8) | flushDelay (bits 16..23)
- *   7    (reserved)
+ *   7    nstashed    count   entries stashed by opt.lg_san_uaf_align, in slots [0, nstashed)
  * ╘═════════════════════════════════════════════════════════════╛
  * A pop returns slots[head] (the most recently pushed); a fill stores the lowest addresses at the
- * top; a flush takes the oldest items, slots[cap − nflush .. cap).
+ * top; a flush takes the oldest items, slots[cap − nflush .. cap). Stashed blocks (junked, waiting
+ * for their junk to be verified: src/cache_bin/san_uaf.ts) sit at the other end of the stack and
+ * take room from it: the bin is full when head reaches nstashed (jemalloc's low_bits_full).
  */
 export const TBIN_WORDS = 8;
 export const TBIN_BYTES = TBIN_WORDS * 4;
@@ -23,6 +25,7 @@ export const TBIN_W_CAP = 2;
 export const TBIN_W_SLOTS = 3;
 export const TBIN_W_NREQUESTS = 4;
 export const TBIN_W_PACKED = 6;
+export const TBIN_W_NSTASHED = 7;
 export const TBIN_FILL_DIV_MASK = 0xff;
 export const TBIN_REFILLED_BIT = 1 << 8;
 export const TBIN_FLUSH_DELAY_SHIFT = 16;

@@ -415,6 +415,8 @@ export function resolveBound(bound: OptBound, env: OptEnv, current: bigint): big
 export const DOCUMENTED_OPT_DIFFERENCES: Readonly<Record<string, string>> = {
   thp: 'no MADV_HUGEPAGE in a buffer: reads "not supported" (as jemalloc without THP support); reference "default"',
   xmalloc: "built with xmalloc here (reads false); the reference build has no xmalloc (ENOENT)",
+  lg_san_uaf_align:
+    "built with use-after-free detection here (reads -1, off); the reference build has none (ENOENT)",
 };
 
 export interface OptDifference {

@@ -31,7 +31,9 @@ export type BuildFeature = "fill" | "prof" | "utrace" | "xmalloc" | "cxx" | "uaf
  *   (the Debian reference build has it off: a documented difference).
  * - cxx: on, as in the reference build: `experimental_infallible_new` is accepted and
  *   readable; it has no effect (there is no operator new here).
- * - utrace, uaf_detection, log, debug, lazy_lock: off.
+ * - uaf_detection: ON — `lg_san_uaf_align` is served in every mode (jemalloc's sampled use-after-free
+ *   detection, src/cache_bin/san_uaf.ts); the reference build has it off: a documented difference.
+ * - utrace, log, debug, lazy_lock: off.
  */
 export const BUILD_FEATURES: Readonly<Record<BuildFeature, boolean>> = {
   fill: true,
@@ -39,7 +41,7 @@ export const BUILD_FEATURES: Readonly<Record<BuildFeature, boolean>> = {
   utrace: false,
   xmalloc: true,
   cxx: true,
-  uaf_detection: false,
+  uaf_detection: true,
   log: false,
 };
 

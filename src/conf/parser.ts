@@ -274,6 +274,7 @@ export class MallocConfParser {
       // CONF_HANDLE_CHAR_P: the raw value, truncated to the buffer (PATH_MAX - 1).
       prof_prefix: (p) => this.store("prof_prefix", p.value.slice(0, PROF_PREFIX_MAX)),
       prof_time_resolution: (p) => this.handleProfTimeRes(p),
+      lg_san_uaf_align: (p) => this.handleLgSanUafAlign(p),
     };
     for (const [key, handler] of Object.entries(customs)) this.handlers.set(key, handler);
     // A built key without a handler would silently become "Invalid conf pair".
@@ -373,6 +374,23 @@ export class MallocConfParser {
   }
 
   // -- custom handlers --
+
+  /**
+   * lg_san_uaf_align: -1 (off), or clipped to [LG_PAGE, 63]. As jemalloc: a value it cannot read or
+   * below -1 is reported, and then still clipped and stored (its handler does not stop there).
+   */
+  private handleLgSanUafAlign(pair: ConfPair): void {
+    const r = mallocStrtoumax(pair.text, pair.vStart, 0);
+    const a = BigInt.asIntN(64, r.value);
+    if (r.errno !== 0 || r.end - pair.vStart !== pair.value.length || a < -1n)
+      this.error(ERR_INVALID_VALUE, pair);
+    if (a === -1n) {
+      this.store("lg_san_uaf_align", -1);
+      return;
+    }
+    const lgPage = BigInt(this.env.lgPage);
+    this.store("lg_san_uaf_align", Number(a > 63n ? 63n : a < lgPage ? lgPage : a));
+  }
 
   private handleNarenas(pair: ConfPair): void {
     if (pair.value === "default") {

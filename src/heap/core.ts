@@ -32,6 +32,7 @@ import { poisonedError } from "../extent/lock.js";
 import { isPow2 } from "../layout/index.js";
 import { TBIN_W_NREQUESTS, TBIN_WORDS, tbinW } from "../tcache/layout.js";
 import { cacheBinAllocEasy, cacheBinDallocEasy } from "../cache_bin/cache_bin.js";
+import { stashReports } from "../cache_bin/san_uaf.js";
 import { flushProblems, tcacheGeom } from "../tcache/tcache.js";
 import type { HeapAttachOptions, HeapCreateOptions } from "./boot.js";
 import {
@@ -245,7 +246,14 @@ export class HeapCore {
       this.#u32 = new Uint32Array(ctx.buffer, 0, Math.floor(len / 4));
       this.#f64 = new Float64Array(ctx.buffer, 0, Math.floor(len / 8));
     }
-    const ok = tc !== 0 && !ctx.opt.zero && !ctx.opt.junkAlloc && !ctx.opt.junkFree && !this._detached;
+    // Off for junk and for opt.lg_san_uaf_align (its stash lives on the slow paths).
+    const ok =
+      tc !== 0 &&
+      !ctx.opt.zero &&
+      !ctx.opt.junkAlloc &&
+      !ctx.opt.junkFree &&
+      ctx.optRaw.lg_san_uaf_align < 0 &&
+      !this._detached;
     this._tcW0 = ok ? tbinW(tc, 0) : 0;
     this.#nhbins = tc !== 0 ? tcacheGeom(ctx).nhbins : 0;
   }
@@ -382,8 +390,9 @@ export class HeapCore {
     if (flushProblems.length === 0) return;
     const p = flushProblems[0]!;
     flushProblems.length = 0;
-    const uaf = uafDetails.get(p);
+    const uaf = uafDetails.get(p) ?? stashReports.get(p);
     uafDetails.clear();
+    stashReports.clear();
     if (uaf !== undefined) {
       this._report("use-after-free", fn, p, uaf);
       return;

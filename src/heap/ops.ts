@@ -56,7 +56,15 @@ import {
   TCACHE_KIND_THREAD,
   tbinW,
 } from "../tcache/layout.js";
-import { cacheBinPopChecked, cacheBinPush, cacheMarkHeld } from "../cache_bin/cache_bin.js";
+import {
+  cacheBinFull,
+  cacheBinPopChecked,
+  cacheBinPush,
+  cacheBinStash,
+  cacheBinStashHolds,
+  cacheMarkHeld,
+} from "../cache_bin/cache_bin.js";
+import { sanJunkPtr, sanUafAligned } from "../cache_bin/san_uaf.js";
 import {
   tbinAssertSane,
   tcacheAllocLargeMiss,
@@ -360,7 +368,13 @@ export function dallocCore(ctx: HeapCtx, tc: number, ptr: number, e: number, usi
   if (ctx.opt.junkFree) ctx.u8.fill(0x5a, ptr, ptr + usize);
   if (cached) {
     const w = tbinW(tc, ind);
-    if (ctx.u32[w + TBIN_W_HEAD] === 0) tcacheDallocHard(ctx, tc, ind, ptr);
+    // opt.lg_san_uaf_align: a sampled small block is junked and stashed (tcache_dalloc_small).
+    if (ind < ctx.sc.nbins && sanUafAligned(ctx, ptr)) {
+      if (cacheBinStashHolds(ctx.u32, w, ptr)) return false;
+      sanJunkPtr(ctx, ptr, usize);
+      if (cacheBinStash(ctx.u32, w, ptr)) return true;
+    }
+    if (cacheBinFull(ctx.u32, w)) tcacheDallocHard(ctx, tc, ind, ptr);
     else cacheBinPush(ctx.u32, w, ptr);
     return true;
   }

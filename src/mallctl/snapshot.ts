@@ -53,7 +53,7 @@ import {
 import { PROF_LOCK_B } from "../prof/layout.js";
 import { profRegion } from "../prof/region.js";
 import { type LockStats, lockStatsMerge, lockStatsRead, lockStatsZero } from "../sync/index.js";
-import { tcacheBytesOfArena } from "../tcache/index.js";
+import { tcacheBytesOfArena, tcacheStashedBytesOfArena } from "../tcache/index.js";
 import { ctlState, withCtlLock } from "./state.js";
 
 import {
@@ -200,7 +200,7 @@ export function arenaSnapshotRead(ctx: HeapCtx, arena: number, ind: number, dss:
   return {
     ...s,
     dss,
-    tcache_stashed_bytes: 0,
+    tcache_stashed_bytes: tcacheStashedBytesOfArena(ctx, ind),
     abandoned_vm: ctx.f64[(arena + PAC_ABANDONED_VM_B) >>> 3]!,
     hpa_sec_bytes: 0,
     bins,

@@ -5,7 +5,6 @@
 /** TSV name (with <i>/<j>) → why it answers ENOENT. */
 export const ENOENT_LEAVES: Readonly<Record<string, string>> = {
   "opt.utrace": "utrace(2) does not exist for a buffer: as jemalloc without --enable-utrace",
-  "opt.lg_san_uaf_align": "no use-after-free detection: as jemalloc without --enable-uaf-detection",
 };
 
 /** Leaves served with the answers of a jemalloc on a platform without the feature. */
@@ -23,7 +22,6 @@ export const PLATFORM_ANSWERS: Readonly<Record<string, string>> = {
   "stats.arenas.<i>.hpa_shard.*": "all 0 (no HPA), as a jemalloc with opt.hpa off",
   "stats.arenas.<i>.hpa_sec_bytes": "0 (no HPA)",
   "stats.arenas.<i>.mutexes.hpa_*": "all 0 (no HPA locks)",
-  "stats.arenas.<i>.tcache_stashed_bytes": "0: no use-after-free stash",
   "experimental.hooks.prof_backtrace":
     "reads null; writing is ENOENT: stacks are JavaScript stacks, there is no native backtrace hook to install",
   "experimental.hooks.prof_dump": "reads null; writing is ENOENT: no native dump hook",

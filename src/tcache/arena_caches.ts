@@ -18,6 +18,7 @@ import { tcacheRecordSane, tcacheRecords } from "./index.js";
 import {
   TBIN_W_CAP,
   TBIN_W_HEAD,
+  TBIN_W_NSTASHED,
   TBIN_W_SLOTS,
   TCACHE_KIND_B,
   TCACHE_KIND_EXPLICIT,
@@ -31,7 +32,9 @@ function binHolds(ctx: HeapCtx, tc: number, binind: number, ind: number): boolea
   const w = tbinW(tc, binind);
   const cap = u32[w + TBIN_W_CAP]!;
   const slots = u32[w + TBIN_W_SLOTS]!;
-  for (let k = u32[w + TBIN_W_HEAD]!; k < cap; k++) {
+  // The stash [0, nstashed) and the cached entries [head, cap).
+  for (let k = 0; k < cap; k++) {
+    if (k >= u32[w + TBIN_W_NSTASHED]! && k < u32[w + TBIN_W_HEAD]!) continue;
     const e = emapLookupChecked(ctx, u32[slots + k]!);
     if (e !== 0 && edataArena(u32, e) === ind) return true;
   }

@@ -29,20 +29,23 @@ import {
   TBIN_REFILLED_BIT,
   TBIN_W_CAP,
   TBIN_W_HEAD,
-  TBIN_W_LOW_WATER,
   TBIN_W_NREQUESTS,
+  TBIN_W_NSTASHED,
   TBIN_W_PACKED,
   TBIN_W_SLOTS,
   TCACHE_ARENA_B,
   tbinW,
 } from "./layout.js";
 import {
+  cacheBinLowWaterLower,
   cacheBinPopChecked,
+  cacheBinTakeStashed,
   cacheBinPush,
   cacheMarkOk,
   cacheMarkRange,
   flushProblems,
 } from "../cache_bin/cache_bin.js";
+import { sanStashedChanged, sanUafMessage, stashReports } from "../cache_bin/san_uaf.js";
 import { statAdd, tbinAssertSane, tcacheGeom } from "./geom.js";
 
 // ---- fill ---------------------------------------------------------------------------------------
@@ -53,6 +56,7 @@ export function tcacheAllocSmallHard(ctx: HeapCtx, tc: number, binind: number, a
   const u32 = ctx.u32;
   const arena = arenaGet(ctx, arenaInd >= 0 ? arenaInd : threadArena(ctx), true);
   if (arena === 0) return 0;
+  tcacheBinFlushStashed(ctx, tc, binind);
   const w = tbinW(tc, binind);
   const packed = u32[w + TBIN_W_PACKED]!;
   const nfill = u32[w + TBIN_W_CAP]! >>> (packed & TBIN_FILL_DIV_MASK);
@@ -68,10 +72,40 @@ export function tcacheAllocSmallHard(ctx: HeapCtx, tc: number, binind: number, a
 export { flushProblems };
 
 /**
+ * tcache_bin_flush_stashed: the stashed blocks of bin `binind` leave the cache; each one's junk is
+ * verified (a changed byte: reported as a write after free, and the block is kept out of the arena,
+ * since someone may be using it), the others go back to their slabs as a flush does — counting a
+ * flush in the bin's statistics, as jemalloc's does.
+ */
+export function tcacheBinFlushStashed(ctx: HeapCtx, tc: number, binind: number): void {
+  const u32 = ctx.u32;
+  const w = tbinW(tc, binind);
+  if (u32[w + TBIN_W_NSTASHED] === 0) return;
+  const scratch = binFlushScratch(u32[w + TBIN_W_CAP]!);
+  const n = cacheBinTakeStashed(u32, w, scratch);
+  const usize = ctx.sc.index2size(binind);
+  let kept = 0;
+  for (let i = 0; i < n; i++) {
+    const p = scratch[i]!;
+    const off = sanStashedChanged(ctx, p, usize);
+    if (off >= 0) {
+      stashReports.set(p, sanUafMessage(p, usize, off));
+      flushProblems.push(p);
+      continue;
+    }
+    // Debug: back to free junk, so the free region verifies as all junk when reused.
+    if (ctx.debug && ctx.opt.junkFree) ctx.u8.fill(0x5a, p, p + usize);
+    scratch[kept++] = p;
+  }
+  binFlushCacheBin(ctx, tcacheArenaRecord(ctx, tc), binind, w, kept);
+}
+
+/**
  * tcache_bin_flush_bottom: flush the oldest items so that `rem` remain. Small and large.
  */
 export function tcacheBinFlush(ctx: HeapCtx, tc: number, binind: number, rem: number): void {
   tbinAssertSane(ctx, tc, binind);
+  if (binind < ctx.sc.nbins) tcacheBinFlushStashed(ctx, tc, binind);
   const u32 = ctx.u32;
   const w = tbinW(tc, binind);
   const cap = u32[w + TBIN_W_CAP]!;
@@ -104,7 +138,7 @@ export function tcacheBinFlush(ctx: HeapCtx, tc: number, binind: number, rem: nu
   } else if (ncached === 0 && ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1] === 0) {
     return;
   }
-  if (rem < u32[w + TBIN_W_LOW_WATER]!) u32[w + TBIN_W_LOW_WATER] = rem;
+  cacheBinLowWaterLower(u32, w, rem);
 }
 
 export function tcacheArenaRecord(ctx: HeapCtx, tc: number): number {

@@ -5,6 +5,7 @@ import {
   TBIN_BYTES,
   TBIN_W_CAP,
   TBIN_W_HEAD,
+  TBIN_W_NSTASHED,
   TBIN_W_SLOTS,
   TCACHE_BLOCK_B,
   TCACHE_HDR_BYTES,
@@ -92,6 +93,7 @@ export function tbinAssertSane(ctx: HeapCtx, tc: number, binind: number): void {
     tc - block !== g.recordOff ||
     u32[w + TBIN_W_CAP] !== cap ||
     u32[w + TBIN_W_HEAD]! > cap ||
+    u32[w + TBIN_W_NSTASHED]! > u32[w + TBIN_W_HEAD]! ||
     u32[w + TBIN_W_SLOTS] !== (block >>> 2) + g.slotOff[binind]!
   )
     throw metadataCorrupt(`thread cache ${tc} bin ${binind}: its record does not match the cache geometry`);

@@ -22,6 +22,7 @@ import {
 import {
   TBIN_W_CAP,
   TBIN_W_HEAD,
+  TBIN_W_NSTASHED,
   TBIN_W_SLOTS,
   TCACHE_BLOCK_B,
   TCACHE_KIND_EXPLICIT,
@@ -37,6 +38,7 @@ import {
   tcacheGeom,
   tcacheIsLive,
   tcacheReassociate,
+  tcacheStashedBytes,
 } from "./tcache.js";
 
 export { tcacheGeom } from "./tcache.js";
@@ -206,6 +208,14 @@ export function tcacheRecords(ctx: HeapCtx): number[] {
   return out;
 }
 
+/** Bytes of stashed regions per arena (stats.arenas.<i>.tcache_stashed_bytes). */
+export function tcacheStashedBytesOfArena(ctx: HeapCtx, arenaInd: number): number {
+  let bytes = 0;
+  for (const tc of tcacheRecords(ctx))
+    if (tcacheArenaInd(ctx, tc) === arenaInd) bytes += tcacheStashedBytes(ctx, tc);
+  return bytes;
+}
+
 /** Bytes of cached regions per arena (stats.arenas.<i>.tcache_bytes). */
 export function tcacheBytesOfArena(ctx: HeapCtx, arenaInd: number): number {
   let bytes = 0;
@@ -227,6 +237,7 @@ export function tcacheRecordSane(ctx: HeapCtx, tc: number): boolean {
     const w = tbinW(tc, i);
     if (ctx.u32[w + TBIN_W_CAP] !== g.cap[i]) return false;
     if (ctx.u32[w + TBIN_W_HEAD]! > g.cap[i]!) return false;
+    if (ctx.u32[w + TBIN_W_NSTASHED]! > ctx.u32[w + TBIN_W_HEAD]!) return false;
     if (ctx.u32[w + TBIN_W_SLOTS] !== (block >>> 2) + g.slotOff[i]!) return false;
   }
   return true;

@@ -33,6 +33,7 @@ import {
   TBIN_W_HEAD,
   TBIN_W_LOW_WATER,
   TBIN_W_NREQUESTS,
+  TBIN_W_NSTASHED,
   TBIN_W_PACKED,
   TBIN_W_SLOTS,
   TCACHE_ARENA_B,
@@ -45,12 +46,14 @@ import {
   TCACHE_STATE_LIVE,
   tbinW,
 } from "./layout.js";
+import { cacheBinLowWaterSet, cacheBinNcached } from "../cache_bin/cache_bin.js";
 import { flushDelayItems, statAdd, tbinAssertSane, tcacheGeom, type TcacheGeom } from "./geom.js";
 import {
   lstatD,
   tcacheAllocSmallHard,
   tcacheArenaRecord,
   tcacheBinFlush,
+  tcacheBinFlushStashed,
   tcacheDallocHard,
 } from "./fill_flush.js";
 
@@ -92,6 +95,7 @@ export function tcacheCreate(ctx: HeapCtx, arenaInd: number, kind: number): numb
     u32[w + TBIN_W_LOW_WATER] = 0;
     u32[w + TBIN_W_CAP] = g.cap[i]!;
     u32[w + TBIN_W_SLOTS] = (block >>> 2) + g.slotOff[i]!;
+    u32[w + TBIN_W_NSTASHED] = 0;
     ctx.f64[(w + TBIN_W_NREQUESTS) >>> 1] = 0;
     u32[w + TBIN_W_PACKED] =
       i < ctx.sc.nbins ? 1 | (flushDelayItems(ctx, g, i) << TBIN_FLUSH_DELAY_SHIFT) : 1;
@@ -110,11 +114,12 @@ export function tcacheEvent(ctx: HeapCtx, tc: number): void {
   tbinAssertSane(ctx, tc, binind);
   const w = tbinW(tc, binind);
   const isSmall = binind < ctx.sc.nbins;
+  if (isSmall) tcacheBinFlushStashed(ctx, tc, binind);
   const cap = u32[w + TBIN_W_CAP]!;
   const lowWater = u32[w + TBIN_W_LOW_WATER]!;
   const packed = u32[w + TBIN_W_PACKED]!;
   if (lowWater > 0) {
-    const ncached = cap - u32[w + TBIN_W_HEAD]!;
+    const ncached = cacheBinNcached(u32, w);
     if (isSmall) {
       const nflush = lowWater - (lowWater >>> 2);
       const delay = (packed & TBIN_FLUSH_DELAY_MASK) >>> TBIN_FLUSH_DELAY_SHIFT;
@@ -137,7 +142,7 @@ export function tcacheEvent(ctx: HeapCtx, tc: number): void {
     u32[w + TBIN_W_PACKED] =
       ((div > 1 ? div - 1 : div) | (packed & ~(TBIN_FILL_DIV_MASK | TBIN_REFILLED_BIT))) >>> 0;
   }
-  u32[w + TBIN_W_LOW_WATER] = cap - u32[w + TBIN_W_HEAD]!;
+  cacheBinLowWaterSet(u32, w);
   u32[(tc + TCACHE_NEXT_GC_BIN_B) >>> 2] = binind + 1 === g.nhbins ? 0 : binind + 1;
 }
 
@@ -207,6 +212,17 @@ export function tcacheBytes(ctx: HeapCtx, tc: number): number {
     tbinAssertSane(ctx, tc, i);
     const w = tbinW(tc, i);
     bytes += (u32[w + TBIN_W_CAP]! - u32[w + TBIN_W_HEAD]!) * ctx.sc.index2size(i);
+  }
+  return bytes;
+}
+
+/** Bytes of regions stashed (opt.lg_san_uaf_align) in `tc`: stats.arenas.<i>.tcache_stashed_bytes. */
+export function tcacheStashedBytes(ctx: HeapCtx, tc: number): number {
+  const g = tcacheGeom(ctx);
+  let bytes = 0;
+  for (let i = 0; i < ctx.sc.nbins && i < g.nhbins; i++) {
+    tbinAssertSane(ctx, tc, i);
+    bytes += ctx.u32[tbinW(tc, i) + TBIN_W_NSTASHED]! * ctx.sc.index2size(i);
   }
   return bytes;
 }

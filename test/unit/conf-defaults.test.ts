@@ -11,7 +11,8 @@ import {
 } from "../../src/conf/opt.js";
 
 // `opt` of shared/reference/tables/debian-q4-p12-h21.json: Debian's libjemalloc 5.3.0
-// read on a 2-CPU machine (utrace, xmalloc and lg_san_uaf_align answered ENOENT there).
+// read on a 2-CPU machine (utrace, xmalloc and lg_san_uaf_align answered ENOENT there; the last two
+// are served here: DOCUMENTED_OPT_DIFFERENCES).
 const DEBIAN_OPT: Readonly<Record<string, unknown>> = {
   abort: false,
   abort_conf: false,

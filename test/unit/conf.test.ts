@@ -91,7 +91,7 @@ describe("malloc_conf per-pair messages", () => {
     expect(result.opt.lg_extent_max_active_fit).toBe(64);
   });
 
-  it("accepts keys of features built in (fill, xmalloc, C++, prof) and rejects the others as Invalid conf pair", () => {
+  it("accepts keys of features built in (fill, xmalloc, C++, prof, uaf detection) and rejects the others as Invalid conf pair", () => {
     const ok = run("junk:alloc,zero:true,xmalloc:true,experimental_infallible_new:true");
     expect(ok.out).toEqual([]);
     expect(ok.result.opt.junk).toBe("alloc");
@@ -107,10 +107,27 @@ describe("malloc_conf per-pair messages", () => {
     ]);
     expect(prof.result.profUnbias).toBe(false);
     expect(prof.result.opt.prof_time_resolution).toBe("high");
-    const bad = "utrace:true,lg_san_uaf_align:12,log:x,cache_oblivious:false";
+    expect(run("lg_san_uaf_align:12").result.opt.lg_san_uaf_align).toBe(12);
+    const bad = "utrace:true,log:x,cache_oblivious:false";
     const r = run(bad);
     expect(r.out).toEqual(bad.split(",").map((p) => `${J}Invalid conf pair: ${p}\n`));
-    expect(r.result.errors).toBe(4);
+    expect(r.result.errors).toBe(3);
+  });
+
+  it("lg_san_uaf_align: -1 or clipped to [LG_PAGE, 63]; a value below -1 or unreadable is reported, then stored as jemalloc stores it", () => {
+    const v = (c: string) => run(c).result.opt.lg_san_uaf_align;
+    expect(v("")).toBe(-1);
+    expect(v("lg_san_uaf_align:-1")).toBe(-1);
+    expect(v("lg_san_uaf_align:3")).toBe(12);
+    expect(v("lg_san_uaf_align:16")).toBe(16);
+    expect(v("lg_san_uaf_align:99")).toBe(63);
+    const low = run("lg_san_uaf_align:-2");
+    expect(low.out).toEqual([`${J}Invalid conf value: lg_san_uaf_align:-2\n`]);
+    expect(low.result.opt.lg_san_uaf_align).toBe(12);
+    const junk = run("lg_san_uaf_align:x");
+    expect(junk.out).toEqual([`${J}Invalid conf value: lg_san_uaf_align:x\n`]);
+    // malloc_strtoumax answers UINTMAX_MAX for no digits: -1 as an ssize_t, so the option is off.
+    expect(junk.result.opt.lg_san_uaf_align).toBe(-1);
   });
 
   it("prof_time_resolution takes default or high; prof_leak turns prof on; prof_leak_error needs prof_final", () => {

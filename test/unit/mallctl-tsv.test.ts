@@ -242,6 +242,7 @@ const BY_DESIGN: Record<string, string> = {
   "config.prof_libgcc": "no libgcc unwinder: JavaScript stacks are captured by V8",
   "config.xmalloc": "xmalloc is built in (opt.xmalloc is served)",
   "opt.xmalloc": "built in here, so served where a build without --enable-xmalloc answers ENOENT",
+  "opt.lg_san_uaf_align": "built in here (reads -1, off), where a build without --enable-uaf-detection answers ENOENT",
   "opt.thp": 'no MADV_HUGEPAGE in a buffer: "not supported"',
   "arenas.hugepage": "5.3.0 has no such mallctl (the table says null)",
 };

@@ -547,6 +547,7 @@ describe("tcache record", () => {
       ["slotsW", "TBIN_W_SLOTS", 4],
       ["nrequests", "TBIN_W_NREQUESTS", 8],
       ["packed", "TBIN_W_PACKED", 4],
+      ["nstashed", "TBIN_W_NSTASHED", 4],
     ],
     4,
   );

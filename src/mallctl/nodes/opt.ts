@@ -1,5 +1,5 @@
 // opt.* (MIB 6): every option as it took effect at heap creation (read-only).
-// Options of features not built here (prof*, utrace, lg_san_uaf_align) answer ENOENT.
+// Options of features not built here (utrace) answer ENOENT.
 
 import { buildOptSubtree } from "../tree.js";
 import type { H, Node } from "./common.js";

@@ -4,8 +4,8 @@
 // over initialized arenas), i == arenas.narenas (deprecated alias of 4096), and
 // 4097 once an arena was destroyed; others ENOENT.
 // HPA figures (hpa_shard.*, hpa_sec_bytes, the hpa_* mutexes) read zero: this port
-// has no HPA, as a jemalloc with opt.hpa off. tcache_stashed_bytes reads zero (no
-// use-after-free stash). dss reads "disabled" (no sbrk in a buffer).
+// has no HPA, as a jemalloc with opt.hpa off. tcache_stashed_bytes: blocks stashed by
+// opt.lg_san_uaf_align. dss reads "disabled" (no sbrk in a buffer).
 
 import type { LextentStats } from "../../arena/stats.js";
 import { ARENA_MUTEX_NAMES, type ArenaSnapshot, arenaSnapshotOf, snapshotGet } from "../snapshot.js";
