@@ -242,7 +242,8 @@ const BY_DESIGN: Record<string, string> = {
   "config.prof_libgcc": "no libgcc unwinder: JavaScript stacks are captured by V8",
   "config.xmalloc": "xmalloc is built in (opt.xmalloc is served)",
   "opt.xmalloc": "built in here, so served where a build without --enable-xmalloc answers ENOENT",
-  "opt.lg_san_uaf_align": "built in here (reads -1, off), where a build without --enable-uaf-detection answers ENOENT",
+  "opt.lg_san_uaf_align":
+    "built in here (reads -1, off), where a build without --enable-uaf-detection answers ENOENT",
   "opt.thp": 'no MADV_HUGEPAGE in a buffer: "not supported"',
   "arenas.hugepage": "5.3.0 has no such mallctl (the table says null)",
 };
@@ -287,7 +288,10 @@ describe.each(TABLES)("values fixed by the configuration: %s", (file) => {
     for (const k of Object.keys(t.unreadable)) {
       // The reference builds lack --enable-prof; this port serves the profiling options.
       if (/^(lg_)?prof/.test(k)) {
-        expect(codeOf(() => h.mallctl(`opt.${k}`)), k).toBe("OK");
+        expect(
+          codeOf(() => h.mallctl(`opt.${k}`)),
+          k,
+        ).toBe("OK");
         continue;
       }
       if (!Object.hasOwn(BY_DESIGN, `opt.${k}`))
