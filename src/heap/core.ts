@@ -64,6 +64,16 @@ export type { HeapAttachOptions, HeapCreateOptions };
 
 const RTREE_LEAF_MASK = 2 ** RTREE_LEAF_BITS - 1;
 const FAST_BITS_MASK = EDATA_BITS_STATE_MASK | EDATA_BITS_SLAB_MASK;
+// Local copies of the layout constants the fast paths read: V8 folds a module's own constants into
+// the optimized code but loads an imported binding from its module cell at every use.
+const LEAF_BITS = RTREE_LEAF_BITS;
+const SLAB_BIT = EDATA_BITS_SLAB_MASK;
+const E_BITS = EDATA_W_BITS;
+const E_BASE = EDATA_W_BASE;
+const E_SZIND = EDATA_W_SZIND;
+const E_SIZE = EDATA_W_SIZE;
+const BIN_WORDS = TBIN_WORDS;
+const BIN_NREQUESTS = TBIN_W_NREQUESTS;
 
 export class HeapCore {
   /** @internal this thread's context (views, tables, slot). */
@@ -186,14 +196,14 @@ export class HeapCore {
       const ind = this.#s2iTab[(size + 7) >>> 3]!;
       if (ind < this.#nhbins) {
         const u32 = this.#u32;
-        const w = this._tcW0 + ind * TBIN_WORDS;
+        const w = this._tcW0 + ind * BIN_WORDS;
         const f64 = this.#f64;
         const after = f64[this.#allocD]! + this.#classSize[ind]!;
         if (after < f64[this.#allocNextD]!) {
           // 0 when the bin is empty or its top entry was freed twice (the slow path reports).
           const p = cacheBinAllocEasy(u32, w);
           if (p !== 0) {
-            f64[(w + TBIN_W_NREQUESTS) >>> 1]! += 1;
+            f64[(w + BIN_NREQUESTS) >>> 1]! += 1;
             f64[this.#allocD] = after;
             return p;
           }
@@ -325,24 +335,24 @@ export class HeapCore {
     if (typeof ptr === "number" && ptr >>> 0 === ptr && ptr !== 0 && this._tcW0 !== 0) {
       const u32 = this.#u32;
       const page = ptr >>> this.#lgPage;
-      const leaf = u32[this.#rootW + (page >>> RTREE_LEAF_BITS)];
+      const leaf = u32[this.#rootW + (page >>> LEAF_BITS)];
       if (leaf !== undefined && leaf !== 0) {
         const ew = u32[(leaf >>> 2) + (page & RTREE_LEAF_MASK)]! >>> 2;
         // Active (state 0) slab: bits & (state | slab) === slab.
-        if (ew !== 0 && (u32[ew + EDATA_W_BITS]! & FAST_BITS_MASK) === EDATA_BITS_SLAB_MASK) {
-          const base = u32[ew + EDATA_W_BASE]!;
-          const ind = u32[ew + EDATA_W_SZIND]!;
+        if (ew !== 0 && (u32[ew + E_BITS]! & FAST_BITS_MASK) === SLAB_BIT) {
+          const base = u32[ew + E_BASE]!;
+          const ind = u32[ew + E_SZIND]!;
           const regSize = this.#classSize[ind]!;
           const off = ptr - base;
           // Start-of-region check without a division: off / regSize by a precomputed reciprocal,
           // rounded; exact for every valid offset, and a wrong one never multiplies back to off.
           if (
             off >= 0 &&
-            off < u32[ew + EDATA_W_SIZE]! &&
+            off < u32[ew + E_SIZE]! &&
             ind < this.#nhbins &&
             Math.round(off * this.#classInv[ind]!) * regSize === off
           ) {
-            const w = this._tcW0 + ind * TBIN_WORDS;
+            const w = this._tcW0 + ind * BIN_WORDS;
             const f64 = this.#f64;
             const after = f64[this.#deallocD]! + regSize;
             // The view check: a block beyond this handle's view would lose its mark.
