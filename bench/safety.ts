@@ -2,9 +2,12 @@
  * The cost of the double-free mark on the fast paths, measured paired in one process: the small-churn
  * workload (~10k live blocks of 8–256 B; each op frees a random live block and allocates one) on this
  * tree's Heap and on the Heap of a baseline revision (extracted with `git archive` into a temp dir),
- * alternating rounds of tinybench so both see the same machine load.
+ * alternating rounds of tinybench so both see the same machine load. `--tree-rev` measures a revision
+ * in place of this tree (e.g. the tree before a change, paired with the same baseline in its own run).
+ * Two heaps only: with a third heap in the process every heap after the first ran ~25 % slower (even
+ * two instances of one revision), so a three-way run measures that, not the revisions.
  *
- *   node --import tsx bench/safety.ts [--baseline-rev REV] [--rounds N] [--time MS]
+ *   node --import tsx bench/safety.ts [--baseline-rev REV] [--tree-rev REV] [--rounds N] [--time MS]
  */
 import { execSync } from "node:child_process";
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
@@ -32,11 +35,15 @@ const rounds = Number(arg("--rounds", "6"));
 const timeMs = Number(arg("--time", "400"));
 const repo = fileURLToPath(new URL("..", import.meta.url));
 
-function baselineDir(): string {
-  const dir = join(tmpdir(), `jemalloc-ts-baseline-${rev}`);
+/** `git archive` of `r`'s src/ into a temp dir (named by commit, so a moving name like HEAD re-extracts). */
+function revDir(r: string): string {
+  const commit = execSync(`git -C ${JSON.stringify(repo)} rev-parse ${r}`)
+    .toString()
+    .trim();
+  const dir = join(tmpdir(), `jemalloc-ts-baseline-${commit}`);
   if (!existsSync(join(dir, "package.json"))) {
     mkdirSync(dir, { recursive: true });
-    execSync(`git -C ${JSON.stringify(repo)} archive ${rev} src | tar -x -C ${JSON.stringify(dir)}`);
+    execSync(`git -C ${JSON.stringify(repo)} archive ${commit} src | tar -x -C ${JSON.stringify(dir)}`);
     symlinkSync(join(repo, "node_modules"), join(dir, "node_modules"));
     writeFileSync(join(dir, "package.json"), '{ "type": "module" }\n');
   }
@@ -48,7 +55,7 @@ const OPS = 4096;
 
 /** One churn state per heap: a fixed random plan so both heaps do the same ops. */
 function churn(H: HeapClass): () => void {
-  const heap = H.create();
+  const heap = H.create({ maxBytes: 64 << 20 });
   const rnd = xorshift(12345);
   const sizes = new Uint16Array(OPS);
   const slots = new Uint16Array(OPS);
@@ -88,34 +95,36 @@ function xorshift(seed: number): () => number {
   };
 }
 
-const base = (await import(join(baselineDir(), "src", "heap.ts"))) as { Heap: HeapClass };
-const cur = (await import("../src/heap.js")) as { Heap: HeapClass };
-const runBase = churn(base.Heap);
-const runCur = churn(cur.Heap);
-const med: Record<string, number[]> = { baseline: [], mark: [] };
+const heaps: [string, HeapClass][] = [
+  [`baseline ${rev}`, ((await import(join(revDir(rev), "src", "heap.ts"))) as { Heap: HeapClass }).Heap],
+];
+const treeRev = arg("--tree-rev", "");
+heaps.push(
+  treeRev === ""
+    ? ["this tree", ((await import("../src/heap.js")) as { Heap: HeapClass }).Heap]
+    : [
+        `tree ${treeRev}`,
+        ((await import(join(revDir(treeRev), "src", "heap.ts"))) as { Heap: HeapClass }).Heap,
+      ],
+);
+const runs = heaps.map(([name, H]) => [name, churn(H)] as [string, () => void]);
+const med = new Map<string, number[]>(heaps.map(([name]) => [name, []]));
 for (let r = 0; r < rounds; r++) {
-  const order: [string, () => void][] =
-    r % 2 === 0
-      ? [
-          ["baseline", runBase],
-          ["mark", runCur],
-        ]
-      : [
-          ["mark", runCur],
-          ["baseline", runBase],
-        ];
+  // Rotate the order each round, so no heap always runs first.
+  const order = runs.map((_, k) => runs[(k + r) % runs.length]!);
   const bench = new Bench({ time: timeMs, warmupTime: 100 });
   for (const [name, fn] of order) bench.add(name, fn);
   await bench.run();
   for (const t of bench.tasks) {
     const lat = (t.result as { latency?: { p50: number } } | undefined)?.latency;
-    if (lat !== undefined) med[t.name]!.push((lat.p50 * 1e6) / (2 * OPS));
+    if (lat !== undefined) med.get(t.name)!.push((lat.p50 * 1e6) / (2 * OPS));
   }
 }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-const b = median(med.baseline!);
-const m = median(med.mark!);
+const b = median(med.get(heaps[0]![0])!);
 console.log(`small-churn, ns per call (malloc or free), median of ${rounds} paired rounds`);
-console.log(`  baseline ${rev}: ${b.toFixed(2)}  (${med.baseline!.map((x) => x.toFixed(1)).join(" ")})`);
-console.log(`  with mark:      ${m.toFixed(2)}  (${med.mark!.map((x) => x.toFixed(1)).join(" ")})`);
-console.log(`  change: ${(((m - b) / b) * 100).toFixed(1)} %`);
+for (const [name, xs] of med) {
+  const m = median(xs);
+  const change = name === heaps[0]![0] ? "" : `  ${m >= b ? "+" : ""}${(((m - b) / b) * 100).toFixed(1)} %`;
+  console.log(`  ${name.padEnd(20)} ${m.toFixed(2)}${change}  (${xs.map((x) => x.toFixed(1)).join(" ")})`);
+}
