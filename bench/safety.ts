@@ -7,7 +7,11 @@
  * Two heaps only: with a third heap in the process every heap after the first ran ~25 % slower (even
  * two instances of one revision), so a three-way run measures that, not the revisions.
  *
- *   node --import tsx bench/safety.ts [--baseline-rev REV] [--tree-rev REV] [--rounds N] [--time MS]
+ * `--workload records` runs issue 15's W5 instead: 48-byte records in batches of 1000, ten batches
+ * live, freed oldest batch first (every batch overflows the cache bin: fill and flush).
+ *
+ *   node --import tsx bench/safety.ts [--baseline-rev REV] [--tree-rev REV] [--workload churn|records]
+ *     [--rounds N] [--time MS]
  */
 import { execSync } from "node:child_process";
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
@@ -33,6 +37,7 @@ function arg(name: string, dflt: string): string {
 const rev = arg("--baseline-rev", "975563e");
 const rounds = Number(arg("--rounds", "6"));
 const timeMs = Number(arg("--time", "400"));
+const workload = arg("--workload", "churn");
 const repo = fileURLToPath(new URL("..", import.meta.url));
 
 /** `git archive` of `r`'s src/ into a temp dir (named by commit, so a moving name like HEAD re-extracts). */
@@ -83,6 +88,38 @@ function churn(H: HeapClass): () => void {
   return loop(heap, slots, sizes, live);
 }
 
+const RECORD_BYTES = 48;
+const BATCH = 1000;
+const BATCHES_LIVE = 10;
+
+/** W5: a FIFO of record batches; each run frees the oldest batch and allocates (and writes) a new one. */
+function records(H: HeapClass): () => void {
+  const heap = H.create({ maxBytes: 64 << 20 });
+  const u32 = (heap as unknown as { u32: Uint32Array }).u32;
+  const live = new Float64Array(BATCH * BATCHES_LIVE);
+  for (let i = 0; i < live.length; i++) live[i] = heap.malloc(RECORD_BYTES);
+  const loop = new Function(
+    "heap",
+    "live",
+    "u32",
+    `let oldest = 0;
+    return () => {
+      for (let r = 0; r < 4; r++) {
+        const base = oldest * ${BATCH};
+        for (let k = 0; k < ${BATCH}; k++) heap.free(live[base + k]);
+        for (let k = 0; k < ${BATCH}; k++) {
+          const p = heap.malloc(${RECORD_BYTES});
+          u32[(p >>> 2) + 1] = k;
+          u32[(p >>> 2) + 11] = k;
+          live[base + k] = p;
+        }
+        oldest = oldest + 1 === ${BATCHES_LIVE} ? 0 : oldest + 1;
+      }
+    };`,
+  ) as (h: HeapLike, live: Float64Array, u32: Uint32Array) => () => void;
+  return loop(heap, live, u32);
+}
+
 function xorshift(seed: number): () => number {
   let x = seed >>> 0;
   return () => {
@@ -107,7 +144,8 @@ heaps.push(
         ((await import(join(revDir(treeRev), "src", "heap.ts"))) as { Heap: HeapClass }).Heap,
       ],
 );
-const runs = heaps.map(([name, H]) => [name, churn(H)] as [string, () => void]);
+const runs = heaps.map(([name, H]) => [name, workload === "records" ? records(H) : churn(H)] as [string, () => void]);
+const opsPerRun = workload === "records" ? 8 * BATCH : 2 * OPS;
 const med = new Map<string, number[]>(heaps.map(([name]) => [name, []]));
 for (let r = 0; r < rounds; r++) {
   // Rotate the order each round, so no heap always runs first.
@@ -117,12 +155,12 @@ for (let r = 0; r < rounds; r++) {
   await bench.run();
   for (const t of bench.tasks) {
     const lat = (t.result as { latency?: { p50: number } } | undefined)?.latency;
-    if (lat !== undefined) med.get(t.name)!.push((lat.p50 * 1e6) / (2 * OPS));
+    if (lat !== undefined) med.get(t.name)!.push((lat.p50 * 1e6) / opsPerRun);
   }
 }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const b = median(med.get(heaps[0]![0])!);
-console.log(`small-churn, ns per call (malloc or free), median of ${rounds} paired rounds`);
+console.log(`${workload === "records" ? "records (W5)" : "small-churn"}, ns per call (malloc or free), median of ${rounds} paired rounds`);
 for (const [name, xs] of med) {
   const m = median(xs);
   const change = name === heaps[0]![0] ? "" : `  ${m >= b ? "+" : ""}${(((m - b) / b) * 100).toFixed(1)} %`;
