@@ -8,19 +8,26 @@
  * Locking: each loop takes the bin locks itself; slabs emptied by a flush and a fresh slab not
  * needed by a fill go back to the page allocator after the lock is released.
  */
-import { cacheMarkRange, cacheMarkSet, flushProblems } from "../cache_bin/cache_bin.js";
+import { cacheMarkRange, flushProblems } from "../cache_bin/cache_bin.js";
 import { TBIN_W_CAP, TBIN_W_HEAD, TBIN_W_NREQUESTS, TBIN_W_SLOTS } from "../cache_bin/layout.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import {
+  EDATA_BITS_SLAB_MASK,
+  EDATA_BITS_STATE_MASK,
+  EDATA_W_ARENA,
+  EDATA_W_BASE,
+  EDATA_W_BINSHARD,
+  EDATA_W_BITMAP,
+  EDATA_W_BITS,
+  EDATA_W_BM_HINT,
+  EDATA_W_NFREE,
+  EDATA_W_SIZE,
+  EDATA_W_SZIND,
   EXTENT_STATE_ACTIVE,
   edataAddr,
   edataArena,
-  edataBase,
   edataBinshard,
   edataNfree,
-  edataSlab,
-  edataState,
-  edataSzind,
 } from "../extent/edata.js";
 import { emapLookupChecked } from "../extent/emap.js";
 import { arenaDecayTicks, arenaRecordByInd, threadShard } from "./arena.js";
@@ -43,7 +50,22 @@ import {
   BSTATS_NMALLOC,
   BSTATS_NREQUESTS,
 } from "./layout.js";
-import { slabRegAllocIndex, slabRegIsAllocated } from "./slab.js";
+import { metadataCorrupt } from "../errors.js";
+
+// Local copies of the record offsets the loops read per region: V8 folds a module's own constants
+// into optimized code but loads an imported binding from its module cell at every use.
+const W_BASE = EDATA_W_BASE;
+const W_SIZE = EDATA_W_SIZE;
+const W_BITS = EDATA_W_BITS;
+const W_SZIND = EDATA_W_SZIND;
+const W_ARENA = EDATA_W_ARENA;
+const W_BINSHARD = EDATA_W_BINSHARD;
+const W_NFREE = EDATA_W_NFREE;
+const W_BM_HINT = EDATA_W_BM_HINT;
+const W_BITMAP = EDATA_W_BITMAP;
+const STATE_MASK = EDATA_BITS_STATE_MASK;
+const SLAB_BIT = EDATA_BITS_SLAB_MASK;
+const STATE_ACTIVE = EXTENT_STATE_ACTIVE;
 
 // ---- fill ---------------------------------------------------------------------------------------
 
@@ -80,12 +102,15 @@ export function binFillCacheBin(
         let cnt = nfill - filled;
         const nfree = edataNfree(u32, cur);
         if (nfree < cnt) cnt = nfree;
-        const addr = edataAddr(u32, cur);
-        for (let k = 0; k < cnt; k++) {
-          const p = addr + slabRegAllocIndex(u32, cur, ctx.sc.binNregs[binind]!) * regSize;
-          cacheMarkSet(u32, p, slots + base + filled + k);
-          u32[slots + base + filled + k] = p;
-        }
+        slabRegAllocBatch(
+          u32,
+          cur,
+          ctx.sc.binNregs[binind]!,
+          edataAddr(u32, cur),
+          regSize,
+          slots + base + filled,
+          cnt,
+        );
         madeProgress = true;
         filled += cnt;
         if (ctx.failpoint !== null) ctx.failpoint("bin.fill.partial");
@@ -128,6 +153,42 @@ export function binFillCacheBin(
   return filled;
 }
 
+/**
+ * arena_slab_reg_alloc_batch: `cnt` regions (the slab has that many free) of slab `e`, lowest first,
+ * into cache slots from word `slotW` on, each with its cached mark — one bitmap word at a time.
+ */
+function slabRegAllocBatch(
+  u32: Uint32Array,
+  e: number,
+  nregs: number,
+  addr: number,
+  regSize: number,
+  slotW: number,
+  cnt: number,
+): void {
+  const ew = e >>> 2;
+  const bm = ew + W_BITMAP;
+  let i = u32[ew + W_BM_HINT]!;
+  let left = cnt;
+  while (left > 0) {
+    if (i * 32 >= nregs) throw metadataCorrupt(`slab ${e}: nfree > 0 but its bitmap is full`);
+    let word = u32[bm + i]!;
+    while (word !== 0xffffffff && left > 0) {
+      const inv = ~word;
+      const bit = 31 - Math.clz32(inv & -inv);
+      word = (word | (1 << bit)) >>> 0;
+      const p = addr + (i * 32 + bit) * regSize;
+      u32[p >>> 2] = slotW; // the cached mark (cacheMarkSet)
+      u32[slotW++] = p;
+      left--;
+    }
+    u32[bm + i] = word;
+    if (left > 0) i++;
+  }
+  u32[ew + W_BM_HINT] = i;
+  u32[ew + W_NFREE] = u32[ew + W_NFREE]! - cnt;
+}
+
 // ---- flush --------------------------------------------------------------------------------------
 
 /** Scratch for flushes (slow path, one flush at a time per thread): pointers and their records. */
@@ -157,13 +218,25 @@ export function binFlushCacheBin(ctx: HeapCtx, tcArena: number, binind: number, 
   const P = scratchP;
   const E = scratchE;
   let pending = 0;
+  // Consecutive entries often share a slab: a pointer inside the last slab's range maps to it (a
+  // slab registers every page), so the page-map lookup is skipped.
+  let lastE = 0;
+  let lastBase = 0;
+  let lastPast = 0;
   for (let i = 0; i < n; i++) {
     const p = P[i]!;
-    const e = emapLookupChecked(ctx, p);
-    // Not a region of this class, or its mark names another slot (freed twice): report and drop.
-    if (e === 0 || !edataSlab(u32, e) || edataSzind(u32, e) !== binind) {
-      flushProblems.push(p);
-      continue;
+    let e = lastE;
+    if (p < lastBase || p >= lastPast) {
+      e = emapLookupChecked(ctx, p);
+      const ew = e >>> 2;
+      // Not a region of this class, or its mark names another slot (freed twice): report and drop.
+      if (e === 0 || (u32[ew + W_BITS]! & SLAB_BIT) === 0 || u32[ew + W_SZIND] !== binind) {
+        flushProblems.push(p);
+        continue;
+      }
+      lastE = e;
+      lastBase = u32[ew + W_BASE]!;
+      lastPast = lastBase + u32[ew + W_SIZE]!;
     }
     P[pending] = p;
     E[pending] = e;
@@ -224,6 +297,7 @@ function flushLocked(
   const E = scratchE;
   const emptied = scratchEmptied;
   const regSize = ctx.sc.binRegSize[binind]!;
+  const regInv = 1 / regSize;
   const arenaInd = edataArena(u32, E[0]!);
   const shard = edataBinshard(u32, E[0]!);
   let ndeferred = 0;
@@ -231,18 +305,22 @@ function flushLocked(
   for (let i = 0; i < pending; i++) {
     const p = P[i]!;
     const e = E[i]!;
-    if (edataArena(u32, e) !== arenaInd || edataBinshard(u32, e) !== shard) {
+    const ew = e >>> 2;
+    if (u32[ew + W_ARENA] !== arenaInd || u32[ew + W_BINSHARD] !== shard) {
       P[ndeferred] = p;
       E[ndeferred] = e;
       ndeferred++;
       continue;
     }
-    const off = p - edataBase(u32, e);
-    const regind = off / regSize;
+    const off = p - u32[ew + W_BASE]!;
+    // The region index by a reciprocal, rounded: exact for a region start, and a wrong one never
+    // multiplies back to `off` (as the free fast path checks it).
+    const regind = Math.round(off * regInv);
     if (
-      edataState(u32, e) !== EXTENT_STATE_ACTIVE ||
-      off % regSize !== 0 ||
-      !slabRegIsAllocated(u32, e, regind)
+      (u32[ew + W_BITS]! & STATE_MASK) !== STATE_ACTIVE ||
+      off < 0 ||
+      regind * regSize !== off ||
+      (u32[ew + W_BITMAP + (regind >>> 5)]! & (1 << (regind & 31))) === 0
     ) {
       flushProblems.push(p);
       refused++;
