@@ -245,15 +245,32 @@ export function binDallocLocked(
   slab: number,
   regind: number,
 ): boolean {
-  const u32 = ctx.u32;
-  // Debug tier: the record is checked before and after every region change.
-  if (ctx.debug) slabAssertConsistent(u32, slab, binind, ctx.sc.binNregs[binind]!);
-  slabRegFree(u32, slab, regind);
-  if (ctx.debug) slabAssertConsistent(u32, slab, binind, ctx.sc.binNregs[binind]!);
+  const emptied = binDallocLockedUncounted(ctx, arena, bin, binind, slab, regind);
   bstatAdd(ctx, bin, BSTATS_NDALLOC, 1);
   bstatAdd(ctx, bin, BSTATS_CURREGS, -1);
+  return emptied;
+}
+
+/**
+ * binDallocLocked without the ndalloc/curregs counters: a flush counts its pass at once, before it
+ * unlocks (bin repair recounts them after a thread died in between).
+ */
+export function binDallocLockedUncounted(
+  ctx: HeapCtx,
+  arena: number,
+  bin: number,
+  binind: number,
+  slab: number,
+  regind: number,
+): boolean {
+  const u32 = ctx.u32;
+  const nregs = ctx.sc.binNregs[binind]!;
+  // Debug tier: the record is checked before and after every region change.
+  if (ctx.debug) slabAssertConsistent(u32, slab, binind, nregs);
+  slabRegFree(u32, slab, regind);
+  if (ctx.debug) slabAssertConsistent(u32, slab, binind, nregs);
   const nfree = edataNfree(u32, slab);
-  if (nfree === ctx.sc.binNregs[binind]) {
+  if (nfree === nregs) {
     dissociateSlab(ctx, arena, bin, slab, binind);
     return true;
   }

@@ -32,7 +32,7 @@ import {
 import { emapLookupChecked } from "../extent/emap.js";
 import { arenaDecayTicks, arenaRecordByInd, threadShard } from "./arena.js";
 import {
-  binDallocLocked,
+  binDallocLockedUncounted,
   binInstallFreshSlab,
   binLock,
   binRecord,
@@ -47,6 +47,7 @@ import {
   BSTATS_CURREGS,
   BSTATS_NFILLS,
   BSTATS_NFLUSHES,
+  BSTATS_NDALLOC,
   BSTATS_NMALLOC,
   BSTATS_NREQUESTS,
 } from "./layout.js";
@@ -302,6 +303,7 @@ function flushLocked(
   const shard = edataBinshard(u32, E[0]!);
   let ndeferred = 0;
   let refused = 0;
+  let freed = 0;
   for (let i = 0; i < pending; i++) {
     const p = P[i]!;
     const e = E[i]!;
@@ -328,12 +330,15 @@ function flushLocked(
     }
     // Debug: the mark goes back to free junk, so the free region verifies as all junk.
     if (ctx.debug && ctx.opt.junkFree) u32[p >>> 2] = 0x5a5a5a5a;
-    if (binDallocLocked(ctx, arena, bin, binind, e, regind)) {
+    freed++;
+    if (binDallocLockedUncounted(ctx, arena, bin, binind, e, regind)) {
       emptied[nemptied++] = e;
       emptied[nemptied++] = arena;
     }
     if (ctx.failpoint !== null) ctx.failpoint("bin.flush.partial");
   }
+  bstatAdd(ctx, bin, BSTATS_NDALLOC, freed);
+  bstatAdd(ctx, bin, BSTATS_CURREGS, -freed);
   flushEmptied = nemptied;
   flushRefused = refused;
   return ndeferred;
