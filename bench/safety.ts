@@ -144,7 +144,9 @@ heaps.push(
         ((await import(join(revDir(treeRev), "src", "heap.ts"))) as { Heap: HeapClass }).Heap,
       ],
 );
-const runs = heaps.map(([name, H]) => [name, workload === "records" ? records(H) : churn(H)] as [string, () => void]);
+const runs = heaps.map(
+  ([name, H]) => [name, workload === "records" ? records(H) : churn(H)] as [string, () => void],
+);
 const opsPerRun = workload === "records" ? 8 * BATCH : 2 * OPS;
 const med = new Map<string, number[]>(heaps.map(([name]) => [name, []]));
 for (let r = 0; r < rounds; r++) {
@@ -160,7 +162,9 @@ for (let r = 0; r < rounds; r++) {
 }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const b = median(med.get(heaps[0]![0])!);
-console.log(`${workload === "records" ? "records (W5)" : "small-churn"}, ns per call (malloc or free), median of ${rounds} paired rounds`);
+console.log(
+  `${workload === "records" ? "records (W5)" : "small-churn"}, ns per call (malloc or free), median of ${rounds} paired rounds`,
+);
 for (const [name, xs] of med) {
   const m = median(xs);
   const change = name === heaps[0]![0] ? "" : `  ${m >= b ? "+" : ""}${(((m - b) / b) * 100).toFixed(1)} %`;
