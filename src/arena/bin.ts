@@ -10,6 +10,7 @@
 import type { HeapCtx } from "../ctx/ctx.js";
 import {
   EDATA_W_LIST_NEXT,
+  EDATA_W_NFREE,
   EDATA_W_LIST_PREV,
   edataAddr,
   edataBase,
@@ -48,6 +49,11 @@ import {
   slabRegFree,
   slabUnmarkInFlight,
 } from "./slab.js";
+
+// Local copies for the per-region path (binDallocLockedUncounted): V8 folds a module's own constants
+// but loads an imported binding from its module cell at every use.
+const W_NFREE = EDATA_W_NFREE;
+const SLABCUR_B = BIN_SLABCUR_B;
 
 export function binRecord(ctx: HeapCtx, arena: number, binind: number, shard: number): number {
   const al = ctx.arenaLayout;
@@ -269,12 +275,12 @@ export function binDallocLockedUncounted(
   if (ctx.debug) slabAssertConsistent(u32, slab, binind, nregs);
   slabRegFree(u32, slab, regind);
   if (ctx.debug) slabAssertConsistent(u32, slab, binind, nregs);
-  const nfree = edataNfree(u32, slab);
+  const nfree = u32[(slab >>> 2) + W_NFREE]!;
   if (nfree === nregs) {
     dissociateSlab(ctx, arena, bin, slab, binind);
     return true;
   }
-  if (nfree === 1 && slab !== u32[(bin + BIN_SLABCUR_B) >>> 2]) {
+  if (nfree === 1 && slab !== u32[(bin + SLABCUR_B) >>> 2]) {
     fullRemove(ctx, arena, bin, slab);
     lowerSlab(ctx, arena, bin, slab);
   }

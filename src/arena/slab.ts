@@ -20,6 +20,12 @@ import {
 
 export { edataInflightMark as inflightMark, edataMarkInFlight as slabMarkInFlight } from "../extent/edata.js";
 
+// Local copies for the per-region functions below: V8 folds a module's own constants into optimized
+// code but loads an imported binding from its module cell at every use.
+const W_BITMAP = EDATA_W_BITMAP;
+const W_BM_HINT = EDATA_W_BM_HINT;
+const W_NFREE = EDATA_W_NFREE;
+
 export function slabUnmarkInFlight(u32: Uint32Array, e: number): void {
   u32[(e >>> 2) + EDATA_W_PH_PARENT] = 0;
 }
@@ -64,17 +70,17 @@ export function slabRegAlloc(u32: Uint32Array, e: number, regSize: number, nregs
 
 /** True if region `regind` is allocated. */
 export function slabRegIsAllocated(u32: Uint32Array, e: number, regind: number): boolean {
-  return (u32[(e >>> 2) + EDATA_W_BITMAP + (regind >>> 5)]! & (1 << (regind & 31))) !== 0;
+  return (u32[(e >>> 2) + W_BITMAP + (regind >>> 5)]! & (1 << (regind & 31))) !== 0;
 }
 
 /** Frees region `regind` (the caller checked it is allocated). */
 export function slabRegFree(u32: Uint32Array, e: number, regind: number): void {
   const ew = e >>> 2;
-  const w = ew + EDATA_W_BITMAP + (regind >>> 5);
+  const w = ew + W_BITMAP + (regind >>> 5);
   u32[w] = (u32[w]! & ~(1 << (regind & 31))) >>> 0;
   const wi = regind >>> 5;
-  if (wi < u32[ew + EDATA_W_BM_HINT]!) u32[ew + EDATA_W_BM_HINT] = wi;
-  u32[ew + EDATA_W_NFREE] = u32[ew + EDATA_W_NFREE]! + 1;
+  if (wi < u32[ew + W_BM_HINT]!) u32[ew + W_BM_HINT] = wi;
+  u32[ew + W_NFREE] = u32[ew + W_NFREE]! + 1;
 }
 
 /**
