@@ -54,9 +54,28 @@ export function esetBytes(nbins: number): number {
   return alignUp(esetBitmapB(nbins) + Math.ceil(nbins / 32) * 4, 8);
 }
 
-function bitmapW(ctx: HeapCtx, ec: number): number {
-  return (ec + esetBitmapB(ctx.arenaLayout.esetNbins)) >>> 2;
+// The per-class arrays' offsets for the last nbins seen (one heap geometry per process, usually):
+// derived once, not on every insert and remove.
+let offNbins = -1;
+let offNbytesB = 0;
+let offNextentsB = 0;
+let offBitmapB = 0;
+
+function offsetsFor(nbins: number): void {
+  offNbins = nbins;
+  offNbytesB = esetNbytesB(nbins);
+  offNextentsB = esetNextentsBinB(nbins);
+  offBitmapB = esetBitmapB(nbins);
 }
+
+function bitmapW(ctx: HeapCtx, ec: number): number {
+  const nb = ctx.arenaLayout.esetNbins;
+  if (nb !== offNbins) offsetsFor(nb);
+  return (ec + offBitmapB) >>> 2;
+}
+
+/** 2^k for k in 0..64, exact doubles (the fit bound without Math.pow). */
+const POW2 = Float64Array.from({ length: 65 }, (_, k) => 2 ** k);
 
 export function esetInit(ctx: HeapCtx, ec: number, state: number, delayCoalesce: boolean): void {
   ctx.u8.fill(0, ec, ec + ctx.arenaLayout.esetBytes);
@@ -93,9 +112,10 @@ function binOf(ctx: HeapCtx, size: number): number {
 
 function statsAdd(ctx: HeapCtx, ec: number, pind: number, size: number, sign: number): void {
   const nb = ctx.arenaLayout.esetNbins;
-  const nw = ((ec + esetNextentsBinB(nb)) >>> 2) + pind;
+  if (nb !== offNbins) offsetsFor(nb);
+  const nw = ((ec + offNextentsB) >>> 2) + pind;
   ctx.u32[nw] = ctx.u32[nw]! + sign;
-  const bd = ((ec + esetNbytesB(nb)) >>> 3) + pind;
+  const bd = ((ec + offNbytesB) >>> 3) + pind;
   ctx.f64[bd] = ctx.f64[bd]! + sign * size;
 }
 
@@ -114,7 +134,7 @@ export function esetInsert(ctx: HeapCtx, ec: number, e: number): void {
   if (tail === 0) u32[(ec + ESET_LRU_HEAD_B) >>> 2] = e;
   else u32[(tail >>> 2) + EDATA_W_LIST_NEXT] = e;
   u32[(ec + ESET_LRU_TAIL_B) >>> 2] = e;
-  u32[(ec + ESET_NPAGES_B) >>> 2] = u32[(ec + ESET_NPAGES_B) >>> 2]! + size / ctx.page;
+  u32[(ec + ESET_NPAGES_B) >>> 2] = u32[(ec + ESET_NPAGES_B) >>> 2]! + (size >>> ctx.lgPage);
   u32[(ec + ESET_NEXTENTS_B) >>> 2] = u32[(ec + ESET_NEXTENTS_B) >>> 2]! + 1;
 }
 
@@ -136,7 +156,7 @@ export function esetRemove(ctx: HeapCtx, ec: number, e: number): void {
   else u32[(next >>> 2) + EDATA_W_LIST_PREV] = prev;
   u32[(e >>> 2) + EDATA_W_LIST_PREV] = 0;
   u32[(e >>> 2) + EDATA_W_LIST_NEXT] = 0;
-  u32[(ec + ESET_NPAGES_B) >>> 2] = u32[(ec + ESET_NPAGES_B) >>> 2]! - size / ctx.page;
+  u32[(ec + ESET_NPAGES_B) >>> 2] = u32[(ec + ESET_NPAGES_B) >>> 2]! - (size >>> ctx.lgPage);
   u32[(ec + ESET_NEXTENTS_B) >>> 2] = u32[(ec + ESET_NEXTENTS_B) >>> 2]! - 1;
 }
 
@@ -153,7 +173,7 @@ function esetFirstFit(ctx: HeapCtx, ec: number, size: number, exactOnly: boolean
   if (pind >= nbins) return 0;
   if (exactOnly) return phFirst(u32, esetRootW(ec, pind));
   let ret = 0;
-  const k = 2 ** Math.min(lgMaxFit, 63);
+  const k = POW2[lgMaxFit < 63 ? lgMaxFit : 63]!;
   // (pind2sz(i) >> lg_max_fit) > size, without the shift: floor(a / 2^k) > b  ⇔  a ≥ (b + 1)·2^k
   const tooBig = size * k + k;
   const psz = sc.pindToSizeTab;
