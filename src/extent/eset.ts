@@ -107,7 +107,7 @@ export function esetBinNbytes(ctx: HeapCtx, ec: number, pind: number): number {
 }
 
 function binOf(ctx: HeapCtx, size: number): number {
-  return ctx.sc.psz2ind(ctx.sc.pszQuantizeFloor(size));
+  return ctx.sc.pszFloorInd(size);
 }
 
 function statsAdd(ctx: HeapCtx, ec: number, pind: number, size: number, sign: number): void {
@@ -169,7 +169,7 @@ function esetFirstFit(ctx: HeapCtx, ec: number, size: number, exactOnly: boolean
   const u32 = ctx.u32;
   const sc = ctx.sc;
   const nbins = ctx.arenaLayout.esetNbins;
-  const pind = sc.psz2ind(sc.pszQuantizeCeil(size));
+  const pind = sc.pszCeilInd(size);
   if (pind >= nbins) return 0;
   if (exactOnly) return phFirst(u32, esetRootW(ec, pind));
   let ret = 0;
