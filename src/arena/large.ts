@@ -20,7 +20,7 @@ import {
   edataStateSet,
   edataSzind,
 } from "../extent/edata.js";
-import { paAlloc, pacLock, pacUnlock, paExpand, paShrink } from "../extent/pac.js";
+import { paAllocLocked, pacLock, pacUnlock, paExpand, paShrink } from "../extent/pac.js";
 import { arenaExtentDalloc, arenaHandleDeferredWork } from "./decay.js";
 import { PAC_OFFSET_STATE_B } from "../extent/pac_layout.js";
 import { alignUp, lgFloor } from "../layout/index.js";
@@ -113,14 +113,18 @@ export function largeAlloc(
 ): number {
   const sc = ctx.sc;
   const szind = sc.size2index(usize);
-  const e = paAlloc(ctx, arena, usize + sc.largePad, alignment, false, szind, zero);
-  if (e === 0) return 0;
+  // One critical section for the extent, its statistics, offset and list (one lock pair per call).
   pacLock(ctx, arena);
-  lstatAddInd(ctx, arena, szind, LSTATS_NMALLOC, 1);
-  cacheObliviousRandomize(ctx, arena, e, alignment);
-  if (!arenaIsAuto(ctx, arena)) largeListAppend(ctx, arena, e);
-  pacUnlock(ctx, arena);
-  return e;
+  try {
+    const e = paAllocLocked(ctx, arena, usize + sc.largePad, alignment, false, szind, zero);
+    if (e === 0) return 0;
+    lstatAddInd(ctx, arena, szind, LSTATS_NMALLOC, 1);
+    cacheObliviousRandomize(ctx, arena, e, alignment);
+    if (!arenaIsAuto(ctx, arena)) largeListAppend(ctx, arena, e);
+    return e;
+  } finally {
+    pacUnlock(ctx, arena);
+  }
 }
 
 /** large_dalloc_prep_locked: statistics and the manual arena's list (extent lock held). */
