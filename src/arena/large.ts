@@ -20,8 +20,8 @@ import {
   edataStateSet,
   edataSzind,
 } from "../extent/edata.js";
-import { paAllocLocked, pacLock, pacUnlock, paExpand, paShrink } from "../extent/pac.js";
-import { arenaExtentDalloc, arenaHandleDeferredWork } from "./decay.js";
+import { paAllocLocked, paDallocLocked, pacLock, pacUnlock, paExpand, paShrink } from "../extent/pac.js";
+import { arenaHandleDeferredWork } from "./decay.js";
 import { PAC_OFFSET_STATE_B } from "../extent/pac_layout.js";
 import { alignUp, lgFloor } from "../layout/index.js";
 import {
@@ -138,18 +138,20 @@ export function largeDallocPrepLocked(ctx: HeapCtx, arena: number, e: number): v
 /** large_dalloc: statistics, list, then the page allocator. False if `e` was not active (double free). */
 export function largeDalloc(ctx: HeapCtx, e: number): boolean {
   const arena = arenaRecordByInd(ctx, edataArena(ctx.u32, e));
+  // One critical section: the claim, statistics and list, then pa_dalloc (one lock pair per call).
   pacLock(ctx, arena);
-  if (edataState(ctx.u32, e) !== EXTENT_STATE_ACTIVE) {
+  try {
+    if (edataState(ctx.u32, e) !== EXTENT_STATE_ACTIVE) return false;
+    // Claimed: a racing second free of the same block now fails the check above.
+    edataStateSet(ctx.u32, e, EXTENT_STATE_MERGING);
+    slabMarkInFlight(ctx.u32, e, ctx.ownerTag); // as a freed slab's mark (heap/inflight.ts)
+    lstatAddInd(ctx, arena, edataSzind(ctx.u32, e), LSTATS_NDALLOC, 1);
+    if (!arenaIsAuto(ctx, arena)) largeListRemove(ctx, arena, e);
+    paDallocLocked(ctx, arena, e);
+  } finally {
     pacUnlock(ctx, arena);
-    return false;
   }
-  // Claimed: a racing second free of the same block now fails the check above.
-  edataStateSet(ctx.u32, e, EXTENT_STATE_MERGING);
-  slabMarkInFlight(ctx.u32, e, ctx.ownerTag); // in flight until paDalloc (heap/inflight.ts)
-  lstatAddInd(ctx, arena, edataSzind(ctx.u32, e), LSTATS_NDALLOC, 1);
-  if (!arenaIsAuto(ctx, arena)) largeListRemove(ctx, arena, e);
-  pacUnlock(ctx, arena);
-  arenaExtentDalloc(ctx, arena, e);
+  arenaHandleDeferredWork(ctx, arena);
   return true;
 }
 

@@ -164,19 +164,24 @@ export function paAllocLocked(
 export function paDalloc(ctx: HeapCtx, pac: number, e: number): void {
   pacLock(ctx, pac);
   try {
-    const u32 = ctx.u32;
-    if (edataSlab(u32, e)) {
-      emapDeregisterInterior(ctx, e);
-      edataSlabSet(u32, e, false);
-    }
-    edataAddrSet(u32, e, edataBase(u32, e));
-    edataSzindSet(u32, e, ctx.sc.nsizes);
-    f64AddB(ctx.f64, pac + PAC_NACTIVE_B, -edataSize(u32, e) / ctx.page);
-    if (ctx.failpoint !== null) ctx.failpoint("extent.dalloc.mid");
-    ecacheDalloc(ctx, pac, pacEcacheDirty(ctx, pac), e);
+    paDallocLocked(ctx, pac, e);
   } finally {
     pacUnlock(ctx, pac);
   }
+}
+
+/** paDalloc with the arena's extent lock already held (the large free claims and frees in one section). */
+export function paDallocLocked(ctx: HeapCtx, pac: number, e: number): void {
+  const u32 = ctx.u32;
+  if (edataSlab(u32, e)) {
+    emapDeregisterInterior(ctx, e);
+    edataSlabSet(u32, e, false);
+  }
+  edataAddrSet(u32, e, edataBase(u32, e));
+  edataSzindSet(u32, e, ctx.sc.nsizes);
+  f64AddB(ctx.f64, pac + PAC_NACTIVE_B, -edataSize(u32, e) / ctx.page);
+  if (ctx.failpoint !== null) ctx.failpoint("extent.dalloc.mid");
+  ecacheDalloc(ctx, pac, pacEcacheDirty(ctx, pac), e);
 }
 
 /** pa_expand: grow a large extent in place into the free pages right above it. True on failure. */
