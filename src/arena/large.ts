@@ -110,9 +110,11 @@ export function largeAlloc(
   usize: number,
   alignment: number,
   zero: boolean,
+  knownSzind = -1,
 ): number {
   const sc = ctx.sc;
-  const szind = sc.size2index(usize);
+  // arena_malloc_hard already has the class of usize: no second size2index on the large path.
+  const szind = knownSzind >= 0 && sc.index2size(knownSzind) === usize ? knownSzind : sc.size2index(usize);
   // One critical section for the extent, its statistics, offset and list (one lock pair per call).
   pacLock(ctx, arena);
   try {

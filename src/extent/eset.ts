@@ -211,7 +211,8 @@ function esetFirstFit(ctx: HeapCtx, ec: number, size: number, exactOnly: boolean
   const k = POW2[lgMaxFit < 63 ? lgMaxFit : 63]!;
   // (pind2sz(i) >> lg_max_fit) > size, without the shift: floor(a / 2^k) > b  ⇔  a ≥ (b + 1)·2^k
   const tooBig = size * k + k;
-  const psz = sc.pindToSizeTab;
+  // The walk ends at the first class whose size reaches tooBig: found once by psz2ind, not per class.
+  const end = tooBig > sc.pindToSizeTab[nbins - 1]! ? nbins : sc.psz2ind(tooBig);
   const bw = bitmapW(ctx, ec);
   const rootW = esetRootW(ec, 0);
   const snW = (ec + offMinSnB) >>> 2;
@@ -226,7 +227,7 @@ function esetFirstFit(ctx: HeapCtx, ec: number, size: number, exactOnly: boolean
     if (wi === pind >>> 5) word = (word & (0xffffffff << (pind & 31))) >>> 0;
     while (word !== 0) {
       const i = wi * 32 + (31 - Math.clz32(word & -word));
-      if (i >= nbins || psz[i]! >= tooBig) return ret;
+      if (i >= end) return ret;
       word = (word & (word - 1)) >>> 0;
       const sn = u32[snW + i]!;
       const addr = u32[addrW + i]!;
