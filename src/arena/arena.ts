@@ -285,7 +285,7 @@ export function arenaMallocHard(
     ret = arenaMallocSmall(ctx, arena, ind, threadShard(ctx, ind));
     if (ret !== 0 && zero) ctx.u8.fill(0, ret, ret + usize);
   } else {
-    const e = largeAlloc(ctx, arena, usize, CACHELINE, zero);
+    const e = largeAlloc(ctx, arena, usize, CACHELINE, zero, ind);
     ret = e === 0 ? 0 : edataAddr(ctx.u32, e);
   }
   if (ret !== 0) arenaDecayTick(ctx, arena);

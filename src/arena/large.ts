@@ -20,8 +20,8 @@ import {
   edataStateSet,
   edataSzind,
 } from "../extent/edata.js";
-import { paAlloc, pacLock, pacUnlock, paExpand, paShrink } from "../extent/pac.js";
-import { arenaExtentDalloc, arenaHandleDeferredWork } from "./decay.js";
+import { paAllocLocked, paDallocLocked, pacLock, pacUnlock, paExpand, paShrink } from "../extent/pac.js";
+import { arenaHandleDeferredWork } from "./decay.js";
 import { PAC_OFFSET_STATE_B } from "../extent/pac_layout.js";
 import { alignUp, lgFloor } from "../layout/index.js";
 import {
@@ -35,6 +35,7 @@ import {
 import { slabMarkInFlight } from "./slab.js";
 
 export const CACHELINE = 64;
+const LG_CACHELINE = 6;
 
 export function arenaRecordByInd(ctx: HeapCtx, ind: number): number {
   return Atomics.load(ctx.i32, (ctx.hdr.arenaTableB >>> 2) + ind) >>> 0;
@@ -43,8 +44,15 @@ export function arenaRecordByInd(ctx: HeapCtx, ind: number): number {
 function lstatAdd(ctx: HeapCtx, arena: number, usize: number, stat: number, v: number): void {
   if (!ctx.opt.stats) return;
   const sc = ctx.sc;
-  const ind = sc.size2index(usize < sc.largeMinclass ? sc.largeMinclass : usize);
-  const d = ((arena + ctx.arenaLayout.lstatsB + (ind - sc.nbins) * LSTATS_BYTES) >>> 3) + stat;
+  lstatAddInd(ctx, arena, sc.size2index(usize < sc.largeMinclass ? sc.largeMinclass : usize), stat, v);
+}
+
+/** lstatAdd by class index (a large extent's szind: no size arithmetic on the free path). */
+function lstatAddInd(ctx: HeapCtx, arena: number, ind: number, stat: number, v: number): void {
+  if (!ctx.opt.stats) return;
+  const nbins = ctx.sc.nbins;
+  const d =
+    ((arena + ctx.arenaLayout.lstatsB + ((ind < nbins ? nbins : ind) - nbins) * LSTATS_BYTES) >>> 3) + stat;
   ctx.f64[d] = ctx.f64[d]! + v;
 }
 
@@ -84,12 +92,15 @@ export function largeUsize(ctx: HeapCtx, e: number): number {
 /** arena_cache_oblivious_randomize: offset into the pad page by a random multiple of the line. */
 function cacheObliviousRandomize(ctx: HeapCtx, arena: number, e: number, alignment: number): void {
   if (alignment >= ctx.page) return;
-  const lgRange = ctx.lgPage - lgFloor(alignUp(Math.max(alignment, 1), CACHELINE));
+  // lg of the line-rounded alignment: 6 (one line) for every alignment up to CACHELINE.
+  const lgAlign = alignment <= CACHELINE ? LG_CACHELINE : lgFloor(alignUp(alignment, CACHELINE));
+  const lgRange = ctx.lgPage - lgAlign;
   const w = (arena + PAC_OFFSET_STATE_B) >>> 2;
   const s = (Math.imul(ctx.u32[w]!, 1103515245) + 12345) >>> 0;
   ctx.u32[w] = s;
   const r = lgRange === 0 ? 0 : s >>> (32 - lgRange);
-  edataAddrSet(ctx.u32, e, edataBase(ctx.u32, e) + r * 2 ** (ctx.lgPage - lgRange));
+  // r · 2^lgAlign < page: a shift.
+  edataAddrSet(ctx.u32, e, edataBase(ctx.u32, e) + (r << lgAlign));
 }
 
 /** large_palloc on a chosen arena: the extent record, or 0 on OOM. */
@@ -99,42 +110,50 @@ export function largeAlloc(
   usize: number,
   alignment: number,
   zero: boolean,
+  knownSzind = -1,
 ): number {
   const sc = ctx.sc;
-  const szind = sc.size2index(usize);
-  const e = paAlloc(ctx, arena, usize + sc.largePad, alignment, false, szind, zero);
-  if (e === 0) return 0;
+  // arena_malloc_hard already has the class of usize: no second size2index on the large path.
+  const szind = knownSzind >= 0 && sc.index2size(knownSzind) === usize ? knownSzind : sc.size2index(usize);
+  // One critical section for the extent, its statistics, offset and list (one lock pair per call).
   pacLock(ctx, arena);
-  lstatAdd(ctx, arena, usize, LSTATS_NMALLOC, 1);
-  cacheObliviousRandomize(ctx, arena, e, alignment);
-  if (!arenaIsAuto(ctx, arena)) largeListAppend(ctx, arena, e);
-  pacUnlock(ctx, arena);
-  return e;
+  try {
+    const e = paAllocLocked(ctx, arena, usize + sc.largePad, alignment, false, szind, zero);
+    if (e === 0) return 0;
+    lstatAddInd(ctx, arena, szind, LSTATS_NMALLOC, 1);
+    cacheObliviousRandomize(ctx, arena, e, alignment);
+    if (!arenaIsAuto(ctx, arena)) largeListAppend(ctx, arena, e);
+    return e;
+  } finally {
+    pacUnlock(ctx, arena);
+  }
 }
 
 /** large_dalloc_prep_locked: statistics and the manual arena's list (extent lock held). */
 export function largeDallocPrepLocked(ctx: HeapCtx, arena: number, e: number): void {
   edataStateSet(ctx.u32, e, EXTENT_STATE_MERGING);
   slabMarkInFlight(ctx.u32, e, ctx.ownerTag); // claimed: given back after the unlock
-  lstatAdd(ctx, arena, largeUsize(ctx, e), LSTATS_NDALLOC, 1);
+  lstatAddInd(ctx, arena, edataSzind(ctx.u32, e), LSTATS_NDALLOC, 1);
   if (!arenaIsAuto(ctx, arena)) largeListRemove(ctx, arena, e);
 }
 
 /** large_dalloc: statistics, list, then the page allocator. False if `e` was not active (double free). */
 export function largeDalloc(ctx: HeapCtx, e: number): boolean {
   const arena = arenaRecordByInd(ctx, edataArena(ctx.u32, e));
+  // One critical section: the claim, statistics and list, then pa_dalloc (one lock pair per call).
   pacLock(ctx, arena);
-  if (edataState(ctx.u32, e) !== EXTENT_STATE_ACTIVE) {
+  try {
+    if (edataState(ctx.u32, e) !== EXTENT_STATE_ACTIVE) return false;
+    // Claimed: a racing second free of the same block now fails the check above.
+    edataStateSet(ctx.u32, e, EXTENT_STATE_MERGING);
+    slabMarkInFlight(ctx.u32, e, ctx.ownerTag); // as a freed slab's mark (heap/inflight.ts)
+    lstatAddInd(ctx, arena, edataSzind(ctx.u32, e), LSTATS_NDALLOC, 1);
+    if (!arenaIsAuto(ctx, arena)) largeListRemove(ctx, arena, e);
+    paDallocLocked(ctx, arena, e);
+  } finally {
     pacUnlock(ctx, arena);
-    return false;
   }
-  // Claimed: a racing second free of the same block now fails the check above.
-  edataStateSet(ctx.u32, e, EXTENT_STATE_MERGING);
-  slabMarkInFlight(ctx.u32, e, ctx.ownerTag); // in flight until paDalloc (heap/inflight.ts)
-  lstatAdd(ctx, arena, largeUsize(ctx, e), LSTATS_NDALLOC, 1);
-  if (!arenaIsAuto(ctx, arena)) largeListRemove(ctx, arena, e);
-  pacUnlock(ctx, arena);
-  arenaExtentDalloc(ctx, arena, e);
+  arenaHandleDeferredWork(ctx, arena);
   return true;
 }
 

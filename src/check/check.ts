@@ -49,7 +49,7 @@ import {
   edataSzind,
 } from "../extent/edata.js";
 import { emapRead } from "../extent/emap.js";
-import { ESET_LRU_HEAD_B, esetNextents, esetNpages, esetRootW } from "../extent/eset.js";
+import { ESET_LRU_HEAD_B, esetNextents, esetNpages, esetRootW, esetSummaryOk } from "../extent/eset.js";
 import { pacEcacheDirty, pacEcacheMuzzy, pacEcacheRetained } from "../extent/extent.js";
 import { PAC_LOCK_B, PAC_NACTIVE_B } from "../extent/pac_layout.js";
 import { phForEach } from "../extent/ph.js";
@@ -189,6 +189,8 @@ export function checkEcache(
       if (pind !== p)
         problems.push(`C3 ${name}: extent ${e} of ${edataSize(u32, e)} bytes is in class ${p}, not ${pind}`);
     });
+    if (!esetSummaryOk(ctx, ec, p))
+      problems.push(`C3 ${name}: class ${p}'s (sn, addr) summary is not its root's`);
   }
   let lru = 0;
   for (let e = u32[(ec + ESET_LRU_HEAD_B) >>> 2]!; e !== 0; e = u32[(e >>> 2) + EDATA_W_LIST_NEXT]!) {

@@ -41,15 +41,21 @@ export function emapLookupChecked(ctx: HeapCtx, addr: number): number {
 
 function leafFor(ctx: HeapCtx, page: number): number {
   const rootW = (ctx.hdr.rtreeRootB >>> 2) + (page >>> RTREE_LEAF_BITS);
-  let leaf = Atomics.load(ctx.i32, rootW) >>> 0;
+  // A published leaf never changes: a plain read that sees it is enough (0 may be stale: re-read atomically).
+  const leaf = ctx.u32[rootW]!;
+  if (leaf !== 0) return leaf;
+  return leafCreate(ctx, rootW);
+}
+
+function leafCreate(ctx: HeapCtx, rootW: number): number {
+  const leaf = Atomics.load(ctx.i32, rootW) >>> 0;
   if (leaf !== 0) return leaf;
   const b0 = ctx.u32[HDR_BASE0_B >>> 2]!;
   const fresh = baseAlloc(ctx, b0, LEAF_ENTRIES * 4, 64);
   if (fresh === 0) return 0;
   // Two threads may race to create the same leaf: the loser's block stays unused (b0 never frees).
   const prev = Atomics.compareExchange(ctx.i32, rootW, 0, fresh | 0) >>> 0;
-  leaf = prev === 0 ? fresh : prev;
-  return leaf;
+  return prev === 0 ? fresh : prev;
 }
 
 function setPage(ctx: HeapCtx, page: number, e: number): boolean {
@@ -81,8 +87,9 @@ function leavesReady(ctx: HeapCtx, first: number, last: number, interior: boolea
 
 /** Creates the leaves for the first and last page of [addr, addr + size) (extent_split's prepare). */
 export function emapPrepare(ctx: HeapCtx, addr: number, size: number): boolean {
-  const first = Math.floor(addr / ctx.page);
-  return leavesReady(ctx, first, first + size / ctx.page - 1, false);
+  // addr and size are page multiples below 2^32 (record words): shifts, not divisions.
+  const first = addr >>> ctx.lgPage;
+  return leavesReady(ctx, first, first + (size >>> ctx.lgPage) - 1, false);
 }
 
 /**
@@ -91,19 +98,33 @@ export function emapPrepare(ctx: HeapCtx, addr: number, size: number): boolean {
  */
 export function emapRegister(ctx: HeapCtx, e: number): boolean {
   const u32 = ctx.u32;
-  const first = Math.floor(edataBase(u32, e) / ctx.page);
-  const last = first + edataSize(u32, e) / ctx.page - 1;
-  if (!leavesReady(ctx, first, last, edataSlab(u32, e))) return false;
-  if (!setPage(ctx, first, e) || !setPage(ctx, last, e)) return false;
-  if (edataSlab(u32, e)) return emapRegisterInterior(ctx, e);
+  if (edataSlab(u32, e)) return emapRegisterSlab(ctx, e);
+  const first = edataBase(u32, e) >>> ctx.lgPage;
+  const last = first + (edataSize(u32, e) >>> ctx.lgPage) - 1;
+  // Both leaves first (none mapped on OOM); one lookup when both ends share a leaf.
+  const leafFirst = leafFor(ctx, first);
+  if (leafFirst === 0) return false;
+  const leafLast = last >>> RTREE_LEAF_BITS === first >>> RTREE_LEAF_BITS ? leafFirst : leafFor(ctx, last);
+  if (leafLast === 0) return false;
+  u32[(leafFirst >>> 2) + (first & LEAF_MASK)] = e;
+  u32[(leafLast >>> 2) + (last & LEAF_MASK)] = e;
   return true;
+}
+
+function emapRegisterSlab(ctx: HeapCtx, e: number): boolean {
+  const u32 = ctx.u32;
+  const first = edataBase(u32, e) >>> ctx.lgPage;
+  const last = first + (edataSize(u32, e) >>> ctx.lgPage) - 1;
+  if (!leavesReady(ctx, first, last, true)) return false;
+  if (!setPage(ctx, first, e) || !setPage(ctx, last, e)) return false;
+  return emapRegisterInterior(ctx, e);
 }
 
 /** Maps the interior pages of a slab (jemalloc's emap_register_interior). False on OOM, none mapped. */
 export function emapRegisterInterior(ctx: HeapCtx, e: number): boolean {
   const u32 = ctx.u32;
-  const first = Math.floor(edataBase(u32, e) / ctx.page);
-  const last = first + edataSize(u32, e) / ctx.page - 1;
+  const first = edataBase(u32, e) >>> ctx.lgPage;
+  const last = first + (edataSize(u32, e) >>> ctx.lgPage) - 1;
   if (!leavesReady(ctx, first, last, true)) return false;
   for (let p = first + 1; p < last; p++) if (!setPage(ctx, p, e)) return false;
   return true;
@@ -111,8 +132,8 @@ export function emapRegisterInterior(ctx: HeapCtx, e: number): boolean {
 
 export function emapDeregister(ctx: HeapCtx, e: number): void {
   const u32 = ctx.u32;
-  const first = Math.floor(edataBase(u32, e) / ctx.page);
-  const last = first + edataSize(u32, e) / ctx.page - 1;
+  const first = edataBase(u32, e) >>> ctx.lgPage;
+  const last = first + (edataSize(u32, e) >>> ctx.lgPage) - 1;
   // Only a slab has its interior registered: any other extent clears two entries, whatever its size.
   if (edataSlab(u32, e)) {
     for (let p = first; p <= last; p++) clearPage(ctx, p, e);
@@ -125,8 +146,8 @@ export function emapDeregister(ctx: HeapCtx, e: number): void {
 /** Clears the interior pages of a slab that stops being a slab. */
 export function emapDeregisterInterior(ctx: HeapCtx, e: number): void {
   const u32 = ctx.u32;
-  const first = Math.floor(edataBase(u32, e) / ctx.page);
-  const last = first + edataSize(u32, e) / ctx.page - 1;
+  const first = edataBase(u32, e) >>> ctx.lgPage;
+  const last = first + (edataSize(u32, e) >>> ctx.lgPage) - 1;
   for (let p = first + 1; p < last; p++) clearPage(ctx, p, e);
 }
 

@@ -17,19 +17,23 @@
  *  then (8-aligned) nbytes         f64     per class: bytes of member extents
  *  then             nextentsBin    u32     per class: member extents
  *  then             nonempty       bits    per class: 1 when its heap has members (fit skips empty classes)
+ *  then             minSn          serial  per class: sn of the heap's root (valid while non-empty)
+ *  then             minAddr        bytes   per class: addr of the heap's root — jemalloc's heap_min summary,
+ *                                          so first fit compares classes without reading their records
  * ╘═══════════════════════════════════════════════════════╛
  * Synchronization: caller holds the arena's extent lock.
  */
 import { alignUp } from "../layout/index.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import {
+  EDATA_W_ADDR,
   EDATA_W_LIST_NEXT,
   EDATA_W_LIST_PREV,
+  EDATA_W_SN,
   edataAddr,
   edataBase,
   edataSize,
   edataSn,
-  edataSnadComp,
 } from "./edata.js";
 import { phFirst, phInsert, phRemove } from "./ph.js";
 
@@ -50,13 +54,60 @@ export function esetNextentsBinB(nbins: number): number {
 export function esetBitmapB(nbins: number): number {
   return esetNextentsBinB(nbins) + nbins * 4;
 }
+export function esetMinSnB(nbins: number): number {
+  return esetBitmapB(nbins) + Math.ceil(nbins / 32) * 4;
+}
+export function esetMinAddrB(nbins: number): number {
+  return esetMinSnB(nbins) + nbins * 4;
+}
 export function esetBytes(nbins: number): number {
-  return alignUp(esetBitmapB(nbins) + Math.ceil(nbins / 32) * 4, 8);
+  return alignUp(esetMinAddrB(nbins) + nbins * 4, 8);
+}
+
+// The per-class arrays' offsets for the last nbins seen (one heap geometry per process, usually):
+// derived once, not on every insert and remove.
+let offNbins = -1;
+let offNbytesB = 0;
+let offNextentsB = 0;
+let offBitmapB = 0;
+let offMinSnB = 0;
+let offMinAddrB = 0;
+
+function offsetsFor(nbins: number): void {
+  offNbins = nbins;
+  offNbytesB = esetNbytesB(nbins);
+  offNextentsB = esetNextentsBinB(nbins);
+  offBitmapB = esetBitmapB(nbins);
+  offMinSnB = esetMinSnB(nbins);
+  offMinAddrB = esetMinAddrB(nbins);
+}
+
+/** Sets class `pind`'s summary to its root `root` (after the root changed). */
+function summarySet(u32: Uint32Array, ec: number, pind: number, root: number): void {
+  u32[((ec + offMinSnB) >>> 2) + pind] = u32[(root >>> 2) + EDATA_W_SN]!;
+  u32[((ec + offMinAddrB) >>> 2) + pind] = u32[(root >>> 2) + EDATA_W_ADDR]!;
+}
+
+/** Whether class `pind`'s summary names its root's (sn, addr) (for the checker). */
+export function esetSummaryOk(ctx: HeapCtx, ec: number, pind: number): boolean {
+  const u32 = ctx.u32;
+  const root = u32[esetRootW(ec, pind)]!;
+  const nb = ctx.arenaLayout.esetNbins;
+  return (
+    root === 0 ||
+    (u32[((ec + esetMinSnB(nb)) >>> 2) + pind] === edataSn(u32, root) &&
+      u32[((ec + esetMinAddrB(nb)) >>> 2) + pind] === edataAddr(u32, root))
+  );
 }
 
 function bitmapW(ctx: HeapCtx, ec: number): number {
-  return (ec + esetBitmapB(ctx.arenaLayout.esetNbins)) >>> 2;
+  const nb = ctx.arenaLayout.esetNbins;
+  if (nb !== offNbins) offsetsFor(nb);
+  return (ec + offBitmapB) >>> 2;
 }
+
+/** 2^k for k in 0..64, exact doubles (the fit bound without Math.pow). */
+const POW2 = Float64Array.from({ length: 65 }, (_, k) => 2 ** k);
 
 export function esetInit(ctx: HeapCtx, ec: number, state: number, delayCoalesce: boolean): void {
   ctx.u8.fill(0, ec, ec + ctx.arenaLayout.esetBytes);
@@ -88,14 +139,15 @@ export function esetBinNbytes(ctx: HeapCtx, ec: number, pind: number): number {
 }
 
 function binOf(ctx: HeapCtx, size: number): number {
-  return ctx.sc.psz2ind(ctx.sc.pszQuantizeFloor(size));
+  return ctx.sc.pszFloorInd(size);
 }
 
 function statsAdd(ctx: HeapCtx, ec: number, pind: number, size: number, sign: number): void {
   const nb = ctx.arenaLayout.esetNbins;
-  const nw = ((ec + esetNextentsBinB(nb)) >>> 2) + pind;
+  if (nb !== offNbins) offsetsFor(nb);
+  const nw = ((ec + offNextentsB) >>> 2) + pind;
   ctx.u32[nw] = ctx.u32[nw]! + sign;
-  const bd = ((ec + esetNbytesB(nb)) >>> 3) + pind;
+  const bd = ((ec + offNbytesB) >>> 3) + pind;
   ctx.f64[bd] = ctx.f64[bd]! + sign * size;
 }
 
@@ -106,6 +158,7 @@ export function esetInsert(ctx: HeapCtx, ec: number, e: number): void {
   phInsert(u32, esetRootW(ec, pind), e);
   const bw = bitmapW(ctx, ec) + (pind >>> 5);
   u32[bw] = (u32[bw]! | (1 << (pind & 31))) >>> 0;
+  if (u32[esetRootW(ec, pind)] === e) summarySet(u32, ec, pind, e);
   statsAdd(ctx, ec, pind, size, 1);
   // LRU append
   const tail = u32[(ec + ESET_LRU_TAIL_B) >>> 2]!;
@@ -114,7 +167,7 @@ export function esetInsert(ctx: HeapCtx, ec: number, e: number): void {
   if (tail === 0) u32[(ec + ESET_LRU_HEAD_B) >>> 2] = e;
   else u32[(tail >>> 2) + EDATA_W_LIST_NEXT] = e;
   u32[(ec + ESET_LRU_TAIL_B) >>> 2] = e;
-  u32[(ec + ESET_NPAGES_B) >>> 2] = u32[(ec + ESET_NPAGES_B) >>> 2]! + size / ctx.page;
+  u32[(ec + ESET_NPAGES_B) >>> 2] = u32[(ec + ESET_NPAGES_B) >>> 2]! + (size >>> ctx.lgPage);
   u32[(ec + ESET_NEXTENTS_B) >>> 2] = u32[(ec + ESET_NEXTENTS_B) >>> 2]! + 1;
 }
 
@@ -122,11 +175,13 @@ export function esetRemove(ctx: HeapCtx, ec: number, e: number): void {
   const u32 = ctx.u32;
   const size = edataSize(u32, e);
   const pind = binOf(ctx, size);
-  phRemove(u32, esetRootW(ec, pind), e);
-  if (u32[esetRootW(ec, pind)] === 0) {
-    const bw = bitmapW(ctx, ec) + (pind >>> 5);
-    u32[bw] = (u32[bw]! & ~(1 << (pind & 31))) >>> 0;
-  }
+  const rootW = esetRootW(ec, pind);
+  const wasRoot = u32[rootW] === e;
+  phRemove(u32, rootW, e);
+  const root = u32[rootW]!;
+  const bw = bitmapW(ctx, ec) + (pind >>> 5);
+  if (root === 0) u32[bw] = (u32[bw]! & ~(1 << (pind & 31))) >>> 0;
+  else if (wasRoot) summarySet(u32, ec, pind, root);
   statsAdd(ctx, ec, pind, size, -1);
   const prev = u32[(e >>> 2) + EDATA_W_LIST_PREV]!;
   const next = u32[(e >>> 2) + EDATA_W_LIST_NEXT]!;
@@ -136,7 +191,7 @@ export function esetRemove(ctx: HeapCtx, ec: number, e: number): void {
   else u32[(next >>> 2) + EDATA_W_LIST_PREV] = prev;
   u32[(e >>> 2) + EDATA_W_LIST_PREV] = 0;
   u32[(e >>> 2) + EDATA_W_LIST_NEXT] = 0;
-  u32[(ec + ESET_NPAGES_B) >>> 2] = u32[(ec + ESET_NPAGES_B) >>> 2]! - size / ctx.page;
+  u32[(ec + ESET_NPAGES_B) >>> 2] = u32[(ec + ESET_NPAGES_B) >>> 2]! - (size >>> ctx.lgPage);
   u32[(ec + ESET_NEXTENTS_B) >>> 2] = u32[(ec + ESET_NEXTENTS_B) >>> 2]! - 1;
 }
 
@@ -149,27 +204,38 @@ function esetFirstFit(ctx: HeapCtx, ec: number, size: number, exactOnly: boolean
   const u32 = ctx.u32;
   const sc = ctx.sc;
   const nbins = ctx.arenaLayout.esetNbins;
-  const pind = sc.psz2ind(sc.pszQuantizeCeil(size));
+  const pind = sc.pszCeilInd(size);
   if (pind >= nbins) return 0;
   if (exactOnly) return phFirst(u32, esetRootW(ec, pind));
   let ret = 0;
-  const k = 2 ** Math.min(lgMaxFit, 63);
+  const k = POW2[lgMaxFit < 63 ? lgMaxFit : 63]!;
   // (pind2sz(i) >> lg_max_fit) > size, without the shift: floor(a / 2^k) > b  ⇔  a ≥ (b + 1)·2^k
   const tooBig = size * k + k;
-  const psz = sc.pindToSizeTab;
+  // The walk ends at the first class whose size reaches tooBig: found once by psz2ind, not per class.
+  const end = tooBig > sc.pindToSizeTab[nbins - 1]! ? nbins : sc.psz2ind(tooBig);
   const bw = bitmapW(ctx, ec);
   const rootW = esetRootW(ec, 0);
+  const snW = (ec + offMinSnB) >>> 2;
+  const addrW = (ec + offMinAddrB) >>> 2;
+  let retSn = 0;
+  let retAddr = 0;
   const nwords = (nbins + 31) >>> 5;
-  // Walk the non-empty classes from pind up, one bitmap word at a time.
+  // Walk the non-empty classes from pind up, one bitmap word at a time, comparing the classes'
+  // (sn, addr) summaries (edata_snad_comp on heap_min) instead of their root records.
   for (let wi = pind >>> 5; wi < nwords; wi++) {
     let word = u32[bw + wi]!;
     if (wi === pind >>> 5) word = (word & (0xffffffff << (pind & 31))) >>> 0;
     while (word !== 0) {
       const i = wi * 32 + (31 - Math.clz32(word & -word));
-      if (i >= nbins || psz[i]! >= tooBig) return ret;
+      if (i >= end) return ret;
       word = (word & (word - 1)) >>> 0;
-      const root = u32[rootW + i]!;
-      if (ret === 0 || edataSnadComp(u32, root, ret) < 0) ret = root;
+      const sn = u32[snW + i]!;
+      const addr = u32[addrW + i]!;
+      if (ret === 0 || sn < retSn || (sn === retSn && addr < retAddr)) {
+        ret = u32[rootW + i]!;
+        retSn = sn;
+        retAddr = addr;
+      }
     }
   }
   return ret;

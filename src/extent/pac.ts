@@ -121,27 +121,40 @@ export function paAlloc(
 ): number {
   pacLock(ctx, pac);
   try {
-    if (ctx.failpoint !== null) ctx.failpoint("extent.locked");
-    const e = pacAllocReal(ctx, pac, size, alignment, zero);
-    if (e === 0) return 0;
-    edataSzindSet(ctx.u32, e, szind);
-    edataSlabSet(ctx.u32, e, slab);
-    // A slab is the caller's, outside every list, from here until its bin installs it: mark it now,
-    // under this lock, so a thread terminated before that leaves it recoverable (heap/inflight.ts).
-    if (slab) edataMarkInFlight(ctx.u32, e, ctx.ownerTag);
-    f64AddB(ctx.f64, pac + PAC_NACTIVE_B, size / ctx.page);
-    if (slab && size > 2 * ctx.page && !emapRegisterInterior(ctx, e)) {
-      // No page-map leaf for the interior (OOM): the extent goes back as paDalloc would return it.
-      edataSlabSet(ctx.u32, e, false);
-      edataSzindSet(ctx.u32, e, ctx.sc.nsizes);
-      f64AddB(ctx.f64, pac + PAC_NACTIVE_B, -size / ctx.page);
-      ecacheDalloc(ctx, pac, pacEcacheDirty(ctx, pac), e);
-      return 0;
-    }
-    return e;
+    return paAllocLocked(ctx, pac, size, alignment, slab, szind, zero);
   } finally {
     pacUnlock(ctx, pac);
   }
+}
+
+/** paAlloc with the arena's extent lock already held (the large path finishes under the same lock). */
+export function paAllocLocked(
+  ctx: HeapCtx,
+  pac: number,
+  size: number,
+  alignment: number,
+  slab: boolean,
+  szind: number,
+  zero: boolean,
+): number {
+  if (ctx.failpoint !== null) ctx.failpoint("extent.locked");
+  const e = pacAllocReal(ctx, pac, size, alignment, zero);
+  if (e === 0) return 0;
+  edataSzindSet(ctx.u32, e, szind);
+  edataSlabSet(ctx.u32, e, slab);
+  // A slab is the caller's, outside every list, from here until its bin installs it: mark it now,
+  // under this lock, so a thread terminated before that leaves it recoverable (heap/inflight.ts).
+  if (slab) edataMarkInFlight(ctx.u32, e, ctx.ownerTag);
+  f64AddB(ctx.f64, pac + PAC_NACTIVE_B, size / ctx.page);
+  if (slab && size > 2 * ctx.page && !emapRegisterInterior(ctx, e)) {
+    // No page-map leaf for the interior (OOM): the extent goes back as paDalloc would return it.
+    edataSlabSet(ctx.u32, e, false);
+    edataSzindSet(ctx.u32, e, ctx.sc.nsizes);
+    f64AddB(ctx.f64, pac + PAC_NACTIVE_B, -size / ctx.page);
+    ecacheDalloc(ctx, pac, pacEcacheDirty(ctx, pac), e);
+    return 0;
+  }
+  return e;
 }
 
 /**
@@ -151,19 +164,24 @@ export function paAlloc(
 export function paDalloc(ctx: HeapCtx, pac: number, e: number): void {
   pacLock(ctx, pac);
   try {
-    const u32 = ctx.u32;
-    if (edataSlab(u32, e)) {
-      emapDeregisterInterior(ctx, e);
-      edataSlabSet(u32, e, false);
-    }
-    edataAddrSet(u32, e, edataBase(u32, e));
-    edataSzindSet(u32, e, ctx.sc.nsizes);
-    f64AddB(ctx.f64, pac + PAC_NACTIVE_B, -edataSize(u32, e) / ctx.page);
-    if (ctx.failpoint !== null) ctx.failpoint("extent.dalloc.mid");
-    ecacheDalloc(ctx, pac, pacEcacheDirty(ctx, pac), e);
+    paDallocLocked(ctx, pac, e);
   } finally {
     pacUnlock(ctx, pac);
   }
+}
+
+/** paDalloc with the arena's extent lock already held (the large free claims and frees in one section). */
+export function paDallocLocked(ctx: HeapCtx, pac: number, e: number): void {
+  const u32 = ctx.u32;
+  if (edataSlab(u32, e)) {
+    emapDeregisterInterior(ctx, e);
+    edataSlabSet(u32, e, false);
+  }
+  edataAddrSet(u32, e, edataBase(u32, e));
+  edataSzindSet(u32, e, ctx.sc.nsizes);
+  f64AddB(ctx.f64, pac + PAC_NACTIVE_B, -edataSize(u32, e) / ctx.page);
+  if (ctx.failpoint !== null) ctx.failpoint("extent.dalloc.mid");
+  ecacheDalloc(ctx, pac, pacEcacheDirty(ctx, pac), e);
 }
 
 /** pa_expand: grow a large extent in place into the free pages right above it. True on failure. */

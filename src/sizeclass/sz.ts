@@ -61,6 +61,9 @@ export function checkSize(size: unknown, what = "size"): number {
   return size;
 }
 
+/** Extents shorter than this many pages find their extent-set class in a table (16 MiB at 4 KiB pages). */
+const PSZ_TAB_PAGES = 4096;
+
 export class SizeClasses {
   readonly lgQuantum: number;
   readonly lgPage: number;
@@ -102,6 +105,8 @@ export class SizeClasses {
   readonly pindToSizeTab: Float64Array;
   /** Largest tiny class (quantum / 2), or 0 when lg_quantum is 3 and there is none. */
   readonly #tinyMaxclass: number;
+  /** By page count < PSZ_TAB_PAGES: [0, n) psz2ind(pszQuantizeFloor), [n, 2n) psz2ind(pszQuantizeCeil); built on first use. */
+  #pszIndTab: Uint16Array | null = null;
 
   constructor(cfg: SizeClassConfig, opts?: SizeClassOptions) {
     const c = sizeClassConfig(cfg);
@@ -300,6 +305,34 @@ export class SizeClasses {
     const pind = this.psz2ind(size - this.largePad + 1);
     if (pind === 0) return size;
     return this.pindToSizeTab[pind - 1]! + this.largePad;
+  }
+
+  /**
+   * psz2ind(pszQuantizeFloor(size)): the extent-set class of a free extent of `size` (a page
+   * multiple > 0). A table lookup for extents under PSZ_TAB_PAGES pages, else computed.
+   */
+  pszFloorInd(size: number): number {
+    const n = size / this.page;
+    if (n < PSZ_TAB_PAGES && n > 0 && (n | 0) === n) return (this.#pszIndTab ?? this.#buildPszIndTab())[n]!;
+    return this.psz2ind(this.pszQuantizeFloor(size));
+  }
+
+  /** psz2ind(pszQuantizeCeil(size)): the first extent-set class that can hold `size` (a page multiple > 0). */
+  pszCeilInd(size: number): number {
+    const n = size / this.page;
+    if (n < PSZ_TAB_PAGES && n > 0 && (n | 0) === n)
+      return (this.#pszIndTab ?? this.#buildPszIndTab())[PSZ_TAB_PAGES + n]!;
+    return this.psz2ind(this.pszQuantizeCeil(size));
+  }
+
+  #buildPszIndTab(): Uint16Array {
+    const tab = new Uint16Array(2 * PSZ_TAB_PAGES);
+    for (let n = 1; n < PSZ_TAB_PAGES; n++) {
+      tab[n] = this.psz2ind(this.pszQuantizeFloor(n * this.page));
+      tab[PSZ_TAB_PAGES + n] = this.psz2ind(this.pszQuantizeCeil(n * this.page));
+    }
+    this.#pszIndTab = tab;
+    return tab;
   }
 
   /** sz_psz_quantize_ceil: smallest (page class + largePad) >= size. */

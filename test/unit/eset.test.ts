@@ -28,6 +28,7 @@ import {
   esetNpages,
   esetRemove,
   esetState,
+  esetSummaryOk,
 } from "../../src/extent/eset.js";
 import { Heap } from "../../src/heap.js";
 import { alignUp } from "../../src/layout/index.js";
@@ -158,6 +159,8 @@ function checkStats(b: Bench, members: Member[], lru: number[]): void {
       expect(esetBinNextents(ctx, EC, c), `class ${c} nextents`).toBe(n.get(c) ?? 0);
     if (esetBinNbytes(ctx, EC, c) !== (bytes.get(c) ?? 0))
       expect(esetBinNbytes(ctx, EC, c), `class ${c} nbytes`).toBe(bytes.get(c) ?? 0);
+    // The class's (sn, addr) summary, which first fit compares, names its heap's root.
+    if (!esetSummaryOk(ctx, EC, c)) expect(esetSummaryOk(ctx, EC, c), `class ${c} summary`).toBe(true);
   }
   const walk: number[] = [];
   for (let e = esetLruFirst(ctx, EC); e !== 0; e = ctx.u32[(e >>> 2) + EDATA_W_LIST_NEXT]!) walk.push(e);

@@ -255,6 +255,22 @@ describe.each(SWEEP_CONFIGS)("lookup vs compute, q$lgQuantum p$lgPage", (cfg) =>
     }
   });
 
+  it("pszFloorInd / pszCeilInd (extent-set classes by table) equal psz2ind of pszQuantizeFloor / Ceil", () => {
+    const bad: number[] = [];
+    const check = (size: number) => {
+      if (sc.pszFloorInd(size) !== sc.psz2ind(sc.pszQuantizeFloor(size))) bad.push(size);
+      if (sc.pszCeilInd(size) !== sc.psz2ind(sc.pszQuantizeCeil(size))) bad.push(-size);
+    };
+    // Every page count in and past the table, then page-class boundaries ± 1 page up to 2^40.
+    for (let n = 1; n <= 9000; n++) check(n * sc.page);
+    for (let p = 0; p < sc.npsizes; p++) {
+      const c = sc.pind2sz(p);
+      if (c > 2 ** 40) break;
+      for (const s of [c - sc.page, c, c + sc.page, c + 2 * sc.page]) if (s > 0) check(s);
+    }
+    expect(bad).toEqual([]);
+  });
+
   it("size2indexTab has 513 entries and s2u(0) is the 8-byte class", () => {
     expect(sc.size2indexTab.length).toBe(513);
     expect(sc.s2u(0)).toBe(8);
