@@ -106,8 +106,21 @@ export function backgroundHooksNone(): BackgroundHooks {
   return { inactivityCheck() {}, maybeDeferredWork() {}, arenaNew() {} };
 }
 
+/**
+ * A heap inside a WebAssembly.Memory (src/wasm): its offset 0 lies at a byte `base` of the memory, and
+ * growing the memory replaces the buffer object, so every thread must refresh its views.
+ */
+export interface HeapSpace {
+  /** Grows the memory so that heap offsets [0, end) exist, refreshing this thread's views; false: cannot. */
+  ensure(ctx: HeapCtx, end: number): boolean;
+  /** Refreshes this thread's views if the memory's buffer object changed (another thread grew it). */
+  refresh(ctx: HeapCtx): void;
+}
+
 export interface HeapCtx {
   readonly buffer: SharedArrayBuffer | ArrayBuffer;
+  /** Set for a heap inside a WebAssembly.Memory (the views then start at its base); else null. */
+  space?: HeapSpace | null;
   readonly shared: boolean;
   readonly u8: Uint8Array;
   readonly i32: Int32Array;

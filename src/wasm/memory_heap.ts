@@ -1,0 +1,296 @@
+/**
+ * memory_heap: a Heap inside a WebAssembly.Memory. The allocator runs on heap offsets (its views start
+ * at `base`, see space.ts); this handle is what users and the module see, so every pointer that crosses
+ * it is a module address (heap offset + base), and `u8`/`i32`/`u32`/`f64`/`dv` cover the whole memory,
+ * so `heap.u8[p]` reads what the module's `*p` reads. Each call first catches up with a memory another
+ * thread grew, and repeats a call that failed only because this thread's views were short (space.ts).
+ * Ordinary heaps never meet this class: their methods and fast paths are untouched.
+ */
+import { HDR_LOCK_MAP_B, HDR_TOP_B, THREAD_LAST_ERROR_B } from "../ctx/header.js";
+import { threadEvents } from "../ctx/events.js";
+import { EINVAL, ENOMEM } from "../errors.js";
+import { heapLock, heapUnlock } from "../extent/lock.js";
+import { mallocxLgAlign } from "../flags.js";
+import { Heap } from "../heap.js";
+import type { Derived } from "../heap/boot.js";
+import type { HeapCtx } from "../ctx/ctx.js";
+import { fixedViews, type Views } from "../layout/index.js";
+import { hostWriteError } from "../platform/index.js";
+import { headroomBytes, type MemorySpace } from "./space.js";
+import { wasmImportsOf, type WasmImports } from "./imports.js";
+
+export class WasmHeap extends Heap {
+  readonly memory: import("../heap/boot.js").WasmMemory;
+  /** Module address of heap offset 0 (a multiple of 64 KiB). */
+  readonly base: number;
+  /** Largest alignment a module address can be given (the largest power of two dividing base). */
+  readonly maxAlign: number;
+  readonly #space: MemorySpace;
+  #full: Views;
+  #imports: WasmImports | null = null;
+  readonly #strings = new Map<string, number>();
+
+  /** @internal built by wasm/create.ts */
+  constructor(ctx: HeapCtx, derived: Derived, space: MemorySpace, writer?: (msg: string) => void) {
+    super(ctx, derived);
+    this.memory = space.memory;
+    this.base = space.baseB;
+    this.maxAlign = space.baseB === 0 ? 2 ** 32 : space.baseB & -space.baseB;
+    this.#space = space;
+    this.#full = fixedViews(space.memory.buffer);
+    const out = writer ?? hostWriteError;
+    threadEvents(ctx).printer = (opts) => out(this.statsPrint(opts));
+  }
+
+  // ---- views over the whole memory (module addresses) -------------------------------------------
+
+  #views(): Views {
+    const buf = this.memory.buffer;
+    if (this.#full.u8.buffer !== buf) this.#full = fixedViews(buf);
+    return this.#full;
+  }
+  override get buffer(): SharedArrayBuffer | ArrayBuffer {
+    return this.memory.buffer;
+  }
+  override get u8(): Uint8Array {
+    return this.#views().u8;
+  }
+  override get i32(): Int32Array {
+    return this.#views().i32;
+  }
+  override get u32(): Uint32Array {
+    return this.#views().u32;
+  }
+  override get f64(): Float64Array {
+    return this.#views().f64;
+  }
+  override get dv(): DataView {
+    return this.#views().dv;
+  }
+
+  /** The module's imports: malloc, free, ... with C's conventions (imports.ts). */
+  override wasmImports(): WasmImports {
+    this.#imports ??= wasmImportsOf(this);
+    return this.#imports;
+  }
+
+  // ---- catching up, growing ahead, retrying ------------------------------------------------------
+
+  /** Refreshes views a grown memory made stale, and grows ahead when the top nears the memory's end. */
+  #sync(): void {
+    const ctx = this.ctx;
+    const sp = this.#space;
+    sp.refresh(ctx);
+    sp.retry = false;
+    const top = ctx.f64[HDR_TOP_B >>> 3]!;
+    const have = ctx.buffer.byteLength - this.base;
+    if (top + headroomBytes(top) / 2 > have && have < sp.maxBytes) this.#grow(top + headroomBytes(top));
+    sp.viewEnd = ctx.buffer.byteLength - this.base;
+  }
+
+  /** Grows the memory to hold heap offsets [0, end) (at most the maximum), between calls. */
+  #grow(end: number): boolean {
+    const ctx = this.ctx;
+    const sp = this.#space;
+    let ok: boolean;
+    heapLock(ctx, HDR_LOCK_MAP_B);
+    try {
+      ok = sp.grow(Math.min(sp.maxBytes, end), 0);
+      // A non-shared memory detached the old buffer: the unlock needs the new views already.
+      sp.refresh(ctx);
+    } finally {
+      heapUnlock(ctx, HDR_LOCK_MAP_B);
+    }
+    sp.refresh(ctx);
+    return ok;
+  }
+
+  /** After a call failed: true if it failed only for want of memory the memory could grow to (done now). */
+  #again(): boolean {
+    const sp = this.#space;
+    if (!sp.retry) return false;
+    sp.retry = false;
+    if (!this.#grow(sp.need + headroomBytes(sp.need))) return false;
+    sp.viewEnd = this.ctx.buffer.byteLength - this.base;
+    return true;
+  }
+
+  #lastErrorW(): number {
+    return (this.ctx.threadB + THREAD_LAST_ERROR_B) >>> 2;
+  }
+
+  /** Runs an allocating call, again after a growth; keeps lastError as it was when it then succeeds. */
+  #alloc(call: () => number): number {
+    this.#sync();
+    const w = this.#lastErrorW();
+    const err = this.ctx.u32[w]!;
+    let p = call();
+    for (let i = 0; p === 0 && i < 4 && this.#again(); i++) {
+      this.ctx.u32[w] = err;
+      p = call();
+    }
+    return p === 0 ? 0 : p + this.base;
+  }
+
+  /** A module address as a heap offset; -1 after reporting one that cannot be the heap's. */
+  #in(ptr: number, fn: string): number {
+    if (typeof ptr !== "number" || !Number.isInteger(ptr) || ptr === 0) return ptr;
+    if (ptr >= this.base && ptr < 2 ** 32) return ptr - this.base;
+    if (ptr < 0 || ptr >= 2 ** 32) return ptr; // the range error names it
+    this.#reportAbs(
+      "invalid-pointer",
+      fn,
+      ptr,
+      "pointer lies below the heap's base (not returned by this heap)",
+    );
+    return -1;
+  }
+
+  #reportAbs(kind: string, fn: string, ptr: number, detail: string): void {
+    super._report(kind, fn, ptr, detail);
+  }
+
+  /** @internal misuse of a module address (already absolute) for the corruption handler. */
+  reportForeign(kind: string, fn: string, ptr: number, detail: string): void {
+    this.#reportAbs(kind, fn, ptr, detail);
+  }
+
+  /** Reports name module addresses. */
+  protected override _report(kind: string, fn: string, ptr: number, detail: string): void {
+    super._report(kind, fn, ptr + this.base, detail);
+  }
+
+  /** An alignment a module address cannot have at this base: refused (C11's unsupported alignment). */
+  #alignTooLarge(alignment: number): boolean {
+    return typeof alignment === "number" && alignment > this.maxAlign;
+  }
+
+  // ---- the C API in module addresses ---------------------------------------------------------------
+
+  override malloc(size: number): number {
+    return this.#alloc(() => super.malloc(size));
+  }
+  override calloc(n: number, size: number): number {
+    return this.#alloc(() => super.calloc(n, size));
+  }
+  override alignedAlloc(alignment: number, size: number): number {
+    if (this.#alignTooLarge(alignment)) return this._fail(EINVAL);
+    return this.#alloc(() => super.alignedAlloc(alignment, size));
+  }
+  override posixMemalign(alignment: number, size: number): { error: number; ptr: number } {
+    if (this.#alignTooLarge(alignment)) return { error: EINVAL, ptr: 0 };
+    let error = 0;
+    const ptr = this.#alloc(() => {
+      const r = super.posixMemalign(alignment, size);
+      error = r.error;
+      return r.ptr;
+    });
+    return { error: ptr === 0 ? error || ENOMEM : 0, ptr };
+  }
+  override mallocx(size: number, flags = 0): number {
+    if (typeof flags === "number" && this.#alignTooLarge(2 ** mallocxLgAlign(flags)))
+      return this._fail(ENOMEM);
+    return this.#alloc(() => super.mallocx(size, flags));
+  }
+  override realloc(ptr: number, size: number): number {
+    const q = this.#in(ptr, "realloc");
+    if (q === -1) return 0;
+    return this.#alloc(() => super.realloc(q, size));
+  }
+  override rallocx(ptr: number, size: number, flags = 0): number {
+    const q = this.#in(ptr, "rallocx");
+    if (q === -1) return 0;
+    if (typeof flags === "number" && this.#alignTooLarge(2 ** mallocxLgAlign(flags)))
+      return this._fail(ENOMEM);
+    return this.#alloc(() => super.rallocx(q, size, flags));
+  }
+  override xallocx(ptr: number, size: number, extra = 0, flags = 0): number {
+    const q = this.#in(ptr, "xallocx");
+    if (q === -1) return 0;
+    this.#sync();
+    return super.xallocx(q, size, extra, flags);
+  }
+  override free(ptr: number): void {
+    const q = this.#in(ptr, "free");
+    if (q === -1) return;
+    this.#sync();
+    super.free(q);
+  }
+  override dallocx(ptr: number, flags = 0): void {
+    const q = this.#in(ptr, "dallocx");
+    if (q === -1) return;
+    this.#sync();
+    super.dallocx(q, flags);
+  }
+  override sdallocx(ptr: number, size: number, flags = 0): void {
+    const q = this.#in(ptr, "sdallocx");
+    if (q === -1) return;
+    this.#sync();
+    super.sdallocx(q, size, flags);
+  }
+  override mallocUsableSize(ptr: number): number {
+    const q = this.#in(ptr, "mallocUsableSize");
+    if (q === -1) return 0;
+    this.#sync();
+    return super.mallocUsableSize(q);
+  }
+  override sallocx(ptr: number, flags = 0): number {
+    const q = this.#in(ptr, "sallocx");
+    if (q === -1) return 0;
+    this.#sync();
+    return super.sallocx(q, flags);
+  }
+  override arenaOf(ptr: number): number {
+    const q = this.#in(ptr, "arenaOf");
+    if (q === -1) return -1;
+    this.#sync();
+    return super.arenaOf(q);
+  }
+
+  /** mallctl, with arenas.lookup taking a module address. */
+  override mallctl(name: string, newValue?: unknown): unknown {
+    this.#sync();
+    if (name === "arenas.lookup" && typeof newValue === "number" && newValue >= this.base)
+      newValue = newValue - this.base;
+    if (name === "background_thread" && newValue === true)
+      throw new TypeError(
+        "mallctl(background_thread): background threads are not available for a heap inside a WebAssembly.Memory",
+      );
+    try {
+      return super.mallctl(name, newValue);
+    } catch (err) {
+      // Failed only because this thread's views were short (space.ts): the memory has grown now.
+      if (!this.#again()) throw err;
+      return super.mallctl(name, newValue);
+    }
+  }
+
+  override check(): ReturnType<Heap["check"]> {
+    this.#sync();
+    return super.check();
+  }
+
+  override statsPrint(opts?: string): string {
+    this.#sync();
+    return super.statsPrint(opts);
+  }
+
+  /** @internal a NUL-terminated copy of `s` in the heap, kept (jemalloc hands out static strings). */
+  cStringOf(s: string): number {
+    let p = this.#strings.get(s);
+    if (p === undefined) {
+      const b = new TextEncoder().encode(s);
+      p = this.malloc(b.length + 1);
+      if (p === 0) return 0;
+      this.u8.set(b, p);
+      this.u8[p + b.length] = 0;
+      this.#strings.set(s, p);
+    }
+    return p;
+  }
+
+  /** Whether `[p, p + bytes)` lies inside the memory now (for pointers the module passes). */
+  inMemory(p: number, bytes: number): boolean {
+    return p >= 0 && p + bytes <= this.memory.buffer.byteLength;
+  }
+}

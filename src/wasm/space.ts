@@ -1,0 +1,173 @@
+/**
+ * space: the heap's address space inside a WebAssembly.Memory.
+ *
+ * Why the heap starts at `base` and translates at its API (instead of using the module's addresses
+ * internally): every record of the heap is addressed by offsets from its header, which the code puts at
+ * offset 0 (HDR_* constants, a few hundred uses); a WasmMemory cannot be built over an existing
+ * buffer, and the module's data and stack own the bytes below `base`. So the heap's views start at byte
+ * `base` of the memory (heap offset 0 = module address `base`), nothing inside the allocator changes,
+ * and a memory-backed handle (memory_heap.ts) adds or subtracts `base` where pointers cross its API.
+ * The page placement (src/extent/pages.ts, Linux-like hugepage residues) works on heap offsets as
+ * before; because `base` is a multiple of the 64 KiB wasm page, a module address is aligned to any
+ * power of two up to the largest one dividing `base` exactly when its heap offset is, and larger
+ * alignments are refused (memory_heap.ts).
+ *
+ * Growth: memory.grow() in 64 KiB pages, up to the memory's maximum (found by linking probe modules,
+ * memoryMaxPages). Growing hands out a new buffer object (shared: a new SharedArrayBuffer over the same
+ * bytes, which other threads see on `memory.buffer`; not shared: the old ArrayBuffer is detached), so
+ * views must be refreshed. The allocator keeps views in locals within a call, so a call never has its
+ * views changed under it: when a call needs more memory than its views covered when it began, `ensure`
+ * fails the mapping as out of memory (as when the memory is at its maximum; the allocator undoes
+ * nothing it cannot); the handle then grows the memory, refreshes its views and runs the call again
+ * (memory_heap.ts). A non-shared memory detaches its old buffer on growth, so growth inside a call is
+ * not an option there at all. Each call first refreshes the views if the buffer object changed, and
+ * grows ahead of need (HEADROOM), so that the retry is rare. A thread also refreshes after taking any
+ * heap lock (heapLock calls `refresh`), for records another thread placed in memory it grew meanwhile.
+ */
+import type { HeapCtx, HeapSpace } from "../ctx/ctx.js";
+import type { WasmMemory } from "../heap/boot.js";
+import { fixedViews } from "../layout/index.js";
+
+/** The WebAssembly constructors this module uses (the project's lib has no WebAssembly types). */
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+  LinkError: new (...a: never[]) => Error;
+}
+const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+export const WASM_PAGE_BYTES = 65536;
+/** Largest wasm32 memory, in pages (4 GiB). */
+export const WASM_MAX_PAGES = 65536;
+
+/** Mutable view of the context's view fields (they change only here, between calls). */
+type MutableViews = {
+  -readonly [K in "buffer" | "u8" | "i32" | "u32" | "f64" | "dv"]: HeapCtx[K];
+};
+
+/** Points this thread's context at `buffer` (the memory's current buffer object). */
+export function viewsRefresh(ctx: HeapCtx, buffer: SharedArrayBuffer | ArrayBuffer, baseB: number): void {
+  const v = fixedViews(buffer, baseB);
+  const m = ctx as unknown as MutableViews;
+  m.buffer = buffer;
+  m.u8 = v.u8;
+  m.i32 = v.i32;
+  m.u32 = v.u32;
+  m.f64 = v.f64;
+  m.dv = v.dv;
+}
+
+/** A wasm module of one import, `(import "e" "m" (memory 0 maxPages [shared]))`, in binary. */
+function probeModule(maxPages: number, shared: boolean): Uint8Array {
+  const leb = (n: number): number[] => {
+    const out: number[] = [];
+    do {
+      let b = n & 0x7f;
+      n = Math.floor(n / 128);
+      if (n !== 0) b |= 0x80;
+      out.push(b);
+    } while (n !== 0);
+    return out;
+  };
+  const entry = [1, 0x65, 1, 0x6d, 0x02, shared ? 0x03 : 0x01, 0x00, ...leb(maxPages)];
+  const section = [1, ...entry];
+  return new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 0x02, ...leb(section.length), ...section]);
+}
+
+/** Whether `memory` links where a memory of at most `maxPages` pages is imported. */
+function linksBelow(memory: WasmMemory, maxPages: number, shared: boolean): boolean {
+  try {
+    new WA.Instance(new WA.Module(probeModule(maxPages, shared)), { e: { m: memory } });
+    return true;
+  } catch (err) {
+    if (err instanceof WA.LinkError) return false;
+    throw err;
+  }
+}
+
+/**
+ * The memory's maximum in pages, or null when it has none. JavaScript cannot read it (type reflection
+ * is not shipped), but an import declaring maximum M links only a memory whose maximum is at most M:
+ * a binary search over M finds it (17 tiny instantiations).
+ */
+export function memoryMaxPages(memory: WasmMemory, shared: boolean): number | null {
+  if (!linksBelow(memory, WASM_MAX_PAGES, shared)) return null;
+  let lo = 0;
+  let hi = WASM_MAX_PAGES;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (linksBelow(memory, mid, shared)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/** Growth of a memory-backed heap: the HeapSpace the allocator calls, and what the handle asks of it. */
+export class MemorySpace implements HeapSpace {
+  /** Set when a call failed only because its views were short: the handle refreshes and retries. */
+  retry = false;
+  /** During creation the views may change inside the call (nothing holds them yet). */
+  booting = true;
+  /** Heap bytes this thread's views covered when its current call began (set by the handle). */
+  viewEnd = 0;
+  /** Heap bytes the failed call needed. */
+  need = 0;
+
+  constructor(
+    readonly memory: WasmMemory,
+    readonly baseB: number,
+    /** Largest heap size (the memory's maximum minus base, or less). */
+    readonly maxBytes: number,
+  ) {}
+
+  /** Heap bytes the memory holds now. */
+  heapBytes(): number {
+    return this.memory.buffer.byteLength - this.baseB;
+  }
+
+  /** Grows the memory to hold heap offsets [0, end) plus headroom (capped); false if it cannot. */
+  grow(end: number, headroom: number): boolean {
+    const have = this.heapBytes();
+    if (have >= end) return true;
+    const want = Math.min(this.maxBytes, Math.max(end, end + headroom));
+    const pages = Math.ceil((want - have) / WASM_PAGE_BYTES);
+    try {
+      this.memory.grow(pages);
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err;
+      // The engine refused the headroom (or the maximum): the bare need may still fit.
+      try {
+        this.memory.grow(Math.ceil((end - have) / WASM_PAGE_BYTES));
+      } catch (err2) {
+        if (err2 instanceof RangeError) return false;
+        throw err2;
+      }
+    }
+    return this.heapBytes() >= end;
+  }
+
+  ensure(ctx: HeapCtx, end: number): boolean {
+    if (end > this.maxBytes) return false;
+    if (this.booting) {
+      if (ctx.buffer.byteLength - this.baseB >= end) return true;
+      if (!this.grow(end, headroomBytes(end))) return false;
+      viewsRefresh(ctx, this.memory.buffer, this.baseB);
+      return true;
+    }
+    // Only what the call's views covered when it began: its locals may hold those views.
+    if (end <= this.viewEnd) return true;
+    if (end > this.need) this.need = end;
+    this.retry = true;
+    return false;
+  }
+
+  refresh(ctx: HeapCtx): void {
+    const buf = this.memory.buffer;
+    if (buf !== ctx.buffer) viewsRefresh(ctx, buf, this.baseB);
+  }
+}
+
+/** Growth ahead of need: an eighth of the heap, at least 1 MiB. */
+export function headroomBytes(heapBytes: number): number {
+  return Math.max(1 << 20, Math.ceil(heapBytes / 8 / WASM_PAGE_BYTES) * WASM_PAGE_BYTES);
+}
