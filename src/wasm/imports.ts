@@ -8,7 +8,7 @@
  */
 import { EFAULT, EINVAL } from "../errors.js";
 import { mallctlC } from "./mallctl_c.js";
-import type { WasmHeap } from "./memory_heap.js";
+import type { CHeap } from "./c_heap.js";
 
 /** The import object's functions (C signatures in README, "WebAssembly"). */
 export interface WasmImports {
@@ -36,7 +36,7 @@ function cFail<T>(err: unknown, result: T): T {
   throw err;
 }
 
-export function wasmImportsOf(heap: WasmHeap): WasmImports {
+export function wasmImportsOf(heap: CHeap): WasmImports {
   const u = (x: number): number => x >>> 0;
   const alloc = (f: () => number): number => {
     try {

@@ -9,7 +9,7 @@
 import { EFAULT, EINVAL, MallctlError } from "../errors.js";
 import { MALLCTL_ROOT } from "../mallctl/index.js";
 import { type CType, nodeByMib, resolveName } from "../mallctl/tree.js";
-import type { WasmHeap } from "./memory_heap.js";
+import type { CHeap } from "./c_heap.js";
 
 /** Longest name read (jemalloc's names are far shorter). */
 const NAME_MAX_BYTES = 256;
@@ -38,14 +38,14 @@ function ctypeBytes(t: CType): number {
 }
 
 /** A NUL-terminated string at `p`, or null when none ends inside the memory within `max` bytes. */
-function cString(heap: WasmHeap, p: number, max: number): string | null {
+function cString(heap: CHeap, p: number, max: number): string | null {
   const u8 = heap.u8;
   const end = Math.min(u8.length, p + max);
   for (let i = p; i < end; i++) if (u8[i] === 0) return new TextDecoder().decode(u8.slice(p, i));
   return null;
 }
 
-function readValue(heap: WasmHeap, t: CType, p: number): unknown {
+function readValue(heap: CHeap, t: CType, p: number): unknown {
   const dv = heap.dv;
   switch (t) {
     case "bool":
@@ -67,7 +67,7 @@ function readValue(heap: WasmHeap, t: CType, p: number): unknown {
 }
 
 /** The value's bytes in the type's wasm32 representation. */
-function encode(heap: WasmHeap, t: CType, v: unknown): Uint8Array {
+function encode(heap: CHeap, t: CType, v: unknown): Uint8Array {
   const out = new Uint8Array(ctypeBytes(t));
   const dv = new DataView(out.buffer);
   if (t === "bool") dv.setUint8(0, v ? 1 : 0);
@@ -85,7 +85,7 @@ function mallctlErrno(err: unknown): number {
 }
 
 export function mallctlC(
-  heap: WasmHeap,
+  heap: CHeap,
   nameP: number,
   oldp: number,
   oldlenp: number,
