@@ -38,7 +38,6 @@ function decayOne(
     return false;
   }
   if (!lockTryAcquire(ctx.i32, (pac + PAC_LOCK_B) >>> 2, ctx.ownerTag)) return true;
-  if (ctx.space) ctx.space.refresh(ctx); // as heapLock does
   let npagesNew = -1;
   try {
     if (pacMaybeDecayPurge(ctx, pac, decayB, ec, eagerness)) npagesNew = decayEpochNpagesDelta(ctx, decayB);

@@ -107,14 +107,12 @@ export function backgroundHooksNone(): BackgroundHooks {
 }
 
 /**
- * A heap inside a WebAssembly.Memory (src/wasm): its offset 0 lies at a byte `base` of the memory, and
- * growing the memory replaces the buffer object, so every thread must refresh its views.
+ * A heap inside a WebAssembly.Memory (src/wasm): its offset 0 lies inside the memory, and growing the
+ * memory replaces the buffer object, so mapping waits until every thread's views cover the new pages.
  */
 export interface HeapSpace {
-  /** Grows the memory so that heap offsets [0, end) exist, refreshing this thread's views; false: cannot. */
+  /** Whether heap offsets [0, end) may be mapped now (the memory and every thread's views cover them). */
   ensure(ctx: HeapCtx, end: number): boolean;
-  /** Refreshes this thread's views if the memory's buffer object changed (another thread grew it). */
-  refresh(ctx: HeapCtx): void;
 }
 
 export interface HeapCtx {

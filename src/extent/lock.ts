@@ -74,8 +74,6 @@ export function poisonedError(fn: string, word: number): HeapPoisonedError {
 export function heapLock(ctx: HeapCtx, lockB: number): void {
   if (lockAcquire(ctx.i32, lockB >>> 2, ctx.ownerTag, ctx.lockCtx) === LOCK_OWNER_DIED)
     lockTakenOver(ctx, lockB);
-  // A WebAssembly.Memory heap: what the lock guards may lie in memory another thread grew.
-  if (ctx.space) ctx.space.refresh(ctx);
 }
 
 export function heapUnlock(ctx: HeapCtx, lockB: number): void {

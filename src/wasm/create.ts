@@ -3,7 +3,6 @@
  * writing the heap from `base`, and finding it again in another worker.
  */
 import { HDR_MAX_BYTES_B, HEAP_MAGIC } from "../ctx/header.js";
-import { backgroundThreadSet } from "../background/index.js";
 import {
   bootArenas,
   bootAttach,
@@ -18,7 +17,15 @@ import {
 import { heapStatsPrintAtExit } from "../heap/mallctl.js";
 import { profAtExit } from "../prof/index.js";
 import { WasmHeap } from "./memory_heap.js";
-import { headroomBytes, MemorySpace, memoryMaxPages, WASM_PAGE_BYTES } from "./space.js";
+import {
+  headroomBytes,
+  MemorySpace,
+  memoryGrowTo,
+  memoryMaxPages,
+  SPACE_BYTES,
+  SPACE_MAGIC,
+  WASM_PAGE_BYTES,
+} from "./space.js";
 
 /** Memory reserved beyond the header at creation (the first base block and arena 0 fit in it). */
 const BOOT_HEADROOM_BYTES = 4 << 20;
@@ -60,29 +67,32 @@ export function createInMemory(options: HeapCreateOptions): WasmHeap {
       throw new TypeError(`${fn}: ${k} cannot be given with memory (it derives from the WebAssembly.Memory)`);
   }
   const base = baseOf(options.base, memory.buffer.byteLength, maxMemBytes, fn);
-  let maxBytes = maxMemBytes - base;
+  let maxBytes = maxMemBytes - base - SPACE_BYTES;
   if (options.maxBytes !== undefined) {
     const m = options.maxBytes;
     if (typeof m !== "number" || !Number.isInteger(m) || m < WASM_PAGE_BYTES || m > maxBytes)
       throw new RangeError(
-        `${fn}: maxBytes must be an integer in [65536, ${maxBytes}] (the memory's maximum minus base), got ${describe(m)}`,
+        `${fn}: maxBytes must be an integer in [65536, ${maxBytes}] (the memory's maximum minus base minus 64 KiB), got ${describe(m)}`,
       );
     maxBytes = m;
   }
   if (maxBytes < WASM_PAGE_BYTES)
     throw new RangeError(
-      `${fn}: base ${base} leaves ${maxBytes} bytes below the memory's maximum; the heap needs at least 65536`,
+      `${fn}: base ${base} leaves ${maxBytes + SPACE_BYTES} bytes below the memory's maximum; the heap needs at least 131072 (64 KiB of its own and 64 KiB of heap)`,
     );
+  if (!memoryGrowTo(memory, base + SPACE_BYTES))
+    throw new RangeError(`${fn}: the memory cannot grow to hold the heap's first page at base ${base}`);
   const space = new MemorySpace(memory, base, maxBytes);
+  space.stamp();
   const { buffer, derived } = bootCreate(options, {
-    baseB: base,
+    baseB: space.baseB,
     maxBytes,
     shared,
     reserve(bytes) {
       // Room for the first base block and arena 0 too, so creation rarely grows inside bootArenas.
       if (!space.grow(bytes, Math.max(BOOT_HEADROOM_BYTES, headroomBytes(bytes))))
         throw new RangeError(
-          `${fn}: the memory cannot grow to hold the ${bytes}-byte heap header at base ${base}`,
+          `${fn}: the memory cannot grow to hold the ${bytes}-byte heap header after base ${base}`,
         );
       return memory.buffer;
     },
@@ -92,22 +102,26 @@ export function createInMemory(options: HeapCreateOptions): WasmHeap {
   bootArenas(ctx);
   space.refresh(ctx);
   space.booting = false;
+  // opt.background_thread is not honoured: background workers attach to a SharedArrayBuffer heap.
   const heap = new WasmHeap(ctx, derived, space, options.writer);
-  if (derived.conf.opt.background_thread && shared) backgroundThreadSet(heap, true);
   heapStatsPrintAtExit(heap);
   profAtExit(heap);
   return heap;
 }
 
-/** The lowest 64 KiB boundary where a heap header starts (the magic word and a valid header). */
+/** The lowest 64 KiB boundary where this module's page is followed by a valid heap header. */
 function findBase(memory: WasmMemory, options: HeapAttachOptions): number {
   const buf = memory.buffer;
   const u32 = new Uint32Array(buf, 0, Math.floor(buf.byteLength / 4));
   let firstErr: unknown = null;
-  for (let b = 0; b + WASM_PAGE_BYTES <= buf.byteLength; b += WASM_PAGE_BYTES) {
-    if (Atomics.load(u32, b >>> 2) !== HEAP_MAGIC) continue;
+  for (let b = 0; b + SPACE_BYTES + WASM_PAGE_BYTES <= buf.byteLength; b += WASM_PAGE_BYTES) {
+    if (
+      Atomics.load(u32, b >>> 2) !== SPACE_MAGIC ||
+      Atomics.load(u32, (b + SPACE_BYTES) >>> 2) !== HEAP_MAGIC
+    )
+      continue;
     try {
-      bootAttach(buf, options, b);
+      bootAttach(buf, options, b + SPACE_BYTES);
       return b;
     } catch (err) {
       firstErr ??= err;
@@ -126,8 +140,8 @@ export function attachToMemory(memoryArg: WasmMemory, options: HeapAttachOptions
   const buf = memory.buffer;
   const base =
     options.base === undefined ? findBase(memory, options) : baseOf(options.base, 0, maxMemBytes, fn);
-  const derived = bootAttach(buf, options, base);
-  const maxBytes = Math.min(derived.views.f64[HDR_MAX_BYTES_B >>> 3]!, maxMemBytes - base);
+  const derived = bootAttach(buf, options, base + SPACE_BYTES);
+  const maxBytes = Math.min(derived.views.f64[HDR_MAX_BYTES_B >>> 3]!, maxMemBytes - base - SPACE_BYTES);
   const ctx = buildCtx(buf, derived, options.clock, options.lockTimeoutMs, false);
   const space = new MemorySpace(memory, base, maxBytes);
   space.booting = false;

@@ -17,15 +17,22 @@ import type { HeapCtx } from "../ctx/ctx.js";
 import { fixedViews, type Views } from "../layout/index.js";
 import { hostWriteError } from "../platform/index.js";
 import { headroomBytes, type MemorySpace } from "./space.js";
+
+/** A word to sleep on between polls (nothing ever notifies it). */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 import { wasmImportsOf, type WasmImports } from "./imports.js";
 
 export class WasmHeap extends Heap {
   readonly memory: import("../heap/boot.js").WasmMemory;
-  /** Module address of heap offset 0 (a multiple of 64 KiB). */
+  /** Where the heap's space starts in the memory (a multiple of 64 KiB; the heap proper follows 64 KiB on). */
   readonly base: number;
-  /** Largest alignment a module address can be given (the largest power of two dividing base). */
+  /** Largest alignment a module address can be given (the largest power of two dividing the heap's start). */
   readonly maxAlign: number;
+  /** Module address of heap offset 0. */
+  readonly #origin: number;
   readonly #space: MemorySpace;
+  /** Calls this thread is inside (the handle's methods call each other). */
+  #depth = 0;
   #full: Views;
   #imports: WasmImports | null = null;
   readonly #strings = new Map<string, number>();
@@ -34,9 +41,11 @@ export class WasmHeap extends Heap {
   constructor(ctx: HeapCtx, derived: Derived, space: MemorySpace, writer?: (msg: string) => void) {
     super(ctx, derived);
     this.memory = space.memory;
-    this.base = space.baseB;
-    this.maxAlign = space.baseB === 0 ? 2 ** 32 : space.baseB & -space.baseB;
+    this.base = space.spaceB;
+    this.#origin = space.baseB;
+    this.maxAlign = space.baseB & -space.baseB;
     this.#space = space;
+    space.publish(ctx.slot, 0);
     this.#full = fixedViews(space.memory.buffer);
     const out = writer ?? hostWriteError;
     threadEvents(ctx).printer = (opts) => out(this.statsPrint(opts));
@@ -76,19 +85,29 @@ export class WasmHeap extends Heap {
 
   // ---- catching up, growing ahead, retrying ------------------------------------------------------
 
-  /** Refreshes views a grown memory made stale, and grows ahead when the top nears the memory's end. */
-  #sync(): void {
+  /**
+   * Entering a call: publish this thread's view end (the old one first, so a thread that maps meanwhile
+   * sees a bound at least as small), catch up with a grown memory, grow ahead when the top nears the end.
+   */
+  #enter(): void {
+    if (this.#depth++ !== 0) return;
     const ctx = this.ctx;
     const sp = this.#space;
-    sp.refresh(ctx);
     sp.retry = false;
+    sp.publish(ctx.slot, ctx.buffer.byteLength - this.#origin);
+    sp.refresh(ctx);
     const top = ctx.f64[HDR_TOP_B >>> 3]!;
-    const have = ctx.buffer.byteLength - this.base;
+    const have = ctx.buffer.byteLength - this.#origin;
     if (top + headroomBytes(top) / 2 > have && have < sp.maxBytes) this.#grow(top + headroomBytes(top));
-    sp.viewEnd = ctx.buffer.byteLength - this.base;
+    sp.viewEnd = ctx.buffer.byteLength - this.#origin;
+    sp.publish(ctx.slot, sp.viewEnd);
   }
 
-  /** Grows the memory to hold heap offsets [0, end) (at most the maximum), between calls. */
+  #leave(): void {
+    if (--this.#depth === 0) this.#space.publish(this.ctx.slot, 0);
+  }
+
+  /** Grows the memory to hold heap offsets [0, end) (at most the maximum), outside the allocator's calls. */
   #grow(end: number): boolean {
     const ctx = this.ctx;
     const sp = this.#space;
@@ -105,13 +124,29 @@ export class WasmHeap extends Heap {
     return ok;
   }
 
-  /** After a call failed: true if it failed only for want of memory the memory could grow to (done now). */
+  /**
+   * After a call failed: true if it failed only for memory the memory can grow to, or that a thread
+   * inside a call does not see yet. Then (holding no lock, published as outside a call) this grows the
+   * memory, waits until the other threads inside calls see `need` (bounded by the lock timeout), and
+   * enters again with fresh views.
+   */
   #again(): boolean {
     const sp = this.#space;
+    const ctx = this.ctx;
     if (!sp.retry) return false;
     sp.retry = false;
-    if (!this.#grow(sp.need + headroomBytes(sp.need))) return false;
-    sp.viewEnd = this.ctx.buffer.byteLength - this.base;
+    sp.publish(ctx.slot, 0);
+    const need = sp.need;
+    sp.need = 0;
+    if (!this.#grow(need + headroomBytes(need))) return false;
+    const deadline = performance.now() + ctx.lockCtx.timeoutMs;
+    while (sp.minView(ctx, ctx.slot) < need) {
+      if (performance.now() > deadline) return false;
+      if (ctx.lockCtx.canBlock) Atomics.wait(PAUSE, 0, 0, 1);
+    }
+    sp.refresh(ctx);
+    sp.viewEnd = ctx.buffer.byteLength - this.#origin;
+    sp.publish(ctx.slot, sp.viewEnd);
     return true;
   }
 
@@ -121,21 +156,34 @@ export class WasmHeap extends Heap {
 
   /** Runs an allocating call, again after a growth; keeps lastError as it was when it then succeeds. */
   #alloc(call: () => number): number {
-    this.#sync();
-    const w = this.#lastErrorW();
-    const err = this.ctx.u32[w]!;
-    let p = call();
-    for (let i = 0; p === 0 && i < 4 && this.#again(); i++) {
-      this.ctx.u32[w] = err;
-      p = call();
+    this.#enter();
+    try {
+      const err = this.ctx.u32[this.#lastErrorW()]!;
+      let p = call();
+      for (let i = 0; p === 0 && i < 4 && this.#again(); i++) {
+        this.ctx.u32[this.#lastErrorW()] = err;
+        p = call();
+      }
+      return p === 0 ? 0 : p + this.#origin;
+    } finally {
+      this.#leave();
     }
-    return p === 0 ? 0 : p + this.base;
+  }
+
+  /** Runs a call that does not allocate for the caller inside enter/leave. */
+  #run<T>(call: () => T): T {
+    this.#enter();
+    try {
+      return call();
+    } finally {
+      this.#leave();
+    }
   }
 
   /** A module address as a heap offset; -1 after reporting one that cannot be the heap's. */
   #in(ptr: number, fn: string): number {
     if (typeof ptr !== "number" || !Number.isInteger(ptr) || ptr === 0) return ptr;
-    if (ptr >= this.base && ptr < 2 ** 32) return ptr - this.base;
+    if (ptr >= this.#origin && ptr < 2 ** 32) return ptr - this.#origin;
     if (ptr < 0 || ptr >= 2 ** 32) return ptr; // the range error names it
     this.#reportAbs(
       "invalid-pointer",
@@ -157,7 +205,7 @@ export class WasmHeap extends Heap {
 
   /** Reports name module addresses. */
   protected override _report(kind: string, fn: string, ptr: number, detail: string): void {
-    super._report(kind, fn, ptr + this.base, detail);
+    super._report(kind, fn, ptr + this.#origin, detail);
   }
 
   /** An alignment a module address cannot have at this base: refused (C11's unsupported alignment). */
@@ -207,72 +255,99 @@ export class WasmHeap extends Heap {
   override xallocx(ptr: number, size: number, extra = 0, flags = 0): number {
     const q = this.#in(ptr, "xallocx");
     if (q === -1) return 0;
-    this.#sync();
-    return super.xallocx(q, size, extra, flags);
+    return this.#run(() => super.xallocx(q, size, extra, flags));
   }
   override free(ptr: number): void {
     const q = this.#in(ptr, "free");
     if (q === -1) return;
-    this.#sync();
-    super.free(q);
+    this.#run(() => super.free(q));
   }
   override dallocx(ptr: number, flags = 0): void {
     const q = this.#in(ptr, "dallocx");
     if (q === -1) return;
-    this.#sync();
-    super.dallocx(q, flags);
+    this.#run(() => super.dallocx(q, flags));
   }
   override sdallocx(ptr: number, size: number, flags = 0): void {
     const q = this.#in(ptr, "sdallocx");
     if (q === -1) return;
-    this.#sync();
-    super.sdallocx(q, size, flags);
+    this.#run(() => super.sdallocx(q, size, flags));
   }
   override mallocUsableSize(ptr: number): number {
     const q = this.#in(ptr, "mallocUsableSize");
     if (q === -1) return 0;
-    this.#sync();
-    return super.mallocUsableSize(q);
+    return this.#run(() => super.mallocUsableSize(q));
   }
   override sallocx(ptr: number, flags = 0): number {
     const q = this.#in(ptr, "sallocx");
     if (q === -1) return 0;
-    this.#sync();
-    return super.sallocx(q, flags);
+    return this.#run(() => super.sallocx(q, flags));
   }
   override arenaOf(ptr: number): number {
     const q = this.#in(ptr, "arenaOf");
     if (q === -1) return -1;
-    this.#sync();
-    return super.arenaOf(q);
+    return this.#run(() => super.arenaOf(q));
   }
 
-  /** mallctl, with arenas.lookup taking a module address. */
+  /** mallctl, with the nodes that take or give pointers speaking module addresses. */
   override mallctl(name: string, newValue?: unknown): unknown {
-    this.#sync();
-    if (name === "arenas.lookup" && typeof newValue === "number" && newValue >= this.base)
-      newValue = newValue - this.base;
-    if (name === "background_thread" && newValue === true)
-      throw new TypeError(
-        "mallctl(background_thread): background threads are not available for a heap inside a WebAssembly.Memory",
-      );
+    if (typeof name === "string") newValue = this.#ctlIn(name, newValue);
+    this.#enter();
     try {
-      return super.mallctl(name, newValue);
+      return this.#ctlOut(name, super.mallctl(name, newValue));
     } catch (err) {
-      // Failed only because this thread's views were short (space.ts): the memory has grown now.
+      // Failed only for want of memory it may map after a growth (space.ts): again.
       if (!this.#again()) throw err;
-      return super.mallctl(name, newValue);
+      return this.#ctlOut(name, super.mallctl(name, newValue));
+    } finally {
+      this.#leave();
     }
   }
 
+  #ctlIn(name: string, v: unknown): unknown {
+    const off = (p: unknown) => (typeof p === "number" && p >= this.#origin ? p - this.#origin : p);
+    if (name === "arenas.lookup" || name === "experimental.utilization.query") return off(v);
+    if (name === "experimental.utilization.batch_query" && (Array.isArray(v) || v instanceof Uint32Array))
+      return Array.from(v as ArrayLike<number>, off);
+    // Hooks would see heap offsets, not module addresses: not offered for a memory-backed heap.
+    const hooks = name === "experimental.hooks.install" || /^arena\.\d+\.extent_hooks$/.test(name);
+    if ((hooks || name === "arenas.create" || name === "background_thread") && v !== undefined && v !== false)
+      throw new TypeError(
+        `mallctl(${name}): ${name === "background_thread" ? "background threads" : "hooks"} are not available for a heap inside a WebAssembly.Memory`,
+      );
+    return v;
+  }
+
+  #ctlOut(name: string, r: unknown): unknown {
+    if (name === "experimental.utilization.query" && r !== null && typeof r === "object") {
+      const q = r as { slabcur_addr?: number };
+      if (typeof q.slabcur_addr === "number" && q.slabcur_addr !== 0) q.slabcur_addr += this.#origin;
+    }
+    return r;
+  }
+
   override check(): ReturnType<Heap["check"]> {
-    this.#sync();
-    return super.check();
+    return this.#run(() => super.check());
   }
 
   override statsPrint(opts?: string): string {
-    this.#sync();
-    return super.statsPrint(opts);
+    return this.#run(() => super.statsPrint(opts));
+  }
+
+  override mallctlbymib(mib: readonly number[], newValue?: unknown): unknown {
+    return this.#run(() => super.mallctlbymib(mib, newValue));
+  }
+
+  override map(): ReturnType<Heap["map"]> {
+    return this.#run(() => super.map());
+  }
+
+  override reclaim(threadId: number): ReturnType<Heap["reclaim"]> {
+    return this.#run(() => super.reclaim(threadId));
+  }
+
+  override detach(): void {
+    if (this._detached) return;
+    this.#run(() => super.detach());
   }
 
   /** @internal a NUL-terminated copy of `s` in the heap, kept (jemalloc hands out static strings). */

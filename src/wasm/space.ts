@@ -12,19 +12,24 @@
  * power of two up to the largest one dividing `base` exactly when its heap offset is, and larger
  * alignments are refused (memory_heap.ts).
  *
+ * Layout: [base, base + 64 KiB) is this module's own page (SPACE_*: a magic word, and one word per
+ * thread slot, below); the allocator's heap starts at base + 64 KiB (its header at heap offset 0).
+ *
  * Growth: memory.grow() in 64 KiB pages, up to the memory's maximum (found by linking probe modules,
  * memoryMaxPages). Growing hands out a new buffer object (shared: a new SharedArrayBuffer over the same
- * bytes, which other threads see on `memory.buffer`; not shared: the old ArrayBuffer is detached), so
- * views must be refreshed. The allocator keeps views in locals within a call, so a call never has its
- * views changed under it: when a call needs more memory than its views covered when it began, `ensure`
- * fails the mapping as out of memory (as when the memory is at its maximum; the allocator undoes
- * nothing it cannot); the handle then grows the memory, refreshes its views and runs the call again
- * (memory_heap.ts). A non-shared memory detaches its old buffer on growth, so growth inside a call is
- * not an option there at all. Each call first refreshes the views if the buffer object changed, and
- * grows ahead of need (HEADROOM), so that the retry is rare. A thread also refreshes after taking any
- * heap lock (heapLock calls `refresh`), for records another thread placed in memory it grew meanwhile.
+ * bytes, which other threads see on `memory.buffer`; not shared: the old ArrayBuffer is detached), and
+ * the allocator keeps views in locals within a call, so a call's views must never change under it and
+ * must cover everything it can reach. The rule that makes this so: the mapped top never passes the view
+ * end of a thread that is inside a call. Each thread publishes, in its slot's word of the page at base,
+ * the heap bytes its views cover while it is inside a call (0 outside). A mapping that would pass the
+ * smallest published end, or this thread's own, fails as out of memory; the handle then (outside the
+ * call, holding no lock) grows the memory if needed, waits (bounded) until every thread inside a call
+ * has moved on, refreshes its views and runs the call again (memory_heap.ts). Each call first refreshes
+ * the views if the buffer object changed, and grows ahead of need (headroomBytes), so retries are rare.
  */
 import type { HeapCtx, HeapSpace } from "../ctx/ctx.js";
+import { HDR_NSLOTS_B } from "../ctx/header.js";
+import { SLOT_STATE_ACTIVE, slotState } from "../sync/index.js";
 import type { WasmMemory } from "../heap/boot.js";
 import { fixedViews } from "../layout/index.js";
 
@@ -37,6 +42,13 @@ interface WasmApi {
 const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 export const WASM_PAGE_BYTES = 65536;
+/** This module's page at base; the heap starts after it. */
+export const SPACE_BYTES = 65536;
+/** "JETW" at base: a heap inside this memory follows at base + SPACE_BYTES. */
+export const SPACE_MAGIC = 0x4a455457;
+const SPACE_W_MAGIC = 0;
+/** First word of the per-slot view ends (heap bytes a thread's views cover while it is in a call). */
+const SPACE_W_VIEWS = 16;
 /** Largest wasm32 memory, in pages (4 GiB). */
 export const WASM_MAX_PAGES = 65536;
 
@@ -102,23 +114,72 @@ export function memoryMaxPages(memory: WasmMemory, shared: boolean): number | nu
   return lo;
 }
 
+/** Grows `memory` until it holds `bytes` bytes; false if it cannot. */
+export function memoryGrowTo(memory: WasmMemory, bytes: number): boolean {
+  const have = memory.buffer.byteLength;
+  if (have >= bytes) return true;
+  try {
+    memory.grow(Math.ceil((bytes - have) / WASM_PAGE_BYTES));
+  } catch (err) {
+    if (err instanceof RangeError) return false;
+    throw err;
+  }
+  return memory.buffer.byteLength >= bytes;
+}
+
 /** Growth of a memory-backed heap: the HeapSpace the allocator calls, and what the handle asks of it. */
 export class MemorySpace implements HeapSpace {
-  /** Set when a call failed only because its views were short: the handle refreshes and retries. */
+  /** Set when a call failed only because the memory (or another thread's views) was short: retry. */
   retry = false;
-  /** During creation the views may change inside the call (nothing holds them yet). */
+  /** During creation the views may change inside the call (no other thread exists yet). */
   booting = true;
   /** Heap bytes this thread's views covered when its current call began (set by the handle). */
   viewEnd = 0;
   /** Heap bytes the failed call needed. */
   need = 0;
+  /** The heap's offset 0 in the memory. */
+  readonly baseB: number;
+  #words: Int32Array;
 
   constructor(
     readonly memory: WasmMemory,
-    readonly baseB: number,
-    /** Largest heap size (the memory's maximum minus base, or less). */
+    /** Where this module's page lies (the base the user gave). */
+    readonly spaceB: number,
+    /** Largest heap size (the memory's maximum minus the heap's start, or less). */
     readonly maxBytes: number,
-  ) {}
+  ) {
+    this.baseB = spaceB + SPACE_BYTES;
+    this.#words = new Int32Array(memory.buffer, spaceB, SPACE_BYTES / 4);
+  }
+
+  #wordsNow(): Int32Array {
+    const buf = this.memory.buffer;
+    if (this.#words.buffer !== buf) this.#words = new Int32Array(buf, this.spaceB, SPACE_BYTES / 4);
+    return this.#words;
+  }
+
+  /** Marks the page at base as this module's (creation). */
+  stamp(): void {
+    Atomics.store(this.#wordsNow(), SPACE_W_MAGIC, SPACE_MAGIC | 0);
+  }
+
+  /** Publishes the view end of thread slot `slot` (0: not inside a call). */
+  publish(slot: number, viewEnd: number): void {
+    Atomics.store(this.#wordsNow(), SPACE_W_VIEWS + slot, viewEnd | 0);
+  }
+
+  /** Smallest view end published by a live thread inside a call, other than `exceptSlot`. */
+  minView(ctx: HeapCtx, exceptSlot: number): number {
+    const w = this.#wordsNow();
+    const regW = ctx.hdr.slotsB >>> 2;
+    let min = Number.POSITIVE_INFINITY;
+    for (let s = 0, n = ctx.u32[HDR_NSLOTS_B >>> 2]!; s < n; s++) {
+      const v = Atomics.load(w, SPACE_W_VIEWS + s) >>> 0;
+      if (v !== 0 && v < min && s !== exceptSlot && slotState(ctx.i32, regW, s) === SLOT_STATE_ACTIVE)
+        min = v;
+    }
+    return min;
+  }
 
   /** Heap bytes the memory holds now. */
   heapBytes(): number {
@@ -130,9 +191,8 @@ export class MemorySpace implements HeapSpace {
     const have = this.heapBytes();
     if (have >= end) return true;
     const want = Math.min(this.maxBytes, Math.max(end, end + headroom));
-    const pages = Math.ceil((want - have) / WASM_PAGE_BYTES);
     try {
-      this.memory.grow(pages);
+      this.memory.grow(Math.ceil((want - have) / WASM_PAGE_BYTES));
     } catch (err) {
       if (!(err instanceof RangeError)) throw err;
       // The engine refused the headroom (or the maximum): the bare need may still fit.
@@ -154,8 +214,7 @@ export class MemorySpace implements HeapSpace {
       viewsRefresh(ctx, this.memory.buffer, this.baseB);
       return true;
     }
-    // Only what the call's views covered when it began: its locals may hold those views.
-    if (end <= this.viewEnd) return true;
+    if (end <= this.viewEnd && end <= this.minView(ctx, ctx.slot)) return true;
     if (end > this.need) this.need = end;
     this.retry = true;
     return false;

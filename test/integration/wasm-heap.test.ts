@@ -55,12 +55,13 @@ describe("a heap inside a shared WebAssembly.Memory", () => {
 
     // A worker frees every second node while this thread builds a second list, growing the memory.
     const w = spawnTsWorker(WORKER, { memory, bytes, head });
+    const exited = new Promise((r) => w.once("exit", r));
     const reply = firstMessage<{ freed: number; memoryBytes: number }>(w);
     const memBefore2 = memory.buffer.byteLength;
     const head2 = m.build(3000, 3000);
     expect(head2).not.toBe(0);
     const { freed } = await reply;
-    await new Promise((r) => w.once("exit", r));
+    await exited;
     expect(freed).toBe(n / 2);
     expect(memory.buffer.byteLength).toBeGreaterThan(memBefore2);
 
