@@ -133,13 +133,37 @@ function findBase(memory: WasmMemory, options: HeapAttachOptions): number {
   );
 }
 
-/** Heap.attach(memory, { base? }). */
+/** Attempts at reading the header while other threads grow the memory under it. */
+const ATTACH_TRIES = 8;
+
+/**
+ * Heap.attach(memory, { base? }). The header check judges pointers against the buffer object it reads;
+ * when another thread grew the memory meanwhile (a record may lie past that buffer), it reads again.
+ */
 export function attachToMemory(memoryArg: WasmMemory, options: HeapAttachOptions): WasmHeap {
   const fn = "Heap.attach";
   const { memory, maxMemBytes } = memoryOf(memoryArg, fn);
-  const buf = memory.buffer;
+  for (let i = 1; ; i++) {
+    const buf = memory.buffer;
+    try {
+      return attachOnce(memory, buf, maxMemBytes, options);
+    } catch (err) {
+      if (i >= ATTACH_TRIES || !(err instanceof TypeError) || memory.buffer.byteLength === buf.byteLength)
+        throw err;
+    }
+  }
+}
+
+function attachOnce(
+  memory: WasmMemory,
+  buf: SharedArrayBuffer | ArrayBuffer,
+  maxMemBytes: number,
+  options: HeapAttachOptions,
+): WasmHeap {
   const base =
-    options.base === undefined ? findBase(memory, options) : baseOf(options.base, 0, maxMemBytes, fn);
+    options.base === undefined
+      ? findBase(memory, options)
+      : baseOf(options.base, 0, maxMemBytes, "Heap.attach");
   const derived = bootAttach(buf, options, base + SPACE_BYTES);
   const maxBytes = Math.min(derived.views.f64[HDR_MAX_BYTES_B >>> 3]!, maxMemBytes - base - SPACE_BYTES);
   const ctx = buildCtx(buf, derived, options.clock, options.lockTimeoutMs, false);

@@ -18,6 +18,9 @@ import { fixedViews, type Views } from "../layout/index.js";
 import { hostWriteError } from "../platform/index.js";
 import { headroomBytes, type MemorySpace } from "./space.js";
 
+/** Times a call is run again after growing (other threads may take the new pages first). */
+const RETRIES = 16;
+
 /** A word to sleep on between polls (nothing ever notifies it). */
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 import { wasmImportsOf, type WasmImports } from "./imports.js";
@@ -160,7 +163,7 @@ export class WasmHeap extends Heap {
     try {
       const err = this.ctx.u32[this.#lastErrorW()]!;
       let p = call();
-      for (let i = 0; p === 0 && i < 4 && this.#again(); i++) {
+      for (let i = 0; p === 0 && i < RETRIES && this.#again(); i++) {
         this.ctx.u32[this.#lastErrorW()] = err;
         p = call();
       }
