@@ -30,9 +30,11 @@ describe("a heap inside a shared WebAssembly.Memory, grown while workers allocat
       spawnTsWorker(WORKER, { memory, bytes, rounds: ROUNDS, seed }),
     );
     const exits = ws.map((w) => new Promise((r) => w.once("exit", r)));
-    const replies = await Promise.all(ws.map((w) => firstMessage<{ bad: number; maxMemory: number }>(w)));
+    const replies = await Promise.all(
+      ws.map((w) => firstMessage<{ bad: number; why: string; maxMemory: number }>(w)),
+    );
     await Promise.all(exits);
-    expect(replies.map((r) => r.bad)).toEqual(ws.map(() => 0));
+    expect(replies.map((r) => `${r.bad} ${r.why}`)).toEqual(ws.map(() => "0 "));
     expect(memory.buffer.byteLength).toBeGreaterThan(start);
     heap.check();
     heap.mallctl("thread.tcache.flush");

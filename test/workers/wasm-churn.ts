@@ -17,13 +17,15 @@ const { memory, bytes, rounds, seed } = workerData as {
 const heap = Heap.attach(memory);
 const m = instantiateList(bytes, memory, heap.wasmImports());
 let bad = 0;
+let why = "";
 let maxMemory = 0;
 for (let r = 0; r < rounds; r++) {
-  const n = 200 + ((r * 97 + seed * 31) % 400) + r * 20;
+  const n = 200 + ((r * 97 + seed * 31) % 400) + (r % 40) * 20; // sizes cycle: the memory has a maximum
   const payload = 64 + ((r + seed) % 5) * 700;
   const head = m.build(n, payload);
   if (head === 0) {
     bad++;
+    why = `round ${r}: malloc failed (lastError ${heap.lastError}, memory ${memory.buffer.byteLength} bytes)`;
     break;
   }
   let i = 0;
@@ -35,6 +37,7 @@ for (let r = 0; r < rounds; r++) {
   }
   if (i !== n) {
     bad++;
+    why = `round ${r}: the list has ${i} nodes, not ${n}`;
     break;
   }
   if (m.sum(head) !== (n * (n - 1)) / 2) bad++;
@@ -43,4 +46,4 @@ for (let r = 0; r < rounds; r++) {
   maxMemory = Math.max(maxMemory, memory.buffer.byteLength);
 }
 heap.detach();
-parentPort!.postMessage({ bad, maxMemory });
+parentPort!.postMessage({ bad, why, maxMemory });
