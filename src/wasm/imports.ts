@@ -46,7 +46,13 @@ export function wasmImportsOf(heap: CHeap): WasmImports {
     }
   };
   const fns = {
-    malloc: (size: number) => alloc(() => heap.malloc(u(size))),
+    malloc(size: number): number {
+      try {
+        return heap.malloc(size >>> 0);
+      } catch (err) {
+        return cFail(err, 0);
+      }
+    },
     calloc: (n: number, size: number) => alloc(() => heap.calloc(u(n), u(size))),
     realloc: (ptr: number, size: number) => alloc(() => heap.realloc(u(ptr), u(size))),
     free: (ptr: number) => heap.free(u(ptr)),

@@ -157,20 +157,26 @@ export class WasmHeap extends Heap {
     return (this.ctx.threadB + THREAD_LAST_ERROR_B) >>> 2;
   }
 
-  /** Runs an allocating call, again after a growth; keeps lastError as it was when it then succeeds. */
+  /** Runs an allocating call, again after a growth (#retry). */
   #alloc(call: () => number): number {
     this.#enter();
     try {
       const err = this.ctx.u32[this.#lastErrorW()]!;
-      let p = call();
-      for (let i = 0; p === 0 && i < RETRIES && this.#again(); i++) {
-        this.ctx.u32[this.#lastErrorW()] = err;
-        p = call();
-      }
-      return p === 0 ? 0 : p + this.#origin;
+      const p = call();
+      return p !== 0 ? p + this.#origin : this.#retry(call, err);
     } finally {
       this.#leave();
     }
+  }
+
+  /** After an allocating call returned 0: runs it again after each growth; lastError as before when it succeeds. */
+  #retry(call: () => number, err: number): number {
+    for (let i = 0; i < RETRIES && this.#again(); i++) {
+      this.ctx.u32[this.#lastErrorW()] = err;
+      const p = call();
+      if (p !== 0) return p + this.#origin;
+    }
+    return 0;
   }
 
   /** Runs a call that does not allocate for the caller inside enter/leave. */
@@ -218,8 +224,17 @@ export class WasmHeap extends Heap {
 
   // ---- the C API in module addresses ---------------------------------------------------------------
 
+  /** malloc written out (no closure unless it has to run again): the module's most frequent call. */
   override malloc(size: number): number {
-    return this.#alloc(() => super.malloc(size));
+    this.#enter();
+    try {
+      const err = this.ctx.u32[this.#lastErrorW()]!;
+      const p = super.malloc(size);
+      if (p !== 0) return p + this.#origin;
+      return this.#space.retry ? this.#retry(() => super.malloc(size), err) : 0;
+    } finally {
+      this.#leave();
+    }
   }
   override calloc(n: number, size: number): number {
     return this.#alloc(() => super.calloc(n, size));
@@ -263,7 +278,12 @@ export class WasmHeap extends Heap {
   override free(ptr: number): void {
     const q = this.#in(ptr, "free");
     if (q === -1) return;
-    this.#run(() => super.free(q));
+    this.#enter();
+    try {
+      super.free(q);
+    } finally {
+      this.#leave();
+    }
   }
   override dallocx(ptr: number, flags = 0): void {
     const q = this.#in(ptr, "dallocx");
