@@ -97,10 +97,13 @@ export class WasmHeap extends Heap {
     const ctx = this.ctx;
     const sp = this.#space;
     sp.retry = false;
-    sp.publish(ctx.slot, ctx.buffer.byteLength - this.#origin);
-    sp.refresh(ctx);
+    const buf = this.memory.buffer;
+    if (buf !== ctx.buffer) {
+      sp.publish(ctx.slot, ctx.buffer.byteLength - this.#origin);
+      sp.adopt(ctx, buf);
+    }
     const top = ctx.f64[HDR_TOP_B >>> 3]!;
-    const have = ctx.buffer.byteLength - this.#origin;
+    const have = buf.byteLength - this.#origin;
     if (top + headroomBytes(top) / 2 > have && have < sp.maxBytes) this.#grow(top + headroomBytes(top));
     sp.viewEnd = ctx.buffer.byteLength - this.#origin;
     sp.publish(ctx.slot, sp.viewEnd);

@@ -152,25 +152,28 @@ export class MemorySpace implements HeapSpace {
     this.#words = new Int32Array(memory.buffer, spaceB, SPACE_BYTES / 4);
   }
 
-  #wordsNow(): Int32Array {
-    const buf = this.memory.buffer;
+  /** Points this thread's views (the context's and this page's) at `buf`, the memory's buffer now. */
+  adopt(ctx: HeapCtx, buf: SharedArrayBuffer | ArrayBuffer): void {
+    if (ctx.buffer !== buf) viewsRefresh(ctx, buf, this.baseB);
     if (this.#words.buffer !== buf) this.#words = new Int32Array(buf, this.spaceB, SPACE_BYTES / 4);
-    return this.#words;
   }
 
   /** Marks the page at base as this module's (creation). */
   stamp(): void {
-    Atomics.store(this.#wordsNow(), SPACE_W_MAGIC, SPACE_MAGIC | 0);
+    Atomics.store(this.#words, SPACE_W_MAGIC, SPACE_MAGIC | 0);
   }
 
   /** Publishes the view end of thread slot `slot` (0: not inside a call). */
   publish(slot: number, viewEnd: number): void {
-    Atomics.store(this.#wordsNow(), SPACE_W_VIEWS + slot, viewEnd | 0);
+    // A non-shared memory's old buffer is detached (length 0) once it grew: look again.
+    if (this.#words.length === 0)
+      this.#words = new Int32Array(this.memory.buffer, this.spaceB, SPACE_BYTES / 4);
+    Atomics.store(this.#words, SPACE_W_VIEWS + slot, viewEnd | 0);
   }
 
   /** Smallest view end published by a live thread inside a call, other than `exceptSlot`. */
   minView(ctx: HeapCtx, exceptSlot: number): number {
-    const w = this.#wordsNow();
+    const w = this.#words;
     const regW = ctx.hdr.slotsB >>> 2;
     let min = Number.POSITIVE_INFINITY;
     for (let s = 0, n = ctx.u32[HDR_NSLOTS_B >>> 2]!; s < n; s++) {
@@ -211,7 +214,7 @@ export class MemorySpace implements HeapSpace {
     if (this.booting) {
       if (ctx.buffer.byteLength - this.baseB >= end) return true;
       if (!this.grow(end, headroomBytes(end))) return false;
-      viewsRefresh(ctx, this.memory.buffer, this.baseB);
+      this.adopt(ctx, this.memory.buffer);
       return true;
     }
     if (end <= this.viewEnd && end <= this.minView(ctx, ctx.slot)) return true;
@@ -220,9 +223,9 @@ export class MemorySpace implements HeapSpace {
     return false;
   }
 
+  /** Catches up with a memory grown since this thread last looked. */
   refresh(ctx: HeapCtx): void {
-    const buf = this.memory.buffer;
-    if (buf !== ctx.buffer) viewsRefresh(ctx, buf, this.baseB);
+    this.adopt(ctx, this.memory.buffer);
   }
 }
 
