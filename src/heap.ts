@@ -124,7 +124,7 @@ export class Heap extends HeapCore {
    * The functions a WebAssembly module imports as its allocator (malloc, free, ...; README,
    * "WebAssembly"). Only a heap created inside a WebAssembly.Memory has them.
    */
-  wasmImports(): Record<string, (...args: number[]) => number | undefined | void> {
+  wasmImports(): Record<string, (...args: number[]) => unknown> {
     throw new TypeError(
       "wasmImports: this heap is not inside a WebAssembly.Memory (Heap.create({ memory }))",
     );

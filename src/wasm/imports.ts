@@ -7,8 +7,8 @@
  * its memory) goes to the corruption handler, as the JS API's does.
  */
 import { EFAULT, EINVAL } from "../errors.js";
-import { mallctlC } from "./mallctl_c.js";
 import type { CHeap } from "./c_heap.js";
+import { mallctlC } from "./mallctl_c.js";
 
 /** The import object's functions (C signatures in README, "WebAssembly"). */
 export interface WasmImports {
@@ -27,7 +27,7 @@ export interface WasmImports {
   sdallocx(ptr: number, size: number, flags: number): void;
   nallocx(size: number, flags: number): number;
   mallctl(name: number, oldp: number, oldlenp: number, newp: number, newlen: number): number;
-  [name: string]: (...args: number[]) => number | undefined | void;
+  [name: string]: (...args: number[]) => unknown;
 }
 
 /** A bad argument of the JS API is C's failure result; anything else (corruption, poison) propagates. */

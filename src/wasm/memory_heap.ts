@@ -6,14 +6,15 @@
  * thread grew, and repeats a call that failed only because this thread's views were short (space.ts).
  * Ordinary heaps never meet this class: their methods and fast paths are untouched.
  */
-import { HDR_LOCK_MAP_B, HDR_TOP_B, THREAD_LAST_ERROR_B } from "../ctx/header.js";
+
+import type { HeapCtx } from "../ctx/ctx.js";
 import { threadEvents } from "../ctx/events.js";
+import { HDR_LOCK_MAP_B, HDR_TOP_B, THREAD_LAST_ERROR_B } from "../ctx/header.js";
 import { EINVAL, ENOMEM } from "../errors.js";
 import { heapLock, heapUnlock } from "../extent/lock.js";
 import { mallocxLgAlign } from "../flags.js";
-import { Heap } from "../heap.js";
 import type { Derived } from "../heap/boot.js";
-import type { HeapCtx } from "../ctx/ctx.js";
+import { Heap } from "../heap.js";
 import { fixedViews, type Views } from "../layout/index.js";
 import { hostWriteError } from "../platform/index.js";
 import { headroomBytes, type MemorySpace } from "./space.js";
@@ -23,7 +24,8 @@ const RETRIES = 16;
 
 /** A word to sleep on between polls (nothing ever notifies it). */
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
-import { wasmImportsOf, type WasmImports } from "./imports.js";
+
+import { type WasmImports, wasmImportsOf } from "./imports.js";
 
 export class WasmHeap extends Heap {
   readonly memory: import("../heap/boot.js").WasmMemory;

@@ -29,9 +29,9 @@
  */
 import type { HeapCtx, HeapSpace } from "../ctx/ctx.js";
 import { HDR_NSLOTS_B } from "../ctx/header.js";
-import { SLOT_STATE_ACTIVE, slotState } from "../sync/index.js";
 import type { WasmMemory } from "../heap/boot.js";
 import { fixedViews } from "../layout/index.js";
+import { SLOT_STATE_ACTIVE, slotState } from "../sync/index.js";
 
 /** The WebAssembly constructors this module uses (the project's lib has no WebAssembly types). */
 interface WasmApi {
