@@ -21,6 +21,8 @@ import {
   buildCtx,
   type HeapAttachOptions,
   type HeapCreateOptions,
+  isWasmMemory,
+  type WasmMemory,
 } from "./heap/boot.js";
 import { HeapCore } from "./heap/core.js";
 import { hookCallsRefresh } from "./heap/hook_calls.js";
@@ -54,9 +56,32 @@ export type { HeapAttachOptions, HeapCreateOptions };
 // The module background purge threads run (started from src/background, which cannot import this layer).
 backgroundWorkerScriptDefaultSet(new URL("./heap/background_worker.js", import.meta.url));
 
+/** Heaps inside a WebAssembly.Memory: installed by src/wasm (which builds on this class). */
+export interface MemoryHeaps {
+  create(options: HeapCreateOptions): Heap;
+  attach(memory: WasmMemory, options: HeapAttachOptions): Heap;
+}
+let memoryHeaps: MemoryHeaps | null = null;
+/** @internal */
+export function memoryHeapsSet(m: MemoryHeaps): void {
+  memoryHeaps = m;
+}
+function memoryHeapsGet(fn: string): MemoryHeaps {
+  if (memoryHeaps === null)
+    throw new TypeError(
+      `${fn}: a WebAssembly.Memory heap needs jemalloc-ts's wasm module (import the package's entry)`,
+    );
+  return memoryHeaps;
+}
+
 export class Heap extends HeapCore {
-  /** A new heap on a growable SharedArrayBuffer (or, with `shared: false`, a resizable ArrayBuffer). */
+  /**
+   * A new heap on a growable SharedArrayBuffer (or, with `shared: false`, a resizable ArrayBuffer), or
+   * with `memory`, inside a WebAssembly.Memory from byte `base` (see README, "WebAssembly").
+   */
   static create(options: HeapCreateOptions = {}): Heap {
+    if (options !== null && typeof options === "object" && options.memory !== undefined)
+      return memoryHeapsGet("Heap.create").create(options);
     const { buffer, derived } = bootCreate(options);
     const ctx = buildCtx(buffer, derived, options.clock, options.lockTimeoutMs, false);
     bootArenas(ctx);
@@ -70,7 +95,8 @@ export class Heap extends HeapCore {
   }
 
   /** The heap in `buffer`, seen from this thread (another worker, usually). */
-  static attach(buffer: SharedArrayBuffer | ArrayBuffer, options: HeapAttachOptions = {}): Heap {
+  static attach(buffer: SharedArrayBuffer | ArrayBuffer | WasmMemory, options: HeapAttachOptions = {}): Heap {
+    if (isWasmMemory(buffer)) return memoryHeapsGet("Heap.attach").attach(buffer, options);
     const derived = bootAttach(buffer, options);
     const ctx = buildCtx(buffer, derived, options.clock, options.lockTimeoutMs, false);
     const heap = new Heap(ctx, derived);
@@ -92,6 +118,16 @@ export class Heap extends HeapCore {
     const heap = new Heap(ctx, derived);
     heap.#bindWriter(options.writer);
     return heap;
+  }
+
+  /**
+   * The functions a WebAssembly module imports as its allocator (malloc, free, ...; README,
+   * "WebAssembly"). Only a heap created inside a WebAssembly.Memory has them.
+   */
+  wasmImports(): Record<string, (...args: number[]) => unknown> {
+    throw new TypeError(
+      "wasmImports: this heap is not inside a WebAssembly.Memory (Heap.create({ memory }))",
+    );
   }
 
   /** @internal experimental.hooks changed this thread's hook sets: (un)wrap the C API calls. */

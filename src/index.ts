@@ -30,6 +30,7 @@ export type {
 export { HEAP_MAP_COLOURS, type HeapMapSvgOptions, heapMapSvg } from "./heap/map_svg.js";
 export type { HeapAttachOptions, HeapCreateOptions, ReclaimReport } from "./heap.js";
 export { Heap } from "./heap.js";
+export { type WasmImports, WasmHeap } from "./wasm/index.js";
 export { MallctlError } from "./errors.js";
 export { SizeClasses, sizeClassConfig } from "./sizeclass/index.js";
 export {

@@ -106,8 +106,19 @@ export function backgroundHooksNone(): BackgroundHooks {
   return { inactivityCheck() {}, maybeDeferredWork() {}, arenaNew() {} };
 }
 
+/**
+ * A heap inside a WebAssembly.Memory (src/wasm): its offset 0 lies inside the memory, and growing the
+ * memory replaces the buffer object, so mapping waits until every thread's views cover the new pages.
+ */
+export interface HeapSpace {
+  /** Whether heap offsets [0, end) may be mapped now (the memory and every thread's views cover them). */
+  ensure(ctx: HeapCtx, end: number): boolean;
+}
+
 export interface HeapCtx {
   readonly buffer: SharedArrayBuffer | ArrayBuffer;
+  /** Set for a heap inside a WebAssembly.Memory (the views then start at its base); else null. */
+  space?: HeapSpace | null;
   readonly shared: boolean;
   readonly u8: Uint8Array;
   readonly i32: Int32Array;

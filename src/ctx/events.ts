@@ -142,7 +142,7 @@ export function dallocEventsDue(ctx: HeapCtx, ev: ThreadEvents, deallocated: num
  */
 function statsIntervalAccum(ctx: HeapCtx, bytes: number): boolean {
   const interval = BigInt(Math.max(Number(ctx.optRaw.stats_interval), 1));
-  const cell = new BigInt64Array(ctx.buffer, HDR_STATS_INTERVAL_ACCUM_B, 1);
+  const cell = new BigInt64Array(ctx.buffer, ctx.u8.byteOffset + HDR_STATS_INTERVAL_ACCUM_B, 1);
   const before = Atomics.add(cell, 0, BigInt(Math.floor(bytes)));
   return (before + BigInt(Math.floor(bytes))) / interval > before / interval;
 }

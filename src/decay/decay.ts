@@ -206,9 +206,9 @@ export function decayInit(
   decayMs: number,
   seed: number | bigint,
 ): void {
-  if (v.i32.buffer !== v.f64.buffer || v.i32.byteOffset !== 0 || v.f64.byteOffset !== 0) {
+  if (v.i32.buffer !== v.f64.buffer || v.i32.byteOffset !== v.f64.byteOffset) {
     throw new TypeError(
-      "decay: the Int32Array and Float64Array views must cover the same buffer from byte 0",
+      "decay: the Int32Array and Float64Array views must cover the same buffer from the same byte",
     );
   }
   checkRecord(v, decayB);

@@ -167,6 +167,7 @@ export function pagesGapBytes(ctx: HeapCtx): number {
 
 /** Grows the buffer so that [0, end) is addressable; false if the engine refuses. */
 function bufferEnsure(ctx: HeapCtx, end: number, max: number): boolean {
+  if (ctx.space) return end <= max && ctx.space.ensure(ctx, end);
   const buf = ctx.buffer;
   if (buf.byteLength >= end) return true;
   const want = Math.min(max, Math.ceil(end / BUFFER_GROW_STEP) * BUFFER_GROW_STEP);

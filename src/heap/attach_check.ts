@@ -75,7 +75,8 @@ function ptrIn(field: string, p: number, bytes: number, b: Bounds, optional: boo
 
 /** Geometry and the fixed words. Returns the bounds pointers must respect. */
 function checkFixed(buf: SharedArrayBuffer | ArrayBuffer, u32: Uint32Array, f64: Float64Array): Bounds {
-  const i32 = new Int32Array(u32.buffer, 0, u32.length);
+  const i32 = new Int32Array(u32.buffer, u32.byteOffset, u32.length);
+  const end = () => buf.byteLength - u32.byteOffset; // heap offsets; a WebAssembly.Memory heap starts at its base
   const cfg = { lgQuantum: 0, lgPage: 0, lgHugepage: 0, lgVaddr: 0 };
   const fields = [
     ["lgQuantum", HDR_LG_QUANTUM_B],
@@ -105,8 +106,8 @@ function checkFixed(buf: SharedArrayBuffer | ArrayBuffer, u32: Uint32Array, f64:
   const top = f64[HDR_TOP_B >>> 3]!;
   if (!Number.isInteger(top) || top % page !== 0 || top < lo || top > maxBytes)
     bad("top", top, `is not a page multiple in [headerBytes ${lo}, maxBytes ${maxBytes}]`);
-  if (top > buf.byteLength)
-    bad("top", top, `lies past the buffer's end (${buf.byteLength} bytes): a truncated copy of a heap?`);
+  if (top > end())
+    bad("top", top, `lies past the buffer's end (${end()} bytes): a truncated copy of a heap?`);
   const shared = u32[HDR_SHARED_B >>> 2]!;
   if (shared !== (buf instanceof SharedArrayBuffer ? 1 : 0))
     bad("shared", shared, `does not match the buffer (a ${buf.constructor.name})`);
@@ -122,7 +123,7 @@ function checkFixed(buf: SharedArrayBuffer | ArrayBuffer, u32: Uint32Array, f64:
     ["arenasMuzzyMs", HDR_ARENAS_MUZZY_MS_B],
   ] as const)
     intIn(name, f64[b >>> 3]!, -1, Number.MAX_SAFE_INTEGER);
-  return { lo, top, page, liveEnd: () => buf.byteLength };
+  return { lo, top, page, liveEnd: end };
 }
 
 function checkConf(u32: Uint32Array, b: Bounds): void {
@@ -186,14 +187,14 @@ function checkPointers(
 }
 
 /** Throws a TypeError naming the first header field that is out of range or inconsistent. */
-export function attachCheckHeader(buf: SharedArrayBuffer | ArrayBuffer): void {
-  if (buf.byteLength < HDR_FIXED_BYTES)
+export function attachCheckHeader(buf: SharedArrayBuffer | ArrayBuffer, baseB = 0): void {
+  if (buf.byteLength - baseB < HDR_FIXED_BYTES)
     throw new TypeError(`Heap.attach: a ${buf.byteLength}-byte buffer cannot hold a heap header`);
-  const u32 = new Uint32Array(buf, 0, Math.floor(buf.byteLength / 4));
-  const f64 = new Float64Array(buf, 0, Math.floor(buf.byteLength / 8));
+  const u32 = new Uint32Array(buf, baseB, Math.floor((buf.byteLength - baseB) / 4));
+  const f64 = new Float64Array(buf, baseB, Math.floor((buf.byteLength - baseB) / 8));
   const b = checkFixed(buf, u32, f64);
   checkConf(u32, b);
-  const liveEnd = () => buf.byteLength;
+  const liveEnd = () => buf.byteLength - baseB;
   checkPointers(
     u32,
     b,

@@ -61,7 +61,27 @@ import { SizeClasses, sizeClassConfig } from "../sizeclass/index.js";
 import { createLockContext, lockInit, ownerTag, SLOTS_MAX, slotClaim, slotsInit } from "../sync/index.js";
 import { heapWitness } from "./lock_ranks.js";
 
+/** What the heap uses of a WebAssembly.Memory (typed here: the project's lib has no WebAssembly types). */
+export interface WasmMemory {
+  readonly buffer: SharedArrayBuffer | ArrayBuffer;
+  grow(deltaPages: number): number;
+}
+
+/** Whether `x` is a WebAssembly.Memory of this realm. */
+export function isWasmMemory(x: unknown): x is WasmMemory {
+  const M = (globalThis as { WebAssembly?: { Memory?: abstract new (...a: never[]) => unknown } }).WebAssembly
+    ?.Memory;
+  return M !== undefined && x instanceof M;
+}
+
 export interface HeapCreateOptions {
+  /**
+   * A WebAssembly.Memory (shared or not, with a maximum) to put the heap in: it serves the module's
+   * malloc from `base` up, and grows the memory (src/wasm). maxBytes then derives from its maximum.
+   */
+  memory?: WasmMemory;
+  /** With `memory`: the heap's first byte, a multiple of 65536 (default: the memory's current end). */
+  base?: number;
   /** Bytes the buffer starts with (default: maxBytes — pages are committed lazily by the OS). */
   initialBytes?: number;
   /** Largest the buffer may grow to (default 1 GiB; at most 4 GiB). */
@@ -105,6 +125,8 @@ export interface HeapCreateOptions {
 }
 
 export interface HeapAttachOptions {
+  /** Heap.attach(memory): where the heap starts (default: found by its header). */
+  base?: number;
   clock?: () => number;
   writer?: (msg: string) => void;
   lockTimeoutMs?: number;
@@ -177,8 +199,9 @@ function derive(
   buffer: SharedArrayBuffer | ArrayBuffer,
   writer: ((m: string) => void) | undefined,
   quiet: boolean,
+  baseB = 0,
 ): Derived {
-  const views = makeViews(buffer);
+  const views = makeViews(buffer, baseB);
   const u32 = views.u32;
   const { embedded, env } = confRead(views.u8, u32);
   const cfg = sizeClassConfig({
@@ -264,6 +287,7 @@ export function buildCtx(
     tcacheGeom: undefined,
     profB: 0,
     hooks: new Map(),
+    space: null,
   };
   // A thread waiting on a lock gives up as soon as the heap is poisoned (that lock may never be freed).
   lockCtx.abortWait = () => {
@@ -284,11 +308,23 @@ export interface Created {
   derived: Derived;
 }
 
-/** Writes a new heap into a fresh buffer (does not claim a thread slot). */
-export function bootCreate(options: HeapCreateOptions): Created {
+/**
+ * An existing buffer a heap is written into from byte `baseB` (a WebAssembly.Memory's, src/wasm):
+ * `reserve(bytes)` makes heap offsets [0, bytes) exist and returns the buffer then current.
+ */
+export interface BootSpace {
+  baseB: number;
+  maxBytes: number;
+  shared: boolean;
+  reserve(bytes: number): SharedArrayBuffer | ArrayBuffer;
+}
+
+/** Writes a new heap into a fresh buffer, or into `space` (does not claim a thread slot). */
+export function bootCreate(options: HeapCreateOptions, space?: BootSpace): Created {
   if (options === null || typeof options !== "object")
     throw new TypeError("Heap.create: options must be an object");
-  const maxBytes = intOpt(options.maxBytes, "maxBytes", 1 << 16, MAX_BYTES_LIMIT, DEFAULT_MAX_BYTES);
+  const maxBytes =
+    space?.maxBytes ?? intOpt(options.maxBytes, "maxBytes", 1 << 16, MAX_BYTES_LIMIT, DEFAULT_MAX_BYTES);
   const cfg = sizeClassConfig({
     lgQuantum: options.lgQuantum,
     lgPage: options.lgPage,
@@ -321,13 +357,17 @@ export function bootCreate(options: HeapCreateOptions): Created {
     intOpt(options.initialBytes, "initialBytes", 0, maxBytes, dfltInitial),
     headerBytes,
   );
-  const shared = options.shared ?? true;
+  const shared = space?.shared ?? options.shared ?? true;
   const grow = Math.ceil(initialBytes / 65536) * 65536;
   const initial = Math.min(grow, maxBytes);
-  const buffer = shared
-    ? new SharedArrayBuffer(initial, { maxByteLength: maxBytes })
-    : new ArrayBuffer(initial, { maxByteLength: maxBytes });
-  const v = makeViews(buffer);
+  const baseB = space?.baseB ?? 0;
+  const buffer =
+    space !== undefined
+      ? space.reserve(headerBytes)
+      : shared
+        ? new SharedArrayBuffer(initial, { maxByteLength: maxBytes })
+        : new ArrayBuffer(initial, { maxByteLength: maxBytes });
+  const v = makeViews(buffer, baseB);
   const u32 = v.u32;
   u32[HDR_VERSION_B >>> 2] = LAYOUT_VERSION;
   u32[HDR_LG_QUANTUM_B >>> 2] = cfg.lgQuantum;
@@ -347,7 +387,7 @@ export function bootCreate(options: HeapCreateOptions): Created {
   confWrite(v.u8, u32, confBytes, hdr.headerBytes);
   for (const l of [HDR_LOCK_MAP_B, HDR_LOCK_CTL_B, HDR_LOCK_ARENAS_B]) lockInit(v.i32, l >>> 2);
   slotsInit(v.i32, hdr.slotsB >>> 2, nslots);
-  const derived = derive(buffer, options.writer, false);
+  const derived = derive(buffer, options.writer, false, baseB);
   const conf = derived.conf;
   u32[HDR_NARENAS_AUTO_B >>> 2] = conf.narenasAuto;
   v.i32[HDR_HUGE_ARENA_B >>> 2] = conf.hugeArena ? conf.narenasAuto : -1;
@@ -371,29 +411,29 @@ export function bootArenas(ctx: HeapCtx): void {
 }
 
 /** Reads a buffer's header for attaching; throws a clear error when it is not a heap of this layout. */
-export function bootAttach(buffer: unknown, options: HeapAttachOptions): Derived {
+export function bootAttach(buffer: unknown, options: HeapAttachOptions, baseB = 0): Derived {
   if (!(buffer instanceof SharedArrayBuffer) && !(buffer instanceof ArrayBuffer)) {
     throw new TypeError(
       `Heap.attach: expected a SharedArrayBuffer or ArrayBuffer, got ${buffer === null ? "null" : typeof buffer}`,
     );
   }
-  if (buffer.byteLength < 4096)
+  if (buffer.byteLength - baseB < 4096)
     throw new TypeError(`Heap.attach: a ${buffer.byteLength}-byte buffer is not a jemalloc-ts heap`);
-  const i32 = new Int32Array(buffer, 0, 2);
+  const i32 = new Int32Array(buffer, baseB, 2);
   const magic = Atomics.load(i32, HDR_MAGIC_B >>> 2) >>> 0;
   if (magic !== HEAP_MAGIC) {
     throw new TypeError(
       `Heap.attach: not a jemalloc-ts heap (magic 0x${magic.toString(16)}, expected 0x${HEAP_MAGIC.toString(16)})`,
     );
   }
-  const version = new Uint32Array(buffer, 0, 2)[1]!;
+  const version = new Uint32Array(buffer, baseB, 2)[1]!;
   if (version !== LAYOUT_VERSION) {
     throw new TypeError(
       `Heap.attach: heap layout version ${version}, but this code reads version ${LAYOUT_VERSION}`,
     );
   }
-  attachCheckHeader(buffer);
-  const d = derive(buffer, options.writer, true);
+  attachCheckHeader(buffer, baseB);
+  const d = derive(buffer, options.writer, true, baseB);
   // The conf strings must still say what the header recorded at creation.
   const nauto = d.views.u32[HDR_NARENAS_AUTO_B >>> 2]!;
   const huge = d.views.i32[HDR_HUGE_ARENA_B >>> 2]!;

@@ -105,9 +105,10 @@ export class HeapCore {
   protected constructor(ctx: HeapCtx, derived: Derived) {
     this.ctx = ctx;
     this.derived = derived;
-    this.#viewLen = ctx.buffer.byteLength;
-    this.#u32 = new Uint32Array(ctx.buffer, 0, Math.floor(this.#viewLen / 4));
-    this.#f64 = new Float64Array(ctx.buffer, 0, Math.floor(this.#viewLen / 8));
+    // A heap inside a WebAssembly.Memory starts at its base (src/wasm): views and lengths from there.
+    this.#viewLen = ctx.buffer.byteLength - ctx.u8.byteOffset;
+    this.#u32 = new Uint32Array(ctx.buffer, ctx.u8.byteOffset, Math.floor(this.#viewLen / 4));
+    this.#f64 = new Float64Array(ctx.buffer, ctx.u8.byteOffset, Math.floor(this.#viewLen / 8));
     this.#s2iTab = ctx.sc.size2indexTab;
     this.#classSize = ctx.sc.indexToSizeTab;
     this.#classInv = this.#classSize.map((x) => 1 / x);
@@ -246,15 +247,17 @@ export class HeapCore {
     // SharedArrayBuffer never shrinks; a resizable ArrayBuffer may, so its length is compared).
     if (
       tc === this.#fastTc &&
-      (ctx.shared ? ctx.f64[HDR_TOP_B >>> 3]! <= this.#viewLen : ctx.buffer.byteLength === this.#viewLen)
+      (ctx.shared
+        ? ctx.f64[HDR_TOP_B >>> 3]! <= this.#viewLen
+        : ctx.buffer.byteLength - ctx.u8.byteOffset === this.#viewLen)
     )
       return;
     this.#fastTc = tc;
-    const len = ctx.buffer.byteLength;
-    if (len !== this.#viewLen) {
+    const len = ctx.buffer.byteLength - ctx.u8.byteOffset;
+    if (len !== this.#viewLen || this.#u32.buffer !== ctx.buffer) {
       this.#viewLen = len;
-      this.#u32 = new Uint32Array(ctx.buffer, 0, Math.floor(len / 4));
-      this.#f64 = new Float64Array(ctx.buffer, 0, Math.floor(len / 8));
+      this.#u32 = new Uint32Array(ctx.buffer, ctx.u8.byteOffset, Math.floor(len / 4));
+      this.#f64 = new Float64Array(ctx.buffer, ctx.u8.byteOffset, Math.floor(len / 8));
     }
     // Off for junk and for opt.lg_san_uaf_align (its stash lives on the slow paths).
     const ok =

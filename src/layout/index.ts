@@ -27,8 +27,8 @@ export interface Views {
  * correct, but V8 in Node 20 reads and writes them ~20× slower); a buffer at its maximum length gets
  * fixed-length views (fast). Hot paths keep their own fixed views (fixedViews) and refresh them.
  */
-export function makeViews(buffer: SharedArrayBuffer | ArrayBuffer): Views {
-  if (!canGrow(buffer)) return fixedViews(buffer);
+export function makeViews(buffer: SharedArrayBuffer | ArrayBuffer, baseB = 0): Views {
+  if (!canGrow(buffer) || baseB !== 0) return fixedViews(buffer, baseB);
   const u8 = new Uint8Array(buffer);
   lengthTracking.add(u8);
   return {
@@ -40,15 +40,18 @@ export function makeViews(buffer: SharedArrayBuffer | ArrayBuffer): Views {
   };
 }
 
-/** Fixed-length views over the buffer's current length (must be refreshed after growth). */
-export function fixedViews(buffer: SharedArrayBuffer | ArrayBuffer): Views {
-  const len = buffer.byteLength;
+/**
+ * Fixed-length views over the buffer's current length (must be refreshed after growth). With `baseB`
+ * (a heap inside a WebAssembly.Memory, src/wasm) the views start at that byte: the heap's offset 0.
+ */
+export function fixedViews(buffer: SharedArrayBuffer | ArrayBuffer, baseB = 0): Views {
+  const len = buffer.byteLength - baseB;
   return {
-    u8: new Uint8Array(buffer, 0, len),
-    i32: new Int32Array(buffer, 0, Math.floor(len / 4)),
-    u32: new Uint32Array(buffer, 0, Math.floor(len / 4)),
-    f64: new Float64Array(buffer, 0, Math.floor(len / 8)),
-    dv: new DataView(buffer, 0, len),
+    u8: new Uint8Array(buffer, baseB, len),
+    i32: new Int32Array(buffer, baseB, Math.floor(len / 4)),
+    u32: new Uint32Array(buffer, baseB, Math.floor(len / 4)),
+    f64: new Float64Array(buffer, baseB, Math.floor(len / 8)),
+    dv: new DataView(buffer, baseB, len),
   };
 }
 

@@ -25,7 +25,7 @@ export const FLOORS: readonly (readonly string[])[] = [
   ["prof"], // heap profiling: sampling, stack tables, dumps
   ["mallctl", "check"],
   ["stats"], // malloc_stats_print, through the mallctl namespace
-  ["heap", "heap.ts", "index.ts"], // the public API (one room in three places)
+  ["heap", "heap.ts", "index.ts", "wasm"], // the public API (one room in four places; wasm: heaps inside a WebAssembly.Memory)
   ["replay"],
   ["bench"],
   ["cli"],
@@ -54,8 +54,8 @@ describe("layering of src/", () => {
   });
 
   it("imports only downward: no room imports a room above it or beside it", () => {
-    // The API room spans heap/, heap.ts and index.ts.
-    const api = new Set(["heap", "heap.ts", "index.ts"]);
+    // The API room spans heap/, heap.ts, index.ts and wasm/.
+    const api = new Set(["heap", "heap.ts", "index.ts", "wasm"]);
     const bad = layeringViolations(g, FLOORS).filter((v) => {
       const m = /^(\S+) -> (\S+): sideways/.exec(v);
       if (m === null) return true;
