@@ -44,8 +44,16 @@ export interface ThreadEvents {
 const EVENTS = new WeakMap<HeapCtx, ThreadEvents>();
 
 function counters(ctx: HeapCtx): [number, number] {
-  const f64 = ctx.f64;
-  return [f64[(ctx.threadB + THREAD_ALLOCATED_B) >>> 3]!, f64[(ctx.threadB + THREAD_DEALLOCATED_B) >>> 3]!];
+  return [allocatedBytes(ctx), deallocatedBytes(ctx)];
+}
+
+// The peak event fires on every large call: read the counters one by one, building nothing.
+function allocatedBytes(ctx: HeapCtx): number {
+  return ctx.f64[(ctx.threadB + THREAD_ALLOCATED_B) >>> 3]!;
+}
+
+function deallocatedBytes(ctx: HeapCtx): number {
+  return ctx.f64[(ctx.threadB + THREAD_DEALLOCATED_B) >>> 3]!;
 }
 
 function statsBatch(ctx: HeapCtx): number {
@@ -91,8 +99,7 @@ export function nextDallocEvent(ev: ThreadEvents): number {
 /** peak_event_update: fold the current net allocation into the maximum. */
 export function peakUpdate(ctx: HeapCtx): number {
   const ev = threadEvents(ctx);
-  const [alloc, dalloc] = counters(ctx);
-  const net = alloc - dalloc - ev.peakAdjustment;
+  const net = allocatedBytes(ctx) - deallocatedBytes(ctx) - ev.peakAdjustment;
   if (net > ev.peakMax) ev.peakMax = net;
   return ev.peakMax;
 }
