@@ -3,8 +3,10 @@
  * minimum class, in an automatic arena) for its next samples. A sample's promotion then costs one
  * word read instead of an arena allocation, and the free of a sampled block one word write instead of
  * a trip through the tcache's large bin, its GC flush and the arena (at the default rate a sample is
- * rare enough that the bin is usually flushed between two of them). jemalloc promotes through the
- * same large path; this is a cache in front of it, which thread exit and reclaim empty.
+ * rare enough that the bin is usually flushed between two of them). Six spares: the number of live
+ * samples of a thread drifts up and down, and on the small-churn benchmark two spares still sent one
+ * promotion in seven to the arena, six one in thirty. jemalloc promotes through the same large path;
+ * this is a cache in front of it, which thread exit and reclaim empty.
  *
  * A spare stays promoted (its small class) and active; it holds no sample. The words are written by
  * the owning thread only, each a single store after the extent is ready, so a thread killed between
