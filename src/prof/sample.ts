@@ -60,7 +60,7 @@ import {
   profThreadB,
   profUnlock,
 } from "./region.js";
-import { captureClose, captureOpen, captureStack, stackHolder, stackTexts } from "./stack.js";
+import { captureClose, captureOpen, captureStack, type StackHolder, stackTexts } from "./stack.js";
 import { profSysThreadName } from "./tdata.js";
 
 // ---- unbiasing (prof_unbias_map_init) -----------------------------------------------------------
@@ -198,14 +198,15 @@ export function profSampleAhead(ctx: HeapCtx, usize: number, caller: (...args: n
   if (allocated + usize < f64[(pt + PT_SAMPLE_NEXT_B) >>> 3]!) return false;
   if (!profFlag(ctx, PROF_ACTIVE_B) || ctx.u32[(pt + PT_ACTIVE_B) >>> 2] === 0) return false;
   // The capture is made here, not in a helper: one frame less for V8 to walk (./stack.ts).
+  const holder: StackHolder = {};
   captureOpen();
   try {
-    Error.captureStackTrace(stackHolder, caller);
+    Error.captureStackTrace(holder, caller);
   } catch (err) {
-    captureClose();
+    captureClose(holder);
     throw err;
   }
-  aheadStack = stackTexts(captureClose());
+  aheadStack = stackTexts(captureClose(holder));
   aheadCtx = ctx;
   aheadAllocated = allocated;
   aheadUsize = usize;

@@ -45,12 +45,14 @@ function returnSites(_e: Error, sites: NodeJS.CallSite[]): NodeJS.CallSite[] {
 }
 
 /**
- * Reused by every capture: `stack` is redefined by each captureStackTrace and cleared after. A caller
- * that captures calls Error.captureStackTrace(stackHolder, …) itself, between captureOpen and
- * captureClose: V8 walks and summarizes every frame on the stack, the skipped ones too, so the
- * capture is made from the frame that decides to sample rather than from a helper below it.
+ * A capture: the caller calls Error.captureStackTrace(holder, …) itself, on a fresh holder object,
+ * between captureOpen and captureClose. V8 walks and summarizes every frame on the stack, the skipped
+ * ones too, so the capture is made from the frame that decides to sample rather than from a helper
+ * below it; and a fresh holder is cheaper than clearing a reused one (its `stack` setter is slow).
  */
-export const stackHolder: { stack?: unknown } = {};
+export interface StackHolder {
+  stack?: unknown;
+}
 let savedPrepare: typeof Error.prepareStackTrace;
 let savedLimit = 10;
 
@@ -63,12 +65,11 @@ export function captureOpen(): void {
 }
 
 /** After the capture (also when it threw): the structured call sites, and the user's settings back. */
-export function captureClose(): NodeJS.CallSite[] {
+export function captureClose(holder: StackHolder): NodeJS.CallSite[] {
   let sites: unknown;
   try {
     // Read while our formatter is installed: `stack` is formatted on first access.
-    sites = stackHolder.stack;
-    stackHolder.stack = undefined;
+    sites = holder.stack;
   } finally {
     Error.prepareStackTrace = savedPrepare;
     Error.stackTraceLimit = savedLimit;
@@ -78,14 +79,15 @@ export function captureClose(): NodeJS.CallSite[] {
 
 /** `above`: the innermost function whose frame and callees are left out (V8 does not build them). */
 function captureSites(above: (...args: never[]) => unknown): NodeJS.CallSite[] {
+  const holder: StackHolder = {};
   captureOpen();
   try {
-    Error.captureStackTrace(stackHolder, above);
+    Error.captureStackTrace(holder, above);
   } catch (err) {
-    captureClose();
+    captureClose(holder);
     throw err;
   }
-  return captureClose();
+  return captureClose(holder);
 }
 
 /** Script name → plain path (file:// URLs converted once). */
