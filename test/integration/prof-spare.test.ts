@@ -72,4 +72,24 @@ describe("spare promoted pages", () => {
     other.check();
     other.detach();
   });
+
+  it("reclaiming a departed thread's slot gives its spares back too", () => {
+    const heap = sampledHeap();
+    // Neither handle detaches: their slots are reclaimed as a terminated worker's would be. The
+    // first samples nothing, to measure what reclaiming frees without spares (the thread's cache).
+    const idle = Heap.attach(heap.buffer);
+    idle.mallctl("thread.prof.active", false);
+    idle.free(idle.malloc(8));
+    let before = largeStat(heap, "ndalloc");
+    expect(heap.reclaim(idle.threadId)).not.toBeNull();
+    const cacheOnly = largeStat(heap, "ndalloc") - before;
+    const gone = Heap.attach(heap.buffer);
+    const ps = [gone.malloc(16), gone.malloc(96)];
+    for (const p of ps) gone.free(p);
+    before = largeStat(heap, "ndalloc");
+    expect(heap.reclaim(gone.threadId)).not.toBeNull();
+    expect(largeStat(heap, "ndalloc") - before).toBe(cacheOnly + ps.length);
+    heap.check();
+    heap.detach();
+  });
 });
