@@ -48,6 +48,7 @@ import {
   profThreadInit,
   profUnpromote,
 } from "../prof/sample.js";
+import { profSpareHolds, profSpareKeep, profSpareTake } from "../prof/spare.js";
 import {
   TBIN_W_CAP,
   TBIN_W_HEAD,
@@ -240,7 +241,7 @@ export function allocCore(
   zero: boolean,
 ): number {
   const sc = ctx.sc;
-  if (ctx.profB !== 0 && usize <= sc.smallMaxclass && profSampleAhead(ctx, usize))
+  if (ctx.profB !== 0 && profSampleAhead(ctx, usize, allocCore) && usize <= sc.smallMaxclass)
     return allocPromoted(ctx, tc, ind, arenaInd, zero);
   if (tc !== 0 && ind < tcacheGeom(ctx).nhbins) {
     tbinAssertSane(ctx, tc, ind);
@@ -278,15 +279,17 @@ export function allocCore(
 }
 
 /**
- * imalloc_sample: a sampled small allocation is a page-aligned large extent of the small class. A
- * freed one goes to the tcache's bin of that large class like any large block, so the next sample
- * (in the automatic arena) takes it back from there when it is on top and page-aligned: no arena
- * round trip per sample.
+ * imalloc_sample: a sampled small allocation is a page-aligned large extent of the small class. In an
+ * automatic arena it comes first from the thread's spares (freed promoted blocks, src/prof/spare.ts),
+ * then from the tcache's bin of that large class when its top block is page-aligned: no arena round
+ * trip per sample.
  */
 function allocPromoted(ctx: HeapCtx, tc: number, ind: number, arenaInd: number, zero: boolean): number {
   const large = ctx.sc.largeMinclass;
   // An explicit arena gets its own extent (arena.<i>.reset must find it there).
-  let p = tc !== 0 && arenaInd < 0 ? cacheBinTakeAligned(ctx, tc, ctx.sc.size2index(large), ctx.page) : 0;
+  let p = arenaInd < 0 ? profSpareTake(ctx) : 0;
+  if (p === 0 && tc !== 0 && arenaInd < 0)
+    p = cacheBinTakeAligned(ctx, tc, ctx.sc.size2index(large), ctx.page);
   if (p !== 0) {
     if (zero) ctx.u8.fill(0, p, p + large);
   } else p = pallocCore(ctx, tc, large, ctx.page, arenaInd, zero);
@@ -357,7 +360,9 @@ export function dallocArena(ctx: HeapCtx, ptr: number, e: number): boolean {
  */
 export function dallocCore(ctx: HeapCtx, tc: number, ptr: number, e: number, usize: number): boolean {
   if (ctx.profB !== 0) {
+    if (profSpareHolds(ctx, ptr)) return false; // a spare: freed already
     profFreeSampled(ctx, ptr, e);
+    if (profSpareKeep(ctx, ptr, e)) return true;
     profUnpromote(ctx, e);
   }
   const ind = edataSzind(ctx.u32, e);

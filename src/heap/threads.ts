@@ -26,7 +26,11 @@ import {
 } from "../sync/index.js";
 import { tcacheRecordSane } from "../tcache/index.js";
 import { flushProblems, tcacheArenaInd, tcacheDestroy, tcacheIsLive } from "../tcache/tcache.js";
+import { emapLookupChecked } from "../extent/emap.js";
+import { profUnpromote } from "../prof/sample.js";
+import { profSparesDrain } from "../prof/spare.js";
 import { recoverInFlightSlabs } from "./inflight.js";
+import { dallocArena } from "./ops.js";
 import { poisonRecoveryFailed, recoverLocksOf } from "./recover.js";
 
 export interface ReclaimReport {
@@ -70,8 +74,18 @@ function destroyCacheOf(
   }
 }
 
+/** The slot's spare promoted extents (heap profiling) go back to their arenas. */
+function releaseProfSpares(ctx: HeapCtx, slot: number): void {
+  for (const p of profSparesDrain(ctx, slot)) {
+    const e = emapLookupChecked(ctx, p);
+    profUnpromote(ctx, e);
+    dallocArena(ctx, p, e);
+  }
+}
+
 /** Thread exit for the calling thread (Heap.detach). */
 export function threadDetach(ctx: HeapCtx): void {
+  releaseProfSpares(ctx, ctx.slot);
   const left = unbindArena(ctx, ctx.threadB);
   destroyCacheOf(ctx, ctx.threadB, left, null);
   const regW = ctx.hdr.slotsB >>> 2;
@@ -97,6 +111,7 @@ export function reclaimSlot(ctx: HeapCtx, slot: number): ReclaimReport | null {
     badCacheEntries: 0,
     cacheRecordBad: false,
   };
+  releaseProfSpares(ctx, slot);
   const left = unbindArena(ctx, threadB);
   destroyCacheOf(ctx, threadB, left, report);
   if (

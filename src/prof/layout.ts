@@ -76,14 +76,16 @@ if (LOCK_BYTES > PROF_ACTIVE_B) throw new Error("prof layout: the lock does not 
  *  24..27  active       u32  thread.prof.active
  *  28..31  tid          u32  the thread id that owns the state
  *  32..39  lastEvent    f64  thread.allocated at the previous event (interval-dump accounting)
- *  40..47  (reserved)
+ *  40..63  spares       u32×6 freed promoted extents kept for the next samples, 0 = none (./spare.ts)
  */
-export const PT_BYTES = 48;
+export const PT_BYTES = 64;
 export const PT_SAMPLE_NEXT_B = 0;
 export const PT_PRNG_B = 16;
 export const PT_ACTIVE_B = 24;
 export const PT_TID_B = 28;
 export const PT_LAST_EVENT_B = 32;
+export const PT_SPARES_B = 40;
+export const PT_NSPARES = 6;
 
 /** Bucket counts (powers of two). */
 export const STR_NBUCKETS = 4096;

@@ -60,7 +60,7 @@ import {
   profThreadB,
   profUnlock,
 } from "./region.js";
-import { captureStack } from "./stack.js";
+import { captureClose, captureOpen, captureStack, type StackHolder, stackTexts } from "./stack.js";
 import { profSysThreadName } from "./tdata.js";
 
 // ---- unbiasing (prof_unbias_map_init) -----------------------------------------------------------
@@ -140,7 +140,8 @@ export function profAllocEvent(ctx: HeapCtx, after: number, usize: number, ptr: 
   if (after >= f64[sD]!) {
     f64[sD] = after + sampleWait(ctx, pt, profLgSample(ctx));
     const active = profFlag(ctx, PROF_ACTIVE_B) && ctx.u32[(pt + PT_ACTIVE_B) >>> 2] !== 0;
-    if (active && ptr !== 0) profSample(ctx, ptr, usize);
+    if (active && ptr !== 0) profSample(ctx, ptr, usize, sampleStack(ctx, after, usize));
+    else aheadStack = null;
   }
   triggers(ctx, pt, after);
 }
@@ -175,15 +176,50 @@ function triggers(ctx: HeapCtx, pt: number, after: number): void {
 }
 
 /**
- * te_prof_sample_event_lookahead + prof_active: whether the allocation of `usize` bytes about to be
- * made will be sampled (so a small one is promoted first, as imalloc_sample does).
+ * The stack taken ahead of a sampled allocation (jemalloc's prof_alloc_prep takes the backtrace before
+ * allocating), for the sample event to record; tagged with the thread and its allocated bytes before
+ * the allocation, so an allocation that fails or is counted differently falls back to a fresh capture.
  */
-export function profSampleAhead(ctx: HeapCtx, usize: number): boolean {
+let aheadStack: string[] | null = null;
+let aheadCtx: HeapCtx | null = null;
+let aheadAllocated = -1;
+let aheadUsize = 0;
+
+/**
+ * te_prof_sample_event_lookahead + prof_active: whether the allocation of `usize` bytes about to be
+ * made will be sampled (so a small one is promoted first, as imalloc_sample does). When it will, the
+ * stack is taken here, above `caller` (the allocator function asking): fewer of the allocator's own
+ * frames are below this point than below the event, and V8 walks and builds each of them.
+ */
+export function profSampleAhead(ctx: HeapCtx, usize: number, caller: (...args: never[]) => unknown): boolean {
   const pt = profThreadB(ctx);
   const f64 = ctx.f64;
-  if (f64[(ctx.threadB + THREAD_ALLOCATED_B) >>> 3]! + usize < f64[(pt + PT_SAMPLE_NEXT_B) >>> 3]!)
-    return false;
-  return profFlag(ctx, PROF_ACTIVE_B) && ctx.u32[(pt + PT_ACTIVE_B) >>> 2] !== 0;
+  const allocated = f64[(ctx.threadB + THREAD_ALLOCATED_B) >>> 3]!;
+  if (allocated + usize < f64[(pt + PT_SAMPLE_NEXT_B) >>> 3]!) return false;
+  if (!profFlag(ctx, PROF_ACTIVE_B) || ctx.u32[(pt + PT_ACTIVE_B) >>> 2] === 0) return false;
+  // The capture is made here, not in a helper: one frame less for V8 to walk (./stack.ts).
+  const holder: StackHolder = {};
+  captureOpen();
+  try {
+    Error.captureStackTrace(holder, caller);
+  } catch (err) {
+    captureClose(holder);
+    throw err;
+  }
+  aheadStack = stackTexts(captureClose(holder));
+  aheadCtx = ctx;
+  aheadAllocated = allocated;
+  aheadUsize = usize;
+  return true;
+}
+
+/** The stack for the sampled allocation that brought the thread to `after` bytes. */
+function sampleStack(ctx: HeapCtx, after: number, usize: number): string[] {
+  const s = aheadStack;
+  const hit = s !== null && aheadCtx === ctx && aheadUsize === usize && aheadAllocated === after - usize;
+  aheadStack = null;
+  aheadCtx = null;
+  return hit ? s : captureStack(profAllocEvent);
 }
 
 /**
@@ -205,10 +241,9 @@ export function profUnpromote(ctx: HeapCtx, e: number): void {
   u32[w + EDATA_W_SZIND] = ctx.sc.size2index(ctx.sc.largeMinclass);
 }
 
-/** prof_malloc_sample_object: records the allocation at `ptr` under the caller's stack. */
-export function profSample(ctx: HeapCtx, ptr: number, usize: number): void {
+/** prof_malloc_sample_object: records the allocation at `ptr` under the caller's stack `texts`. */
+function profSample(ctx: HeapCtx, ptr: number, usize: number, texts: string[]): void {
   if (ctx.optRaw.prof_sys_thread_name) profSysThreadName(ctx);
-  const texts = captureStack(profAllocEvent);
   const tid = ctx.u32[(profThreadB(ctx) + PT_TID_B) >>> 2]!;
   const e = extentOfLive(ctx, ptr);
   if (e === 0) return;

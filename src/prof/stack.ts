@@ -44,25 +44,50 @@ function returnSites(_e: Error, sites: NodeJS.CallSite[]): NodeJS.CallSite[] {
   return sites;
 }
 
-/** Reused by every capture: `stack` is redefined by each captureStackTrace and cleared after. */
-const holder: { stack?: unknown } = {};
+/**
+ * A capture: the caller calls Error.captureStackTrace(holder, …) itself, on a fresh holder object,
+ * between captureOpen and captureClose. V8 walks and summarizes every frame on the stack, the skipped
+ * ones too, so the capture is made from the frame that decides to sample rather than from a helper
+ * below it; and a fresh holder is cheaper than clearing a reused one (its `stack` setter is slow).
+ */
+export interface StackHolder {
+  stack?: unknown;
+}
+let savedPrepare: typeof Error.prepareStackTrace;
+let savedLimit = 10;
 
-/** `above`: the innermost function whose frame and callees are left out (V8 does not build them). */
-function captureSites(above: (...args: never[]) => unknown): NodeJS.CallSite[] {
-  const savedPrepare = Error.prepareStackTrace;
-  const savedLimit = Error.stackTraceLimit;
+/** Before Error.captureStackTrace(stackHolder, above): V8 keeps enough frames, hands them over raw. */
+export function captureOpen(): void {
+  savedPrepare = Error.prepareStackTrace;
+  savedLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = PROF_BT_MAX + 32;
+  Error.prepareStackTrace = returnSites;
+}
+
+/** After the capture (also when it threw): the structured call sites, and the user's settings back. */
+export function captureClose(holder: StackHolder): NodeJS.CallSite[] {
+  let sites: unknown;
   try {
-    Error.stackTraceLimit = PROF_BT_MAX + 32;
-    Error.prepareStackTrace = returnSites;
-    Error.captureStackTrace(holder, above);
     // Read while our formatter is installed: `stack` is formatted on first access.
-    const sites = holder.stack;
-    holder.stack = undefined;
-    return Array.isArray(sites) ? (sites as NodeJS.CallSite[]) : [];
+    sites = holder.stack;
   } finally {
     Error.prepareStackTrace = savedPrepare;
     Error.stackTraceLimit = savedLimit;
   }
+  return Array.isArray(sites) ? (sites as NodeJS.CallSite[]) : [];
+}
+
+/** `above`: the innermost function whose frame and callees are left out (V8 does not build them). */
+function captureSites(above: (...args: never[]) => unknown): NodeJS.CallSite[] {
+  const holder: StackHolder = {};
+  captureOpen();
+  try {
+    Error.captureStackTrace(holder, above);
+  } catch (err) {
+    captureClose(holder);
+    throw err;
+  }
+  return captureClose(holder);
 }
 
 /** Script name → plain path (file:// URLs converted once). */
@@ -136,7 +161,11 @@ function mapped(site: NodeJS.CallSite, fn: string, file: string, line: number, c
  * source-mapped once per thread. An empty stack becomes one "(unknown)" frame.
  */
 export function captureStack(above: (...args: never[]) => unknown = captureStack): string[] {
-  const sites = captureSites(above);
+  return stackTexts(captureSites(above));
+}
+
+/** The frame texts of captured call sites (see captureStack). */
+export function stackTexts(sites: NodeJS.CallSite[]): string[] {
   const out: string[] = [];
   let kept = false;
   for (let i = 0; i < sites.length && out.length < PROF_BT_MAX; i++) {

@@ -1,6 +1,7 @@
 /**
- * Promoted pages of sampled small blocks (issue 16's cost work): a freed one goes to the tcache's
- * large bin and the next sample takes it back from there, page-aligned, with the small usable size;
+ * Promoted pages of sampled small blocks (issue 16's cost work): a freed one is kept (the thread's
+ * spares, then the tcache's large bin) and the next sample takes it back, page-aligned, with the small
+ * usable size;
  * an explicit arena still gets its own extent; calloc still returns zeroed bytes.
  */
 import { describe, expect, it } from "vitest";

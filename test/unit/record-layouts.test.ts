@@ -652,6 +652,7 @@ describe("profiling region and records", () => {
     ["active", "PT_ACTIVE_B", 4],
     ["tid", "PT_TID_B", 4],
     ["lastEvent", "PT_LAST_EVENT_B", 8],
+    ["spares", "PT_SPARES_B", PROF.PT_NSPARES * 4, 4],
   ]);
   it("per-slot sampling state matches its diagram", () => {
     const rows = diagramRows(section(src, "Per-slot sampling state", "*/"), ROW_BYTES);
