@@ -13,7 +13,8 @@
  *   map        (growth: the top of the mapped space) consistent at every instruction: used as is;
  *   arenas     every section under it is restartable: the arena count and the reusable index are
  *              redone from the arena table (recover_arenas.ts);
- *   any other  (base, ctl, thread-cache list, background threads, registry) — a
+ *   base       a bump allocator usable after any store (recover_base.ts): the position is clamped;
+ *   any other  (ctl, thread-cache list, background threads, registry) — a
  *              dead holder may have left it half-changed and no repair is attempted: the heap is
  *              poisoned, naming the lock class and the dead slot.
  * Slabs a dead thread held outside their bin (between locks) are given back by inflight.ts.
@@ -47,6 +48,7 @@ import {
 } from "../ctx/header.js";
 import { lockOwner, ownerTagSlot, slotsLockW } from "../sync/index.js";
 import { arenasLockRepair } from "./recover_arenas.js";
+import { baseLockRepair } from "./recover_base.js";
 import { decayPurgingReset, extentLockRepair, extentLockVerify } from "./recover_extent.js";
 import { intentRecover } from "./recover_intent.js";
 
@@ -139,6 +141,10 @@ function recoverLock(ctx: HeapCtx, lockB: number, deadTag: number): void {
   // the buffer already covers it, so a holder killed anywhere leaves it old or new — at worst a
   // range mapped for nobody, never an inconsistency.
   if (s.cls === LOCK_CLASS_MAP) return;
+  if (s.cls === LOCK_CLASS_BASE) {
+    baseLockRepair(ctx, lockB - BASE_LOCK_B);
+    return;
+  }
   if (s.cls === LOCK_CLASS_ARENAS) {
     arenasLockRepair(ctx);
     return;

@@ -140,6 +140,8 @@ const steps: [string, string, string, Expect][] = [
   ["extent.merge.mid", "large-free2", "", "consistent"],
   ["decay.stashed", "large-free", ",dirty_decay_ms:0", "consistent"],
   ["map.locked", "grow", "", "consistent"],
+  ["base.locked", "fill", "", "consistent"],
+  ["base.locked", "arena-create-direct", "", "consistent"],
   ["base.locked", "arenas.create", "", "either"],
   ["arenas.locked", "arena-create-direct", "", "consistent"],
   ["arenas.locked", "arenas.create", "", "either"],
