@@ -23,8 +23,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { heapLockSites, lockClassName } from "../../src/heap/recover.js";
 import { Heap } from "../../src/heap.js";
 import {
-  lockIsHeld,
-  lockOwner,
+  LOCK_STATE_FREE,
+  LOCK_STATE_OWNER_MASK,
+  LOCK_W_X_STATE,
   ownerIsAlive,
   ownerTagDescribe,
   ownerTagIsValid,
@@ -121,12 +122,13 @@ function lockScan(heap: Heap): { unknown: string[]; held: string[] } {
   const held: string[] = [];
   const regW = heap.ctx.hdr.slotsB >>> 2;
   for (const s of heapLockSites(heap.ctx)) {
-    const w = s.lockB >>> 2;
-    if (!lockIsHeld(heap.i32, w)) continue;
-    const owner = lockOwner(heap.i32, w);
+    // One read of the state word: survivors may take and release the lock while this scans.
+    const word = Atomics.load(heap.i32, (s.lockB >>> 2) + LOCK_W_X_STATE);
+    if (word === LOCK_STATE_FREE) continue;
+    const owner = word & LOCK_STATE_OWNER_MASK;
     const name = `${lockClassName(s.cls)} @${s.lockB}`;
     if (!ownerTagIsValid(owner)) {
-      unknown.push(`${name} held by an unknown owner (state word ${Atomics.load(heap.i32, w)})`);
+      unknown.push(`${name} held by an unknown owner (state word ${word})`);
       continue;
     }
     const alive = ownerIsAlive(heap.i32, regW, owner);
