@@ -36,7 +36,7 @@ import {
   KC_OP_NAMES,
   KC_OPS,
   KC_PAUSE,
-  KC_PAUSED,
+  KC_RUNNING,
   KC_STOP,
   KC_WARG,
   KC_WOP,
@@ -49,7 +49,7 @@ import {
 const ENTRY = new URL("../workers/kill-load.ts", import.meta.url);
 const LONG = process.env.JEMALLOC_TS_LONG === "1";
 const QUICK_KILLS = 2;
-const MEDIUM_KILLS = 60;
+const MEDIUM_KILLS = 40;
 const RATE_MIN_KILLS = 500;
 const NWORKERS = 4;
 /** Every wait in the campaign is bounded by this (a hang fails the run, never blocks it). */
@@ -147,7 +147,7 @@ function spawnWorker(run: Run, index: number, seed: number): Worker {
     maxLive: 150,
     lockTimeoutMs: LOCK_TIMEOUT_MS,
   };
-  Atomics.store(run.ctl, KC_WSTATE + index, 0);
+  Atomics.store(run.ctl, KC_WSTATE + index, KC_RUNNING);
   const w = spawnTsWorker(ENTRY, data as unknown as Record<string, unknown>);
   run.heap.watch(w);
   w.on("message", (m: KillMsg) => run.msgs.push(m));
@@ -217,7 +217,11 @@ async function killOne(r: Run, rand: () => number): Promise<{ verdict: string; v
     return { verdict: `unknown owner after the kill: ${afterKill.join("; ")}`, victim };
   // Pause the survivors at a safe point and judge the heap at quiescence.
   Atomics.store(r.ctl, KC_PAUSE, 1);
-  const paused = await waitUntil(() => Atomics.load(r.ctl, KC_PAUSED) >= NWORKERS - 1);
+  // Each survivor's own state word (a shared counter would miscount a victim killed while it was
+  // still leaving the previous pause).
+  const paused = await waitUntil(() =>
+    r.workers.every((w, i) => w === null || Atomics.load(r.ctl, KC_WSTATE + i) !== KC_RUNNING),
+  );
   return { verdict: judge(r, paused), victim };
 }
 
