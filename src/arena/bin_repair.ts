@@ -8,15 +8,21 @@
  * non-full heap (possibly mid-meld), the full list, and the counters (curregs, curslabs,
  * nonfull_slabs, nmalloc). The repair recomputes all of them from the bin's slabs, found in the page
  * map (the bin itself cannot be trusted to list them):
- *   - a slab belongs to the bin when the page map names it as an active slab of this arena, bin class
- *     and shard with at least one allocated region, or when the bin already linked it (slabcur / heap);
- *   - an empty slab the bin did not link is in flight (a live thread's fresh slab, or a dead thread's,
- *     which its reclaim frees) and is left alone.
+ *   - a slab the bin did not link that carries an in-flight mark (heap/inflight.ts: a fresh slab
+ *     before its installation, an emptied one on its way back) is its holder's, not the bin's, and is
+ *     left alone (a dead holder's reclaim gives it back);
+ *   - every other active slab of this arena, bin class and shard the page map names belongs to the
+ *     bin: linked ones, full ones (an automatic arena lists none), and an unmarked empty one — the
+ *     dead holder stopped between taking a fresh slab's mark off and installing it, or between
+ *     unlinking an emptied slab and marking it. The latter is kept as an empty non-full slab.
+ * The walk runs under the arena's extent lock too (bins rank before extents), so no live thread is
+ * half-way through making a slab in the page allocator (where it is marked before it is a slab).
  * Statistics that only count events (nrequests, nfills, …) keep their values; nmalloc is raised or
  * lowered so that nmalloc − ndalloc = curregs again (the dead thread's last, uncounted operations).
  *
- * Synchronization: the caller holds the bin's lock. Slabs of this bin cannot enter or leave it
- * without that lock; the page-map walk reads other extents' entries racily and re-checks each record.
+ * Synchronization: the caller holds the bin's lock, and the repair takes the arena's extent lock.
+ * Slabs of this bin cannot enter or leave it without the bin lock, nor become slabs without the extent
+ * lock; the page-map walk reads other arenas' entries racily and filters them out.
  */
 
 import type { HeapCtx } from "../ctx/ctx.js";
@@ -26,6 +32,7 @@ import {
   EDATA_W_LIST_NEXT,
   EDATA_W_LIST_PREV,
   EDATA_W_NFREE,
+  EDATA_W_PH_PARENT,
   EXTENT_STATE_ACTIVE,
   edataArena,
   edataBinshard,
@@ -33,6 +40,8 @@ import {
   edataState,
   edataSzind,
 } from "../extent/edata.js";
+import { heapLock, heapUnlock } from "../extent/lock.js";
+import { PAC_LOCK_B } from "../extent/pac_layout.js";
 import { phForEach, phInsert } from "../extent/ph.js";
 import {
   ARENA_IS_AUTO_B,
@@ -99,9 +108,17 @@ export function binRepair(
   phForEach(u32, (bin + BIN_NONFULL_ROOT_B) >>> 2, HEAP_WALK_LIMIT, (e) => linked.add(e));
   const report: BinRepairReport = { slabs: 0, regions: 0, fixed: 0 };
   const keep: number[] = [];
-  for (const e of slabsInPageMap(ctx, ind, binind, shard)) {
+  heapLock(ctx, arena + PAC_LOCK_B);
+  let mine: number[];
+  try {
+    mine = slabsInPageMap(ctx, ind, binind, shard);
+  } finally {
+    heapUnlock(ctx, arena + PAC_LOCK_B);
+  }
+  for (const e of mine) {
+    // Marked in flight: its holder's (installing clears the mark, so a linked slab has none).
+    if (!linked.has(e) && (u32[(e >>> 2) + EDATA_W_PH_PARENT]! & 1) === 1) continue;
     const used = slabPopcount(u32, e, nregs);
-    if (used === 0 && !linked.has(e)) continue; // in flight, not the bin's
     if (u32[(e >>> 2) + EDATA_W_NFREE] !== nregs - used) report.fixed++;
     u32[(e >>> 2) + EDATA_W_NFREE] = nregs - used;
     u32[(e >>> 2) + EDATA_W_BM_HINT] = 0;

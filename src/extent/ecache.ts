@@ -25,6 +25,7 @@ import {
   edataZeroedSet,
 } from "./edata.js";
 import { ehooksAlloc, ehooksPurgeForced, ehooksZero } from "./ehooks.js";
+import { INTENT_REGISTER, intentClear, intentSet } from "./intent.js";
 import { emapDeregister, emapRegister } from "./emap.js";
 import { esetDelayCoalesce, esetFit, esetLruFirst, esetNpages, esetRemove, esetState } from "./eset.js";
 import { PAC_ABANDONED_VM_B, PAC_EXP_GROW_LIMIT_B, PAC_EXP_GROW_NEXT_B } from "./pac_layout.js";
@@ -103,7 +104,7 @@ function abandon(ctx: HeapCtx, pac: number, ec: number, e: number): void {
 
 function extentRecycleExtract(
   ctx: HeapCtx,
-  _pac: number,
+  pac: number,
   ec: number,
   expandE: number,
   size: number,
@@ -111,9 +112,10 @@ function extentRecycleExtract(
 ): number {
   let e: number;
   if (expandE !== 0) {
-    e = acquireNeighbor(ctx, expandE, esetState(ctx, ec), true, true);
+    e = acquireNeighbor(ctx, pac, expandE, esetState(ctx, ec), true, true);
     if (e !== 0 && edataSize(ctx.u32, e) < size) {
       edataStateSet(ctx.u32, e, esetState(ctx, ec));
+      intentClear(ctx.u32, pac);
       e = 0;
     }
   } else {
@@ -124,6 +126,7 @@ function extentRecycleExtract(
   edataStateSet(ctx.u32, e, esetState(ctx, ec));
   esetRemove(ctx, ec, e);
   edataStateSet(ctx.u32, e, EXTENT_STATE_ACTIVE);
+  if (expandE !== 0) intentClear(ctx.u32, pac);
   return e;
 }
 
@@ -186,6 +189,14 @@ export function ecacheAlloc(
   return extentRecycle(ctx, pac, ec, expandE, size, alignment, zero);
 }
 
+/** Enters a fresh mapping's record in the page map, under an intent (one end alone is unsound). */
+function registerFresh(ctx: HeapCtx, pac: number, e: number): boolean {
+  intentSet(ctx.u32, pac, INTENT_REGISTER, e, 0, 0, 0, 0);
+  const ok = emapRegister(ctx, e);
+  intentClear(ctx.u32, pac);
+  return ok;
+}
+
 /** exp_grow_size_prepare + the mapping; returns the new extent (active, registered) or 0. */
 function extentGrowRetained(
   ctx: HeapCtx,
@@ -236,7 +247,7 @@ function extentGrowRetained(
     true,
     true,
   );
-  if (!emapRegister(ctx, e)) {
+  if (!registerFresh(ctx, pac, e)) {
     edataCachePut(ctx, pac, e);
     return 0;
   }
@@ -286,7 +297,7 @@ function extentAllocWrapper(ctx: HeapCtx, pac: number, size: number, alignment: 
     true,
     ctx.opt.retain,
   );
-  if (!emapRegister(ctx, e)) {
+  if (!registerFresh(ctx, pac, e)) {
     edataCachePut(ctx, pac, e);
     return 0;
   }

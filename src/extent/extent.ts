@@ -48,6 +48,7 @@ import {
 } from "./ehooks.js";
 import { emapDeregister, emapPrepare, emapRead, emapRegister } from "./emap.js";
 import { esetDelayCoalesce, esetInsert, esetRemove, esetState } from "./eset.js";
+import { INTENT_MERGE, INTENT_NEIGHBOR, INTENT_SPLIT, intentClear, intentSet } from "./intent.js";
 import {
   PAC_ARENA_IND_B,
   PAC_BASE_B,
@@ -146,6 +147,8 @@ export function extentSplit(ctx: HeapCtx, pac: number, e: number, sizeA: number,
     splitHookRefused = true;
     return 0;
   }
+  // From here to the registrations the page map is unsound: a taker finishes the split (intent.ts).
+  intentSet(u32, pac, INTENT_SPLIT, e, trail, sizeA, sizeB, 0);
   edataInit(
     u32,
     trail,
@@ -161,12 +164,15 @@ export function extentSplit(ctx: HeapCtx, pac: number, e: number, sizeA: number,
     false,
   );
   edataSizeSet(u32, e, sizeA);
+  if (ctx.failpoint !== null) ctx.failpoint("extent.split.mid");
   if (!emapRegister(ctx, trail) || !emapRegister(ctx, e)) {
+    intentClear(u32, pac);
     edataSizeSet(u32, e, sizeA + sizeB);
     emapRegister(ctx, e);
     edataCachePut(ctx, pac, trail);
     return 0;
   }
+  intentClear(u32, pac);
   return trail;
 }
 
@@ -187,7 +193,10 @@ export function extentMerge(ctx: HeapCtx, pac: number, a: number, b: number): bo
   ) {
     return true;
   }
+  const availCount = u32[(pac + PAC_EDATA_AVAIL_COUNT_B) >>> 2]!;
+  intentSet(u32, pac, INTENT_MERGE, a, b, edataSize(u32, a), edataSize(u32, b), availCount);
   emapDeregister(ctx, b);
+  if (ctx.failpoint !== null) ctx.failpoint("extent.merge.mid");
   edataStateSet(u32, a, EXTENT_STATE_ACTIVE);
   edataSizeSet(u32, a, edataSize(u32, a) + edataSize(u32, b));
   const snA = edataSn(u32, a);
@@ -196,6 +205,7 @@ export function extentMerge(ctx: HeapCtx, pac: number, a: number, b: number): bo
   edataZeroedSet(u32, a, edataZeroed(u32, a) && edataZeroed(u32, b));
   emapRegister(ctx, a);
   edataCachePut(ctx, pac, b);
+  intentClear(u32, pac);
   return false;
 }
 
@@ -204,10 +214,12 @@ export function extentMerge(ctx: HeapCtx, pac: number, a: number, b: number): bo
 /**
  * emap_try_acquire_edata_neighbor: the free neighbour of `e` in `expectedState`, or 0. It must be a
  * real record covering exactly the adjacent pages, of the same arena, and the higher of the two must
- * not be a mapping head. When acquired its state becomes MERGING.
+ * not be a mapping head. When acquired its state becomes MERGING (an intent until the caller merges
+ * it or puts it back: intent.ts).
  */
 export function acquireNeighbor(
   ctx: HeapCtx,
+  pac: number,
   e: number,
   expectedState: number,
   forward: boolean,
@@ -223,6 +235,7 @@ export function acquireNeighbor(
   if (edataState(u32, n) !== expectedState) return 0;
   if (!expanding && edataCommitted(u32, e) !== edataCommitted(u32, n)) return 0;
   if (edataArena(u32, n) !== edataArena(u32, e)) return 0;
+  intentSet(u32, pac, INTENT_NEIGHBOR, n, 0, expectedState, 0, 0);
   edataStateSet(u32, n, EXTENT_STATE_MERGING);
   return n;
 }
@@ -239,10 +252,12 @@ function extentCoalesce(
   forward: boolean,
 ): boolean {
   esetRemove(ctx, ec, outer);
+  if (ctx.failpoint !== null) ctx.failpoint("extent.neighbor");
   const err = forward ? extentMerge(ctx, pac, inner, outer) : extentMerge(ctx, pac, outer, inner);
   if (err) {
     edataStateSet(ctx.u32, outer, esetState(ctx, ec));
     esetInsert(ctx, ec, outer);
+    intentClear(ctx.u32, pac);
   }
   return err;
 }
@@ -256,7 +271,7 @@ export function extentTryCoalesce(ctx: HeapCtx, pac: number, ec: number, e: numb
   do {
     again = false;
     if (++guard > 1_000_000) throw new Error("extent coalescing did not terminate: extent map is corrupt");
-    const next = acquireNeighbor(ctx, e, state, true, false);
+    const next = acquireNeighbor(ctx, pac, e, state, true, false);
     if (next !== 0 && !extentCoalesce(ctx, pac, ec, e, next, true)) {
       if (delay) {
         coalesced = true;
@@ -264,7 +279,7 @@ export function extentTryCoalesce(ctx: HeapCtx, pac: number, ec: number, e: numb
       }
       again = true;
     }
-    const prev = acquireNeighbor(ctx, e, state, false, false);
+    const prev = acquireNeighbor(ctx, pac, e, state, false, false);
     if (prev !== 0 && !extentCoalesce(ctx, pac, ec, e, prev, false)) {
       e = prev;
       if (delay) {

@@ -140,11 +140,12 @@ export function paAllocLocked(
   if (ctx.failpoint !== null) ctx.failpoint("extent.locked");
   const e = pacAllocReal(ctx, pac, size, alignment, zero);
   if (e === 0) return 0;
+  // A slab is the caller's, outside every list, from here until its bin installs it: mark it now,
+  // under this lock and before it is a slab, so a thread terminated before that leaves it
+  // recoverable (heap/inflight.ts) and a bin repair never takes an unmarked fresh slab for its own.
+  if (slab) edataMarkInFlight(ctx.u32, e, ctx.ownerTag);
   edataSzindSet(ctx.u32, e, szind);
   edataSlabSet(ctx.u32, e, slab);
-  // A slab is the caller's, outside every list, from here until its bin installs it: mark it now,
-  // under this lock, so a thread terminated before that leaves it recoverable (heap/inflight.ts).
-  if (slab) edataMarkInFlight(ctx.u32, e, ctx.ownerTag);
   f64AddB(ctx.f64, pac + PAC_NACTIVE_B, size / ctx.page);
   if (slab && size > 2 * ctx.page && !emapRegisterInterior(ctx, e)) {
     // No page-map leaf for the interior (OOM): the extent goes back as paDalloc would return it.

@@ -18,6 +18,7 @@
  *   L+48         nactive            f64     pages in active extents (pactive)
  *   L+56         offsetState        u32     PRNG state for cache-oblivious offsets
  *   L+60         hooksVersion       u32     bumped when a thread installs extent hooks (info only)
+ *   L+64         intent             6×u32   the extent lock holder's write-ahead record (intent.ts)
  *   then         ecacheDirty, ecacheMuzzy, ecacheRetained, decayDirty, decayMuzzy (ArenaLayout)
  * ╘════════════════════════════════════════════════════════════════════════════════════════╛
  */
@@ -38,4 +39,5 @@ export const PAC_ABANDONED_VM_B = PAC_MAPPED_B + 8;
 export const PAC_NACTIVE_B = PAC_MAPPED_B + 16;
 export const PAC_OFFSET_STATE_B = PAC_MAPPED_B + 24;
 export const PAC_HOOKS_VERSION_B = PAC_MAPPED_B + 28;
-export const PAC_FIXED_BYTES = alignUp(PAC_MAPPED_B + 32, 8);
+export const PAC_INTENT_B = PAC_MAPPED_B + 32;
+export const PAC_FIXED_BYTES = alignUp(PAC_MAPPED_B + 56, 8);

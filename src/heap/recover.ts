@@ -5,12 +5,16 @@
  * scanning the heap's lock records for its owner tag. Whoever takes such a lock over — a waiter, or
  * the supervisor's reclaim — runs `recoverLock` before using the structure:
  *   bin        rebuilt from its slabs' bitmaps (bin_repair.ts): always consistent afterwards;
- *   extent     verified with the checker's rules for extent caches and pactive (recover_extent.ts):
- *              used as is when consistent (the holder died before or after its changes); else the
- *              caches and pactive are rebuilt from a sound page map; else (a split or merge half
- *              done) poison;
+ *   extent     first the one change the holder's write-ahead record names (a split, a merge, a
+ *              neighbour marked for merging, a registration) is finished or undone (recover_intent.ts);
+ *              then verified with the checker's rules for extent caches and pactive
+ *              (recover_extent.ts): used as is when consistent; else the caches and pactive are
+ *              rebuilt from a sound page map; else poison;
  *   map        (growth: the top of the mapped space) consistent at every instruction: used as is;
- *   any other  (base, ctl, arenas, thread-cache list, background threads, registry) — a
+ *   arenas     every section under it is restartable: the arena count and the reusable index are
+ *              redone from the arena table (recover_arenas.ts);
+ *   base       a bump allocator usable after any store (recover_base.ts): the position is clamped;
+ *   any other  (ctl, thread-cache list, background threads, registry) — a
  *              dead holder may have left it half-changed and no repair is attempted: the heap is
  *              poisoned, naming the lock class and the dead slot.
  * Slabs a dead thread held outside their bin (between locks) are given back by inflight.ts.
@@ -43,7 +47,10 @@ import {
   HDR_LOCK_TCACHES_B,
 } from "../ctx/header.js";
 import { lockOwner, ownerTagSlot, slotsLockW } from "../sync/index.js";
+import { arenasLockRepair } from "./recover_arenas.js";
+import { baseLockRepair } from "./recover_base.js";
 import { decayPurgingReset, extentLockRepair, extentLockVerify } from "./recover_extent.js";
+import { intentRecover } from "./recover_intent.js";
 
 export const LOCK_CLASS_UNKNOWN = 0;
 export const LOCK_CLASS_BIN = 1;
@@ -134,8 +141,17 @@ function recoverLock(ctx: HeapCtx, lockB: number, deadTag: number): void {
   // the buffer already covers it, so a holder killed anywhere leaves it old or new — at worst a
   // range mapped for nobody, never an inconsistency.
   if (s.cls === LOCK_CLASS_MAP) return;
+  if (s.cls === LOCK_CLASS_BASE) {
+    baseLockRepair(ctx, lockB - BASE_LOCK_B);
+    return;
+  }
+  if (s.cls === LOCK_CLASS_ARENAS) {
+    arenasLockRepair(ctx);
+    return;
+  }
   if (s.cls === LOCK_CLASS_EXTENT) {
     decayPurgingReset(ctx, s.arena);
+    intentRecover(ctx, s.arena);
     if (extentLockVerify(ctx, s.arena, s.ind).length === 0) return;
     if (extentLockRepair(ctx, s.arena, s.ind) && extentLockVerify(ctx, s.arena, s.ind).length === 0) return;
   }

@@ -8,8 +8,10 @@
  * and the lock is used as is. Otherwise `extentLockRepair` rebuilds what can be derived from the page
  * map — the three extent caches (members by state, keeping the old LRU order where it is intact),
  * pactive, and the decay "purging" flags — provided the page map itself is sound for this arena (no
- * extent MERGING, none overlapping, each extent's first and last page naming it). A half-done split
- * or merge fails that precondition, and the caller poisons the heap.
+ * extent MERGING, none overlapping, each extent's first and last page naming it). The one change the
+ * dead holder announced in its intent record (a split, a merge, a neighbour marked MERGING, a
+ * registration) is finished or undone before this runs (recover_intent.ts); a page map still unsound
+ * after that makes the caller poison the heap.
  *
  * Synchronization: the caller holds the extent lock. Extents of this arena change state only under
  * it; the page-map walk reads other arenas' entries racily and filters on the arena index.

@@ -381,6 +381,7 @@ describe("arena record", () => {
     ["nactive", "PAC_NACTIVE_B", 8],
     ["offsetState", "PAC_OFFSET_STATE_B", 4],
     ["hooksVersion", "PAC_HOOKS_VERSION_B", 4],
+    ["intent", "PAC_INTENT_B", 24],
   ]);
   it("PAC part matches its diagram", () => {
     const rows = diagramRows(section(pacSrc, "PAC record", "╘"), ROW_AFTER_LOCK, L);

@@ -8,6 +8,7 @@
  *    "error" on anything else (a timeout or a corruption report is a failure of recovery).
  */
 import { parentPort, workerData } from "node:worker_threads";
+import { arenaCreateManual } from "../../src/arena/arena.js";
 import { Heap } from "../../src/heap.js";
 
 export interface FpStepData {
@@ -37,11 +38,20 @@ function run(action: string): void {
     const p = heap.malloc(1 << 20);
     heap.ctx.failpoint = park;
     heap.free(p);
+  } else if (action === "large-free2") {
+    // Two adjacent large blocks: freeing the second merges it with the first, free in the dirty cache.
+    const p = heap.malloc(64 << 10);
+    const q = heap.malloc(64 << 10);
+    heap.free(p);
+    heap.ctx.failpoint = park;
+    heap.free(q);
   } else if (action === "grow") {
     heap.free(heap.malloc(9 << 20)); // the huge arena exists: the growth below takes only its locks
     heap.ctx.failpoint = park;
     heap.free(heap.malloc(48 << 20));
   } else if (action === "arenas.create") heap.mallctl("arenas.create");
+  // The arenas lock alone (mallctl also holds the ctl lock, whose dead holder poisons).
+  else if (action === "arena-create-direct") arenaCreateManual(heap.ctx);
   else if (action === "tcache.create") heap.mallctl("tcache.create");
   else if (action === "epoch") heap.mallctl("epoch", 1);
   else throw new Error(`unknown action ${action}`);
@@ -59,7 +69,7 @@ function park(name: string): void {
 if (d.role === "parker") heap.free(heap.malloc(8));
 post({ kind: "attached", threadId: heap.threadId, ownerTag: heap.ctx.ownerTag });
 if (d.role === "parker") {
-  if (d.action !== "flush" && d.action !== "large-free" && d.action !== "grow") heap.ctx.failpoint = park;
+  if (!["flush", "large-free", "large-free2", "grow"].includes(d.action)) heap.ctx.failpoint = park;
   run(d.action);
   post({ kind: "error", message: `failpoint ${d.point} was never reached by ${d.action}` });
 } else {

@@ -11,19 +11,38 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { Heap } from "../../src/heap.js";
 import {
+  KC_AT_SAFE_POINT,
   KC_MAILBOX_SLOTS,
+  KC_OP_ATTACH,
+  KC_OP_DETACH,
+  KC_OP_FREE,
+  KC_OP_MALLOC,
+  KC_OP_NONE,
   KC_OPS,
+  KC_PARKED,
   KC_PAUSE,
   KC_PAUSED,
+  KC_RUNNING,
   KC_STOP,
+  KC_WARG,
+  KC_WOP,
   KC_WORDS,
+  KC_WSTATE,
   type KillWorkerData,
 } from "./kill-common.js";
 
 const d = workerData as KillWorkerData;
 const ctl = new Int32Array(d.ctl);
 const mailbox = new Int32Array(d.mailbox);
+/** Records the operation in progress (plain stores: read by the supervisor only for a hang report). */
+function doing(op: number, arg: number): void {
+  ctl[KC_WOP + d.index] = op;
+  ctl[KC_WARG + d.index] = arg;
+}
+Atomics.store(ctl, KC_WSTATE + d.index, KC_RUNNING);
+doing(KC_OP_ATTACH, 0);
 const heap = Heap.attach(d.buffer, { lockTimeoutMs: d.lockTimeoutMs });
+doing(KC_OP_NONE, 0);
 const post = (m: Record<string, unknown>) => parentPort?.postMessage({ index: d.index, ...m });
 
 let rng = d.seed >>> 0 || 1;
@@ -55,17 +74,22 @@ function verifyAndFree(p: number): void {
   const tail = size < 12 || heap.dv.getUint32(p + size - 4, true) === (tag ^ 0x5a5a5a5a) >>> 0;
   if (size < 8 || size > heap.mallocUsableSize(p) || !tail)
     throw new Error(`block ${p}: stamp broken (size ${size}, tag ${tag}): handed out twice?`);
+  doing(KC_OP_FREE, p);
   heap.free(p);
+  doing(KC_OP_NONE, 0);
 }
 
 function safePoint(): void {
   if (Atomics.load(ctl, KC_PAUSE) === 0) return;
+  Atomics.store(ctl, KC_WSTATE + d.index, KC_AT_SAFE_POINT);
   Atomics.add(ctl, KC_PAUSED, 1);
   while (Atomics.load(ctl, KC_PAUSE) !== 0) Atomics.wait(ctl, KC_PAUSE, 1, 50);
   Atomics.sub(ctl, KC_PAUSED, 1);
+  Atomics.store(ctl, KC_WSTATE + d.index, KC_RUNNING);
 }
 
 function parkForever(): never {
+  Atomics.store(ctl, KC_WSTATE + d.index, KC_PARKED);
   Atomics.add(ctl, KC_PAUSED, 1);
   for (;;) Atomics.wait(ctl, KC_WORDS, 0, 1000);
 }
@@ -88,7 +112,9 @@ function step(): void {
       return;
     }
     const size = pickSize();
+    doing(KC_OP_MALLOC, size);
     const p = heap.malloc(size);
+    doing(KC_OP_NONE, 0);
     if (p === 0) return; // out of memory: a documented result
     stamp(p, size);
     live.push(p);
@@ -112,6 +138,7 @@ try {
     Atomics.add(ctl, KC_OPS, 1);
   }
   for (const p of live) verifyAndFree(p);
+  doing(KC_OP_DETACH, 0);
   heap.detach();
   process.exit(0);
 } catch (e) {
