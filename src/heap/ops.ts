@@ -287,7 +287,8 @@ export function allocCore(
 function allocPromoted(ctx: HeapCtx, tc: number, ind: number, arenaInd: number, zero: boolean): number {
   const large = ctx.sc.largeMinclass;
   // An explicit arena gets its own extent (arena.<i>.reset must find it there).
-  let p = arenaInd < 0 ? profSpareTake(ctx) : 0;
+  // Spares stand in for the cache (jemalloc caches a promoted page in the tcache): none without one.
+  let p = arenaInd < 0 && tc !== 0 ? profSpareTake(ctx) : 0;
   if (p === 0 && tc !== 0 && arenaInd < 0)
     p = cacheBinTakeAligned(ctx, tc, ctx.sc.size2index(large), ctx.page);
   if (p !== 0) {
@@ -362,7 +363,7 @@ export function dallocCore(ctx: HeapCtx, tc: number, ptr: number, e: number, usi
   if (ctx.profB !== 0) {
     if (profSpareHolds(ctx, ptr)) return false; // a spare: freed already
     profFreeSampled(ctx, ptr, e);
-    if (profSpareKeep(ctx, ptr, e)) return true;
+    if (tc !== 0 && profSpareKeep(ctx, ptr, e)) return true;
     profUnpromote(ctx, e);
   }
   const ind = edataSzind(ctx.u32, e);

@@ -36,6 +36,19 @@ describe("spare promoted pages", () => {
     heap.detach();
   });
 
+  it("without a thread cache a freed sampled block goes back to the arena at once, as in jemalloc", () => {
+    const heap = Heap.create({ conf: "prof:true,lg_prof_sample:0,tcache:false", envConf: null });
+    const p = heap.malloc(48);
+    const ndalloc = largeStat(heap, "ndalloc");
+    heap.free(p);
+    expect(largeStat(heap, "ndalloc")).toBe(ndalloc + 1);
+    const nmalloc = largeStat(heap, "nmalloc");
+    heap.free(heap.malloc(48));
+    expect(largeStat(heap, "nmalloc")).toBe(nmalloc + 1);
+    heap.check();
+    heap.detach();
+  });
+
   it("a spare freed again is reported as a double free and is not handed out twice", () => {
     const heap = sampledHeap();
     const reports: string[] = [];
