@@ -51,6 +51,17 @@ export function heapPoison(ctx: HeapCtx, cause: number, lockClass: number, slot:
   return Atomics.compareExchange(ctx.i32, HDR_POISON_B >>> 2, 0, word) === 0;
 }
 
+/**
+ * The repair of dead thread `slot`'s structures threw: poison the heap for that and say why on the
+ * console (the poison word has room for a cause, not for the error), as jemalloc prints a fatal
+ * condition before it aborts.
+ */
+export function recoveryFailed(ctx: HeapCtx, slot: number, err: unknown): void {
+  if (!heapPoison(ctx, POISON_RECOVERY_FAILED, 0, slot)) return;
+  const why = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  console.error(`<jemalloc-ts>: the repair after dead thread slot ${slot} failed, heap poisoned: ${why}`);
+}
+
 /** The poison word: 0 while the heap is usable. */
 export function heapPoisonWord(ctx: HeapCtx): number {
   return Atomics.load(ctx.i32, HDR_POISON_B >>> 2);
@@ -89,8 +100,8 @@ function lockTakenOver(ctx: HeapCtx, lockB: number): void {
   try {
     if (recovery === null) heapPoison(ctx, POISON_OWNER_DIED, 0, dead & 1023);
     else recovery(ctx, lockB, dead);
-  } catch {
-    heapPoison(ctx, POISON_RECOVERY_FAILED, 0, dead & 1023);
+  } catch (err) {
+    recoveryFailed(ctx, dead & 1023, err);
   }
   const word = heapPoisonWord(ctx);
   if (word !== 0) {

@@ -34,7 +34,7 @@ import {
   heapPoison,
   heapUnlock,
   POISON_OWNER_DIED,
-  POISON_RECOVERY_FAILED,
+  recoveryFailed,
   setLockRecovery,
 } from "../extent/lock.js";
 import { PAC_BASE_B, PAC_LOCK_B } from "../extent/pac_layout.js";
@@ -177,6 +177,6 @@ export function recoverLocksOf(ctx: HeapCtx, deadTag: number): number {
 }
 
 /** Poisons for a failure of recovery itself (an exception that is not HeapPoisonedError). */
-export function poisonRecoveryFailed(ctx: HeapCtx, slot: number): void {
-  heapPoison(ctx, POISON_RECOVERY_FAILED, 0, slot);
+export function poisonRecoveryFailed(ctx: HeapCtx, slot: number, err: unknown): void {
+  recoveryFailed(ctx, slot, err);
 }

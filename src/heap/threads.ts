@@ -131,7 +131,7 @@ export function reclaimSafely(ctx: HeapCtx, slot: number): void {
   try {
     reclaimSlot(ctx, slot);
   } catch (e) {
-    if (!(e instanceof HeapPoisonedError)) poisonRecoveryFailed(ctx, slot);
+    if (!(e instanceof HeapPoisonedError)) poisonRecoveryFailed(ctx, slot, e);
   }
 }
 

@@ -54,7 +54,7 @@ function reclaimOne(ctx: HeapCtx, slot: number, out: ReclaimReport[]): void {
     const r = reclaimSlot(ctx, slot);
     if (r !== null) out.push(r);
   } catch (e) {
-    if (!(e instanceof HeapPoisonedError)) poisonRecoveryFailed(ctx, slot);
+    if (!(e instanceof HeapPoisonedError)) poisonRecoveryFailed(ctx, slot, e);
   }
 }
 
