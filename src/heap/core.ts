@@ -224,7 +224,7 @@ export class HeapCore {
     const usize = sc.index2size(ind);
     let p: number;
     try {
-      p = allocCore(ctx, this._tcache(), usize, ind, size, -1, ctx.opt.zero);
+      p = allocCore(ctx, this._tcache(), usize, ind, size, -1, ctx.opt.zero, HeapCore.prototype.malloc);
     } catch (err) {
       throw guardError(ctx, "malloc", err);
     }
@@ -283,7 +283,7 @@ export class HeapCore {
     const usize = sc.index2size(ind);
     let p: number;
     try {
-      p = allocCore(ctx, this._tcache(), usize, ind, total, -1, true);
+      p = allocCore(ctx, this._tcache(), usize, ind, total, -1, true, HeapCore.prototype.calloc);
     } catch (err) {
       throw guardError(ctx, "calloc", err);
     }
