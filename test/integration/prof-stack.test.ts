@@ -40,6 +40,21 @@ describe("prof: the stack of a sampled allocation", () => {
     heap.detach();
   });
 
+  it("starts at the caller when an allocation hook wraps malloc and calloc", () => {
+    const heap = Heap.create({ conf: "prof:true,lg_prof_sample:0", envConf: null });
+    const calls: unknown[] = [];
+    heap.mallctl("experimental.hooks.install", { alloc: (...a: unknown[]) => calls.push(a) });
+    const hookedMalloc = () => heap.malloc(100);
+    const hookedCalloc = () => heap.calloc(2, 50);
+    hookedMalloc();
+    hookedCalloc();
+    expect(calls.length).toBe(2);
+    const leaves = stacks(heap.profile({ format: "pprof" })).map((s) => s[0]!);
+    expect(leaves.map((f) => f.slice(0, f.indexOf("@"))).sort()).toEqual(["hookedCalloc", "hookedMalloc"]);
+    for (const f of leaves) expect(f).toMatch(/prof-stack\.test\.ts:\d+$/);
+    heap.detach();
+  });
+
   it("has none of the allocator's frames when no JavaScript function called malloc", async () => {
     const heap = Heap.create({ conf: "prof:true,lg_prof_sample:0", envConf: null });
     const p = await Promise.resolve(100).then(heap.malloc.bind(heap));
