@@ -56,7 +56,7 @@ import type { ReclaimReport } from "./threads.js";
 
 export type { ReclaimReport };
 
-import { profFreeSampled } from "../prof/sample.js";
+import { profFreeSampled, profSampleAhead } from "../prof/sample.js";
 import type { Derived } from "./boot.js";
 import { guardError } from "./guard.js";
 
@@ -224,7 +224,10 @@ export class HeapCore {
     const usize = sc.index2size(ind);
     let p: number;
     try {
-      p = allocCore(ctx, this._tcache(), usize, ind, size, -1, ctx.opt.zero);
+      const tc = this._tcache();
+      // A sample's stack is taken here, cut at the method the user called (src/prof/sample.ts).
+      const sampled = ctx.profB !== 0 && profSampleAhead(ctx, usize, HeapCore.prototype.malloc);
+      p = allocCore(ctx, tc, usize, ind, size, -1, ctx.opt.zero, sampled);
     } catch (err) {
       throw guardError(ctx, "malloc", err);
     }
@@ -283,7 +286,9 @@ export class HeapCore {
     const usize = sc.index2size(ind);
     let p: number;
     try {
-      p = allocCore(ctx, this._tcache(), usize, ind, total, -1, true);
+      const tc = this._tcache();
+      const sampled = ctx.profB !== 0 && profSampleAhead(ctx, usize, HeapCore.prototype.calloc);
+      p = allocCore(ctx, tc, usize, ind, total, -1, true, sampled);
     } catch (err) {
       throw guardError(ctx, "calloc", err);
     }

@@ -229,7 +229,9 @@ function cacheBinAlloc(ctx: HeapCtx, w: number): number {
 
 /**
  * arena_malloc: class `ind` (usable `usize`). `chooseSize` is what decides the huge arena (the
- * requested size for malloc, the usable size for aligned and realloc). No events counted.
+ * requested size for malloc, the usable size for aligned and realloc). No events counted. `sampled`:
+ * whether the public method the user called decided to sample it (profSampleAhead, taking the stack
+ * from there: fewer frames for V8 to walk); undefined when it did not ask.
  */
 export function allocCore(
   ctx: HeapCtx,
@@ -239,9 +241,10 @@ export function allocCore(
   chooseSize: number,
   arenaInd: number,
   zero: boolean,
+  sampled?: boolean,
 ): number {
   const sc = ctx.sc;
-  if (ctx.profB !== 0 && profSampleAhead(ctx, usize, allocCore) && usize <= sc.smallMaxclass)
+  if (ctx.profB !== 0 && (sampled ?? profSampleAhead(ctx, usize, allocCore)) && usize <= sc.smallMaxclass)
     return allocPromoted(ctx, tc, ind, arenaInd, zero);
   if (tc !== 0 && ind < tcacheGeom(ctx).nhbins) {
     tbinAssertSane(ctx, tc, ind);

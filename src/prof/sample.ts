@@ -60,7 +60,14 @@ import {
   profThreadB,
   profUnlock,
 } from "./region.js";
-import { captureClose, captureOpen, captureStack, type StackHolder, stackTexts } from "./stack.js";
+import {
+  captureClose,
+  captureOpen,
+  captureSites,
+  captureStack,
+  type StackHolder,
+  stackTexts,
+} from "./stack.js";
 import { profSysThreadName } from "./tdata.js";
 
 // ---- unbiasing (prof_unbias_map_init) -----------------------------------------------------------
@@ -188,8 +195,9 @@ let aheadUsize = 0;
 /**
  * te_prof_sample_event_lookahead + prof_active: whether the allocation of `usize` bytes about to be
  * made will be sampled (so a small one is promoted first, as imalloc_sample does). When it will, the
- * stack is taken here, above `caller` (the allocator function asking): fewer of the allocator's own
- * frames are below this point than below the event, and V8 walks and builds each of them.
+ * stack is taken here, above `caller`: the public method the user called (malloc, calloc) or else the
+ * allocator function asking. V8 builds a call site for every frame below the cut-off, so the higher
+ * it is the fewer of the allocator's own frames are built only to be dropped.
  */
 export function profSampleAhead(ctx: HeapCtx, usize: number, caller: (...args: never[]) => unknown): boolean {
   const pt = profThreadB(ctx);
@@ -206,7 +214,11 @@ export function profSampleAhead(ctx: HeapCtx, usize: number, caller: (...args: n
     captureClose(holder);
     throw err;
   }
-  aheadStack = stackTexts(captureClose(holder));
+  let sites = captureClose(holder);
+  // Nothing below the cut-off: `caller` was not on the stack (or nothing called it from JavaScript);
+  // cut here instead, and the allocator's frames are dropped by name as usual.
+  if (sites.length === 0) sites = captureSites(profSampleAhead);
+  aheadStack = stackTexts(sites);
   aheadCtx = ctx;
   aheadAllocated = allocated;
   aheadUsize = usize;

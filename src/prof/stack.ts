@@ -78,7 +78,7 @@ export function captureClose(holder: StackHolder): NodeJS.CallSite[] {
 }
 
 /** `above`: the innermost function whose frame and callees are left out (V8 does not build them). */
-function captureSites(above: (...args: never[]) => unknown): NodeJS.CallSite[] {
+export function captureSites(above: (...args: never[]) => unknown): NodeJS.CallSite[] {
   const holder: StackHolder = {};
   captureOpen();
   try {
