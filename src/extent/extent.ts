@@ -127,6 +127,49 @@ export function edataCachePut(ctx: HeapCtx, pac: number, e: number): void {
 export let splitHookRefused = false;
 
 /**
+ * The records' part of a split: `trail` becomes [base + sizeA, sizeB) with `e`'s state, serial
+ * number, zeroed and committed flags, and `e` keeps the lead. Shared by the split and by the
+ * recovery that finishes a split a dead thread left half done (heap/recover_intent.ts).
+ */
+export function extentSplitRecords(
+  ctx: HeapCtx,
+  e: number,
+  trail: number,
+  sizeA: number,
+  sizeB: number,
+): void {
+  const u32 = ctx.u32;
+  edataInit(
+    u32,
+    trail,
+    edataArena(u32, e),
+    edataBase(u32, e) + sizeA,
+    sizeB,
+    false,
+    ctx.sc.nsizes,
+    edataSn(u32, e),
+    edataState(u32, e),
+    edataZeroed(u32, e),
+    edataCommitted(u32, e),
+    false,
+  );
+  edataSizeSet(u32, e, sizeA);
+}
+
+/**
+ * The records' part of a merge: `a` becomes the active extent of `sizeBytes` with the older serial
+ * number and zeroed only if both were. Shared with the recovery that finishes a merge.
+ */
+export function extentMergeRecords(u32: Uint32Array, a: number, b: number, sizeBytes: number): void {
+  edataStateSet(u32, a, EXTENT_STATE_ACTIVE);
+  edataSizeSet(u32, a, sizeBytes);
+  const snA = edataSn(u32, a);
+  const snB = edataSn(u32, b);
+  edataSnSet(u32, a, snA < snB ? snA : snB);
+  edataZeroedSet(u32, a, edataZeroed(u32, a) && edataZeroed(u32, b));
+}
+
+/**
  * Splits `e` into [sizeA | sizeB]; `e` keeps the lead. Returns the trail, or 0 on failure with `e`
  * unchanged. As in jemalloc, the trail's record and the page-map leaves are had before the split hook
  * runs, so nothing can fail after it.
@@ -149,21 +192,7 @@ export function extentSplit(ctx: HeapCtx, pac: number, e: number, sizeA: number,
   }
   // From here to the registrations the page map is unsound: a taker finishes the split (intent.ts).
   intentSet(u32, pac, INTENT_SPLIT, e, trail, sizeA, sizeB, 0);
-  edataInit(
-    u32,
-    trail,
-    arena,
-    base + sizeA,
-    sizeB,
-    false,
-    ctx.sc.nsizes,
-    edataSn(u32, e),
-    edataState(u32, e),
-    edataZeroed(u32, e),
-    edataCommitted(u32, e),
-    false,
-  );
-  edataSizeSet(u32, e, sizeA);
+  extentSplitRecords(ctx, e, trail, sizeA, sizeB);
   if (ctx.failpoint !== null) ctx.failpoint("extent.split.mid");
   if (!emapRegister(ctx, trail) || !emapRegister(ctx, e)) {
     intentClear(u32, pac);
@@ -197,12 +226,7 @@ export function extentMerge(ctx: HeapCtx, pac: number, a: number, b: number): bo
   intentSet(u32, pac, INTENT_MERGE, a, b, edataSize(u32, a), edataSize(u32, b), availCount);
   emapDeregister(ctx, b);
   if (ctx.failpoint !== null) ctx.failpoint("extent.merge.mid");
-  edataStateSet(u32, a, EXTENT_STATE_ACTIVE);
-  edataSizeSet(u32, a, edataSize(u32, a) + edataSize(u32, b));
-  const snA = edataSn(u32, a);
-  const snB = edataSn(u32, b);
-  edataSnSet(u32, a, snA < snB ? snA : snB);
-  edataZeroedSet(u32, a, edataZeroed(u32, a) && edataZeroed(u32, b));
+  extentMergeRecords(u32, a, b, edataSize(u32, a) + edataSize(u32, b));
   emapRegister(ctx, a);
   edataCachePut(ctx, pac, b);
   intentClear(u32, pac);

@@ -23,20 +23,13 @@ import {
   EXTENT_STATE_MERGING,
   edataArena,
   edataBase,
-  edataCommitted,
-  edataInit,
   edataIsRecord,
   edataSize,
-  edataSizeSet,
-  edataSn,
-  edataSnSet,
   edataState,
   edataStateSet,
-  edataZeroed,
-  edataZeroedSet,
 } from "../extent/edata.js";
 import { emapDeregister, emapRegister } from "../extent/emap.js";
-import { edataCachePut, pacArenaInd } from "../extent/extent.js";
+import { edataCachePut, extentMergeRecords, extentSplitRecords, pacArenaInd } from "../extent/extent.js";
 import {
   INTENT_MERGE,
   INTENT_NEIGHBOR,
@@ -93,22 +86,7 @@ function splitRedo(
   if (size !== sizeA && size !== sizeA + sizeB) return false;
   const st = edataState(u32, trail);
   if (st !== EXTENT_STATE_CACHED && st !== edataState(u32, e)) return false;
-  const base = edataBase(u32, e);
-  edataInit(
-    u32,
-    trail,
-    ind,
-    base + sizeA,
-    sizeB,
-    false,
-    ctx.sc.nsizes,
-    edataSn(u32, e),
-    edataState(u32, e),
-    edataZeroed(u32, e),
-    edataCommitted(u32, e),
-    false,
-  );
-  edataSizeSet(u32, e, sizeA);
+  extentSplitRecords(ctx, e, trail, sizeA, sizeB);
   // The split prepared both leaves before its intent, so these cannot run out of memory.
   return emapRegister(ctx, trail) && emapRegister(ctx, e);
 }
@@ -132,12 +110,7 @@ function mergeRedo(
   if (!bDone && (edataBase(u32, b) !== edataBase(u32, a) + sizeA || edataSize(u32, b) !== sizeB))
     return false;
   if (!bDone) emapDeregister(ctx, b); // clears only entries that still name b
-  edataStateSet(u32, a, EXTENT_STATE_ACTIVE);
-  edataSizeSet(u32, a, sizeA + sizeB);
-  const snA = edataSn(u32, a);
-  const snB = edataSn(u32, b);
-  edataSnSet(u32, a, snA < snB ? snA : snB);
-  edataZeroedSet(u32, a, edataZeroed(u32, a) && edataZeroed(u32, b));
+  extentMergeRecords(u32, a, b, sizeA + sizeB);
   if (!emapRegister(ctx, a)) return false;
   if (u32[(pac + PAC_EDATA_AVAIL_HEAD_B) >>> 2] !== b) edataCachePut(ctx, pac, b);
   u32[(pac + PAC_EDATA_AVAIL_COUNT_B) >>> 2] = availCount + 1;
