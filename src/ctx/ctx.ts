@@ -113,6 +113,11 @@ export function backgroundHooksNone(): BackgroundHooks {
 export interface HeapSpace {
   /** Whether heap offsets [0, end) may be mapped now (the memory and every thread's views cover them). */
   ensure(ctx: HeapCtx, end: number): boolean;
+  /**
+   * Runs a reclaim on this thread as one of its calls (views caught up with the memory and published),
+   * without growing first: it may run from an exit handler, and the map lock may name the dead thread.
+   */
+  reclaiming?<T>(run: () => T): T;
 }
 
 export interface HeapCtx {

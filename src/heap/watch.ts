@@ -51,7 +51,10 @@ function idsOf(threadIds: number | readonly number[] | undefined): number[] {
  */
 function reclaimOne(ctx: HeapCtx, slot: number, out: ReclaimReport[]): void {
   try {
-    const r = reclaimSlot(ctx, slot);
+    // A heap inside a WebAssembly.Memory: this thread's views may predate the memory the dead one grew.
+    const r = ctx.space?.reclaiming
+      ? ctx.space.reclaiming(() => reclaimSlot(ctx, slot))
+      : reclaimSlot(ctx, slot);
     if (r !== null) out.push(r);
   } catch (e) {
     if (!(e instanceof HeapPoisonedError)) poisonRecoveryFailed(ctx, slot, e);

@@ -51,6 +51,7 @@ export class WasmHeap extends Heap {
     this.maxAlign = space.baseB & -space.baseB;
     this.#space = space;
     space.publish(ctx.slot, 0);
+    space.reclaiming = (run) => this.#inCall(run);
     this.#full = fixedViews(space.memory.buffer);
     const out = writer ?? hostWriteError;
     threadEvents(ctx).printer = (opts) => out(this.statsPrint(opts));
@@ -98,17 +99,41 @@ export class WasmHeap extends Heap {
     if (this.#depth++ !== 0) return;
     const ctx = this.ctx;
     const sp = this.#space;
+    this.#catchUp();
+    const top = ctx.f64[HDR_TOP_B >>> 3]!;
+    const have = ctx.buffer.byteLength - this.#origin;
+    if (top + headroomBytes(top) / 2 > have && have < sp.maxBytes) this.#grow(top + headroomBytes(top));
+    sp.viewEnd = ctx.buffer.byteLength - this.#origin;
+    sp.publish(ctx.slot, sp.viewEnd);
+  }
+
+  /** Catching up with a memory another thread grew (the old view end published first). */
+  #catchUp(): void {
+    const ctx = this.ctx;
+    const sp = this.#space;
     sp.retry = false;
     const buf = this.memory.buffer;
     if (buf !== ctx.buffer) {
       sp.publish(ctx.slot, ctx.buffer.byteLength - this.#origin);
       sp.adopt(ctx, buf);
     }
-    const top = ctx.f64[HDR_TOP_B >>> 3]!;
-    const have = buf.byteLength - this.#origin;
-    if (top + headroomBytes(top) / 2 > have && have < sp.maxBytes) this.#grow(top + headroomBytes(top));
-    sp.viewEnd = ctx.buffer.byteLength - this.#origin;
-    sp.publish(ctx.slot, sp.viewEnd);
+  }
+
+  /**
+   * A reclaim as a call: caught up and published, but never growing first — the map lock may name the
+   * dead thread being reclaimed, which only this reclaim takes over (recover.ts).
+   */
+  #inCall<T>(run: () => T): T {
+    if (this.#depth++ === 0) {
+      this.#catchUp();
+      this.#space.viewEnd = this.ctx.buffer.byteLength - this.#origin;
+      this.#space.publish(this.ctx.slot, this.#space.viewEnd);
+    }
+    try {
+      return run();
+    } finally {
+      this.#leave();
+    }
   }
 
   #leave(): void {
@@ -370,7 +395,7 @@ export class WasmHeap extends Heap {
   }
 
   override reclaim(threadId: number): ReturnType<Heap["reclaim"]> {
-    return this.#run(() => super.reclaim(threadId));
+    return this.#inCall(() => super.reclaim(threadId));
   }
 
   override detach(): void {

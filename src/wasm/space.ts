@@ -137,6 +137,8 @@ export class MemorySpace implements HeapSpace {
   viewEnd = 0;
   /** Heap bytes the failed call needed. */
   need = 0;
+  /** Set by the handle (memory_heap.ts): a reclaim run as one of this thread's calls. */
+  reclaiming: (<T>(run: () => T) => T) | undefined = undefined;
   /** The heap's offset 0 in the memory. */
   readonly baseB: number;
   #words: Int32Array;
