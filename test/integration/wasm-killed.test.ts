@@ -103,6 +103,32 @@ function expectOneOwnerEach(heap: Heap, blocks: [number, number][], kept: WasmPa
   }
 }
 
+/**
+ * After the reclaim: 1 MiB blocks take the heap past the dead worker's `reach`, 400 small ones reuse
+ * what its cache held; with `held` (this thread's blocks from before) no block has two owners, the
+ * worker's blocks are intact, check() passes; everything this thread took is freed again.
+ */
+function growsPastReach(
+  heap: Heap,
+  reach: number,
+  origin: number,
+  kept: WasmParkReply["kept"],
+  held: [number, number][],
+): void {
+  const after = takeMiB(heap, Math.ceil(reach / MIB) + 8);
+  expect(after.failed).toBe(false);
+  expect(Math.max(...after.ps) + MIB - origin).toBeGreaterThan(reach);
+  const small = Array.from({ length: 400 }, () => heap.malloc(48));
+  expect(small.every((p) => p !== 0)).toBe(true);
+  const mine = [...held, ...after.ps.map((p) => [p, MIB] as [number, number])];
+  for (const p of small) mine.push([p, 48]);
+  expectOneOwnerEach(heap, mine, kept);
+  heap.check();
+  for (const [p] of mine) heap.free(p);
+  heap.check();
+  expectOneOwnerEach(heap, [], kept);
+}
+
 describe("a worker terminated inside a call of a heap inside a WebAssembly.Memory", () => {
   it("holds the heap's growth at its reach until its slot is reclaimed (parked holding its bin lock)", async () => {
     const { heap, memory, origin } = setup(2048);
@@ -126,18 +152,9 @@ describe("a worker terminated inside a call of a heap inside a WebAssembly.Memor
     expect(report).not.toBeNull();
     expect(report!.badCacheEntries).toBe(0);
     // Reclaimed: growth goes past the reach; the worker's freed cache entries serve new blocks.
-    const after = takeMiB(heap, Math.ceil(reach / MIB) + 8);
-    expect(after.failed).toBe(false);
-    expect(Math.max(...after.ps) + MIB - origin).toBeGreaterThan(reach);
-    const small2 = Array.from({ length: 400 }, () => heap.malloc(48));
-    expect(small2.every((p) => p !== 0)).toBe(true);
-    const mine = [...before.ps, ...after.ps].map((p) => [p, MIB] as [number, number]);
-    for (const p of [...small, ...small2]) mine.push([p, 48]);
-    expectOneOwnerEach(heap, mine, reply.kept);
-    heap.check();
-    for (const [p] of mine) heap.free(p);
-    heap.check();
-    expectOneOwnerEach(heap, [], reply.kept);
+    const held = before.ps.map((p) => [p, MIB] as [number, number]);
+    for (const p of small) held.push([p, 48]);
+    growsPastReach(heap, reach, origin, reply.kept, held);
   }, 60_000);
 
   it("holds the map lock until heap.reclaim takes it over (parked mapping, the memory grown meanwhile)", async () => {
@@ -158,17 +175,7 @@ describe("a worker terminated inside a call of a heap inside a WebAssembly.Memor
     const report = heap.reclaim(reply.threadId);
     expect(report?.threadId).toBe(reply.threadId);
     expect(report!.badCacheEntries).toBe(0);
-    const after = takeMiB(heap, Math.ceil(reach / MIB) + 8);
-    expect(after.failed).toBe(false);
-    expect(Math.max(...after.ps) + MIB - origin).toBeGreaterThan(reach);
-    const small = Array.from({ length: 400 }, () => heap.malloc(48));
-    expect(small.every((p) => p !== 0)).toBe(true);
-    const mine = after.ps.map((p) => [p, MIB] as [number, number]);
-    for (const p of small) mine.push([p, 48]);
-    expectOneOwnerEach(heap, mine, reply.kept);
-    heap.check();
-    for (const [p] of mine) heap.free(p);
-    heap.check();
+    growsPastReach(heap, reach, origin, reply.kept, []);
   }, 60_000);
 
   it("is reclaimed by heap.watch on exit, with this thread's views older than the memory the worker grew", async () => {
@@ -178,6 +185,7 @@ describe("a worker terminated inside a call of a heap inside a WebAssembly.Memor
     const viewsBefore = memory.buffer.byteLength;
     const { w, reply } = await parked(memory, "bin.locked", 24 * MIB);
     expect(memory.buffer.byteLength).toBeGreaterThan(viewsBefore + 16 * MIB);
+    const reach = reachOf(memory, heap.base, reply.slot);
     // No call on this thread since the worker grew the memory: the exit handler reclaims first.
     heap.watch(w);
     await new Promise((r) => w.once("exit", r).terminate());
@@ -187,13 +195,6 @@ describe("a worker terminated inside a call of a heap inside a WebAssembly.Memor
     // what stays allocated is exactly the blocks it kept.
     const keptBytes = reply.kept.reduce((sum, [p]) => sum + heap.mallocUsableSize(p), 0);
     expect(allocated(heap)).toBe(baseline + keptBytes);
-    const after = takeMiB(heap, 64);
-    expect(after.failed).toBe(false);
-    expect(Math.max(...after.ps) + MIB - origin).toBeGreaterThan(reachOf(memory, heap.base, reply.slot));
-    const small = Array.from({ length: 400 }, () => heap.malloc(48));
-    const mine = after.ps.map((p) => [p, MIB] as [number, number]);
-    for (const p of small) mine.push([p, 48]);
-    expectOneOwnerEach(heap, mine, reply.kept);
-    heap.check();
+    growsPastReach(heap, reach, origin, reply.kept, []);
   }, 60_000);
 });
