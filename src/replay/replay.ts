@@ -170,101 +170,137 @@ export function statsJson(heap: Heap, snap: StatsSnapshot): Record<string, unkno
   };
 }
 
-/** Replays `trace` and returns the report (the reference's replay JSON schema). */
-export function replay(trace: Trace, options: ReplayOptions = {}): Record<string, unknown> {
-  let nowMs = 0;
-  const conf = options.conf ?? "";
-  const heap = Heap.createVirtual(
-    {
-      conf,
-      envConf: null,
-      lgQuantum: options.lgQuantum,
-      lgPage: options.lgPage,
-      lgHugepage: options.lgHugepage,
-      maxBytes: options.maxBytes ?? 2 ** 32,
-      initialBytes: 1 << 20,
-      ...(options.debug === undefined ? {} : { debug: options.debug }),
-    },
-    () => nowMs,
-  );
-  const perOp = options.perOp ?? true;
-  const ptrOf = new Map<number, number>();
-  const reqOf = new Map<number, number>();
-  const usable: number[] = [];
-  let moved = "";
-  const counts: Record<string, number> = { m: 0, c: 0, a: 0, r: 0, f: 0, s: 0, P: 0, D: 0, E: 0, t: 0 };
-  let failed = 0;
-  let movedCount = 0;
-  const snapshots: unknown[] = [];
-  const { op, a, b, c } = trace;
+/**
+ * What a checked replay observes (test/helpers/replay.ts: stamps, heap.check()); the reference replay
+ * observes only `E`. Hooks must not change the heap's state the report reads.
+ */
+export interface ReplayHooks {
+  /** id's block is now `p` (`req` bytes asked, `u` usable); `oldReq`: its request before a realloc, else -1. */
+  live?(k: number, code: number, id: number, p: number, req: number, u: number, oldReq: number): void;
+  /** id's block `p` (`req` bytes asked) is about to be freed or reallocated. */
+  leaving?(k: number, id: number, p: number, req: number): void;
+  /** An `E` op. */
+  snapshot?(k: number): void;
+}
+
+/** A replay in progress: a fresh virtual-clock heap (as the reference replayer runs it) and what the report counts. */
+export class ReplayRun {
+  /** The virtual clock the heap reads (advanced by `t` ops). */
+  nowMs = 0;
+  /** Live blocks: trace id → pointer, and → requested bytes. */
+  readonly ptrOf = new Map<number, number>();
+  readonly reqOf = new Map<number, number>();
+  /** Per-op usable sizes (0 where nothing became live), when recorded. */
+  readonly usable: number[] = [];
+  /** Per-realloc outcome: n (new id), z (size 0), x (failed), 1 (moved), 0 (in place). */
+  moved = "";
+  readonly counts: Record<string, number> = { m: 0, c: 0, a: 0, r: 0, f: 0, s: 0, P: 0, D: 0, E: 0, t: 0 };
+  failed = 0;
+  movedCount = 0;
+  readonly heap: Heap;
+
+  constructor(options: ReplayOptions = {}) {
+    this.heap = Heap.createVirtual(
+      {
+        conf: options.conf ?? "",
+        envConf: null,
+        lgQuantum: options.lgQuantum,
+        lgPage: options.lgPage,
+        lgHugepage: options.lgHugepage,
+        maxBytes: options.maxBytes ?? 2 ** 32,
+        initialBytes: 1 << 20,
+        ...(options.debug === undefined ? {} : { debug: options.debug }),
+      },
+      () => this.nowMs,
+    );
+  }
+}
+
+function opAlloc(run: ReplayRun, t: Trace, k: number, hooks: ReplayHooks): number {
+  const { heap, ptrOf } = run;
+  const code = t.op[k]!;
+  const id = t.a[k]!;
+  const b = t.b[k]!;
+  const c = t.c[k]!;
+  if (ptrOf.has(id)) throw new Error(`trace op ${k}: id ${id} is already live`);
+  const p = code === OP_M ? heap.malloc(b) : code === OP_C ? heap.calloc(b, c) : heap.alignedAlloc(b, c);
+  if (p === 0) {
+    run.failed++;
+    return 0;
+  }
+  const req = code === OP_M ? b : code === OP_C ? b * c : c;
+  ptrOf.set(id, p);
+  run.reqOf.set(id, req);
+  const u = heap.mallocUsableSize(p);
+  hooks.live?.(k, code, id, p, req, u, -1);
+  return u;
+}
+
+function opRealloc(run: ReplayRun, k: number, id: number, size: number, hooks: ReplayHooks): number {
+  const { heap, ptrOf, reqOf } = run;
+  const old = ptrOf.get(id);
+  if (old !== undefined) hooks.leaving?.(k, id, old, reqOf.get(id)!);
+  let p: number;
+  if (old === undefined) {
+    p = heap.malloc(size);
+    run.moved += "n";
+  } else if (size === 0) {
+    heap.realloc(old, 0);
+    ptrOf.delete(id);
+    reqOf.delete(id);
+    run.moved += "z";
+    return 0;
+  } else {
+    p = heap.realloc(old, size);
+    if (p !== 0) {
+      const mv = heap.lastReallocMoved;
+      run.moved += mv ? "1" : "0";
+      if (mv) run.movedCount++;
+    } else run.moved += "x";
+  }
+  if (p === 0) {
+    run.failed++;
+    return 0;
+  }
+  const oldReq = old === undefined ? -1 : reqOf.get(id)!;
+  ptrOf.set(id, p);
+  reqOf.set(id, size);
+  const u = heap.mallocUsableSize(p);
+  hooks.live?.(k, OP_R, id, p, size, u, oldReq);
+  return u;
+}
+
+function opFree(run: ReplayRun, k: number, code: number, id: number, size: number, hooks: ReplayHooks): void {
+  const p = run.ptrOf.get(id);
+  if (p === undefined) throw new Error(`trace op ${k}: id ${id} is not live`);
+  hooks.leaving?.(k, id, p, run.reqOf.get(id)!);
+  if (code === OP_F) run.heap.free(p);
+  else run.heap.sdallocx(p, size, 0);
+  run.ptrOf.delete(id);
+  run.reqOf.delete(id);
+}
+
+/** Runs every op of `trace` on the run's heap; `perOp` records usable sizes. */
+export function replayOps(run: ReplayRun, trace: Trace, perOp: boolean, hooks: ReplayHooks = {}): void {
+  const { heap } = run;
+  const { op, a, b } = trace;
   for (let k = 0; k < trace.n; k++) {
     const code = op[k]!;
-    counts[OP_LETTERS[code]!]!++;
+    run.counts[OP_LETTERS[code]!]!++;
     let u = 0;
-    const id = a[k]!;
     switch (code) {
       case OP_M:
       case OP_C:
-      case OP_A: {
-        if (ptrOf.has(id)) throw new Error(`trace op ${k}: id ${id} is already live`);
-        const req = code === OP_M ? b[k]! : b[k]! * c[k]!;
-        const p =
-          code === OP_M
-            ? heap.malloc(b[k]!)
-            : code === OP_C
-              ? heap.calloc(b[k]!, c[k]!)
-              : heap.alignedAlloc(b[k]!, c[k]!);
-        if (p === 0) failed++;
-        else {
-          ptrOf.set(id, p);
-          reqOf.set(id, code === OP_A ? c[k]! : req);
-          u = heap.mallocUsableSize(p);
-        }
+      case OP_A:
+        u = opAlloc(run, trace, k, hooks);
         break;
-      }
-      case OP_R: {
-        const old = ptrOf.get(id);
-        const size = b[k]!;
-        if (old === undefined) {
-          const p = heap.malloc(size);
-          moved += "n";
-          if (p === 0) failed++;
-          else {
-            ptrOf.set(id, p);
-            reqOf.set(id, size);
-            u = heap.mallocUsableSize(p);
-          }
-        } else if (size === 0) {
-          heap.realloc(old, 0);
-          ptrOf.delete(id);
-          reqOf.delete(id);
-          moved += "z";
-        } else {
-          const p = heap.realloc(old, size);
-          if (p === 0) {
-            failed++;
-            moved += "x";
-          } else {
-            const mv = heap.lastReallocMoved;
-            moved += mv ? "1" : "0";
-            if (mv) movedCount++;
-            ptrOf.set(id, p);
-            reqOf.set(id, size);
-            u = heap.mallocUsableSize(p);
-          }
-        }
+      case OP_R:
+        u = opRealloc(run, k, a[k]!, b[k]!, hooks);
         break;
-      }
       case OP_F:
-      case OP_S: {
-        const p = ptrOf.get(id);
-        if (p === undefined) throw new Error(`trace op ${k}: id ${id} is not live`);
-        if (code === OP_F) heap.free(p);
-        else heap.sdallocx(p, b[k]!, 0);
-        ptrOf.delete(id);
-        reqOf.delete(id);
+      case OP_S:
+        opFree(run, k, code, a[k]!, b[k]!, hooks);
         break;
-      }
       case OP_P:
         heap.mallctl("arena.4096.purge");
         break;
@@ -272,15 +308,26 @@ export function replay(trace: Trace, options: ReplayOptions = {}): Record<string
         heap.mallctl("arena.4096.decay");
         break;
       case OP_T:
-        nowMs += id;
+        run.nowMs += a[k]!;
         heap.mallctl("arena.4096.decay");
         break;
       case OP_E:
-        snapshots.push({ op: k, stats: statsJson(heap, statsRefresh(heap)) });
+        hooks.snapshot?.(k);
         break;
     }
-    if (perOp) usable.push(u);
+    if (perOp) run.usable.push(u);
   }
+}
+
+/** Replays `trace` and returns the report (the reference's replay JSON schema). */
+export function replay(trace: Trace, options: ReplayOptions = {}): Record<string, unknown> {
+  const run = new ReplayRun(options);
+  const { heap, ptrOf, reqOf } = run;
+  const perOp = options.perOp ?? true;
+  const snapshots: unknown[] = [];
+  replayOps(run, trace, perOp, {
+    snapshot: (k) => snapshots.push({ op: k, stats: statsJson(heap, statsRefresh(heap)) }),
+  });
   let liveReq = 0;
   let liveUsable = 0;
   for (const [id, p] of ptrOf) {
@@ -292,14 +339,14 @@ export function replay(trace: Trace, options: ReplayOptions = {}): Record<string
     format: "jemalloc-replay-1",
     version: heap.mallctl("version") ?? "jemalloc-ts",
     clock: "virtual",
-    malloc_conf_env: conf,
+    malloc_conf_env: options.conf ?? "",
     snapshots,
     trace: {
       nops: trace.n,
-      ops: counts,
-      elapsed_ms: nowMs,
-      failed,
-      realloc_moved: movedCount,
+      ops: run.counts,
+      elapsed_ms: run.nowMs,
+      failed: run.failed,
+      realloc_moved: run.movedCount,
       live: ptrOf.size,
       live_requested_bytes: liveReq,
       live_usable_bytes: liveUsable,
@@ -318,8 +365,8 @@ export function replay(trace: Trace, options: ReplayOptions = {}): Record<string
     stats: statsJson(heap, statsRefresh(heap)),
   };
   if (perOp) {
-    out.realloc_moved = moved;
-    out.usable = usable;
+    out.realloc_moved = run.moved;
+    out.usable = run.usable;
   }
   return out;
 }

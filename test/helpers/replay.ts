@@ -9,15 +9,10 @@ import { gunzipSync } from "node:zlib";
 import {
   OP_A,
   OP_C,
-  OP_D,
-  OP_E,
-  OP_F,
-  OP_M,
-  OP_P,
   OP_R,
-  OP_S,
-  OP_T,
+  ReplayRun,
   readTraceFile,
+  replayOps,
   type Trace,
 } from "../../src/replay/replay.js";
 import { Heap } from "../../src/heap.js";
@@ -208,28 +203,14 @@ function stampOk(heap: Heap, p: number, len: number, id: number): boolean {
 }
 
 /**
- * Replays `trace` on a fresh virtual-clock heap (like src/cli/replay.ts), stamping every block's first
- * and last 4 requested bytes with its id and verifying them on free and realloc; runs heap.check() at
- * each `E` op and at the end, and checks stats.allocated = Σ usable of live blocks there.
- * Throws with the op index on the first violation.
+ * Replays `trace` with the reference replay's driver (src/replay/replay.ts) on a run the test owns,
+ * stamping every block's first and last 4 requested bytes with its id and verifying them on free and
+ * realloc; runs heap.check() at each `E` op and at the end, and checks stats.allocated = Σ usable of
+ * live blocks there. Throws with the op index on the first violation.
  */
 export function replayChecked(trace: Trace, options: CheckedReplayOptions): CheckedReplayResult {
-  let nowMs = 0;
-  const heap = Heap.createVirtual(
-    {
-      conf: options.conf,
-      envConf: null,
-      lgQuantum: options.lgQuantum,
-      lgPage: options.lgPage,
-      lgHugepage: options.lgHugepage,
-      maxBytes: 2 ** 32,
-      initialBytes: 1 << 20,
-    },
-    () => nowMs,
-  );
-  const ptrOf = new Map<number, number>();
-  const reqOf = new Map<number, number>();
-  const usable: number[] = [];
+  const run = new ReplayRun({ ...options, maxBytes: 2 ** 32 });
+  const { heap, ptrOf, reqOf } = run;
   let checks = 0;
   const fail = (k: number, msg: string): never => {
     throw new Error(`trace op ${k}: ${msg}`);
@@ -244,94 +225,39 @@ export function replayChecked(trace: Trace, options: CheckedReplayOptions): Chec
     if (allocated !== sum)
       fail(k, `stats.allocated ${String(allocated)} but live blocks hold ${sum} usable bytes`);
   };
-  const { op, a, b, c } = trace;
-  for (let k = 0; k < trace.n; k++) {
-    const code = op[k]!;
-    const id = a[k]!;
-    let u = 0;
-    switch (code) {
-      case OP_M:
-      case OP_C:
-      case OP_A: {
-        const req = code === OP_A ? c[k]! : code === OP_M ? b[k]! : b[k]! * c[k]!;
-        const p =
-          code === OP_M
-            ? heap.malloc(b[k]!)
-            : code === OP_C
-              ? heap.calloc(b[k]!, c[k]!)
-              : heap.alignedAlloc(b[k]!, c[k]!);
-        if (p === 0) break;
-        u = heap.mallocUsableSize(p);
-        if (u < req) fail(k, `usable ${u} < request ${req}`);
-        if (code === OP_A && p % b[k]! !== 0) fail(k, `aligned_alloc(${b[k]}) returned ${p}`);
-        if (code === OP_C) {
-          const u8 = heap.u8;
-          for (let i = 0; i < req; i += 509)
-            if (u8[p + i] !== 0) fail(k, `calloc block ${p} byte ${i} is not zero`);
-          if (req > 0 && u8[p + req - 1] !== 0) fail(k, `calloc block ${p} last byte is not zero`);
-        }
-        ptrOf.set(id, p);
-        reqOf.set(id, req);
-        stamp(heap, p, req, id);
-        break;
-      }
-      case OP_R: {
-        const old = ptrOf.get(id);
-        const size = b[k]!;
-        if (old !== undefined && !stampOk(heap, old, reqOf.get(id)!, id))
-          fail(k, `block of id ${id} at ${old} lost its stamps before realloc`);
-        const p = heap.realloc(old ?? 0, size);
-        if (old !== undefined && size === 0) {
-          ptrOf.delete(id);
-          reqOf.delete(id);
-          break;
-        }
-        if (p === 0) break;
-        u = heap.mallocUsableSize(p);
-        if (u < size) fail(k, `realloc usable ${u} < request ${size}`);
-        if (old !== undefined) {
-          const keep = Math.min(reqOf.get(id)!, size);
-          const dv = heap.dv;
-          if (keep >= 4 && dv.getUint32(p, true) !== (id ^ 0x5bd1e995) >>> 0)
-            fail(k, `realloc of id ${id} did not preserve its first bytes`);
-        }
-        ptrOf.set(id, p);
-        reqOf.set(id, size);
-        stamp(heap, p, size, id);
-        break;
-      }
-      case OP_F:
-      case OP_S: {
-        const p = ptrOf.get(id);
-        if (p === undefined) fail(k, `id ${id} is not live`);
-        if (!stampOk(heap, p!, reqOf.get(id)!, id))
-          fail(k, `block of id ${id} at ${p} lost its stamps (overlap?)`);
-        if (code === OP_F) heap.free(p!);
-        else heap.sdallocx(p!, b[k]!, 0);
-        ptrOf.delete(id);
-        reqOf.delete(id);
-        break;
-      }
-      case OP_P:
-        heap.mallctl("arena.4096.purge");
-        break;
-      case OP_D:
-        heap.mallctl("arena.4096.decay");
-        break;
-      case OP_T:
-        nowMs += id;
-        heap.mallctl("arena.4096.decay");
-        break;
-      case OP_E:
-        if (options.checkAtSnapshots ?? true) verifyTotals(k);
-        break;
-    }
-    usable.push(u);
-  }
+  replayOps(run, trace, true, {
+    live(k, code, id, p, req, u, oldReq) {
+      if (u < req) fail(k, `${code === OP_R ? "realloc usable" : "usable"} ${u} < request ${req}`);
+      if (code === OP_A && p % trace.b[k]! !== 0) fail(k, `aligned_alloc(${trace.b[k]}) returned ${p}`);
+      if (code === OP_C) callocZeroed(heap, k, p, req, fail);
+      if (oldReq >= 4 && req >= 4 && heap.dv.getUint32(p, true) !== (id ^ 0x5bd1e995) >>> 0)
+        fail(k, `realloc of id ${id} did not preserve its first bytes`);
+      stamp(heap, p, req, id);
+    },
+    leaving(k, id, p, req) {
+      if (!stampOk(heap, p, req, id)) fail(k, `block of id ${id} at ${p} lost its stamps (overlap?)`);
+    },
+    snapshot(k) {
+      if (options.checkAtSnapshots ?? true) verifyTotals(k);
+    },
+  });
   for (const [id, p] of ptrOf)
     if (!stampOk(heap, p, reqOf.get(id)!, id)) fail(trace.n, `block of id ${id} at ${p} lost its stamps`);
   verifyTotals(trace.n);
   const live = new Map<number, number>();
   for (const p of ptrOf.values()) live.set(p, heap.mallocUsableSize(p));
-  return { heap, live, usable, checks };
+  return { heap, live, usable: run.usable, checks };
+}
+
+/** A calloc block reads zero (every 509th byte and the last). */
+function callocZeroed(
+  heap: Heap,
+  k: number,
+  p: number,
+  req: number,
+  fail: (k: number, m: string) => never,
+): void {
+  const u8 = heap.u8;
+  for (let i = 0; i < req; i += 509) if (u8[p + i] !== 0) fail(k, `calloc block ${p} byte ${i} is not zero`);
+  if (req > 0 && u8[p + req - 1] !== 0) fail(k, `calloc block ${p} last byte is not zero`);
 }
