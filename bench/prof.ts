@@ -12,11 +12,7 @@
  *   node --import tsx bench/prof.ts [--conf "lg_prof_sample:19"] [--rounds N] [--ops N] [--sample-cost]
  */
 import { Heap } from "../src/heap.js";
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : dflt;
-}
+import { arg, churnPlan } from "./paired.js";
 
 const extra = arg("--conf", "");
 const rounds = Number(arg("--rounds", "7"));
@@ -24,29 +20,9 @@ const opsPerRound = Number(arg("--ops", "400000"));
 const LIVE = 10_000;
 const PLAN = 1 << 16;
 
-function xorshift(seed: number): () => number {
-  let x = seed >>> 0;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
-
 /** One churn state per heap: the same random plan on both heaps. */
 function churn(heap: Heap): (ops: number) => void {
-  const rnd = xorshift(12345);
-  const sizes = new Uint16Array(PLAN);
-  const slots = new Uint16Array(PLAN);
-  for (let i = 0; i < PLAN; i++) {
-    sizes[i] = 8 + (rnd() % 249);
-    slots[i] = rnd() % LIVE;
-  }
-  const live = new Float64Array(LIVE);
-  for (let i = 0; i < LIVE; i++) live[i] = heap.malloc(8 + (rnd() % 249));
+  const { sizes, slots, live } = churnPlan(heap, LIVE, PLAN);
   let k = 0;
   return (ops) => {
     for (let n = 0; n < ops; n++) {

@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Bench } from "tinybench";
+import { arg, churnPlan } from "./paired.js";
 
 interface HeapLike {
   malloc(size: number): number;
@@ -26,11 +27,6 @@ interface HeapLike {
 }
 interface HeapClass {
   create(opts?: object): HeapLike;
-}
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : dflt;
 }
 
 /** The commit before the mark (issue 13): the baseline the README figures compare against. */
@@ -61,15 +57,7 @@ const OPS = 4096;
 /** One churn state per heap: a fixed random plan so both heaps do the same ops. */
 function churn(H: HeapClass): () => void {
   const heap = H.create({ maxBytes: 64 << 20 });
-  const rnd = xorshift(12345);
-  const sizes = new Uint16Array(OPS);
-  const slots = new Uint16Array(OPS);
-  for (let i = 0; i < OPS; i++) {
-    sizes[i] = 8 + (rnd() % 249);
-    slots[i] = rnd() % LIVE;
-  }
-  const live = new Float64Array(LIVE);
-  for (let i = 0; i < LIVE; i++) live[i] = heap.malloc(8 + (rnd() % 249));
+  const { sizes, slots, live } = churnPlan(heap, LIVE, OPS);
   // A loop compiled per heap (new Function): one shared closure would mix both heaps' call sites in
   // one feedback vector (polymorphic calls, one inlining budget), measuring the bench, not the heaps.
   const loop = new Function(
@@ -118,18 +106,6 @@ function records(H: HeapClass): () => void {
     };`,
   ) as (h: HeapLike, live: Float64Array, u32: Uint32Array) => () => void;
   return loop(heap, live, u32);
-}
-
-function xorshift(seed: number): () => number {
-  let x = seed >>> 0;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
 }
 
 const heaps: [string, HeapClass][] = [
