@@ -174,6 +174,26 @@ function gapMark(e: Emitter): void {
   e.tablePrintf("                     ---\n");
 }
 
+/**
+ * Rows 0..n-1 of a table that skips idle rows (`idle(j)`): a "---" line where a run of skipped rows
+ * ends and after a trailing one, as jemalloc marks them. `row` is called for every j (JSON has them all).
+ */
+function gappedRows(
+  e: Emitter,
+  n: number,
+  idle: (j: number) => boolean,
+  row: (j: number, idle: boolean) => void,
+): void {
+  let inGap = false;
+  for (let j = 0; j < n; j++) {
+    const wasGap = inGap;
+    inGap = idle(j);
+    if (wasGap && !inGap) gapMark(e);
+    row(j, inGap);
+  }
+  if (inGap) gapMark(e);
+}
+
 /** Titles and widths of the bins table (the size title is 5 narrower: "bins:" precedes it). */
 const BIN_TITLES: ReadonlyArray<readonly [string, number]> = [
   ["size", 15],
@@ -264,18 +284,17 @@ function binsPrint(e: Emitter, heap: HeapHandle, a: ArenaSnapshot, mutex: boolea
   e.tablePrintf("bins:");
   e.tableRow([...BIN_TITLES.map(([t, w]) => R(w, vTitle(t))), ...(mutex ? mutexHeaderCols() : [])]);
   e.jsonArrayKvBegin("bins");
-  let inGap = false;
-  for (let j = 0; j < heap.ctx.sc.nbins; j++) {
-    const b = a.bins[j]!;
-    const wasGap = inGap;
-    inGap = b.nslabs === 0;
-    if (wasGap && !inGap) gapMark(e);
-    if (inGap && !e.json) continue;
-    binJson(e, b, mutex);
-    e.tableRow(binRow(heap, j, b, a.uptimeNs, mutex));
-  }
+  gappedRows(
+    e,
+    heap.ctx.sc.nbins,
+    (j) => a.bins[j]!.nslabs === 0,
+    (j, idle) => {
+      if (idle && !e.json) return;
+      binJson(e, a.bins[j]!, mutex);
+      e.tableRow(binRow(heap, j, a.bins[j]!, a.uptimeNs, mutex));
+    },
+  );
   e.jsonArrayEnd();
-  if (inGap) gapMark(e);
 }
 
 function lextentsPrint(e: Emitter, heap: HeapHandle, a: ArenaSnapshot): void {
@@ -296,32 +315,32 @@ function lextentsPrint(e: Emitter, heap: HeapHandle, a: ArenaSnapshot): void {
   e.tablePrintf("large:");
   e.tableRow(titles.map(([t, w]) => R(w, vTitle(t))));
   e.jsonArrayKvBegin("lextents");
-  let inGap = false;
-  for (let j = 0; j < sc.nlextents; j++) {
-    const l = a.lextents[j]!;
-    const wasGap = inGap;
-    inGap = l.nrequests === 0;
-    if (wasGap && !inGap) gapMark(e);
-    e.jsonObjectBegin();
-    e.jsonKv("curlextents", vInt(l.curlextents));
-    e.jsonObjectEnd();
-    if (inGap) continue;
-    const size = sc.index2size(sc.nbins + j);
-    e.tableRow([
-      R(20, vInt(size)),
-      R(4, vInt(sc.nbins + j)),
-      R(13, vInt(l.curlextents * size)),
-      R(13, vInt(l.nmalloc)),
-      R(8, vInt(ratePerSecond(l.nmalloc, up))),
-      R(13, vInt(l.ndalloc)),
-      R(8, vInt(ratePerSecond(l.ndalloc, up))),
-      R(13, vInt(l.nrequests)),
-      R(8, vInt(ratePerSecond(l.nrequests, up))),
-      R(13, vInt(l.curlextents)),
-    ]);
-  }
+  gappedRows(
+    e,
+    sc.nlextents,
+    (j) => a.lextents[j]!.nrequests === 0,
+    (j, idle) => {
+      const l = a.lextents[j]!;
+      e.jsonObjectBegin();
+      e.jsonKv("curlextents", vInt(l.curlextents));
+      e.jsonObjectEnd();
+      if (idle) return;
+      const size = sc.index2size(sc.nbins + j);
+      e.tableRow([
+        R(20, vInt(size)),
+        R(4, vInt(sc.nbins + j)),
+        R(13, vInt(l.curlextents * size)),
+        R(13, vInt(l.nmalloc)),
+        R(8, vInt(ratePerSecond(l.nmalloc, up))),
+        R(13, vInt(l.ndalloc)),
+        R(8, vInt(ratePerSecond(l.ndalloc, up))),
+        R(13, vInt(l.nrequests)),
+        R(8, vInt(ratePerSecond(l.nrequests, up))),
+        R(13, vInt(l.curlextents)),
+      ]);
+    },
+  );
   e.jsonArrayEnd();
-  if (inGap) gapMark(e);
 }
 
 const EXTENT_FIELDS = [
@@ -350,32 +369,34 @@ function extentsPrint(e: Emitter, heap: HeapHandle, a: ArenaSnapshot): void {
   e.tablePrintf("extents:");
   e.tableRow(titles.map((t, k) => R(k === 0 ? 12 : k === 1 ? 4 : 13, vTitle(t))));
   e.jsonArrayKvBegin("extents");
-  let inGap = false;
-  for (let j = 0; j < sc.npsizes; j++) {
-    const x = a.extents[j]!;
-    const total = x.ndirty + x.nmuzzy + x.nretained;
-    const wasGap = inGap;
-    inGap = total === 0;
-    if (wasGap && !inGap) gapMark(e);
-    e.jsonObjectBegin();
-    for (const f of EXTENT_FIELDS) e.jsonKv(f, vInt(x[f]));
-    e.jsonObjectEnd();
-    if (inGap) continue;
-    const bytes = x.dirty_bytes + x.muzzy_bytes + x.retained_bytes;
-    const vals = [
-      x.ndirty,
-      x.dirty_bytes,
-      x.nmuzzy,
-      x.muzzy_bytes,
-      x.nretained,
-      x.retained_bytes,
-      total,
-      bytes,
-    ];
-    e.tableRow([R(20, vInt(sc.pind2sz(j))), R(4, vInt(j)), ...vals.map((v) => R(13, vInt(v)))]);
-  }
+  const totalOf = (j: number): number =>
+    a.extents[j]!.ndirty + a.extents[j]!.nmuzzy + a.extents[j]!.nretained;
+  gappedRows(
+    e,
+    sc.npsizes,
+    (j) => totalOf(j) === 0,
+    (j, idle) => {
+      const x = a.extents[j]!;
+      e.jsonObjectBegin();
+      for (const f of EXTENT_FIELDS) e.jsonKv(f, vInt(x[f]));
+      e.jsonObjectEnd();
+      if (idle) return;
+      const total = totalOf(j);
+      const bytes = x.dirty_bytes + x.muzzy_bytes + x.retained_bytes;
+      const vals = [
+        x.ndirty,
+        x.dirty_bytes,
+        x.nmuzzy,
+        x.muzzy_bytes,
+        x.nretained,
+        x.retained_bytes,
+        total,
+        bytes,
+      ];
+      e.tableRow([R(20, vInt(sc.pind2sz(j))), R(4, vInt(j)), ...vals.map((v) => R(13, vInt(v)))]);
+    },
+  );
   e.jsonArrayEnd();
-  if (inGap) gapMark(e);
 }
 
 const SLAB_FIELDS = [
