@@ -122,9 +122,19 @@ export function hooksActive(ctx: HeapCtx): boolean {
   return s?.sets.some((x) => x !== null) === true;
 }
 
-function enter(ctx: HeapCtx): HookState | null {
+/**
+ * Calls `each` on every installed set, with the thread marked as inside a hook (a hook that allocates
+ * does not re-enter). The handle's hooked path only (hook_calls.ts): it allocates like its callers.
+ */
+function invokeAll(ctx: HeapCtx, each: (h: Hooks) => void): void {
   const s = STATE.get(ctx);
-  return s === undefined || s.inHook ? null : s;
+  if (s === undefined || s.inHook) return;
+  s.inHook = true;
+  try {
+    for (const h of s.sets) if (h !== null) each(h);
+  } finally {
+    s.inHook = false;
+  }
 }
 
 export function hookInvokeAlloc(
@@ -134,25 +144,11 @@ export function hookInvokeAlloc(
   resultRaw: number,
   args: number[],
 ): void {
-  const s = enter(ctx);
-  if (s === null) return;
-  s.inHook = true;
-  try {
-    for (const h of s.sets) if (h?.alloc) h.alloc(h.extra, type, result, resultRaw, args);
-  } finally {
-    s.inHook = false;
-  }
+  invokeAll(ctx, (h) => h.alloc?.(h.extra, type, result, resultRaw, args));
 }
 
 export function hookInvokeDalloc(ctx: HeapCtx, type: number, address: number, args: number[]): void {
-  const s = enter(ctx);
-  if (s === null) return;
-  s.inHook = true;
-  try {
-    for (const h of s.sets) if (h?.dalloc) h.dalloc(h.extra, type, address, args);
-  } finally {
-    s.inHook = false;
-  }
+  invokeAll(ctx, (h) => h.dalloc?.(h.extra, type, address, args));
 }
 
 export function hookInvokeExpand(
@@ -164,13 +160,5 @@ export function hookInvokeExpand(
   resultRaw: number,
   args: number[],
 ): void {
-  const s = enter(ctx);
-  if (s === null) return;
-  s.inHook = true;
-  try {
-    for (const h of s.sets)
-      if (h?.expand) h.expand(h.extra, type, address, oldUsize, newUsize, resultRaw, args);
-  } finally {
-    s.inHook = false;
-  }
+  invokeAll(ctx, (h) => h.expand?.(h.extra, type, address, oldUsize, newUsize, resultRaw, args));
 }
