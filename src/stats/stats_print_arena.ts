@@ -245,21 +245,36 @@ function binJson(e: Emitter, b: BinSnapshot, mutex: boolean): void {
   e.jsonObjectEnd();
 }
 
+/** The columns a bins row and a large row begin with: size, ind, allocated, and three counts with rates. */
+function classCols(
+  size: number,
+  ind: number,
+  cur: number,
+  c: { nmalloc: number; ndalloc: number; nrequests: number },
+  up: number,
+  requestsRateWidth: number,
+): EmitCol[] {
+  const rate = (v: number): EmitValue => vInt(ratePerSecond(v, up));
+  return [
+    R(20, vInt(size)),
+    R(4, vInt(ind)),
+    R(13, vInt(cur * size)),
+    R(13, vInt(c.nmalloc)),
+    R(8, rate(c.nmalloc)),
+    R(13, vInt(c.ndalloc)),
+    R(8, rate(c.ndalloc)),
+    R(13, vInt(c.nrequests)),
+    R(requestsRateWidth, rate(c.nrequests)),
+  ];
+}
+
 function binRow(heap: HeapHandle, j: number, b: BinSnapshot, up: number, mutex: boolean): EmitCol[] {
   const sc = heap.ctx.sc;
   const size = sc.binRegSize[j]!;
   const nregs = sc.binNregs[j]!;
   const rate = (v: number): EmitValue => vInt(ratePerSecond(v, up));
   return [
-    R(20, vInt(size)),
-    R(4, vInt(j)),
-    R(13, vInt(b.curregs * size)),
-    R(13, vInt(b.nmalloc)),
-    R(8, rate(b.nmalloc)),
-    R(13, vInt(b.ndalloc)),
-    R(8, rate(b.ndalloc)),
-    R(13, vInt(b.nrequests)),
-    R(10, rate(b.nrequests)),
+    ...classCols(size, j, b.curregs, b, up, 10),
     R(9, vInt(sc.binNshards[j]!)),
     R(13, vInt(b.curregs)),
     R(13, vInt(b.curslabs)),
@@ -326,18 +341,7 @@ function lextentsPrint(e: Emitter, heap: HeapHandle, a: ArenaSnapshot): void {
       e.jsonObjectEnd();
       if (idle) return;
       const size = sc.index2size(sc.nbins + j);
-      e.tableRow([
-        R(20, vInt(size)),
-        R(4, vInt(sc.nbins + j)),
-        R(13, vInt(l.curlextents * size)),
-        R(13, vInt(l.nmalloc)),
-        R(8, vInt(ratePerSecond(l.nmalloc, up))),
-        R(13, vInt(l.ndalloc)),
-        R(8, vInt(ratePerSecond(l.ndalloc, up))),
-        R(13, vInt(l.nrequests)),
-        R(8, vInt(ratePerSecond(l.nrequests, up))),
-        R(13, vInt(l.curlextents)),
-      ]);
+      e.tableRow([...classCols(size, sc.nbins + j, l.curlextents, l, up, 8), R(13, vInt(l.curlextents))]);
     },
   );
   e.jsonArrayEnd();
