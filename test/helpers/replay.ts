@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
+import type { Heap } from "../../src/heap.js";
 import {
   OP_A,
   OP_C,
@@ -15,7 +16,6 @@ import {
   replayOps,
   type Trace,
 } from "../../src/replay/replay.js";
-import { Heap } from "../../src/heap.js";
 
 export const FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));
 export const TRACES_DIR = `${FIXTURES}traces/`;

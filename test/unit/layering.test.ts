@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { importCycles, layeringViolations, readImportGraph } from "../helpers/imports.js";
 
 /** Bottom to top; rooms on one floor are independent of each other. */
-export const FLOORS: readonly (readonly string[])[] = [
+const FLOORS: readonly (readonly string[])[] = [
   ["layout", "errors.ts", "flags.ts", "platform"], // platform: what the host (Node, a browser) provides
   ["sync"],
   ["sizeclass"],
