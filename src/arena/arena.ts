@@ -13,14 +13,7 @@
  * arenas lock and read with Atomics.load.
  */
 
-import { baseAlloc, baseNew } from "../extent/base.js";
 import type { HeapCtx } from "../ctx/ctx.js";
-import { edataAddr } from "../extent/edata.js";
-import { heapLock, heapUnlock } from "../extent/lock.js";
-import { pacDecayDirty, pacDecayMuzzy } from "../extent/extent.js";
-import { pacInit, pacLock, pacUnlock } from "../extent/pac.js";
-import { decayInit } from "../decay/index.js";
-import { PURGE_NEVER, PURGE_ON_EPOCH_ADVANCE, arenaDecay } from "./decay.js";
 import {
   HDR_ARENAS_DIRTY_MS_B,
   HDR_ARENAS_MUZZY_MS_B,
@@ -34,7 +27,14 @@ import {
   THREAD_ARENA_B,
   THREAD_BINSHARD_B,
 } from "../ctx/header.js";
+import { decayInit } from "../decay/index.js";
+import { baseAlloc, baseNew } from "../extent/base.js";
+import { edataAddr } from "../extent/edata.js";
+import { pacDecayDirty, pacDecayMuzzy } from "../extent/extent.js";
+import { heapLock, heapUnlock } from "../extent/lock.js";
+import { pacInit, pacLock, pacUnlock } from "../extent/pac.js";
 import { arenaMallocSmall, binInit, binRecord, bstatD } from "./bin.js";
+import { arenaDecay, PURGE_NEVER, PURGE_ON_EPOCH_ADVANCE } from "./decay.js";
 import { arenaRecordByInd, CACHELINE, largeAlloc } from "./large.js";
 import {
   ARENA_BINSHARD_NEXT_B,
@@ -43,10 +43,10 @@ import {
   ARENA_NTHREADS_B,
   ARENA_STATE_B,
   ARENA_STATE_LIVE,
-  BSTATS_COUNT,
-  LSTATS_BYTES,
   arenaFieldsB,
   arenaIsAuto,
+  BSTATS_COUNT,
+  LSTATS_BYTES,
 } from "./layout.js";
 
 export { arenaRecordByInd };

@@ -8,13 +8,12 @@
  * unforced decay) itself. Background hooks are called with no lock held.
  */
 import type { HeapCtx } from "../ctx/ctx.js";
-import { decayEpochNpagesDelta, decayImmediately } from "../decay/index.js";
+import { decayEpochNpagesDelta, decayImmediately, decayMsRead } from "../decay/index.js";
 import { esetNpages } from "../extent/eset.js";
 import { pacDecayDirty, pacDecayMuzzy, pacEcacheDirty, pacEcacheMuzzy } from "../extent/extent.js";
-import { paDalloc, pacLock, pacUnlock } from "../extent/pac.js";
+import { pacLock, pacUnlock, paDalloc } from "../extent/pac.js";
 import { PURGE_NEVER, pacDecayAll, pacMaybeDecayPurge } from "../extent/pac_decay.js";
 import { PAC_LOCK_B } from "../extent/pac_layout.js";
-import { decayMsRead } from "../decay/index.js";
 import { lockTryAcquire } from "../sync/index.js";
 
 export { PURGE_ALWAYS, PURGE_NEVER, PURGE_ON_EPOCH_ADVANCE, pacDecayMsSet } from "../extent/pac_decay.js";

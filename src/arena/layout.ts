@@ -31,11 +31,11 @@
  * ╘════════════════════════════════════════════╛
  */
 
-import { DECAY_BYTES } from "../decay/index.js";
 import type { ArenaLayout, HeapCtx } from "../ctx/ctx.js";
+import { LOCK_BYTES } from "../ctx/header.js";
+import { DECAY_BYTES } from "../decay/index.js";
 import { esetBytes } from "../extent/eset.js";
 import { PAC_FIXED_BYTES } from "../extent/pac_layout.js";
-import { LOCK_BYTES } from "../ctx/header.js";
 import { alignUp } from "../layout/index.js";
 import type { SizeClasses } from "../sizeclass/index.js";
 

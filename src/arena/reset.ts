@@ -11,13 +11,13 @@
  */
 
 import type { HeapCtx } from "../ctx/ctx.js";
+import { HDR_LAST_DESTROYED_B, HDR_LOCK_ARENAS_B } from "../ctx/header.js";
 import { EDATA_W_LIST_NEXT, EDATA_W_SZIND, edataSzind } from "../extent/edata.js";
 import { heapLock, heapUnlock } from "../extent/lock.js";
-import { PURGE_ON_EPOCH_ADVANCE, arenaDecay, arenaExtentDalloc } from "./decay.js";
 import { phRemoveFirst } from "../extent/ph.js";
-import { HDR_LAST_DESTROYED_B, HDR_LOCK_ARENAS_B } from "../ctx/header.js";
 import { arenaFieldsB, arenaIsAuto, arenaNthreads, arenaRecordByInd, narenasTotal } from "./arena.js";
 import { binFullFirst, binLock, binRecord, binUnlock, bstatD } from "./bin.js";
+import { arenaDecay, arenaExtentDalloc, PURGE_ON_EPOCH_ADVANCE } from "./decay.js";
 import { largeDalloc, largeListFirst } from "./large.js";
 import {
   ARENA_NTHREADS_INT_B,

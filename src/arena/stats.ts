@@ -9,9 +9,9 @@
  *   base          metadata bytes carved by the arena's base; internal: internal allocations
  */
 
+import type { HeapCtx } from "../ctx/ctx.js";
 import { DECAY_B_NMADVISE, DECAY_B_NPURGE, DECAY_B_PURGED_PAGES, decayMsRead } from "../decay/index.js";
 import { baseStats } from "../extent/base.js";
-import type { HeapCtx } from "../ctx/ctx.js";
 import { esetBinNbytes, esetBinNextents, esetNpages } from "../extent/eset.js";
 import {
   pacDecayDirty,

@@ -16,8 +16,7 @@
  * or a heap cannot have them (not shared); EINVAL for a max above opt.max_background_threads.
  */
 import { arenaRecordByInd, narenasTotal } from "../arena/arena.js";
-import type { HeapCtx } from "../ctx/ctx.js";
-import type { HeapHandle } from "../ctx/ctx.js";
+import type { HeapCtx, HeapHandle } from "../ctx/ctx.js";
 import { HDR_BG_THREADS_B, HDR_MAX_BG_THREADS_B } from "../ctx/header.js";
 import { MallctlError } from "../errors.js";
 import { hostWriteError } from "../platform/index.js";

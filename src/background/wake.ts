@@ -14,16 +14,8 @@
  * of an info record is under its lock (src/background/layout.ts). Lock order: global → info → decay
  * (the arena's extent lock), as in jemalloc's witness ranks.
  */
-import {
-  ARENA_DEFERRED_PURGE_NPAGES_THRESHOLD,
-  decayEpochNs,
-  decayGradually,
-  decayNpagesPurgeIn,
-} from "../decay/index.js";
-import { baseAlloc } from "../extent/base.js";
+
 import type { BackgroundHooks, HeapCtx } from "../ctx/ctx.js";
-import { heapLock, heapUnlock } from "../extent/lock.js";
-import { PAC_ARENA_IND_B, PAC_LOCK_B } from "../extent/pac_layout.js";
 import {
   HDR_BASE0_B,
   HDR_BG_NINFO_B,
@@ -33,6 +25,15 @@ import {
   HDR_HUGE_ARENA_B,
   HDR_MAX_BG_THREADS_B,
 } from "../ctx/header.js";
+import {
+  ARENA_DEFERRED_PURGE_NPAGES_THRESHOLD,
+  decayEpochNs,
+  decayGradually,
+  decayNpagesPurgeIn,
+} from "../decay/index.js";
+import { baseAlloc } from "../extent/base.js";
+import { heapLock, heapUnlock } from "../extent/lock.js";
+import { PAC_ARENA_IND_B, PAC_LOCK_B } from "../extent/pac_layout.js";
 import { lockTryAcquire } from "../sync/index.js";
 import {
   ALIVE_REQUESTED,

@@ -15,11 +15,11 @@
  * target's `alive` word.
  */
 import { arenaRecordByInd, narenasTotal } from "../arena/arena.js";
-import { decayNsUntilPurge } from "../decay/index.js";
+import { arenaDecay, PURGE_ALWAYS } from "../arena/decay.js";
 import type { HeapCtx } from "../ctx/ctx.js";
+import { decayNsUntilPurge } from "../decay/index.js";
 import { esetNpages } from "../extent/eset.js";
 import { heapUnlock } from "../extent/lock.js";
-import { PURGE_ALWAYS, arenaDecay } from "../arena/decay.js";
 import { PAC_LOCK_B } from "../extent/pac_layout.js";
 import { lockTryAcquire } from "../sync/index.js";
 import {

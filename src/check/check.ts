@@ -29,8 +29,22 @@ import {
   BSTATS_NONFULL_SLABS,
 } from "../arena/layout.js";
 import { slabPopcount, slabRegIsAllocated } from "../arena/slab.js";
-import { HeapCorruptionError } from "../errors.js";
+import { cacheMarkOk } from "../cache_bin/cache_bin.js";
 import type { HeapCtx } from "../ctx/ctx.js";
+import {
+  HDR_HEADER_BYTES_B,
+  HDR_LG_PAGE_B,
+  HDR_LOCK_ARENAS_B,
+  HDR_LOCK_CTL_B,
+  HDR_LOCK_MAP_B,
+  HDR_MAGIC_B,
+  HDR_TOP_B,
+  HDR_VERSION_B,
+  HEAP_MAGIC,
+  LAYOUT_VERSION,
+  RTREE_LEAF_BITS,
+} from "../ctx/header.js";
+import { HeapCorruptionError } from "../errors.js";
 import {
   EDATA_W_LIST_NEXT,
   EXTENT_STATE_ACTIVE,
@@ -53,23 +67,9 @@ import { ESET_LRU_HEAD_B, esetNextents, esetNpages, esetRootW, esetSummaryOk } f
 import { pacEcacheDirty, pacEcacheMuzzy, pacEcacheRetained } from "../extent/extent.js";
 import { PAC_LOCK_B, PAC_NACTIVE_B } from "../extent/pac_layout.js";
 import { phForEach } from "../extent/ph.js";
-import {
-  HDR_HEADER_BYTES_B,
-  HDR_LG_PAGE_B,
-  HDR_LOCK_ARENAS_B,
-  HDR_LOCK_CTL_B,
-  HDR_LOCK_MAP_B,
-  HDR_MAGIC_B,
-  HDR_TOP_B,
-  HDR_VERSION_B,
-  HEAP_MAGIC,
-  LAYOUT_VERSION,
-  RTREE_LEAF_BITS,
-} from "../ctx/header.js";
 import { lockIsHeld } from "../sync/index.js";
 import { tcacheRecordSane, tcacheRecords } from "../tcache/index.js";
 import { TBIN_W_CAP, TBIN_W_HEAD, TBIN_W_SLOTS, TCACHE_NHBINS_B, tbinW } from "../tcache/layout.js";
-import { cacheMarkOk } from "../cache_bin/cache_bin.js";
 import { checkJunk, junkVerifying } from "./junk.js";
 
 /** What heap.check() throws: a HeapCorruptionError listing every problem found. */

@@ -10,11 +10,11 @@
  * in `uafDetails`, which the report turns into a "use-after-free" naming block, class and offset.
  */
 import { slabRegIsAllocated } from "../arena/slab.js";
+import { flushProblems } from "../cache_bin/cache_bin.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import { EXTENT_STATE_ACTIVE, edataBase, edataSlab, edataState, edataSzind } from "../extent/edata.js";
 import { tcacheGeom, tcacheRecordSane, tcacheRecords } from "../tcache/index.js";
 import { TBIN_W_CAP, TBIN_W_HEAD, TBIN_W_SLOTS, tbinW } from "../tcache/layout.js";
-import { flushProblems } from "../cache_bin/cache_bin.js";
 
 export const JUNK_FREE_BYTE = 0x5a;
 export const JUNK_FREE_WORD = 0x5a5a5a5a;

@@ -28,6 +28,7 @@ import {
   type OptSpec,
   type OptValues,
 } from "./opt_spec.js";
+
 export {
   BUILD_CONFIG,
   BUILD_FEATURES,

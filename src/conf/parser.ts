@@ -5,6 +5,7 @@
 // Synchronization: none (runs once at heap creation). Error convention: bad option strings are
 // reported through the writer, never thrown; abort() is a thrown MallocConfAbortError.
 import { MallocConfAbortError } from "../errors.js";
+import { fxpMulFrac, fxpParse, mallocStrtoumax, storeAs } from "./numbers.js";
 import {
   BIN_SHARDS_MAX,
   CONF_EXTRA_KEYS,
@@ -27,8 +28,6 @@ import {
   TCACHE_LG_MAXCLASS_LIMIT,
   THP_MODE_NAMES,
 } from "./opt.js";
-
-import { fxpMulFrac, fxpParse, mallocStrtoumax, storeAs } from "./numbers.js";
 import type { BinShardSetting, ConfOptions, ConfSource, SlabSizeSetting } from "./types.js";
 
 interface ConfPair {

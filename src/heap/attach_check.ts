@@ -9,8 +9,6 @@
  * field and its value, at attach, instead of a raw RangeError/TypeError later.
  */
 
-import { edataBase, edataIsRecord, edataSize } from "../extent/edata.js";
-import { MALLOCX_TCACHE_MAX } from "../flags.js";
 import {
   ARENAS_MAX,
   HDR_ARENAS_DIRTY_MS_B,
@@ -18,6 +16,7 @@ import {
   HDR_BASE0_B,
   HDR_BG_REGION_B,
   HDR_CONF_EMBED_LEN_B,
+  HDR_CONF_EXT_B,
   HDR_CONF_MAX_BYTES,
   HDR_FIXED_BYTES,
   HDR_HEADER_BYTES_B,
@@ -39,10 +38,11 @@ import {
   headerLayout,
   RTREE_LEAF_BITS,
 } from "../ctx/header.js";
+import { edataBase, edataIsRecord, edataSize } from "../extent/edata.js";
+import { MALLOCX_TCACHE_MAX } from "../flags.js";
 import { sizeClassConfig } from "../sizeclass/index.js";
 import { SLOTS_MAX } from "../sync/index.js";
 import { CONF_ENV_ABSENT, confLocate } from "./conf_store.js";
-import { HDR_CONF_EXT_B } from "../ctx/header.js";
 
 const MAX_BYTES_LIMIT = 2 ** 32;
 

@@ -5,13 +5,14 @@
  * and clears its `alive` word, which is what a joiner waits for. Errors are reported on stderr (the
  * console in browsers); the joiner is released either way.
  */
-import { Heap } from "../heap.js";
-import { HDR_BG_REGION_B } from "../ctx/header.js";
-import { hostWriteError, IS_NODE } from "../platform/index.js";
-import { workerStartData } from "../platform/worker.js";
+
 import { ALIVE_REQUESTED, ALIVE_RUNNING, INFO_ALIVE_B, infoB } from "../background/layout.js";
 import { type BgWorkerData, parentSpawner, workerSpawner } from "../background/spawn.js";
 import { backgroundWork } from "../background/work.js";
+import { HDR_BG_REGION_B } from "../ctx/header.js";
+import { Heap } from "../heap.js";
+import { hostWriteError, IS_NODE } from "../platform/index.js";
+import { workerStartData } from "../platform/worker.js";
 
 function run(data: BgWorkerData): void {
   const t = data.threadInd;

@@ -5,11 +5,11 @@
  * into a HeapCorruptionError naming the operation, and the heap is poisoned: every later call throws
  * HeapPoisonedError instead of working on records that may be inconsistent.
  */
-import { HeapCorruptionError, HeapPoisonedError } from "../errors.js";
+
 import type { HeapCtx } from "../ctx/ctx.js";
-import { POISON_CORRUPTION } from "../extent/lock.js";
 import { HDR_POISON_B } from "../ctx/header.js";
-import { MallctlError, MallocConfAbortError } from "../errors.js";
+import { HeapCorruptionError, HeapPoisonedError, MallctlError, MallocConfAbortError } from "../errors.js";
+import { POISON_CORRUPTION } from "../extent/lock.js";
 import { LockTimeoutError } from "../sync/index.js";
 import { LockOrderError } from "../sync/witness.js";
 

@@ -6,7 +6,6 @@
  * fast paths check no flag). Arguments jemalloc passes that have no counterpart here (posix_memalign's `memptr`) are 0.
  */
 
-import type { HeapCtx } from "../ctx/ctx.js";
 import {
   HOOK_ALLOC_ALIGNED_ALLOC,
   HOOK_ALLOC_CALLOC,
@@ -28,6 +27,7 @@ import {
   hookInvokeExpand,
   hooksActive,
 } from "../ctx/alloc_hooks.js";
+import type { HeapCtx } from "../ctx/ctx.js";
 import { lookupLive, usizeOf } from "./ops.js";
 
 /** The part of a heap handle the hooks wrap (the public HookedApi has these; named here, not imported, so

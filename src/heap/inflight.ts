@@ -20,7 +20,6 @@ import { binLock, binRecord, binUnlock } from "../arena/bin.js";
 import { BIN_NONFULL_ROOT_B, BIN_SLABCUR_B } from "../arena/layout.js";
 import { inflightMark } from "../arena/slab.js";
 import type { HeapCtx } from "../ctx/ctx.js";
-import { emapRecords } from "../extent/emap.js";
 import {
   EDATA_W_PH_PARENT,
   EXTENT_STATE_ACTIVE,
@@ -31,6 +30,7 @@ import {
   edataState,
   edataSzind,
 } from "../extent/edata.js";
+import { emapRecords } from "../extent/emap.js";
 import { paDalloc } from "../extent/pac.js";
 import { phForEach } from "../extent/ph.js";
 

@@ -13,9 +13,7 @@
  */
 import { arenaRecordByInd, narenasTotal } from "../arena/arena.js";
 import { INFO_BYTES, INFO_LOCK_B, REGION_GLOBAL_LOCK_B, REGION_HEADER_BYTES } from "../background/layout.js";
-import { BASE_LOCK_B } from "../extent/base.js";
 import type { HeapCtx } from "../ctx/ctx.js";
-import { PAC_BASE_B, PAC_LOCK_B } from "../extent/pac_layout.js";
 import {
   HDR_BASE0_B,
   HDR_BG_NINFO_B,
@@ -25,6 +23,8 @@ import {
   HDR_LOCK_MAP_B,
   HDR_LOCK_TCACHES_B,
 } from "../ctx/header.js";
+import { BASE_LOCK_B } from "../extent/base.js";
+import { PAC_BASE_B, PAC_LOCK_B } from "../extent/pac_layout.js";
 import {
   LOCK_RANK_ARENAS,
   LOCK_RANK_BACKGROUND_THREAD,

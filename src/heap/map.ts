@@ -10,6 +10,7 @@
  */
 import { arenaRecordByInd, narenasTotal } from "../arena/arena.js";
 import type { HeapCtx } from "../ctx/ctx.js";
+import { HDR_HEADER_BYTES_B, HDR_MAX_BYTES_B, HDR_TOP_B, RTREE_LEAF_BITS } from "../ctx/header.js";
 import {
   EDATA_W_NFREE,
   EXTENT_STATE_ACTIVE,
@@ -27,7 +28,6 @@ import {
 import { emapRead } from "../extent/emap.js";
 import { heapLock, heapUnlock } from "../extent/lock.js";
 import { PAC_LOCK_B } from "../extent/pac_layout.js";
-import { HDR_HEADER_BYTES_B, HDR_MAX_BYTES_B, HDR_TOP_B, RTREE_LEAF_BITS } from "../ctx/header.js";
 
 export type ExtentStateName = "active" | "dirty" | "muzzy" | "retained";
 

@@ -27,8 +27,16 @@ import { binRecord } from "../arena/bin.js";
 import { binRepair } from "../arena/bin_repair.js";
 import { BIN_LOCK_B } from "../arena/layout.js";
 import { INFO_LOCK_B, infoB, REGION_GLOBAL_LOCK_B } from "../background/layout.js";
-import { BASE_LOCK_B } from "../extent/base.js";
 import type { HeapCtx } from "../ctx/ctx.js";
+import {
+  HDR_BG_NINFO_B,
+  HDR_BG_REGION_B,
+  HDR_LOCK_ARENAS_B,
+  HDR_LOCK_CTL_B,
+  HDR_LOCK_MAP_B,
+  HDR_LOCK_TCACHES_B,
+} from "../ctx/header.js";
+import { BASE_LOCK_B } from "../extent/base.js";
 import {
   heapLock,
   heapPoison,
@@ -38,14 +46,6 @@ import {
   setLockRecovery,
 } from "../extent/lock.js";
 import { PAC_BASE_B, PAC_LOCK_B } from "../extent/pac_layout.js";
-import {
-  HDR_BG_NINFO_B,
-  HDR_BG_REGION_B,
-  HDR_LOCK_ARENAS_B,
-  HDR_LOCK_CTL_B,
-  HDR_LOCK_MAP_B,
-  HDR_LOCK_TCACHES_B,
-} from "../ctx/header.js";
 import { lockOwner, ownerTagSlot, slotsLockW } from "../sync/index.js";
 import { arenasLockRepair } from "./recover_arenas.js";
 import { baseLockRepair } from "./recover_base.js";

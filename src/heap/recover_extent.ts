@@ -17,8 +17,8 @@
  * it; the page-map walk reads other arenas' entries racily and filters on the arena index.
  */
 import { checkEcache, collectExtents } from "../check/check.js";
-import { DECAY_B_PURGING } from "../decay/decay.js";
 import type { HeapCtx } from "../ctx/ctx.js";
+import { DECAY_B_PURGING } from "../decay/decay.js";
 import {
   EDATA_W_LIST_NEXT,
   EDATA_W_PH_PARENT,

@@ -39,10 +39,7 @@ import {
 import { backgroundThreadStats } from "../background/index.js";
 import { INFO_LOCK_B, infoB, REGION_GLOBAL_LOCK_B } from "../background/layout.js";
 import { bgRegion } from "../background/wake.js";
-import { BASE_LOCK_B } from "../extent/base.js";
-import type { HeapCtx } from "../ctx/ctx.js";
-import { PAC_ABANDONED_VM_B, PAC_BASE_B, PAC_LOCK_B } from "../extent/pac_layout.js";
-import type { HeapHandle } from "../ctx/ctx.js";
+import type { HeapCtx, HeapHandle } from "../ctx/ctx.js";
 import {
   HDR_BG_NINFO_B,
   HDR_EPOCH_B,
@@ -50,12 +47,12 @@ import {
   HDR_LOCK_CTL_B,
   HDR_ZERO_REALLOCS_B,
 } from "../ctx/header.js";
+import { BASE_LOCK_B } from "../extent/base.js";
+import { PAC_ABANDONED_VM_B, PAC_BASE_B, PAC_LOCK_B } from "../extent/pac_layout.js";
 import { PROF_LOCK_B } from "../prof/layout.js";
 import { profRegion } from "../prof/region.js";
 import { type LockStats, lockStatsMerge, lockStatsRead, lockStatsZero } from "../sync/index.js";
 import { tcacheBytesOfArena, tcacheStashedBytesOfArena } from "../tcache/index.js";
-import { ctlState, withCtlLock } from "./state.js";
-
 import {
   ARENA_MUTEX_NAMES,
   type ArenaMutexName,
@@ -67,6 +64,7 @@ import {
   MALLCTL_ARENAS_DESTROYED,
   type StatsSnapshot,
 } from "./snapshot_types.js";
+import { ctlState, withCtlLock } from "./state.js";
 
 export {
   ARENA_MUTEX_NAMES,

@@ -17,10 +17,9 @@
 // (nested calls from statsPrint or a leaf run inside the outer hold).
 // Error convention: none thrown here except what the lock layer throws.
 
-import type { HeapCtx } from "../ctx/ctx.js";
-import { heapLock, heapUnlock } from "../extent/lock.js";
-import type { HeapHandle } from "../ctx/ctx.js";
+import type { HeapCtx, HeapHandle } from "../ctx/ctx.js";
 import { HDR_LOCK_CTL_B } from "../ctx/header.js";
+import { heapLock, heapUnlock } from "../extent/lock.js";
 import type { StatsSnapshot } from "./snapshot_types.js";
 
 export interface CtlState {

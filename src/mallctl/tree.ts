@@ -31,8 +31,8 @@
 // Synchronization: none here; leaves take the locks they need.
 
 import { bigintToNumberTowardZero, mallocStrtoumax } from "../conf/conf.js";
-import { CtlLeafFailure, MallctlError } from "../errors.js";
 import { BUILD_CONFIG, type BuildConfig, featureBuilt, OPT_TABLE, type OptValues } from "../conf/opt.js";
+import { CtlLeafFailure, MallctlError } from "../errors.js";
 
 export type CType =
   | "bool"

@@ -16,13 +16,13 @@
 
 import { narenasTotal } from "../arena/arena.js";
 import type { HeapHandle } from "../ctx/ctx.js";
-import { Emitter, type EmitValue, vBool, vInt, vStr } from "./emitter.js";
 import { MallctlError } from "../errors.js";
 import { MALLCTL_ROOT } from "../mallctl/root.js";
 import { GLOBAL_MUTEX_NAMES, type StatsSnapshot, statsRefresh } from "../mallctl/snapshot.js";
 import { withCtlLock } from "../mallctl/state.js";
-import { arenaPrint, mutexTable, type PrintFlags } from "./stats_print_arena.js";
 import { CONFIG_LEAF_NAMES, mallctlCall } from "../mallctl/tree.js";
+import { Emitter, type EmitValue, vBool, vInt, vStr } from "./emitter.js";
+import { arenaPrint, mutexTable, type PrintFlags } from "./stats_print_arena.js";
 
 export { ratePerSecond, utilString } from "./stats_print_arena.js";
 

@@ -6,11 +6,11 @@
 // snapshot it took. Errors: none.
 
 import type { HeapHandle } from "../ctx/ctx.js";
-import type { LockStats } from "../sync/index.js";
-import { type EmitCol, type Emitter, type EmitValue, vInt, vStr, vTitle } from "./emitter.js";
 import { MUTEX_COUNTER_NAMES, mutexCounter } from "../mallctl/nodes/common.js";
 import { PSSET_NPSIZES } from "../mallctl/nodes/stats_arenas_i.js";
 import { ARENA_MUTEX_NAMES, type ArenaSnapshot, type BinSnapshot } from "../mallctl/snapshot.js";
+import type { LockStats } from "../sync/index.js";
+import { type EmitCol, type Emitter, type EmitValue, vInt, vStr, vTitle } from "./emitter.js";
 
 /** What malloc_stats_print prints (STATS_PRINT_OPTIONS). */
 export interface PrintFlags {

@@ -13,9 +13,8 @@
  * messages name the field as `Layout.field`.
  */
 import { MALLOCX_ZERO } from "../flags.js";
-import type { AnyLayout } from "./types.js";
 import type { StructMemory } from "./memory.js";
-import type { ArrayType, AtomicType, FieldType, ScalarType, StructArray } from "./types.js";
+import type { AnyLayout, ArrayType, AtomicType, FieldType, ScalarType, StructArray } from "./types.js";
 import { describeType, isLayout } from "./types.js";
 import { utf8Length, utf8Read, utf8Write } from "./utf8.js";
 

@@ -3,8 +3,7 @@
  * to wasm32 that shares the records. Pointer and string fields are `uint32_t` offsets into the heap, as the
  * C side sees them through its own base pointer; the pointee is named in a comment.
  */
-import type { AnyLayout } from "./types.js";
-import type { FieldType } from "./types.js";
+import type { AnyLayout, FieldType } from "./types.js";
 
 const C_KEYWORDS = new Set(
   (

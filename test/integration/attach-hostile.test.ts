@@ -6,7 +6,6 @@
  * JEMALLOC_TS_LONG=1 also covers the arena table and page-map root with random values.
  */
 import { describe, expect, it } from "vitest";
-import { Heap, HeapCheckError, HeapCorruptionError, HeapPoisonedError } from "../../src/index.js";
 import {
   HDR_FIXED_BYTES,
   HDR_HEADER_BYTES_B,
@@ -14,6 +13,7 @@ import {
   HDR_TOP_B,
   LOCK_BYTES,
 } from "../../src/ctx/header.js";
+import { Heap, HeapCheckError, HeapCorruptionError, HeapPoisonedError } from "../../src/index.js";
 import { prng } from "../helpers/ledger.js";
 
 const LONG = process.env.JEMALLOC_TS_LONG === "1";

@@ -5,10 +5,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { backgroundThreadSet, backgroundWorkerScriptSet } from "../../src/background/index.js";
 import { bgNthreads, bgRegion } from "../../src/background/wake.js";
-import { MALLOCX_ARENA } from "../../src/flags.js";
-import { Heap } from "../../src/heap.js";
 import { HDR_BG_THREADS_B } from "../../src/ctx/header.js";
 import { MallctlError } from "../../src/errors.js";
+import { MALLOCX_ARENA } from "../../src/flags.js";
+import { Heap } from "../../src/heap.js";
 
 afterEach(() => backgroundWorkerScriptSet(null));
 

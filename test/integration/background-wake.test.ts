@@ -22,9 +22,9 @@ import {
   infoF64,
   infoWakeupTimeSet,
 } from "../../src/background/wake.js";
+import { HDR_BG_THREADS_B } from "../../src/ctx/header.js";
 import { decayEpochNs, decayNpagesPurgeIn } from "../../src/decay/index.js";
 import { Heap } from "../../src/heap.js";
-import { HDR_BG_THREADS_B } from "../../src/ctx/header.js";
 import { lockRelease, lockTryAcquire } from "../../src/sync/index.js";
 
 /** A heap with a region and a pretend worker 0 (STARTED, no thread) serving arena 0. */

@@ -31,10 +31,10 @@ import {
   infoB,
 } from "../../src/background/layout.js";
 import { bgNthreads, bgRegion, infoF64, infoSignal } from "../../src/background/wake.js";
-import { MALLOCX_ARENA } from "../../src/flags.js";
-import { Heap } from "../../src/heap.js";
 import { HDR_BG_THREADS_B } from "../../src/ctx/header.js";
 import { MallctlError } from "../../src/errors.js";
+import { MALLOCX_ARENA } from "../../src/flags.js";
+import { Heap } from "../../src/heap.js";
 import { lockIsHeld, slotsLiveCount } from "../../src/sync/index.js";
 import {
   arenaStat,

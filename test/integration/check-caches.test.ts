@@ -1,7 +1,7 @@
 /** heap.check() rule C5: every offset parked in a thread cache is a live region of its bin's class. */
 import { describe, expect, it } from "vitest";
-import { Heap, HeapCheckError } from "../../src/index.js";
 import { THREAD_TCACHE_B } from "../../src/ctx/header.js";
+import { Heap, HeapCheckError } from "../../src/index.js";
 import { TBIN_W_HEAD, TBIN_W_SLOTS, tbinW } from "../../src/tcache/layout.js";
 
 describe("heap.check(): thread caches (C5)", () => {

@@ -7,10 +7,10 @@
  */
 import { describe, expect, it } from "vitest";
 import { binRecord } from "../../src/arena/bin.js";
+import { HDR_LOCK_ARENAS_B } from "../../src/ctx/header.js";
 import { type CorruptionReport, HeapCorruptionError } from "../../src/errors.js";
 import { heapLock, heapUnlock } from "../../src/extent/lock.js";
 import { Heap } from "../../src/heap.js";
-import { HDR_LOCK_ARENAS_B } from "../../src/ctx/header.js";
 import { LockOrderError } from "../../src/sync/witness.js";
 
 describe("config.debug and opt.junk", () => {

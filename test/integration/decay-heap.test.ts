@@ -6,10 +6,10 @@
  * purged pages keep their data by default (read zero with zeroOnPurge).
  */
 import { describe, expect, it } from "vitest";
+import { HDR_TOP_B } from "../../src/ctx/header.js";
 import { pagesGapBytes } from "../../src/extent/pages.js";
 import { MALLOCX_ARENA } from "../../src/flags.js";
 import type { Heap } from "../../src/heap.js";
-import { HDR_TOP_B } from "../../src/ctx/header.js";
 import { arenaStat, clockedHeap, dirtyLarge, heapStat, smallHeap } from "../workers/bg-common.js";
 
 const PAGE = 4096;

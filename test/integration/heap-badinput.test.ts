@@ -7,6 +7,7 @@
  * After every bad call the heap passes heap.check(), its statistics are unchanged, and it still serves.
  */
 import { beforeEach, describe, expect, it } from "vitest";
+import { HDR_VERSION_B } from "../../src/ctx/header.js";
 import {
   type CorruptionReport,
   EINVAL,
@@ -17,7 +18,6 @@ import {
 import { emapLookupChecked } from "../../src/extent/emap.js";
 import { MALLOCX_ARENA, MALLOCX_LG_ALIGN, MALLOCX_ZERO } from "../../src/flags.js";
 import { Heap } from "../../src/heap.js";
-import { HDR_VERSION_B } from "../../src/ctx/header.js";
 import { fillPattern, findPatternMismatch } from "../helpers/ledger.js";
 
 const KiB = 1024;

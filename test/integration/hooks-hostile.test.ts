@@ -6,13 +6,13 @@
  * their contents, check() passes, and the heap works once the hook behaves.
  */
 import { describe, expect, it } from "vitest";
-import { ENOMEM } from "../../src/errors.js";
 import type { ExtentHooks } from "../../src/ctx/ctx.js";
+import { HDR_BASE0_B, HDR_TOP_B } from "../../src/ctx/header.js";
+import { ENOMEM } from "../../src/errors.js";
 import { edataBase } from "../../src/extent/edata.js";
 import { pagesMap } from "../../src/extent/pages.js";
 import { lookupLive } from "../../src/heap/ops.js";
 import type { Heap } from "../../src/heap.js";
-import { HDR_BASE0_B, HDR_TOP_B } from "../../src/ctx/header.js";
 import { smallHeap } from "../workers/bg-common.js";
 
 const PAGE = 4096;

@@ -7,8 +7,8 @@
  * zero-fills, so calloc from a purged extent is served without clearing it again.
  */
 import { describe, expect, it } from "vitest";
-import { ENOMEM } from "../../src/errors.js";
 import type { ExtentHooks } from "../../src/ctx/ctx.js";
+import { ENOMEM } from "../../src/errors.js";
 import { pagesMap, pagesPurgeForced } from "../../src/extent/pages.js";
 import type { Heap } from "../../src/heap.js";
 import { arenaStat, clockedHeap, dirtyLarge, heapStat, smallHeap } from "../workers/bg-common.js";

@@ -1,9 +1,9 @@
 // malloc_conf through Heap.create: the two sources and their precedence, every
 // message kind (through the `writer` option), clamping, and what opt.* reads back.
 import { afterEach, describe, expect, it } from "vitest";
-import { Heap } from "../../src/heap.js";
 import { CONF_ENV_VAR } from "../../src/conf/conf.js";
 import { MallocConfAbortError } from "../../src/errors.js";
+import { Heap } from "../../src/heap.js";
 
 const J = "<jemalloc>: ";
 

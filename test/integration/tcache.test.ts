@@ -5,10 +5,9 @@
  * Every case ends with heap.check() and the C5 cache audit (test/helpers/ledger-tc.ts).
  */
 import { describe, expect, it } from "vitest";
-import { HeapCorruptionError } from "../../src/errors.js";
+import { HeapCorruptionError, MallctlError } from "../../src/errors.js";
 import { MALLOCX_TCACHE, MALLOCX_TCACHE_NONE } from "../../src/flags.js";
 import { Heap } from "../../src/heap.js";
-import { MallctlError } from "../../src/errors.js";
 import { tcacheGeom } from "../../src/tcache/index.js";
 import { auditCaches, cacheBlockBytes, expectedAllocated, statNum } from "../helpers/ledger-tc.js";
 

@@ -6,9 +6,9 @@
  */
 import type { Worker } from "node:worker_threads";
 import { afterEach, describe, expect, it } from "vitest";
+import { THREAD_BYTES, THREAD_TCACHE_B } from "../../src/ctx/header.js";
 import { HeapPoisonedError } from "../../src/errors.js";
 import { Heap } from "../../src/heap.js";
-import { THREAD_BYTES, THREAD_TCACHE_B } from "../../src/ctx/header.js";
 import { TBIN_W_CAP, TBIN_W_HEAD, TBIN_W_SLOTS, tbinW } from "../../src/tcache/layout.js";
 import { auditCaches, expectedAllocated, statNum, verifyBlock } from "../helpers/ledger-tc.js";
 import { firstMessage, spawnTsWorker } from "../helpers/spawn.js";

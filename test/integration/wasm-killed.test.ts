@@ -11,8 +11,8 @@
 import type { Worker } from "node:worker_threads";
 import { afterEach, describe, expect, it } from "vitest";
 import { ENOMEM } from "../../src/errors.js";
-import { LockTimeoutError } from "../../src/sync/context.js";
 import { Heap } from "../../src/index.js";
+import { LockTimeoutError } from "../../src/sync/context.js";
 import { spawnTsWorker } from "../helpers/spawn.js";
 import type { WasmParkData, WasmParkReply } from "../workers/wasm-park.js";
 

@@ -18,9 +18,9 @@
  */
 import type { Worker } from "node:worker_threads";
 import { afterEach, describe, expect, it } from "vitest";
+import { THREAD_ARENA_B } from "../../src/ctx/header.js";
 import { MALLOCX_TCACHE_NONE } from "../../src/flags.js";
 import { Heap } from "../../src/heap.js";
-import { THREAD_ARENA_B } from "../../src/ctx/header.js";
 import { ClaimMap, prng, seedFromEnv } from "../helpers/ledger.js";
 import {
   arenaStatSum,

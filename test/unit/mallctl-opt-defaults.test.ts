@@ -2,9 +2,9 @@
 // jemalloc (Debian's libjemalloc 5.3.0 on 2 CPUs), except DOCUMENTED_OPT_DIFFERENCES.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { DOCUMENTED_OPT_DIFFERENCES, OPT_TABLE } from "../../src/conf/opt.js";
 import { Heap } from "../../src/heap.js";
 import { MallctlError } from "../../src/mallctl/index.js";
-import { DOCUMENTED_OPT_DIFFERENCES, OPT_TABLE } from "../../src/conf/opt.js";
 
 const REF = JSON.parse(
   readFileSync(new URL("../fixtures/tables/debian-q4-p12-h21.json", import.meta.url), "utf8"),

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { mallocConfSources, parseMallocConf } from "../../src/conf/conf.js";
-import { MallctlError } from "../../src/errors.js";
 import { BUILD_CONFIG, featureBuilt, OPT_TABLE, type OptValues } from "../../src/conf/opt.js";
+import { MallctlError } from "../../src/errors.js";
 import {
   buildOptSubtree,
   CONFIG_LEAF_NAMES,

@@ -11,8 +11,8 @@ import {
   infoB,
 } from "../../src/background/layout.js";
 import { bgRegion, infoWakeupTimeSet } from "../../src/background/wake.js";
-import { Heap, type HeapCreateOptions } from "../../src/heap.js";
 import { HDR_BG_THREADS_B } from "../../src/ctx/header.js";
+import { Heap, type HeapCreateOptions } from "../../src/heap.js";
 
 /** Background workers run src/heap/background_worker.ts through test/helpers/ts-worker.mjs. */
 export function useTsBackgroundWorkers(): void {

@@ -8,9 +8,9 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { binRecord } from "../../src/arena/bin.js";
+import { HDR_FIXED_BYTES, RTREE_LEAF_BITS } from "../../src/ctx/header.js";
 import { emapRead } from "../../src/extent/emap.js";
 import { Heap } from "../../src/heap.js";
-import { HDR_FIXED_BYTES, RTREE_LEAF_BITS } from "../../src/ctx/header.js";
 import { TBIN_BYTES, TCACHE_HDR_BYTES } from "../../src/tcache/layout.js";
 
 const d = workerData as { from: number; to: number; progress: SharedArrayBuffer };

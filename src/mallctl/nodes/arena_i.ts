@@ -16,21 +16,21 @@ import { backgroundThreadResetFinish, backgroundThreadResetPrepare } from "../..
 // as 2^32 − 1 (no allocation in a ≤ 4 GiB buffer can reach them).
 
 import { arenaGet, arenaIsAuto, arenaNthreads, narenasAuto, narenasTotal } from "../../arena/arena.js";
+import { arenaDecay, PURGE_NEVER, PURGE_ON_EPOCH_ADVANCE, pacDecayMsSet } from "../../arena/decay.js";
 import { type ArenaOpResult, arenaDestroy, arenaReset } from "../../arena/reset.js";
-import { arenaCachesRelease } from "../../tcache/arena_caches.js";
-import { decayMsRead } from "../../decay/index.js";
+import { DSS_PREC_NAMES } from "../../conf/opt.js";
 import type { ExtentHooks, HeapCtx } from "../../ctx/ctx.js";
+import { decayMsRead } from "../../decay/index.js";
+import { ctlFail } from "../../errors.js";
 import { pacDecayDirty, pacDecayMuzzy } from "../../extent/extent.js";
 import { pacLock, pacUnlock } from "../../extent/pac.js";
-import { PURGE_NEVER, PURGE_ON_EPOCH_ADVANCE, arenaDecay, pacDecayMsSet } from "../../arena/decay.js";
 import {
   PAC_EXP_GROW_LIMIT_B,
   PAC_HOOKS_VERSION_B,
   PAC_OVERSIZE_THRESHOLD_B,
 } from "../../extent/pac_layout.js";
 import { profArenaReset } from "../../prof/index.js";
-import { ctlFail } from "../../errors.js";
-import { DSS_PREC_NAMES } from "../../conf/opt.js";
+import { arenaCachesRelease } from "../../tcache/arena_caches.js";
 import {
   ARENA_DSS_WITHOUT_SBRK,
   arenaLiveByInd,

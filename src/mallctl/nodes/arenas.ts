@@ -11,11 +11,11 @@
 // a pointer the heap does not map).
 
 import { arenaCreateManual, narenasTotal } from "../../arena/arena.js";
+import { HDR_ARENAS_DIRTY_MS_B, HDR_ARENAS_MUZZY_MS_B } from "../../ctx/header.js";
 import { decayMsValid } from "../../decay/index.js";
+import { ctlFail } from "../../errors.js";
 import { edataArena } from "../../extent/edata.js";
 import { emapLookupChecked } from "../../extent/emap.js";
-import { HDR_ARENAS_DIRTY_MS_B, HDR_ARENAS_MUZZY_MS_B } from "../../ctx/header.js";
-import { ctlFail } from "../../errors.js";
 import { ctlState, setPendingInput, takePendingInput, withCtlLock } from "../state.js";
 import { type CtlLeaf, indexedBelow, leaf, named } from "../tree.js";
 import { extentHooksCheck, extentHooksInstall } from "./arena_i.js";

@@ -6,8 +6,8 @@
 // 2^53); leaves typed uint64_t/int64_t hand them out as bigints (tree.ts table).
 
 import type { HeapHandle } from "../../ctx/ctx.js";
-import type { LockStats } from "../../sync/index.js";
 import { ctlFail } from "../../errors.js";
+import type { LockStats } from "../../sync/index.js";
 import { type ArenaSnapshot, arenaSnapshotOf, type StatsSnapshot, snapshotGet } from "../snapshot.js";
 import { withCtlLock } from "../state.js";
 import { type CType, type CtlLeaf, type CtlNode, leaf, named } from "../tree.js";

@@ -21,6 +21,7 @@ import { arenaRecordByInd } from "../../arena/arena.js";
 import { binLock, binRecord, binUnlock, bstatD } from "../../arena/bin.js";
 import { BIN_NONFULL_ROOT_B, BIN_SLABCUR_B, BSTATS_CURREGS, BSTATS_CURSLABS } from "../../arena/layout.js";
 import type { HeapCtx } from "../../ctx/ctx.js";
+import { ctlFail } from "../../errors.js";
 import {
   edataAddr,
   edataArena,
@@ -34,7 +35,6 @@ import { emapLookupChecked } from "../../extent/emap.js";
 import { PAC_NACTIVE_B } from "../../extent/pac_layout.js";
 import { phFirst } from "../../extent/ph.js";
 import { profRecentDump, profRecentMax, profRecentMaxSet } from "../../prof/index.js";
-import { ctlFail } from "../../errors.js";
 import { arenaLiveByInd, arenaSnapshotOf, snapshotGet } from "../snapshot.js";
 import { setPendingInput, takePendingInput, withCtlLock } from "../state.js";
 import { indexed, leaf, named } from "../tree.js";

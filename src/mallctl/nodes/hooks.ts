@@ -7,8 +7,8 @@
 //                       ({ callback: null } turns it off); called from the thread's peak events
 // All three are the calling worker's: JS functions cannot be shared through the buffer.
 
-import { type ActivityCallbackThunk, threadEvents } from "../../ctx/events.js";
 import { hooksInstall, hooksRemove } from "../../ctx/alloc_hooks.js";
+import { type ActivityCallbackThunk, threadEvents } from "../../ctx/events.js";
 import { ctlFail } from "../../errors.js";
 import { setPendingInput, takePendingInput } from "../state.js";
 import { leaf } from "../tree.js";

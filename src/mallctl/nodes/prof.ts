@@ -9,6 +9,7 @@
 // - log_start / log_stop: allocation logging to a JSON file; log_stop writes the live sampled
 //   allocations with their stacks (jemalloc's log also lists those freed meanwhile).
 
+import { ctlFail } from "../../errors.js";
 import { hostWriteFile } from "../../platform/index.js";
 import { profCollect, profMdump, profReset, profStatsGet } from "../../prof/index.js";
 import {
@@ -18,7 +19,6 @@ import {
   PROF_THREAD_ACTIVE_INIT_B,
 } from "../../prof/layout.js";
 import { profFlag, profFlagSet, profLgSample, profPrefix, profPrefixSet } from "../../prof/region.js";
-import { ctlFail } from "../../errors.js";
 import { indexed, leaf, named } from "../tree.js";
 import type { H, Node } from "./common.js";
 

@@ -9,11 +9,11 @@
 import { arenaRecordByInd, narenasTotal } from "../../arena/arena.js";
 import { binRecord } from "../../arena/bin.js";
 import { BIN_LOCK_B } from "../../arena/layout.js";
-import { BASE_LOCK_B } from "../../extent/base.js";
 import type { HeapCtx } from "../../ctx/ctx.js";
+import { HDR_LOCK_CTL_B, HDR_ZERO_REALLOCS_B } from "../../ctx/header.js";
+import { BASE_LOCK_B } from "../../extent/base.js";
 import { heapLock, heapUnlock } from "../../extent/lock.js";
 import { PAC_BASE_B, PAC_LOCK_B } from "../../extent/pac_layout.js";
-import { HDR_LOCK_CTL_B, HDR_ZERO_REALLOCS_B } from "../../ctx/header.js";
 import { lockStatsReset } from "../../sync/index.js";
 import { backgroundLockB, GLOBAL_MUTEX_NAMES, snapshotGet } from "../snapshot.js";
 import { withCtlLock } from "../state.js";

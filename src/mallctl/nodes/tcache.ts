@@ -4,8 +4,8 @@
 // tcache.flush / tcache.destroy take an id (EINVAL without one, EFAULT for an id
 // that names no live cache).
 
-import { tcacheCreateExplicit, tcacheDestroyExplicit, tcacheFlushExplicit } from "../../tcache/index.js";
 import { ctlFail } from "../../errors.js";
+import { tcacheCreateExplicit, tcacheDestroyExplicit, tcacheFlushExplicit } from "../../tcache/index.js";
 import { leaf, named } from "../tree.js";
 import { type H, type Node, ro } from "./common.js";
 

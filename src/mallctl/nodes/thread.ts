@@ -18,9 +18,10 @@ import {
   threadArena,
   threadArenaBind,
 } from "../../arena/arena.js";
-import { PURGE_ON_EPOCH_ADVANCE, arenaDecay } from "../../arena/decay.js";
+import { arenaDecay, PURGE_ON_EPOCH_ADVANCE } from "../../arena/decay.js";
 import { peakReset, peakUpdate } from "../../ctx/events.js";
 import { HDR_NCPUS_B, THREAD_ALLOCATED_B, THREAD_DEALLOCATED_B } from "../../ctx/header.js";
+import { ctlFail } from "../../errors.js";
 import {
   profThreadActive,
   profThreadActiveSet,
@@ -33,7 +34,6 @@ import {
   threadTcacheFlush,
   threadTcacheReassociate,
 } from "../../tcache/index.js";
-import { ctlFail } from "../../errors.js";
 import { arenaLiveByInd } from "../snapshot.js";
 import { leaf, named } from "../tree.js";
 import { type H, type Node, ro, u64 } from "./common.js";

@@ -1,6 +1,7 @@
 // A module Web Worker of the browser tests: attaches to the page's heap and runs the page's commands.
-import { Heap } from "/dist/index.js";
+
 import { HDR_LOCK_CTL_B } from "/dist/ctx/header.js";
+import { Heap } from "/dist/index.js";
 import { lockAcquire, lockRelease } from "/dist/sync/index.js";
 import { Cell, Item } from "./shared.js";
 
