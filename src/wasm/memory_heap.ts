@@ -147,6 +147,7 @@ export class WasmHeap extends Heap {
     let ok: boolean;
     heapLock(ctx, HDR_LOCK_MAP_B);
     try {
+      if (ctx.failpoint !== null) ctx.failpoint("wasm.grow.locked");
       ok = sp.grow(Math.min(sp.maxBytes, end), 0);
       // A non-shared memory detached the old buffer: the unlock needs the new views already.
       sp.refresh(ctx);

@@ -178,6 +178,21 @@ describe("a worker terminated inside a call of a heap inside a WebAssembly.Memor
     growsPastReach(heap, reach, origin, reply.kept, []);
   }, 60_000);
 
+  it("holds the map lock while the handle grows the memory, until heap.reclaim takes it over", async () => {
+    const { heap, memory, origin } = setup(4096);
+    heap.free(heap.malloc(8));
+    const { w, reply } = await parked(memory, "wasm.grow.locked", 0);
+    // Outside the allocator (growing between calls), so it published no reach.
+    expect(reachOf(memory, heap.base, reply.slot)).toBe(0);
+    await w.terminate();
+    // Mapping (a block no free extent holds) waits out the bound on the dead worker's map lock.
+    expect(() => heap.malloc(64 * MIB)).toThrow(LockTimeoutError);
+    const report = heap.reclaim(reply.threadId);
+    expect(report?.threadId).toBe(reply.threadId);
+    expect(report!.badCacheEntries).toBe(0);
+    growsPastReach(heap, memory.buffer.byteLength - origin, origin, reply.kept, []);
+  }, 60_000);
+
   it("is reclaimed by heap.watch on exit, with this thread's views older than the memory the worker grew", async () => {
     const { heap, memory, origin } = setup(4096);
     heap.free(heap.malloc(8));

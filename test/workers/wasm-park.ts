@@ -11,7 +11,7 @@ import { Heap } from "../../src/index.js";
 export interface WasmParkData {
   memory: WebAssembly.Memory;
   ctl: SharedArrayBuffer;
-  /** "bin.locked" (a small allocation filling its cache) or "map.locked" (a large one mapping). */
+  /** "bin.locked", "map.locked" or "wasm.grow.locked" (the handle growing the memory). */
   point: string;
   growBytes: number;
 }
@@ -53,7 +53,9 @@ heap.ctx.failpoint = (name: string) => {
   Atomics.notify(ctl, PARK_PARKED);
   for (;;) Atomics.wait(ctl, PARK_NEVER, 0, 1000);
 };
-if (d.point === "bin.locked")
-  heap.malloc(3072); // a class this thread never used: its cache fills
-else heap.malloc(16 << 20); // more than any free extent: the arena maps
+// bin.locked: a class this thread never used (its cache fills); map.locked: more than any free extent
+// (the arena maps); wasm.grow.locked: 1 MiB blocks until a call grows the memory.
+if (d.point === "bin.locked") heap.malloc(3072);
+else if (d.point === "map.locked") heap.malloc(16 << 20);
+else for (let i = 0; i < 4096; i++) heap.malloc(1 << 20);
 parentPort!.postMessage({ error: `failpoint ${d.point} was never reached` });
