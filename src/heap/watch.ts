@@ -26,6 +26,8 @@ export type WatchableWorker = NodeWorkerLike | WebWorkerLike;
 
 /** Heap thread ids each watched worker reported, per heap context. */
 const watched = new WeakMap<HeapCtx, WeakMap<object, number[]>>();
+/** A watched Node worker's threadId, read while it ran: it reads -1 once the worker has exited. */
+const nodeThreadIds = new WeakMap<object, number>();
 
 function isNodeWorker(w: WatchableWorker): w is NodeWorkerLike {
   return (
@@ -92,6 +94,10 @@ export function watchWorker(
       "watch: a browser Worker cannot tell which heap thread it is; have it post its heap.threadId and pass it: heap.watch(worker, threadId)",
     );
   }
+  if (isNodeWorker(worker) && worker.threadId < 0 && ids.length === 0)
+    throw new Error(
+      "watch: this Node Worker has already exited (threadId -1); watch it when it starts, or reclaim by heap thread id (heap.reclaim(threadId))",
+    );
   let byWorker = watched.get(ctx);
   if (byWorker === undefined) {
     byWorker = new WeakMap();
@@ -105,6 +111,7 @@ export function watchWorker(
   byWorker.set(worker, ids);
   if (isNodeWorker(worker)) {
     const tid = worker.threadId;
+    nodeThreadIds.set(worker, tid);
     worker.once("exit", () => {
       if (!alive()) return;
       reclaimNode(ctx, tid, []);
@@ -127,7 +134,11 @@ export async function terminateWatched(ctx: HeapCtx, worker: WatchableWorker): P
     throw new TypeError(
       "terminate: this browser Worker is not watched; call heap.watch(worker, threadId) first",
     );
-  const tid = node ? worker.threadId : -1;
+  const tid = node ? (nodeThreadIds.get(worker) ?? worker.threadId) : -1;
+  if (node && tid < 0 && ids === undefined)
+    throw new Error(
+      "terminate: this Node Worker has already exited (threadId -1) and was not watched, so its heap threads are unknown; watch it when it starts (heap.watch(worker)), or reclaim by heap thread id (heap.reclaim(threadId))",
+    );
   await worker.terminate();
   if (!node) await new Promise((resolve) => setTimeout(resolve, 0));
   const out: ReclaimReport[] = [];

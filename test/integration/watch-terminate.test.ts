@@ -67,6 +67,34 @@ describe("heap.terminate", () => {
     heap.check();
   });
 
+  it("a Node Worker that already exited: reclaimed if it was watched, a clear error if it was not", async () => {
+    const heap = newHeap();
+    const park = new SharedArrayBuffer(4);
+    const watchedW = spawnTsWorker(HOLDER, { buffer: heap.buffer, park });
+    workers.push(watchedW);
+    await firstMessage<HolderReply>(watchedW);
+    heap.watch(watchedW);
+    await new Promise((res) => watchedW.once("exit", res).terminate());
+    expect(watchedW.threadId).toBe(-1);
+    // The exit event already reclaimed its slot; terminate finds nothing left and does not throw.
+    expect(live(heap)).toBe(1);
+    expect(await heap.terminate(watchedW)).toEqual([]);
+
+    const unwatched = spawnTsWorker(HOLDER, { buffer: heap.buffer, park });
+    workers.push(unwatched);
+    const r = await firstMessage<HolderReply>(unwatched);
+    await new Promise((res) => unwatched.once("exit", res).terminate());
+    await expect(heap.terminate(unwatched)).rejects.toThrow(
+      /already exited \(threadId -1\) and was not watched/,
+    );
+    expect(() => heap.watch(unwatched)).toThrow(/already exited/);
+    expect(live(heap)).toBe(2);
+    expect(heap.reclaim(r.threadId)?.slot).toBe(r.slot);
+    expect(live(heap)).toBe(1);
+    for (const p of r.kept) heap.free(p);
+    heap.check();
+  });
+
   it("rejects what is not a worker and bad thread ids", async () => {
     const heap = newHeap();
     expect(() => heap.watch(null as never)).toThrow(/expected a Worker, got null/);
