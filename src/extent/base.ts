@@ -100,6 +100,17 @@ export function baseOverlaps(ctx: HeapCtx, baseB: number, addr: number, size: nu
   return false;
 }
 
+/** The blocks of base `baseB` as [start, end) pairs, newest first (slow path: the checker). */
+export function baseBlocks(ctx: HeapCtx, baseB: number): [number, number][] {
+  const out: [number, number][] = [];
+  let node = ctx.u32[(baseB + BASE_BLOCKS_B) >>> 2]!;
+  for (; node !== 0 && out.length < 1 << 20; node = ctx.u32[node >>> 2]!) {
+    const start = ctx.u32[(node >>> 2) + 1]!;
+    out.push([start, start + f64At(ctx, node + 8)]);
+  }
+  return out;
+}
+
 /** Initializes a base record at `baseB` (memory already zero) whose first block is [curB, endB). */
 export function baseInitAt(ctx: HeapCtx, baseB: number, curB: number, endB: number, mapped: number): void {
   lockInit(ctx.i32, (baseB + BASE_LOCK_B) >>> 2);

@@ -191,6 +191,7 @@ function gapTake(ctx: HeapCtx, size: number, align: number): number {
       u32[(past >>> 2) + GAP_PREV_W] = addr > g ? g : u32[w + GAP_PREV_W]!;
     }
     if (addr > g) u32[w + GAP_END_W] = addr;
+    if (ctx.failpoint !== null) ctx.failpoint("map.gap");
     if (past < end) u32[linkW] = past;
     else if (addr === g) u32[linkW] = u32[w + GAP_PREV_W]!;
     ctx.u8.fill(0, addr, past);

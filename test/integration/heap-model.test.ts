@@ -518,6 +518,33 @@ describe("heap vs a model of live blocks (fast-check)", () => {
     );
   });
 
+  it("heaps that reach their maximum: the seeds that once failed, and smaller heaps", () => {
+    // Each ended with malloc(100) = 0 after everything was freed (the heap full, its cached pages not
+    // usable): seed -1598403960 of "small heap" (513 dirty pages, a slab's fit limit), seed 7 of 4 MiB
+    // heaps (dirty pieces of separate mappings; the gap left by a 2 MiB alignment).
+    const small = CONFIGS.find((c) => c.name.startsWith("small heap"))!;
+    const runs: [Config, number, number][] = [[small, -1598403960, small.runs]];
+    for (const lgPage of [12, 14, 16]) {
+      const cfg: Config = {
+        name: `4 MiB, lgPage ${lgPage}`,
+        opts: { conf: "tcache:false,narenas:1", maxBytes: 4 * MiB, initialBytes: 1 * MiB, lgPage },
+        mayFail: true,
+        maxLarge: 2 * MiB,
+        huge: false,
+        runs: 80,
+      };
+      runs.push([cfg, 7, cfg.runs]);
+    }
+    for (const [cfg, seed, numRuns] of runs) {
+      fc.assert(
+        fc.property(fc.array(opArb(cfg), { minLength: 1, maxLength: 100 }), (ops) => {
+          runSequence(cfg, ops);
+        }),
+        { numRuns, seed },
+      );
+    }
+  });
+
   it("the model itself notices a broken block (sanity check of the harness)", () => {
     const heap = Heap.create({ envConf: null, conf: "tcache:false", clock: () => 0 });
     const p = heap.malloc(64);
