@@ -4,7 +4,8 @@
  * and bump-allocates from the newest, never freeing: metadata lives until its arena is destroyed.
  * Block size follows jemalloc: the larger of HUGEPAGE_CEILING(request) and HUGEPAGE_CEILING(the page
  * class after the previous block) — falling back to just the request when the buffer cannot grow that
- * far, so small heaps still work.
+ * far, and, once the top is at the buffer's maximum, to a block of just the request cut from a
+ * placement gap below it (pages.ts), so small and full heaps still get metadata.
  *
  * ╒══════════ Base record (BASE_BYTES), at the start of its first block (b0: in the header area) ══════╕
  *  bytes              field           units   meaning

@@ -535,6 +535,21 @@ describe("heap vs a model of live blocks (fast-check)", () => {
       };
       runs.push([cfg, 7, cfg.runs]);
     }
+    // JEMALLOC_TS_LONG=1: fresh seeds (fast-check prints a failing one) over 4–6 MiB heaps and settings.
+    if (process.env.JEMALLOC_TS_LONG === "1") {
+      for (const conf of [
+        "",
+        ",dirty_decay_ms:1000,muzzy_decay_ms:1000",
+        ",dirty_decay_ms:0",
+        ",retain:false",
+      ])
+        for (const maxMiB of [4, 5, 6])
+          for (const lgPage of [12, 16]) {
+            const opts = { conf: `tcache:false,narenas:1${conf}`, maxBytes: maxMiB * MiB, lgPage };
+            const cfg: Config = { ...small, name: "long", opts, maxLarge: (maxMiB * MiB) / 2, runs: 300 };
+            runs.push([cfg, Date.now() ^ (maxMiB << lgPage), cfg.runs]);
+          }
+    }
     for (const [cfg, seed, numRuns] of runs) {
       fc.assert(
         fc.property(fc.array(opArb(cfg), { minLength: 1, maxLength: 100 }), (ops) => {
