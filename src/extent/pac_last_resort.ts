@@ -11,8 +11,8 @@
  */
 import type { HeapCtx } from "../ctx/ctx.js";
 import { f64AddB } from "../layout/index.js";
-import { EXTENT_STATE_ACTIVE, edataStateSet } from "./edata.js";
 import { ecacheAlloc, ecacheAllocAnyFit, ecacheAllocGrow } from "./ecache.js";
+import { EXTENT_STATE_ACTIVE, edataStateSet } from "./edata.js";
 import { esetDelayCoalesce, esetLruFirst, esetNextents, esetNpages, esetRemove } from "./eset.js";
 import {
   coalesced,

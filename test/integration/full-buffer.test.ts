@@ -14,8 +14,8 @@ import { baseAlloc, baseBlocks, baseStats } from "../../src/extent/base.js";
 import { hookAllocProblem } from "../../src/extent/hook_result.js";
 import { pagesGapBytes, pagesGaps, pagesMapExtent } from "../../src/extent/pages.js";
 import { MALLOCX_ARENA, MALLOCX_LG_ALIGN } from "../../src/flags.js";
-import { Heap } from "../../src/heap.js";
-import { MiB, carvedBytes, fillAndFree, fullHeap, heapTop, stat } from "../helpers/full-heap.js";
+import type { Heap } from "../../src/heap.js";
+import { carvedBytes, fillAndFree, fullHeap, heapTop, MiB, stat } from "../helpers/full-heap.js";
 
 function accounted(heap: Heap): void {
   heap.check();

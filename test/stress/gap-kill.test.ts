@@ -8,8 +8,8 @@
 import type { Worker } from "node:worker_threads";
 import { afterEach, describe, expect, it } from "vitest";
 import { pagesGapBytes, pagesGaps } from "../../src/extent/pages.js";
+import { carvedBytes, fillAndFree, fullHeap, heapTop, MiB, stat } from "../helpers/full-heap.js";
 import { spawnTsWorker } from "../helpers/spawn.js";
-import { MiB, carvedBytes, fillAndFree, fullHeap, heapTop, stat } from "../helpers/full-heap.js";
 import type { GapKillData } from "../workers/gap-kill.js";
 
 const ENTRY = new URL("../workers/gap-kill.ts", import.meta.url);
