@@ -70,6 +70,7 @@ import { phForEach } from "../extent/ph.js";
 import { lockIsHeld } from "../sync/index.js";
 import { tcacheRecordSane, tcacheRecords } from "../tcache/index.js";
 import { TBIN_W_CAP, TBIN_W_HEAD, TBIN_W_SLOTS, TCACHE_NHBINS_B, tbinW } from "../tcache/layout.js";
+import { checkAddressSpace } from "./check_space.js";
 import { checkJunk, junkVerifying } from "./junk.js";
 
 /** What heap.check() throws: a HeapCorruptionError listing every problem found. */
@@ -347,6 +348,7 @@ function heapCheckWalk(ctx: HeapCtx, problems: string[]): CheckReport {
   checkHeader(ctx, problems);
   const extents = collectExtents(ctx, problems);
   checkPartition(ctx, extents, problems);
+  checkAddressSpace(ctx, extents, problems);
   const report: CheckReport = {
     arenas: 0,
     extents: extents.size,

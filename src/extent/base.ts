@@ -4,7 +4,8 @@
  * and bump-allocates from the newest, never freeing: metadata lives until its arena is destroyed.
  * Block size follows jemalloc: the larger of HUGEPAGE_CEILING(request) and HUGEPAGE_CEILING(the page
  * class after the previous block) — falling back to just the request when the buffer cannot grow that
- * far, so small heaps still work.
+ * far, and, once the top is at the buffer's maximum, to a block of just the request cut from a
+ * placement gap below it (pages.ts), so small and full heaps still get metadata.
  *
  * ╒══════════ Base record (BASE_BYTES), at the start of its first block (b0: in the header area) ══════╕
  *  bytes              field           units   meaning
@@ -98,6 +99,17 @@ export function baseOverlaps(ctx: HeapCtx, baseB: number, addr: number, size: nu
     node = ctx.u32[node >>> 2]!;
   }
   return false;
+}
+
+/** The blocks of base `baseB` as [start, end) pairs, newest first (slow path: the checker). */
+export function baseBlocks(ctx: HeapCtx, baseB: number): [number, number][] {
+  const out: [number, number][] = [];
+  let node = ctx.u32[(baseB + BASE_BLOCKS_B) >>> 2]!;
+  for (; node !== 0 && out.length < 1 << 20; node = ctx.u32[node >>> 2]!) {
+    const start = ctx.u32[(node >>> 2) + 1]!;
+    out.push([start, start + f64At(ctx, node + 8)]);
+  }
+  return out;
 }
 
 /** Initializes a base record at `baseB` (memory already zero) whose first block is [curB, endB). */

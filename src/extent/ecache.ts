@@ -109,6 +109,7 @@ function extentRecycleExtract(
   expandE: number,
   size: number,
   alignment: number,
+  anyFit: boolean,
 ): number {
   let e: number;
   if (expandE !== 0) {
@@ -119,7 +120,7 @@ function extentRecycleExtract(
       e = 0;
     }
   } else {
-    const lgMaxFit = esetDelayCoalesce(ctx, ec) ? ctx.opt.lgExtentMaxActiveFit : 64;
+    const lgMaxFit = esetDelayCoalesce(ctx, ec) && !anyFit ? ctx.opt.lgExtentMaxActiveFit : 64;
     e = esetFit(ctx, ec, size, alignment, false, lgMaxFit);
   }
   if (e === 0) return 0;
@@ -168,8 +169,9 @@ function extentRecycle(
   size: number,
   alignment: number,
   zero: boolean,
+  anyFit: boolean,
 ): number {
-  let e = extentRecycleExtract(ctx, pac, ec, expandE, size, alignment);
+  let e = extentRecycleExtract(ctx, pac, ec, expandE, size, alignment, anyFit);
   if (e === 0) return 0;
   e = extentRecycleSplit(ctx, pac, ec, size, alignment, e);
   if (e === 0) return 0;
@@ -186,7 +188,24 @@ export function ecacheAlloc(
   alignment: number,
   zero: boolean,
 ): number {
-  return extentRecycle(ctx, pac, ec, expandE, size, alignment, zero);
+  return extentRecycle(ctx, pac, ec, expandE, size, alignment, zero, false);
+}
+
+/**
+ * ecacheAlloc without lg_extent_max_active_fit: any cached extent large enough may be split. jemalloc
+ * leaves extents over 2^lg_extent_max_active_fit times the request to coalesce and decay, and maps
+ * fresh space instead; a bounded buffer whose top has reached its maximum has no fresh space, so its
+ * cached memory is the last resort rather than a refused allocation.
+ */
+export function ecacheAllocAnyFit(
+  ctx: HeapCtx,
+  pac: number,
+  ec: number,
+  size: number,
+  alignment: number,
+  zero: boolean,
+): number {
+  return extentRecycle(ctx, pac, ec, 0, size, alignment, zero, true);
 }
 
 /** Enters a fresh mapping's record in the page map, under an intent (one end alone is unsound). */
@@ -314,7 +333,7 @@ export function ecacheAllocGrow(
   zero: boolean,
 ): number {
   const retained = pacEcacheRetained(ctx, pac);
-  let e = extentRecycle(ctx, pac, retained, expandE, size, alignment, zero);
+  let e = extentRecycle(ctx, pac, retained, expandE, size, alignment, zero, false);
   if (e === 0 && ctx.opt.retain && expandE === 0) e = extentGrowRetained(ctx, pac, size, alignment, zero);
   if (e === 0) {
     if (ctx.opt.retain && expandE !== 0) return 0;

@@ -255,13 +255,22 @@ export function acquireNeighbor(
   const n = emapRead(ctx, addr);
   if (n === 0 || n === e || !edataIsRecord(u32, n)) return 0;
   if (forward ? edataBase(u32, n) !== addr : edataPast(u32, n) !== edataBase(u32, e)) return 0;
-  if (forward ? edataHead(u32, n) : edataHead(u32, e)) return 0;
+  if (!mergeAcrossHeads && (forward ? edataHead(u32, n) : edataHead(u32, e))) return 0;
   if (edataState(u32, n) !== expectedState) return 0;
   if (!expanding && edataCommitted(u32, e) !== edataCommitted(u32, n)) return 0;
   if (edataArena(u32, n) !== edataArena(u32, e)) return 0;
   intentSet(u32, pac, INTENT_NEIGHBOR, n, 0, expectedState, 0, 0);
   edataStateSet(u32, n, EXTENT_STATE_MERGING);
   return n;
+}
+
+/**
+ * Lifts the mapping-head rule for this thread (pac_last_resort.ts, a full buffer only): jemalloc keeps
+ * mappings apart to preserve first-fit by serial number; one buffer can always join adjacent pages.
+ */
+export let mergeAcrossHeads = false;
+export function extentMergeAcrossHeadsSet(on: boolean): void {
+  mergeAcrossHeads = on;
 }
 
 /** Set by extentTryCoalesce: whether any merge happened (delayed-coalescing ecaches). */

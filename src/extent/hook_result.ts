@@ -5,8 +5,8 @@
  * allocation fails cleanly, a failed purge or dalloc keeps the pages):
  *  - alloc: a finite integer address, aligned to max(alignment, page), with [addr, addr + size) inside
  *    the mapped part of the buffer above the header, overlapping no extent the page map knows (live,
- *    cached or retained) and no metadata block of any arena's base. Anything else, a throw included,
- *    is null (failure).
+ *    cached or retained), no metadata block of any arena's base and no placement gap (pages.ts: not
+ *    mapped). Anything else, a throw included, is null (failure).
  *  - boolean hooks (dalloc, commit, decommit, purges, split, merge): `false` means success and `true`
  *    failure, as in jemalloc; any other value or a throw is a failure.
  *  - destroy: its result is ignored; a throw is swallowed (the pages are simply not given back).
@@ -23,6 +23,7 @@ import type { HeapCtx } from "../ctx/ctx.js";
 import { EXTENT_STATE_CACHED, edataBase, edataIsRecord, edataSize, edataState } from "./edata.js";
 import { emapRead } from "./emap.js";
 import { PAC_BASE_B } from "./pac_layout.js";
+import { pagesGapOverlaps } from "./pages.js";
 
 /** A boolean hook's answer as a failure flag: only `false` is success. */
 export function hookFailed(r: unknown): boolean {
@@ -73,5 +74,7 @@ export function hookAllocProblem(ctx: HeapCtx, r: unknown, size: number, alignme
   if (r < lo || r + size > top) return `[${r}, +${size}) is outside the mapped heap [${lo}, ${top})`;
   if (overlapsExtent(ctx, r, size, lo)) return `[${r}, +${size}) overlaps an extent in use`;
   if (overlapsMetadata(ctx, r, size)) return `[${r}, +${size}) overlaps allocator metadata`;
+  // A placement gap is address space no mapping owns; base blocks and extents may be mapped there later.
+  if (pagesGapOverlaps(ctx, r, size)) return `[${r}, +${size}) overlaps unmapped address space (a gap)`;
   return null;
 }

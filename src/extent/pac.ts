@@ -38,6 +38,8 @@ import {
   pacMayHaveMuzzy,
 } from "./extent.js";
 import { ecacheAlloc, ecacheAllocGrow, ecacheDalloc } from "./ecache.js";
+import { pacAllocLastResort } from "./pac_last_resort.js";
+import { pagesRoomFor } from "./pages.js";
 import { heapLock, heapUnlock } from "./lock.js";
 import {
   PAC_ARENA_IND_B,
@@ -94,7 +96,10 @@ export function pacMapped(ctx: HeapCtx, pac: number): number {
   return ctx.f64[(pac + PAC_MAPPED_B) >>> 3]!;
 }
 
-/** pac_alloc_real: dirty, then muzzy (if muzzy decay is on), then retained / new space. */
+/**
+ * pac_alloc_real: dirty, then muzzy (if muzzy decay is on), then retained / new space — and, when the
+ * top cannot hold the request (the buffer's maximum), the last resort of pac_last_resort.ts.
+ */
 function pacAllocReal(ctx: HeapCtx, pac: number, size: number, alignment: number, zero: boolean): number {
   let e = ecacheAlloc(ctx, pac, pacEcacheDirty(ctx, pac), 0, size, alignment, zero);
   if (e === 0 && pacMayHaveMuzzy(ctx, pac))
@@ -103,6 +108,7 @@ function pacAllocReal(ctx: HeapCtx, pac: number, size: number, alignment: number
     e = ecacheAllocGrow(ctx, pac, 0, size, alignment, zero);
     if (e !== 0) f64AddB(ctx.f64, pac + PAC_MAPPED_B, size);
   }
+  if (e === 0 && !pagesRoomFor(ctx, size, alignment)) e = pacAllocLastResort(ctx, pac, size, alignment, zero);
   return e;
 }
 

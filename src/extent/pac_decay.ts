@@ -44,6 +44,7 @@ import {
 } from "./extent.js";
 import { ecacheDalloc, ecacheEvict } from "./ecache.js";
 import { pacLock, pacUnlock } from "./pac.js";
+import { pacLastResortPurgeSet } from "./pac_last_resort.js";
 import { PAC_ARENA_IND_B, PAC_MAPPED_B } from "./pac_layout.js";
 import { pagesTop, pagesTrimTail } from "./pages.js";
 
@@ -202,3 +203,9 @@ export function pacDecayMsSet(
 export function pacDecayAll(ctx: HeapCtx, pac: number, decayB: number, ec: number): void {
   decayToLimit(ctx, pac, decayB, ec, true, 0, esetNpages(ctx, ec));
 }
+
+// A full buffer's last resort before refusing an allocation (pac_last_resort.ts).
+pacLastResortPurgeSet((ctx, pac) => {
+  pacDecayAll(ctx, pac, pacDecayDirty(ctx, pac), pacEcacheDirty(ctx, pac));
+  pacDecayAll(ctx, pac, pacDecayMuzzy(ctx, pac), pacEcacheMuzzy(ctx, pac));
+});

@@ -65,8 +65,9 @@ function osResidue(ctx: HeapCtx, size: number, alignment: number): number {
 
 /**
  * Maps `size` bytes for extents at the first address above the top whose residue modulo the hugepage is
- * the one the OS would give (osResidue) and that is a multiple of `alignment`. The skipped gap is never
- * used. When that address does not fit the buffer's maximum, maps at the first aligned address instead.
+ * the one the OS would give (osResidue) and that is a multiple of `alignment`. The skipped gap is used
+ * only once the top is full. When that address does not fit the buffer's maximum, maps at the first
+ * aligned address instead, and when that does not fit either, in a gap below the top (gapTake).
  * Returns the address, or 0 (out of memory: nothing changes).
  */
 export function pagesMapExtent(ctx: HeapCtx, size: number, alignment: number): number {
@@ -81,8 +82,8 @@ export function pagesMapExtent(ctx: HeapCtx, size: number, alignment: number): n
     if (alignment > hp) addr = Math.ceil(addr / alignment) * alignment;
     if (addr + size > max || addr + size > 2 ** 32) addr = Math.ceil(top / alignment) * alignment;
     const newTop = addr + size;
-    if (newTop > max || newTop > 2 ** 32) return 0;
-    if (!bufferEnsure(ctx, newTop, max)) return 0;
+    if (newTop > max || newTop > 2 ** 32 || !bufferEnsure(ctx, newTop, max))
+      return gapTake(ctx, size, alignment > ctx.page ? alignment : ctx.page);
     ctx.f64[HDR_TOP_B >>> 3] = newTop;
     ctx.u32[HDR_MAP_FLOOR_B >>> 2] = addr % hp;
     if (addr > top) gapPush(ctx, top, addr);
@@ -93,10 +94,12 @@ export function pagesMapExtent(ctx: HeapCtx, size: number, alignment: number): n
 }
 
 /**
- * Maps a base block of about `size` bytes (at least `need`). jemalloc maps base blocks hugepage-aligned,
- * so the extent mapped next lands just below an aligned address: the block is trimmed or stretched to
- * end on a hugepage boundary (when `need` and the buffer allow), so that extent needs no gap. Returns
- * the address (the mapped length in `pagesMappedBytes`), or 0.
+ * Maps a base block of about `size` bytes (at least `need`, a page multiple). jemalloc maps base blocks
+ * hugepage-aligned, so the extent mapped next lands just below an aligned address: the block is trimmed
+ * or stretched to end on a hugepage boundary (when `need` and the buffer allow), so that extent needs no
+ * gap. When the top cannot grow by `need` (the buffer's maximum), the block is `need` bytes taken from
+ * a placement gap below the top (gapTake), as mmap fills a hole in a full address space. Returns the
+ * address (the mapped length in `pagesMappedBytes`), or 0: no room anywhere, nothing changed.
  */
 export let pagesMappedBytes = 0;
 export function pagesMapBase(ctx: HeapCtx, size: number, need: number): number {
@@ -111,7 +114,11 @@ export function pagesMapBase(ctx: HeapCtx, size: number, need: number): number {
     if (top + len > limit) len = size;
     if (top + len > limit) len = need;
     const newTop = top + len;
-    if (newTop > limit || !bufferEnsure(ctx, newTop, ctx.f64[HDR_MAX_BYTES_B >>> 3]!)) return 0;
+    if (newTop > limit || !bufferEnsure(ctx, newTop, ctx.f64[HDR_MAX_BYTES_B >>> 3]!)) {
+      const addr = gapTake(ctx, need, ctx.page);
+      if (addr !== 0) pagesMappedBytes = need;
+      return addr;
+    }
     ctx.f64[HDR_TOP_B >>> 3] = newTop;
     ctx.u32[HDR_MAP_FLOOR_B >>> 2] = 0;
     pagesMappedBytes = len;
@@ -122,8 +129,9 @@ export function pagesMapBase(ctx: HeapCtx, size: number, need: number): number {
 }
 
 /**
- * Gaps left by pagesMapExtent form a stack (they are only made and removed at the top): the header holds
- * the highest gap's start, and each gap's first bytes hold [end u32, previous gap's start u32], so a
+ * Gaps left by pagesMapExtent form a stack ordered by address (made at the top and given back from the
+ * top; only a mapping made once the top is full cuts one below, see gapTake): the header holds the
+ * highest gap's start, and each gap's first bytes hold [end u32, previous gap's start u32], so a
  * shrinking buffer can give a gap back with the extent above it.
  */
 const GAP_END_W = 0;
@@ -154,6 +162,68 @@ function gapPopAt(ctx: HeapCtx, top: number): number {
   }
   ctx.u32[HDR_MAP_GAP_TOP_B >>> 2] = g;
   return top;
+}
+
+/**
+ * Takes `size` bytes (a page multiple) aligned to `align` from the highest gap that holds them, as high
+ * in it as the alignment allows — where Linux's top-down mmap puts a mapping once the address space is
+ * full — and zero-fills them (pages abandoned above an old top may hold data). The stack changes by at
+ * most three stores, ordered so that a holder killed between any two leaves each byte either in its gap
+ * or in no gap (owned by nobody): the upper rest's record is written first, the gap's end is cut back
+ * next, and the link that names the upper rest (or skips a gap taken from its start) comes last. The
+ * bytes are filled only after the stack is final. Returns the address, or 0 when no gap is large
+ * enough (nothing changes). Map lock held.
+ */
+function gapTake(ctx: HeapCtx, size: number, align: number): number {
+  const u32 = ctx.u32;
+  let linkW = HDR_MAP_GAP_TOP_B >>> 2;
+  for (let g = u32[linkW]!, n = 0; g !== 0 && n < 1 << 20; g = u32[linkW]!, n++) {
+    const w = g >>> 2;
+    const end = u32[w + GAP_END_W]!;
+    const addr = Math.floor((end - size) / align) * align;
+    if (end - g < size || addr < g) {
+      linkW = w + GAP_PREV_W;
+      continue;
+    }
+    const past = addr + size;
+    if (past < end) {
+      u32[(past >>> 2) + GAP_END_W] = end;
+      u32[(past >>> 2) + GAP_PREV_W] = addr > g ? g : u32[w + GAP_PREV_W]!;
+    }
+    if (addr > g) u32[w + GAP_END_W] = addr;
+    if (ctx.failpoint !== null) ctx.failpoint("map.gap");
+    if (past < end) u32[linkW] = past;
+    else if (addr === g) u32[linkW] = u32[w + GAP_PREV_W]!;
+    ctx.u8.fill(0, addr, past);
+    return addr;
+  }
+  return 0;
+}
+
+/** The placement gaps as [start, end) pairs, highest first (slow path: the checker and tests). */
+export function pagesGaps(ctx: HeapCtx): [number, number][] {
+  const out: [number, number][] = [];
+  const u32 = ctx.u32;
+  for (
+    let g = u32[HDR_MAP_GAP_TOP_B >>> 2]!;
+    g !== 0 && out.length < 1 << 20;
+    g = u32[(g >>> 2) + GAP_PREV_W]!
+  )
+    out.push([g, u32[(g >>> 2) + GAP_END_W]!]);
+  return out;
+}
+
+/** Whether [addr, addr + size) overlaps a placement gap (address space no mapping owns). */
+export function pagesGapOverlaps(ctx: HeapCtx, addr: number, size: number): boolean {
+  const u32 = ctx.u32;
+  for (
+    let g = u32[HDR_MAP_GAP_TOP_B >>> 2]!, n = 0;
+    g !== 0 && n < 1 << 20;
+    g = u32[(g >>> 2) + GAP_PREV_W]!, n++
+  ) {
+    if (addr < u32[(g >>> 2) + GAP_END_W]! && g < addr + size) return true;
+  }
+  return false;
 }
 
 /** Bytes of the placement gaps below the top (address space carved but never used). */
@@ -233,6 +303,16 @@ function isLengthTracking(ctx: HeapCtx): boolean {
   return (
     (probe as unknown as { length: number }).length === ctx.buffer.byteLength && lengthTracking.has(probe)
   );
+}
+
+/**
+ * Whether the top could still take a mapping of `size` bytes aligned to `alignment` below the buffer's
+ * maximum (an unlocked read: a hint for choosing a last resort, never a promise).
+ */
+export function pagesRoomFor(ctx: HeapCtx, size: number, alignment: number): boolean {
+  const limit = Math.min(ctx.f64[HDR_MAX_BYTES_B >>> 3]!, 2 ** 32);
+  const align = alignment > ctx.page ? alignment : ctx.page;
+  return Math.ceil(topGet(ctx) / align) * align + size <= limit;
 }
 
 export function pagesTop(ctx: HeapCtx): number {

@@ -137,9 +137,10 @@ function recoverLock(ctx: HeapCtx, lockB: number, deadTag: number): void {
     binRepair(ctx, s.arena, s.ind, lockB - BIN_LOCK_B, s.binind, s.shard);
     return;
   }
-  // The map lock guards only the top of the mapped space (pages.ts): one f64 store moves it, after
-  // the buffer already covers it, so a holder killed anywhere leaves it old or new — at worst a
-  // range mapped for nobody, never an inconsistency.
+  // The map lock guards the top of the mapped space and the gap stack (pages.ts): one f64 store moves
+  // the top, after the buffer already covers it, and a cut from a gap orders its stores so that every
+  // byte is in its gap or in none, so a holder killed anywhere leaves at worst a range mapped for
+  // nobody, never an inconsistency.
   if (s.cls === LOCK_CLASS_MAP) return;
   if (s.cls === LOCK_CLASS_BASE) {
     baseLockRepair(ctx, lockB - BASE_LOCK_B);

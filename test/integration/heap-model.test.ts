@@ -518,6 +518,48 @@ describe("heap vs a model of live blocks (fast-check)", () => {
     );
   });
 
+  it("heaps that reach their maximum: the seeds that once failed, and smaller heaps", () => {
+    // Each ended with malloc(100) = 0 after everything was freed (the heap full, its cached pages not
+    // usable): seed -1598403960 of "small heap" (513 dirty pages, a slab's fit limit), seed 7 of 4 MiB
+    // heaps (dirty pieces of separate mappings; the gap left by a 2 MiB alignment).
+    const small = CONFIGS.find((c) => c.name.startsWith("small heap"))!;
+    const runs: [Config, number, number][] = [[small, -1598403960, small.runs]];
+    for (const lgPage of [12, 14, 16]) {
+      const cfg: Config = {
+        name: `4 MiB, lgPage ${lgPage}`,
+        opts: { conf: "tcache:false,narenas:1", maxBytes: 4 * MiB, initialBytes: 1 * MiB, lgPage },
+        mayFail: true,
+        maxLarge: 2 * MiB,
+        huge: false,
+        runs: 80,
+      };
+      runs.push([cfg, 7, cfg.runs]);
+    }
+    // JEMALLOC_TS_LONG=1: fresh seeds (fast-check prints a failing one) over 4–6 MiB heaps and settings.
+    if (process.env.JEMALLOC_TS_LONG === "1") {
+      for (const conf of [
+        "",
+        ",dirty_decay_ms:1000,muzzy_decay_ms:1000",
+        ",dirty_decay_ms:0",
+        ",retain:false",
+      ])
+        for (const maxMiB of [4, 5, 6])
+          for (const lgPage of [12, 16]) {
+            const opts = { conf: `tcache:false,narenas:1${conf}`, maxBytes: maxMiB * MiB, lgPage };
+            const cfg: Config = { ...small, name: "long", opts, maxLarge: (maxMiB * MiB) / 2, runs: 300 };
+            runs.push([cfg, Date.now() ^ (maxMiB << lgPage), cfg.runs]);
+          }
+    }
+    for (const [cfg, seed, numRuns] of runs) {
+      fc.assert(
+        fc.property(fc.array(opArb(cfg), { minLength: 1, maxLength: 100 }), (ops) => {
+          runSequence(cfg, ops);
+        }),
+        { numRuns, seed },
+      );
+    }
+  });
+
   it("the model itself notices a broken block (sanity check of the harness)", () => {
     const heap = Heap.create({ envConf: null, conf: "tcache:false", clock: () => 0 });
     const p = heap.malloc(64);
