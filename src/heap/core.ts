@@ -56,7 +56,8 @@ import type { ReclaimReport } from "./threads.js";
 
 export type { ReclaimReport };
 
-import { profFreeSampled, profSampleAhead } from "../prof/sample.js";
+import { profFreeSampled, profSampleAhead, profSampleDue, profSampleTaken } from "../prof/sample.js";
+import { captureOpen, type StackHolder } from "../prof/stack.js";
 import type { Derived } from "./boot.js";
 import { guardError } from "./guard.js";
 
@@ -226,8 +227,17 @@ export class HeapCore {
     let p: number;
     try {
       const tc = this._tcache();
-      // A sample's stack is taken here, cut at the method the user called (src/prof/sample.ts).
-      const sampled = ctx.profB !== 0 && profSampleAhead(ctx, usize, api);
+      // A sample's stack is taken in this frame, cut at the method the user called (profSampleTaken).
+      let sampled = false;
+      if (ctx.profB !== 0 && profSampleDue(ctx, usize)) {
+        const holder: StackHolder = {};
+        captureOpen();
+        try {
+          Error.captureStackTrace(holder, api);
+        } finally {
+          sampled = profSampleTaken(ctx, usize, holder);
+        }
+      }
       p = allocCore(ctx, tc, usize, ind, size, -1, ctx.opt.zero, sampled);
     } catch (err) {
       throw guardError(ctx, "malloc", err);
@@ -288,7 +298,16 @@ export class HeapCore {
     let p: number;
     try {
       const tc = this._tcache();
-      const sampled = ctx.profB !== 0 && profSampleAhead(ctx, usize, HeapCore.prototype.calloc);
+      let sampled = false;
+      if (ctx.profB !== 0 && profSampleDue(ctx, usize)) {
+        const holder: StackHolder = {};
+        captureOpen();
+        try {
+          Error.captureStackTrace(holder, HeapCore.prototype.calloc);
+        } finally {
+          sampled = profSampleTaken(ctx, usize, holder);
+        }
+      }
       p = allocCore(ctx, tc, usize, ind, total, -1, true, sampled);
     } catch (err) {
       throw guardError(ctx, "calloc", err);
