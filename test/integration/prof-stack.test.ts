@@ -1,6 +1,6 @@
-// A sample's stack is cut at the public method the user called (malloc, calloc) or, for the other
-// entry points, below the allocator's own frames: either way the recorded stack starts at the caller
-// and the frames below it are the same, frame for frame.
+// A sample's stack is cut at the public method the user called (malloc, calloc, mallocx, the aligned
+// ones, realloc of NULL) or, for the resizes, below the allocator's own frames: either way the
+// recorded stack starts at the caller and the frames below it are the same, frame for frame.
 import { gunzipSync } from "node:zlib";
 import { Profile } from "pprof-format";
 import { describe, expect, it } from "vitest";
