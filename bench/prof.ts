@@ -3,7 +3,8 @@
  * workload (10k live blocks of 8–256 B; each op frees a random live block and allocates one) on a heap
  * with `prof:false` and one with `prof:true`, alternating in every round so both see the same machine
  * load. Reports CPU time per call (malloc or free): best of N rounds each, the median of the
- * per-round ratios (robust when the machine is loaded), and the ratio of all timed rounds' CPU time.
+ * per-round ratios (robust when the machine is loaded), the ratio of all timed rounds' CPU time, and the
+ * extra CPU time per sample (estimated from the bytes allocated).
  * The timed rounds start once the sampled path is compiled (see the warm-up below).
  *
  * `--sample-cost` instead reports the CPU time of a malloc+free when every allocation is sampled
@@ -12,6 +13,7 @@
  *   node --import tsx bench/prof.ts [--conf "lg_prof_sample:19"] [--rounds N] [--ops N] [--sample-cost]
  */
 import { Heap } from "../src/heap.js";
+import { captureSites, stackTexts } from "../src/prof/stack.js";
 import { arg, churnPlan } from "./paired.js";
 
 const extra = arg("--conf", "");
@@ -55,16 +57,42 @@ function callerOfSampled(heap: Heap, n: number): number {
   return sampledPairs(heap, n);
 }
 
+/** The stack capture alone, made as a sampled malloc makes it (same depth, cut at the API call). */
+function captureAlone(withTexts: boolean): number {
+  const sites = captureSites(captureAlone);
+  return withTexts ? stackTexts(sites).length : sites.length;
+}
+
+function capturePairs(withTexts: boolean, n: number): number {
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += captureAlone(withTexts);
+  return sum;
+}
+
+function callerOfCapture(withTexts: boolean, n: number): number {
+  return capturePairs(withTexts, n);
+}
+
+function perCallUs(run: (n: number) => unknown, n: number): number {
+  run(n >> 2);
+  const t0 = process.cpuUsage();
+  run(n);
+  const d = process.cpuUsage(t0);
+  return (d.user + d.system) / n;
+}
+
 if (process.argv.includes("--sample-cost")) {
   for (const conf of ["prof:false", "prof:true,lg_prof_sample:0"]) {
     const heap = Heap.create({ conf });
-    const n = conf === "prof:false" ? 200_000 : 20_000;
-    callerOfSampled(heap, n >> 3);
-    const t0 = process.cpuUsage();
-    callerOfSampled(heap, n);
-    const d = process.cpuUsage(t0);
-    console.log(`${conf.padEnd(26)} ${((d.user + d.system) / n).toFixed(2)} µs per malloc+free (CPU)`);
+    const n = conf === "prof:false" ? 400_000 : 100_000;
+    const us = perCallUs((k) => callerOfSampled(heap, k), n);
+    console.log(`${conf.padEnd(26)} ${us.toFixed(2)} µs per malloc+free (CPU)`);
   }
+  // What V8 costs of that: the capture and its structured call sites, then also the frame texts.
+  const cap = perCallUs((k) => callerOfCapture(false, k), 100_000);
+  const txt = perCallUs((k) => callerOfCapture(true, k), 100_000);
+  console.log(`${"stack capture alone".padEnd(26)} ${cap.toFixed(2)} µs (V8: walk, call sites)`);
+  console.log(`${"  + frame texts".padEnd(26)} ${txt.toFixed(2)} µs (positions, names, caches)`);
   process.exit(0);
 }
 
@@ -81,7 +109,9 @@ const allocatedOf = (h: Heap): number => Number(h.mallctl("thread.allocated"));
 const nsBase: number[] = [];
 const nsProf: number[] = [];
 let warm = false;
+let allocatedTimed0 = 0;
 for (let r = 0; nsBase.length < rounds; r++) {
+  if (warm && nsBase.length === 0) allocatedTimed0 = allocatedOf(prof);
   const baseFirst = r % 2 === 0;
   const x = baseFirst ? cpuNs(runBase, opsPerRound) : cpuNs(runProf, opsPerRound);
   const y = baseFirst ? cpuNs(runProf, opsPerRound) : cpuNs(runBase, opsPerRound);
@@ -102,4 +132,11 @@ const sum = (xs: number[]): number => xs.reduce((a, x) => a + x, 0);
 const totalRatio = sum(nsProf) / sum(nsBase);
 console.log(
   `  change: ${(((p - b) / b) * 100).toFixed(1)} % (best of each); ${((medRatio - 1) * 100).toFixed(1)} % (median of paired ratios); ${((totalRatio - 1) * 100).toFixed(1)} % (all rounds' CPU)`,
+);
+// Per sample: the extra CPU time over the samples expected in the timed rounds (one per 2^lg_prof_sample
+// bytes allocated on average; the count itself is not recorded, so this is an estimate).
+const samples = (allocatedOf(prof) - allocatedTimed0) / 2 ** Number(prof.mallctl("prof.lg_sample"));
+const extraNs = (sum(nsProf) - sum(nsBase)) * 2 * opsPerRound;
+console.log(
+  `  per sample (estimate): ${(extraNs / samples / 1000).toFixed(1)} µs over ~${Math.round(samples)} samples`,
 );

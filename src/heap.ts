@@ -49,7 +49,7 @@ import {
 import { type HeapMapSnapshot, heapMap } from "./heap/map.js";
 import { terminateWatched, type WatchableWorker, watchWorker } from "./heap/watch.js";
 import { heapProfile, profAtExit } from "./prof/index.js";
-import { profFreeSampled } from "./prof/sample.js";
+import { profFreeSampled, profSampleAhead } from "./prof/sample.js";
 
 export type { HeapAttachOptions, HeapCreateOptions };
 
@@ -176,10 +176,12 @@ export class Heap extends HeapCore {
     const arenaInd = this.#arenaFlag(flags, "mallocx");
     const tc = this.#tcacheFlag(flags, "mallocx");
     const la = mallocxLgAlign(flags);
-    if (la !== 0) return this._aligned(2 ** la, size, zero, tc, arenaInd);
+    if (la !== 0) return this._aligned(2 ** la, size, zero, tc, arenaInd, Heap.prototype.mallocx);
     let p: number;
     try {
-      p = allocCore(ctx, tc, usize, ctx.sc.size2index(usize), size, arenaInd, zero);
+      // A sample's stack is cut at the user's mallocx, as malloc's (src/prof/sample.ts).
+      const sampled = ctx.profB !== 0 && profSampleAhead(ctx, usize, Heap.prototype.mallocx);
+      p = allocCore(ctx, tc, usize, ctx.sc.size2index(usize), size, arenaInd, zero, sampled);
     } catch (err) {
       throw guardError(ctx, "mallocx", err);
     }

@@ -56,7 +56,8 @@ import type { ReclaimReport } from "./threads.js";
 
 export type { ReclaimReport };
 
-import { profFreeSampled, profSampleAhead } from "../prof/sample.js";
+import { profFreeSampled, profSampleAhead, profSampleDue, profSampleTaken } from "../prof/sample.js";
+import { captureOpen, type StackHolder } from "../prof/stack.js";
 import type { Derived } from "./boot.js";
 import { guardError } from "./guard.js";
 
@@ -214,7 +215,8 @@ export class HeapCore {
     return this.#mallocSlow(size);
   }
 
-  #mallocSlow(size: number): number {
+  /** `api`: the public method the user called (realloc(0, n) is a malloc). */
+  #mallocSlow(size: number, api: (...args: never[]) => unknown = HeapCore.prototype.malloc): number {
     this._enter("malloc");
     size = checkSize(size, "malloc");
     const ctx = this.ctx;
@@ -225,8 +227,17 @@ export class HeapCore {
     let p: number;
     try {
       const tc = this._tcache();
-      // A sample's stack is taken here, cut at the method the user called (src/prof/sample.ts).
-      const sampled = ctx.profB !== 0 && profSampleAhead(ctx, usize, HeapCore.prototype.malloc);
+      // A sample's stack is taken in this frame, cut at the method the user called (profSampleTaken).
+      let sampled = false;
+      if (ctx.profB !== 0 && profSampleDue(ctx, usize)) {
+        const holder: StackHolder = {};
+        captureOpen();
+        try {
+          Error.captureStackTrace(holder, api);
+        } finally {
+          sampled = profSampleTaken(ctx, usize, holder);
+        }
+      }
       p = allocCore(ctx, tc, usize, ind, size, -1, ctx.opt.zero, sampled);
     } catch (err) {
       throw guardError(ctx, "malloc", err);
@@ -287,7 +298,16 @@ export class HeapCore {
     let p: number;
     try {
       const tc = this._tcache();
-      const sampled = ctx.profB !== 0 && profSampleAhead(ctx, usize, HeapCore.prototype.calloc);
+      let sampled = false;
+      if (ctx.profB !== 0 && profSampleDue(ctx, usize)) {
+        const holder: StackHolder = {};
+        captureOpen();
+        try {
+          Error.captureStackTrace(holder, HeapCore.prototype.calloc);
+        } finally {
+          sampled = profSampleTaken(ctx, usize, holder);
+        }
+      }
       p = allocCore(ctx, tc, usize, ind, total, -1, true, sampled);
     } catch (err) {
       throw guardError(ctx, "calloc", err);
@@ -304,10 +324,25 @@ export class HeapCore {
     alignment = checkSize(alignment, "alignedAlloc", "alignment");
     size = checkSize(size, "alignedAlloc");
     if (!isPow2(alignment)) return this._fail(EINVAL);
-    return this._aligned(alignment, size, this.ctx.opt.zero, this._tcache(), -1);
+    return this._aligned(
+      alignment,
+      size,
+      this.ctx.opt.zero,
+      this._tcache(),
+      -1,
+      HeapCore.prototype.alignedAlloc,
+    );
   }
 
-  protected _aligned(alignment: number, size: number, zero: boolean, tc: number, arenaInd: number): number {
+  /** `api`: the public method the user called (a sample's stack is cut there, src/prof/sample.ts). */
+  protected _aligned(
+    alignment: number,
+    size: number,
+    zero: boolean,
+    tc: number,
+    arenaInd: number,
+    api: (...args: never[]) => unknown,
+  ): number {
     const ctx = this.ctx;
     const sc = ctx.sc;
     if (size > sc.maxClass || alignment > 2 ** 31) return this._fail(ENOMEM);
@@ -315,7 +350,8 @@ export class HeapCore {
     if (usize === 0) return this._fail(ENOMEM);
     let p: number;
     try {
-      p = pallocCore(ctx, tc, usize, alignment, arenaInd, zero);
+      const sampled = ctx.profB !== 0 && profSampleAhead(ctx, usize, api);
+      p = pallocCore(ctx, tc, usize, alignment, arenaInd, zero, sampled);
     } catch (err) {
       throw guardError(ctx, "alignedAlloc", err);
     }
@@ -331,7 +367,14 @@ export class HeapCore {
     alignment = checkSize(alignment, "posixMemalign", "alignment");
     size = checkSize(size, "posixMemalign");
     if (!isPow2(alignment) || alignment < 8) return { error: EINVAL, ptr: 0 };
-    const ptr = this._aligned(alignment, size, this.ctx.opt.zero, this._tcache(), -1);
+    const ptr = this._aligned(
+      alignment,
+      size,
+      this.ctx.opt.zero,
+      this._tcache(),
+      -1,
+      HeapCore.prototype.posixMemalign,
+    );
     return { error: ptr === 0 ? ENOMEM : 0, ptr };
   }
 
@@ -437,7 +480,7 @@ export class HeapCore {
     this._enter("realloc");
     ptr = checkPtr(ptr, "realloc");
     size = checkSize(size, "realloc");
-    if (ptr === 0) return this.#mallocSlow(size);
+    if (ptr === 0) return this.#mallocSlow(size, HeapCore.prototype.realloc);
     const e = this._live("realloc", ptr);
     if (e === 0) return 0;
     const ctx = this.ctx;

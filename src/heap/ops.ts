@@ -313,7 +313,7 @@ function cacheBinTakeAligned(ctx: HeapCtx, tc: number, ind: number, alignment: n
   return p;
 }
 
-/** ipalloc: aligned (usize from sa2u). Small classes may come from the cache. */
+/** ipalloc: aligned (usize from sa2u). Small classes may come from the cache. `sampled` as allocCore's. */
 export function pallocCore(
   ctx: HeapCtx,
   tc: number,
@@ -321,10 +321,11 @@ export function pallocCore(
   alignment: number,
   arenaInd: number,
   zero: boolean,
+  sampled?: boolean,
 ): number {
   const sc = ctx.sc;
   if (usize <= sc.smallMaxclass)
-    return allocCore(ctx, tc, usize, sc.size2index(usize), usize, arenaInd, zero);
+    return allocCore(ctx, tc, usize, sc.size2index(usize), usize, arenaInd, zero, sampled);
   const arena = arenaChooseMaybeHuge(ctx, arenaInd, usize);
   if (arena === 0) return 0;
   const p = arenaPalloc(ctx, arena, usize, alignment, zero);

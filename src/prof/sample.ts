@@ -195,33 +195,50 @@ let aheadUsize = 0;
 /**
  * te_prof_sample_event_lookahead + prof_active: whether the allocation of `usize` bytes about to be
  * made will be sampled (so a small one is promoted first, as imalloc_sample does). When it will, the
- * stack is taken here, above `caller`: the public method the user called (malloc, calloc) or else the
- * allocator function asking. V8 builds a call site for every frame below the cut-off, so the higher
- * it is the fewer of the allocator's own frames are built only to be dropped.
+ * caller takes the stack before allocating (jemalloc's prof_alloc_prep): profSampleAhead, or inline as
+ * malloc's slow path does (see profSampleTaken).
  */
-export function profSampleAhead(ctx: HeapCtx, usize: number, caller: (...args: never[]) => unknown): boolean {
+export function profSampleDue(ctx: HeapCtx, usize: number): boolean {
   const pt = profThreadB(ctx);
   const f64 = ctx.f64;
-  const allocated = f64[(ctx.threadB + THREAD_ALLOCATED_B) >>> 3]!;
-  if (allocated + usize < f64[(pt + PT_SAMPLE_NEXT_B) >>> 3]!) return false;
-  if (!profFlag(ctx, PROF_ACTIVE_B) || ctx.u32[(pt + PT_ACTIVE_B) >>> 2] === 0) return false;
-  // The capture is made here, not in a helper: one frame less for V8 to walk (./stack.ts).
+  if (f64[(ctx.threadB + THREAD_ALLOCATED_B) >>> 3]! + usize < f64[(pt + PT_SAMPLE_NEXT_B) >>> 3]!)
+    return false;
+  return profFlag(ctx, PROF_ACTIVE_B) && ctx.u32[(pt + PT_ACTIVE_B) >>> 2] !== 0;
+}
+
+/**
+ * The stack of an allocation profSampleDue said is sampled, taken by the caller in its own frame:
+ *
+ *   const holder: StackHolder = {};
+ *   captureOpen();
+ *   try { Error.captureStackTrace(holder, api); } finally { sampled = profSampleTaken(ctx, usize, holder); }
+ *
+ * `api` is the public method the user called: V8 builds no call site for it and the frames above it,
+ * but it does walk and summarize each of them (an optimized frame costs ~0.3 µs), so the capture is
+ * made as close to `api` as can be. Always returns true (the allocation is sampled).
+ */
+export function profSampleTaken(ctx: HeapCtx, usize: number, holder: StackHolder): boolean {
+  let sites = captureClose(holder);
+  // Nothing below the cut-off: `api` was not on the stack (or nothing called it from JavaScript);
+  // cut here instead, and the allocator's frames are dropped by name as usual.
+  if (sites.length === 0) sites = captureSites(profSampleTaken);
+  aheadStack = stackTexts(sites);
+  aheadCtx = ctx;
+  aheadAllocated = ctx.f64[(ctx.threadB + THREAD_ALLOCATED_B) >>> 3]!;
+  aheadUsize = usize;
+  return true;
+}
+
+/** profSampleDue, and when sampled the stack above `caller` (one frame more for V8 than inline). */
+export function profSampleAhead(ctx: HeapCtx, usize: number, caller: (...args: never[]) => unknown): boolean {
+  if (!profSampleDue(ctx, usize)) return false;
   const holder: StackHolder = {};
   captureOpen();
   try {
     Error.captureStackTrace(holder, caller);
-  } catch (err) {
-    captureClose(holder);
-    throw err;
+  } finally {
+    profSampleTaken(ctx, usize, holder);
   }
-  let sites = captureClose(holder);
-  // Nothing below the cut-off: `caller` was not on the stack (or nothing called it from JavaScript);
-  // cut here instead, and the allocator's frames are dropped by name as usual.
-  if (sites.length === 0) sites = captureSites(profSampleAhead);
-  aheadStack = stackTexts(sites);
-  aheadCtx = ctx;
-  aheadAllocated = allocated;
-  aheadUsize = usize;
   return true;
 }
 

@@ -1,9 +1,10 @@
-// A sample's stack is cut at the public method the user called (malloc, calloc) or, for the other
-// entry points, below the allocator's own frames: either way the recorded stack starts at the caller
-// and the frames below it are the same, frame for frame.
+// A sample's stack is cut at the public method the user called (malloc, calloc, mallocx, the aligned
+// ones, realloc of NULL) or, for the resizes, below the allocator's own frames: either way the
+// recorded stack starts at the caller and the frames below it are the same, frame for frame.
 import { gunzipSync } from "node:zlib";
 import { Profile } from "pprof-format";
 import { describe, expect, it } from "vitest";
+import { MALLOCX_ALIGN, MALLOCX_TCACHE_NONE } from "../../src/flags.js";
 import { Heap } from "../../src/heap.js";
 
 /** Every sample's stack, innermost first, as "function@file:line". */
@@ -65,4 +66,44 @@ describe("prof: the stack of a sampled allocation", () => {
     for (const frame of all[0]!) expect(frame).not.toMatch(/\/src\/(heap|prof)\//);
     heap.detach();
   });
+
+  // Each entry point, each way a sampled block comes about (new, aligned, moved, resized in place):
+  // the one live sample's innermost frame is the function that called the heap, and the next one is
+  // the test's frame that called that function.
+  const seed = (heap: Heap, size: number) => heap.malloc(size);
+  const cases: Record<string, (heap: Heap) => number> = {
+    viaMalloc: (heap) => heap.malloc(100),
+    viaMallocLarge: (heap) => heap.malloc(20_000),
+    viaCalloc: (heap) => heap.calloc(3, 40),
+    viaMallocx: (heap) => heap.mallocx(100),
+    viaMallocxNoCache: (heap) => heap.mallocx(100, MALLOCX_TCACHE_NONE),
+    viaMallocxAligned: (heap) => heap.mallocx(100, MALLOCX_ALIGN(256)),
+    viaMallocxAlignedLarge: (heap) => heap.mallocx(20_000, MALLOCX_ALIGN(8192)),
+    viaAlignedAlloc: (heap) => heap.alignedAlloc(64, 100),
+    viaPosixMemalign: (heap) => heap.posixMemalign(64, 100).ptr,
+    viaReallocNull: (heap) => heap.realloc(0, 100),
+    viaReallocMove: (heap) => heap.realloc(seed(heap, 100), 3000),
+    viaReallocInPlace: (heap) => heap.realloc(seed(heap, 20_000), 40_000),
+    viaRallocx: (heap) => heap.rallocx(seed(heap, 100), 3000),
+    viaRallocxAligned: (heap) => heap.rallocx(seed(heap, 100), 300, MALLOCX_ALIGN(512)),
+    viaXallocx: (heap) => {
+      const p = seed(heap, 20_000);
+      expect(heap.xallocx(p, 40_000)).toBeGreaterThanOrEqual(40_000);
+      return p;
+    },
+  };
+  for (const [name, allocate] of Object.entries(cases)) {
+    it(`starts at the function that called the heap: ${name}`, () => {
+      const heap = Heap.create({ conf: "prof:true,lg_prof_sample:0", envConf: null });
+      const outerFrame = (f: (heap: Heap) => number) => f(heap);
+      expect(outerFrame(allocate)).toBeGreaterThan(0);
+      const all = stacks(heap.profile({ format: "pprof" }));
+      expect(all.length).toBe(1);
+      const [top, next] = all[0]!;
+      // V8 names an arrow function by the property it was defined as.
+      expect(top).toMatch(new RegExp(`^${name}@.*prof-stack\\.test\\.ts:\\d+$`));
+      expect(next).toMatch(/^outerFrame@.*prof-stack\.test\.ts:\d+$/);
+      heap.detach();
+    });
+  }
 });
