@@ -230,6 +230,15 @@ async function timeRounds(
   };
   await round();
   if (anyStopped) return stopped(res, "the first round");
+  // The footprint is read in untimed rounds (two cycles of the plans), never between timed ones:
+  // jemalloc-ts's reading walks the arenas and would leave the next timed round's caches cold.
+  if (fp !== null) {
+    const cycle = Math.ceil((spec.kind === "workers-churn" ? spec.churn.planOps : 1) / n);
+    for (let i = 0; i < 2 * cycle && !anyStopped && !budget.hit; i++) {
+      await round();
+      fp.sample();
+    }
+  }
   collectGarbage();
   const lat = await sampleIterations(
     `${c.workload.name} ${c.strategy.id}`,
@@ -238,12 +247,10 @@ async function timeRounds(
       iterations: c.opts.minIterations,
       timeMs: Math.min(c.opts.timeMs, Math.max(0, budget.deadline - performance.now()) / 2),
       warmupMs: 0,
-      afterEach: () => {
-        fp?.sample();
-      },
     },
     true,
   );
+  fp?.sample();
   if (failed > 0) throw new Error(`out of memory in a worker (${failed} failed mallocs)`);
   if (anyStopped || lat === null) {
     stopped(res, "the timed rounds");
