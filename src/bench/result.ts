@@ -64,6 +64,8 @@ export interface CellResult {
   note?: string;
   /** workers-churn: throughput of both workers ÷ throughput of one worker alone (same run). */
   scaling?: number;
+  /** workers-churn: the same figure for a heap-free integer loop in the same workers (the machine's). */
+  scalingMachine?: number;
   callsPerIteration: number;
   nsPerCall: NsPerCall | null;
   footprint: Footprint | null;

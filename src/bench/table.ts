@@ -108,7 +108,7 @@ function legendLines(rep: SuiteReport): string[] {
     "ns/call: median over tinybench samples of (iteration time ÷ malloc+free calls in it); ±MAD relative to it;",
     "worker workloads: the slower worker's time ÷ the calls one worker made. vs best: ÷ the fastest ok cell.",
     "in-use/live and mapped/live: bytes at the high-water mark ÷ peak live requested bytes (both sampled",
-    "between iterations and after each phase), where",
+    "in an untimed pass of iterations, never between timed samples, and after each phase), where",
   ];
   for (const s of rep.strategies.filter((x, i, a) => a.findIndex((y) => y.kind === x.kind) === i)) {
     const m = rep.footprintMeaning[s.kind];

@@ -5,7 +5,13 @@
  *
  * Protocol (main → worker / worker → main):
  *   { cmd: "init", ...WorkerInit }  →  { ev: "ready", setupCalls }
- *   { cmd: "round", n }             →  { ev: "done", ms, calls, failed, cursor, stopped }
+ *   { cmd: "round", n, gateAt? }    →  { ev: "done", ms, calls, failed, cursor, stopped, startMs, endMs }
+ *
+ * With `gateAt` the worker first counts itself in at the shared gate (WorkerInit.gate) and waits until
+ * the count reaches gateAt, so workers of one round start together; startMs / endMs are on a clock all
+ * threads share (performance.timeOrigin + performance.now()).
+ *   { cmd: "spin", n, gateAt? }     →  { ev: "done", ms, startMs, endMs, calls: n }  (a heap-free loop:
+ *                                      how well the machine runs two threads at once right now)
  *   { cmd: "close" }                →  { ev: "closed", cursor }       (frees its blocks, detaches)
  *   any failure                     →  { ev: "error", message }
  */
@@ -25,6 +31,8 @@ export interface WorkerInit {
   sizes: { min: number; max: number; planOps: number } | null;
   seed: number;
   budgetMs: number;
+  /** One i32: how many workers have arrived at a round's start (cumulative), or null. */
+  gate?: SharedArrayBuffer | null;
 }
 
 interface WorkerSide {
@@ -51,9 +59,27 @@ function start(init: WorkerInit): number {
   return 0;
 }
 
-function round(n: number): { ms: number; calls: number; failed: number; cursor: number } {
+/** How long a worker at the gate spins before it sleeps (a sleeping thread wakes a time slice late). */
+const GATE_SPIN_MS = 2;
+
+/** Counts this worker in at the gate, then waits (spinning, then sleeping) for `at` arrivals. */
+function passGate(gate: Int32Array, at: number): void {
+  Atomics.add(gate, 0, 1);
+  Atomics.notify(gate, 0);
+  const t0 = performance.now();
+  let spins = 0;
+  for (let seen = Atomics.load(gate, 0); seen < at; seen = Atomics.load(gate, 0)) {
+    if ((++spins & 1023) === 0 && performance.now() - t0 > GATE_SPIN_MS) Atomics.wait(gate, 0, seen, 1);
+  }
+}
+
+function round(
+  n: number,
+  gateAt: number | undefined,
+): { ms: number; calls: number; failed: number; cursor: number; startMs: number; endMs: number } {
   const s = side!;
   let failed = 0;
+  if (gateAt !== undefined && s.init.gate) passGate(new Int32Array(s.init.gate), gateAt);
   const t = performance.now();
   let calls: number;
   if (s.init.role === "churn") {
@@ -77,7 +103,29 @@ function round(n: number): { ms: number; calls: number; failed: number; cursor: 
       if (p !== 0) alloc.free(p);
     });
   }
-  return { ms: performance.now() - t, calls, failed, cursor: s.churn?.cursor ?? s.produced };
+  const end = performance.now();
+  const origin = performance.timeOrigin;
+  return {
+    ms: end - t,
+    calls,
+    failed,
+    cursor: s.churn?.cursor ?? s.produced,
+    startMs: origin + t,
+    endMs: origin + end,
+  };
+}
+
+/** `n` steps of an integer loop that touches no memory (the machine's own parallelism, for scale). */
+function spin(n: number, gateAt: number | undefined): object {
+  const s = side!;
+  if (gateAt !== undefined && s.init.gate) passGate(new Int32Array(s.init.gate), gateAt);
+  const t = performance.now();
+  let x = 1;
+  for (let i = 0; i < n; i++) x = (Math.imul(x, 0x9e3779b1) + i) | 0;
+  const end = performance.now();
+  const origin = performance.timeOrigin;
+  // `x` is returned (as a flag that is never set) so the loop cannot be dropped as dead code.
+  return { ms: end - t, calls: n, startMs: origin + t, endMs: origin + end, failed: x === 0.5 ? 1 : 0 };
 }
 
 function close(): number {
@@ -88,7 +136,7 @@ function close(): number {
   return s.churn?.cursor ?? s.produced;
 }
 
-parentPort!.on("message", (m: { cmd: string; n?: number } & Partial<WorkerInit>) => {
+parentPort!.on("message", (m: { cmd: string; n?: number; gateAt?: number } & Partial<WorkerInit>) => {
   try {
     if (m.cmd === "init")
       parentPort!.postMessage({
@@ -96,7 +144,9 @@ parentPort!.on("message", (m: { cmd: string; n?: number } & Partial<WorkerInit>)
         setupCalls: start(m as unknown as WorkerInit),
         stopped: budget.hit,
       });
-    else if (m.cmd === "round") parentPort!.postMessage({ ev: "done", ...round(m.n!), stopped: budget.hit });
+    else if (m.cmd === "round")
+      parentPort!.postMessage({ ev: "done", ...round(m.n!, m.gateAt), stopped: budget.hit });
+    else if (m.cmd === "spin") parentPort!.postMessage({ ev: "done", ...spin(m.n!, m.gateAt) });
     else if (m.cmd === "close") parentPort!.postMessage({ ev: "closed", cursor: close() });
     else throw new TypeError(`bench worker: unknown command ${JSON.stringify(m.cmd)}`);
   } catch (e) {

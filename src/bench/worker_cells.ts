@@ -50,6 +50,9 @@ interface Reply {
   cursor?: number;
   setupCalls?: number;
   stopped?: boolean;
+  /** The round's start and end on the clock all threads share (ms). */
+  startMs?: number;
+  endMs?: number;
 }
 
 /** The worker's next reply; rejects on an error reply, a worker error, an exit or after `timeoutMs`. */
@@ -119,12 +122,13 @@ export async function runWorkerCell(
   const buffer = alloc === null ? null : (alloc.heap.buffer as SharedArrayBuffer);
   const workers = [spawnBenchWorker(), spawnBenchWorker()];
   const timeout = c.opts.budgetMs + 30_000;
+  const gate = spec.kind === "workers-churn" ? new Gate() : null;
   try {
-    const ready = await ask(workers, initMessages(c, spec, buffer), timeout);
+    const ready = await ask(workers, initMessages(c, spec, buffer, gate), timeout);
     if (ready.some((r) => r.stopped)) return stopped(res, "setup");
     const fp = spec.kind === "workers-churn" ? new WorkerFootprint(alloc, spec, c.opts.seed) : null;
     fp?.sample();
-    await timeRounds(c, spec, res, workers, fp, timeout);
+    await timeRounds(c, spec, res, workers, fp, timeout, gate);
     await ask(workers, [{ cmd: "close" }, { cmd: "close" }], timeout);
     if (fp !== null && res.status === "ok") {
       res.footprint = fp.hw.result(alloc?.bufferBytes() ?? Number.NaN);
@@ -146,12 +150,36 @@ function stopped(res: CellResult, where: string): void {
   res.note = `stopped by the cell's time budget during ${where}`;
 }
 
+/**
+ * The start gate of the workers-churn rounds: a shared count of arrivals. A round of k workers tells
+ * each to start once the count reaches (arrivals so far) + k, so they start within microseconds of
+ * each other instead of one message latency apart.
+ */
+class Gate {
+  readonly buffer = new SharedArrayBuffer(4);
+  #arrivals = 0;
+  /** The count the workers of the next round (`k` of them) wait for. */
+  next(k: number): number {
+    this.#arrivals += k;
+    return this.#arrivals;
+  }
+}
+
 function initMessages(
   c: CellContext,
   spec: WorkersChurnSpec | ProducerConsumerSpec,
   buffer: SharedArrayBuffer | null,
+  gate: Gate | null,
 ): object[] {
-  const base = { cmd: "init", buffer, budgetMs: c.opts.budgetMs, ring: null, churn: null, sizes: null };
+  const base = {
+    cmd: "init",
+    buffer,
+    budgetMs: c.opts.budgetMs,
+    ring: null,
+    churn: null,
+    sizes: null,
+    gate: gate?.buffer ?? null,
+  };
   if (spec.kind === "workers-churn") {
     return [0, 1].map(
       (w): object =>
@@ -178,17 +206,19 @@ async function timeRounds(
   workers: Worker[],
   fp: WorkerFootprint | null,
   timeout: number,
+  gate: Gate | null,
 ): Promise<void> {
   const n = spec.kind === "workers-churn" ? spec.roundOps : spec.roundItems;
   let failed = 0;
   let anyStopped = false;
   let lastMs = 0;
   const round = async () => {
+    const gateAt = gate?.next(2);
     const r = await ask(
       workers,
       [
-        { cmd: "round", n },
-        { cmd: "round", n },
+        { cmd: "round", n, gateAt },
+        { cmd: "round", n, gateAt },
       ],
       timeout,
     );
@@ -200,6 +230,15 @@ async function timeRounds(
   };
   await round();
   if (anyStopped) return stopped(res, "the first round");
+  // The footprint is read in untimed rounds (two cycles of the plans), never between timed ones:
+  // jemalloc-ts's reading walks the arenas and would leave the next timed round's caches cold.
+  if (fp !== null) {
+    const cycle = Math.ceil((spec.kind === "workers-churn" ? spec.churn.planOps : 1) / n);
+    for (let i = 0; i < 2 * cycle && !anyStopped && !budget.hit; i++) {
+      await round();
+      fp.sample();
+    }
+  }
   collectGarbage();
   const lat = await sampleIterations(
     `${c.workload.name} ${c.strategy.id}`,
@@ -208,12 +247,10 @@ async function timeRounds(
       iterations: c.opts.minIterations,
       timeMs: Math.min(c.opts.timeMs, Math.max(0, budget.deadline - performance.now()) / 2),
       warmupMs: 0,
-      afterEach: () => {
-        fp?.sample();
-      },
     },
     true,
   );
+  fp?.sample();
   if (failed > 0) throw new Error(`out of memory in a worker (${failed} failed mallocs)`);
   if (anyStopped || lat === null) {
     stopped(res, "the timed rounds");
@@ -221,41 +258,79 @@ async function timeRounds(
     return;
   }
   res.nsPerCall = nsPerCallOf(lat, res.callsPerIteration);
-  if (spec.kind === "workers-churn") await scalingNote(res, workers, n, timeout);
+  if (spec.kind === "workers-churn") await scalingNote(res, workers, 4 * n, timeout, gate!);
 }
 
-/** Alternating rounds of this many: worker 0 alone, then both (so machine load drifts equally). */
-const SCALING_ROUNDS = 7;
+/** Scaling rounds: each is worker k % 2 alone, then both (so machine load drifts equally on both). */
+const SCALING_ROUNDS = 15;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[s.length >> 1]!;
 }
 
+/** One alone (worker `w`), then both started at the gate: 2 × solo time ÷ pair time, and the solo ms. */
+async function soloPairRatio(
+  workers: Worker[],
+  w: number,
+  msg: { cmd: string; n: number },
+  timeout: number,
+  gate: Gate,
+): Promise<{ ratio: number; soloMs: number; stopped: boolean }> {
+  const [one] = await ask([workers[w]!], [{ ...msg, gateAt: gate.next(1) }], timeout);
+  const gateAt = gate.next(2);
+  const both = await ask(
+    workers,
+    [
+      { ...msg, gateAt },
+      { ...msg, gateAt },
+    ],
+    timeout,
+  );
+  // From the first start to the last end: a late start counts, and rounds that hardly overlap
+  // cannot pass for parallel work.
+  const pairMs = Math.max(both[0]!.endMs!, both[1]!.endMs!) - Math.min(both[0]!.startMs!, both[1]!.startMs!);
+  const stopped = one!.stopped === true || both.some((x) => x.stopped);
+  return { ratio: (2 * one!.ms!) / pairMs, soloMs: one!.ms!, stopped };
+}
+
 /**
- * The two-worker scaling figure: throughput of both workers ÷ throughput of worker 0 alone, from
- * alternating rounds of the same size (2 × median solo time ÷ median pair time). Appended to the note.
+ * The two-worker scaling figure: both workers' throughput ÷ one worker's alone. Each round runs one
+ * worker alone (the two take turns), then both started together at the gate; the round's ratio is
+ * 2 × solo time ÷ pair time, the pair time from the first worker's start to the last one's end. The
+ * figure is the median of the rounds' ratios. Each round also times a heap-free integer loop of the
+ * same length the same way: its ratio is what the machine gave two threads at that moment (on a
+ * loaded machine, or one whose scheduler gives this process one core, it is near 1 and so is the
+ * heap's). One unmeasured round first (JIT, caches).
  */
-async function scalingNote(res: CellResult, workers: Worker[], n: number, timeout: number): Promise<void> {
-  const solo: number[] = [];
-  const pair: number[] = [];
-  for (let k = 0; k < SCALING_ROUNDS; k++) {
-    const [one] = await ask([workers[0]!], [{ cmd: "round", n }], timeout);
-    const both = await ask(
-      workers,
-      [
-        { cmd: "round", n },
-        { cmd: "round", n },
-      ],
-      timeout,
-    );
-    if (one!.stopped || both.some((x) => x.stopped)) break;
-    solo.push(one!.ms ?? 0);
-    pair.push(Math.max(both[0]!.ms ?? 0, both[1]!.ms ?? 0));
+async function scalingNote(
+  res: CellResult,
+  workers: Worker[],
+  n: number,
+  timeout: number,
+  gate: Gate,
+): Promise<void> {
+  const heap: number[] = [];
+  const machine: number[] = [];
+  let spinN = 1 << 20;
+  for (let k = -1; k < SCALING_ROUNDS; k++) {
+    const h = await soloPairRatio(workers, (k + 2) % 2, { cmd: "round", n }, timeout, gate);
+    if (h.stopped) break;
+    const m = await soloPairRatio(workers, (k + 2) % 2, { cmd: "spin", n: spinN }, timeout, gate);
+    // The loop's length follows the heap round's (solo times equal, within the rates' drift).
+    spinN = Math.max(1024, Math.round((spinN * h.soloMs) / Math.max(m.soloMs, 1e-3)));
+    if (k < 0) continue;
+    heap.push(h.ratio);
+    machine.push(m.ratio);
   }
-  if (solo.length === 0) return;
-  const scaling = (2 * median(solo)) / median(pair);
-  res.scaling = Math.round(scaling * 100) / 100;
-  const text = `2 workers on one heap: ${res.scaling.toFixed(2)}× the throughput of one (alternating rounds)`;
+  if (heap.length === 0) return;
+  const sorted = [...heap].sort((a, b) => a - b);
+  res.scaling = Math.round(median(heap) * 100) / 100;
+  res.scalingMachine = Math.round(median(machine) * 100) / 100;
+  const q = (f: number) => sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))]!.toFixed(2);
+  const text =
+    `2 workers on one heap: ${res.scaling.toFixed(2)}× the throughput of one (median of ${heap.length} ` +
+    `alternating rounds, quartiles ${q(0.25)}–${q(0.75)}); a heap-free loop timed the same way: ` +
+    `${res.scalingMachine.toFixed(2)}× (what the machine gave two threads)`;
   res.note = res.note === undefined ? text : `${res.note}; ${text}`;
 }

@@ -133,6 +133,9 @@ describe("bench suite in one process (tiny scale)", () => {
     // The scaling figure: both workers' throughput ÷ one worker's, measured in the same cell.
     expect(wc.scaling).toBeGreaterThan(0);
     expect(wc.note).toMatch(/2 workers on one heap: \d+\.\d\d× the throughput of one/);
+    // And the machine's own figure from a heap-free loop in the same workers, to read it against.
+    expect(wc.scalingMachine).toBeGreaterThan(0);
+    expect(wc.note).toMatch(/a heap-free loop timed the same way: \d+\.\d\d×/);
     const pc = by("producer-consumer", "narenas:1");
     expect(pc.status, pc.note).toBe("ok");
     expect(pc.callsPerIteration).toBe(Math.round(32768 * 0.05));
