@@ -137,9 +137,15 @@ export function largeDallocPrepLocked(ctx: HeapCtx, arena: number, e: number): v
   if (!arenaIsAuto(ctx, arena)) largeListRemove(ctx, arena, e);
 }
 
-/** large_dalloc: statistics, list, then the page allocator. False if `e` was not active (double free). */
-export function largeDalloc(ctx: HeapCtx, e: number): boolean {
-  const arena = arenaRecordByInd(ctx, edataArena(ctx.u32, e));
+/**
+ * large_dalloc: statistics, list, then the page allocator. False if `e` was not active (double free).
+ * `arena`: e's arena record when the caller has it already.
+ */
+export function largeDalloc(
+  ctx: HeapCtx,
+  e: number,
+  arena = arenaRecordByInd(ctx, edataArena(ctx.u32, e)),
+): boolean {
   // One critical section: the claim, statistics and list, then pa_dalloc (one lock pair per call).
   pacLock(ctx, arena);
   try {

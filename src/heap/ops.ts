@@ -352,7 +352,7 @@ export function dallocArena(ctx: HeapCtx, ptr: number, e: number): boolean {
     binUnlock(ctx, bin);
     if (empty) arenaExtentDalloc(ctx, arena, e);
   } else {
-    if (!largeDalloc(ctx, e)) return false;
+    if (!largeDalloc(ctx, e, arena)) return false;
   }
   arenaDecayTick(ctx, arena);
   return true;
