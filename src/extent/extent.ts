@@ -31,6 +31,7 @@ import {
   edataPast,
   edataSize,
   edataSizeSet,
+  edataSlab,
   edataSn,
   edataSnSet,
   edataState,
@@ -46,7 +47,14 @@ import {
   ehooksPurgeLazy,
   ehooksSplit,
 } from "./ehooks.js";
-import { emapDeregister, emapPrepare, emapRead, emapRegister } from "./emap.js";
+import {
+  emapDeregister,
+  emapMergeCommit,
+  emapPrepare,
+  emapRead,
+  emapRegister,
+  emapSplitCommit,
+} from "./emap.js";
 import { esetDelayCoalesce, esetInsert, esetRemove, esetState } from "./eset.js";
 import { INTENT_MERGE, INTENT_NEIGHBOR, INTENT_SPLIT, intentClear, intentSet } from "./intent.js";
 import {
@@ -194,7 +202,10 @@ export function extentSplit(ctx: HeapCtx, pac: number, e: number, sizeA: number,
   intentSet(u32, pac, INTENT_SPLIT, e, trail, sizeA, sizeB, 0);
   extentSplitRecords(ctx, e, trail, sizeA, sizeB);
   if (ctx.failpoint !== null) ctx.failpoint("extent.split.mid");
-  if (!emapRegister(ctx, trail) || !emapRegister(ctx, e)) {
+  const ok = edataSlab(u32, e)
+    ? emapRegister(ctx, trail) && emapRegister(ctx, e)
+    : emapSplitCommit(ctx, e, trail);
+  if (!ok) {
     intentClear(u32, pac);
     edataSizeSet(u32, e, sizeA + sizeB);
     emapRegister(ctx, e);
@@ -224,10 +235,12 @@ export function extentMerge(ctx: HeapCtx, pac: number, a: number, b: number): bo
   }
   const availCount = u32[(pac + PAC_EDATA_AVAIL_COUNT_B) >>> 2]!;
   intentSet(u32, pac, INTENT_MERGE, a, b, edataSize(u32, a), edataSize(u32, b), availCount);
-  emapDeregister(ctx, b);
+  const slab = edataSlab(u32, a);
+  if (slab) emapDeregister(ctx, b);
+  else emapMergeCommit(ctx, a, b);
   if (ctx.failpoint !== null) ctx.failpoint("extent.merge.mid");
   extentMergeRecords(u32, a, b, edataSize(u32, a) + edataSize(u32, b));
-  emapRegister(ctx, a);
+  if (slab) emapRegister(ctx, a);
   edataCachePut(ctx, pac, b);
   intentClear(u32, pac);
   return false;
