@@ -56,7 +56,7 @@ import {
   emapSplitCommit,
 } from "./emap.js";
 import { esetDelayCoalesce, esetInsert, esetRemove, esetState } from "./eset.js";
-import { INTENT_MERGE, INTENT_NEIGHBOR, INTENT_SPLIT, intentClear, intentSet } from "./intent.js";
+import { INTENT_MERGE, INTENT_SPLIT, intentClear, intentSet, intentSetNeighbor } from "./intent.js";
 import {
   PAC_ARENA_IND_B,
   PAC_BASE_B,
@@ -272,7 +272,7 @@ export function acquireNeighbor(
   if (edataState(u32, n) !== expectedState) return 0;
   if (!expanding && edataCommitted(u32, e) !== edataCommitted(u32, n)) return 0;
   if (edataArena(u32, n) !== edataArena(u32, e)) return 0;
-  intentSet(u32, pac, INTENT_NEIGHBOR, n, 0, expectedState, 0, 0);
+  intentSetNeighbor(u32, pac, n, expectedState);
   edataStateSet(u32, n, EXTENT_STATE_MERGING);
   return n;
 }
