@@ -58,7 +58,8 @@ let splitToSalvage = 0;
 function extentSplitInterior(ctx: HeapCtx, pac: number, e: number, size: number, alignment: number): number {
   const u32 = ctx.u32;
   const base = edataBase(u32, e);
-  const leadsize = alignUp(base, alignUp(alignment, ctx.page)) - base;
+  // A base is page-aligned: no lead below page alignment (no division on the common path).
+  const leadsize = alignment <= ctx.page ? 0 : alignUp(base, alignUp(alignment, ctx.page)) - base;
   const esize = edataSize(u32, e);
   if (esize < leadsize + size) return SPLIT_CANT;
   const trailsize = esize - leadsize - size;
