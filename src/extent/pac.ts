@@ -147,15 +147,18 @@ export function paAllocLocked(
   edataSzindSet(ctx.u32, e, szind);
   edataSlabSet(ctx.u32, e, slab);
   f64AddB(ctx.f64, pac + PAC_NACTIVE_B, size >>> ctx.lgPage);
-  if (slab && size > 2 * ctx.page && !emapRegisterInterior(ctx, e)) {
-    // No page-map leaf for the interior (OOM): the extent goes back as paDalloc would return it.
-    edataSlabSet(ctx.u32, e, false);
-    edataSzindSet(ctx.u32, e, ctx.sc.nsizes);
-    f64AddB(ctx.f64, pac + PAC_NACTIVE_B, -(size >>> ctx.lgPage));
-    ecacheDalloc(ctx, pac, pacEcacheDirty(ctx, pac), e);
-    return 0;
-  }
-  return e;
+  return slab && size > 2 * ctx.page ? slabRegisterInterior(ctx, pac, e, size) : e;
+}
+
+/** A slab's interior pages into the page map (out of line: the large path never needs it). */
+function slabRegisterInterior(ctx: HeapCtx, pac: number, e: number, size: number): number {
+  if (emapRegisterInterior(ctx, e)) return e;
+  // No page-map leaf for the interior (OOM): the extent goes back as paDalloc would return it.
+  edataSlabSet(ctx.u32, e, false);
+  edataSzindSet(ctx.u32, e, ctx.sc.nsizes);
+  f64AddB(ctx.f64, pac + PAC_NACTIVE_B, -(size >>> ctx.lgPage));
+  ecacheDalloc(ctx, pac, pacEcacheDirty(ctx, pac), e);
+  return 0;
 }
 
 /**

@@ -344,23 +344,27 @@ export function pallocCore(
 export function dallocArena(ctx: HeapCtx, ptr: number, e: number): boolean {
   const u32 = ctx.u32;
   const arena = arenaRecordByInd(ctx, edataArena(u32, e));
-  if (edataSlab(u32, e)) {
-    const binind = edataSzind(u32, e);
-    const regSize = ctx.sc.binRegSize[binind]!;
-    const regind = (ptr - edataBase(u32, e)) / regSize;
-    const bin = binRecord(ctx, arena, binind, edataBinshard(u32, e));
-    binLock(ctx, bin);
-    if (edataState(u32, e) !== EXTENT_STATE_ACTIVE || !slabRegIsAllocated(u32, e, regind)) {
-      binUnlock(ctx, bin);
-      return false;
-    }
-    const empty = binDallocLocked(ctx, arena, bin, binind, e, regind);
-    binUnlock(ctx, bin);
-    if (empty) arenaExtentDalloc(ctx, arena, e);
-  } else {
-    if (!largeDalloc(ctx, e, arena)) return false;
-  }
+  // Each kind in its own function: the large path stays small enough for V8 to inline.
+  if (!(edataSlab(u32, e) ? dallocSmallArena(ctx, arena, ptr, e) : largeDalloc(ctx, e, arena))) return false;
   arenaDecayTick(ctx, arena);
+  return true;
+}
+
+/** A region back to its slab's bin. False when it turned out to be free already. */
+function dallocSmallArena(ctx: HeapCtx, arena: number, ptr: number, e: number): boolean {
+  const u32 = ctx.u32;
+  const binind = edataSzind(u32, e);
+  const regSize = ctx.sc.binRegSize[binind]!;
+  const regind = (ptr - edataBase(u32, e)) / regSize;
+  const bin = binRecord(ctx, arena, binind, edataBinshard(u32, e));
+  binLock(ctx, bin);
+  if (edataState(u32, e) !== EXTENT_STATE_ACTIVE || !slabRegIsAllocated(u32, e, regind)) {
+    binUnlock(ctx, bin);
+    return false;
+  }
+  const empty = binDallocLocked(ctx, arena, bin, binind, e, regind);
+  binUnlock(ctx, bin);
+  if (empty) arenaExtentDalloc(ctx, arena, e);
   return true;
 }
 
