@@ -113,8 +113,13 @@ function decayDefaults(ctx: HeapCtx, huge: boolean): [number, number] {
 
 /** The record of arena `ind`, creating an automatic one on first use. 0 on OOM or bad index. */
 export function arenaGet(ctx: HeapCtx, ind: number, init: boolean): number {
-  let arena = arenaRecordByInd(ctx, ind);
-  if (arena !== 0 || !init) return arena;
+  const arena = arenaRecordByInd(ctx, ind);
+  // The creation is out of line: this stays small enough for V8 to inline on the large path.
+  return arena !== 0 || !init ? arena : arenaGetCreate(ctx, ind);
+}
+
+function arenaGetCreate(ctx: HeapCtx, ind: number): number {
+  let arena = 0;
   const nauto = narenasAuto(ctx);
   const huge = hugeArenaInd(ctx);
   if (ind >= nauto && ind !== huge) return 0;

@@ -89,11 +89,16 @@ export function largeUsize(ctx: HeapCtx, e: number): number {
   return ctx.sc.index2size(edataSzind(ctx.u32, e));
 }
 
+/** lg of `alignment` rounded up to whole cache lines (out of line: malloc's alignment is one line). */
+function lgLineAlign(alignment: number): number {
+  return lgFloor(alignUp(alignment, CACHELINE));
+}
+
 /** arena_cache_oblivious_randomize: offset into the pad page by a random multiple of the line. */
 function cacheObliviousRandomize(ctx: HeapCtx, arena: number, e: number, alignment: number): void {
   if (alignment >= ctx.page) return;
   // lg of the line-rounded alignment: 6 (one line) for every alignment up to CACHELINE.
-  const lgAlign = alignment <= CACHELINE ? LG_CACHELINE : lgFloor(alignUp(alignment, CACHELINE));
+  const lgAlign = alignment <= CACHELINE ? LG_CACHELINE : lgLineAlign(alignment);
   const lgRange = ctx.lgPage - lgAlign;
   const w = (arena + PAC_OFFSET_STATE_B) >>> 2;
   const s = (Math.imul(ctx.u32[w]!, 1103515245) + 12345) >>> 0;
@@ -137,9 +142,15 @@ export function largeDallocPrepLocked(ctx: HeapCtx, arena: number, e: number): v
   if (!arenaIsAuto(ctx, arena)) largeListRemove(ctx, arena, e);
 }
 
-/** large_dalloc: statistics, list, then the page allocator. False if `e` was not active (double free). */
-export function largeDalloc(ctx: HeapCtx, e: number): boolean {
-  const arena = arenaRecordByInd(ctx, edataArena(ctx.u32, e));
+/**
+ * large_dalloc: statistics, list, then the page allocator. False if `e` was not active (double free).
+ * `arena`: e's arena record when the caller has it already.
+ */
+export function largeDalloc(
+  ctx: HeapCtx,
+  e: number,
+  arena = arenaRecordByInd(ctx, edataArena(ctx.u32, e)),
+): boolean {
   // One critical section: the claim, statistics and list, then pa_dalloc (one lock pair per call).
   pacLock(ctx, arena);
   try {

@@ -168,6 +168,8 @@ export interface HeapCtx {
   failpoint: ((name: string) => void) | null;
   /** The thread cache geometry (src/tcache), cached on first use. */
   tcacheGeom?: unknown;
+  /** The thread's event state (src/ctx/events.ts), set by its init. */
+  events?: unknown;
   /** Heap profiling's region (src/prof/layout.ts) once this thread has joined it; 0 when opt.prof is off. */
   profB: number;
   /** Extent hooks installed in this thread, by arena index. */

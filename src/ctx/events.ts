@@ -41,7 +41,10 @@ export interface ThreadEvents {
   printer: ((opts: string) => void) | null;
 }
 
-const EVENTS = new WeakMap<HeapCtx, ThreadEvents>();
+/** The thread's state lives on its context (a field read: a WeakMap get is a hash lookup V8 does not inline). */
+function eventsOf(ctx: HeapCtx): ThreadEvents | undefined {
+  return ctx.events as ThreadEvents | undefined;
+}
 
 function counters(ctx: HeapCtx): [number, number] {
   return [allocatedBytes(ctx), deallocatedBytes(ctx)];
@@ -66,7 +69,7 @@ function statsBatch(ctx: HeapCtx): number {
 /** te_init for this thread: every event one wait from the current counters. */
 export function threadEventsInit(ctx: HeapCtx, gcIncrBytes: number): ThreadEvents {
   const [alloc, dalloc] = counters(ctx);
-  const old = EVENTS.get(ctx);
+  const old = eventsOf(ctx);
   const ev: ThreadEvents = {
     gcAllocNext: alloc + gcIncrBytes,
     gcDallocNext: dalloc + gcIncrBytes,
@@ -79,12 +82,12 @@ export function threadEventsInit(ctx: HeapCtx, gcIncrBytes: number): ThreadEvent
     activity: old?.activity ?? { callback: null, uctx: null },
     printer: old?.printer ?? null,
   };
-  EVENTS.set(ctx, ev);
+  ctx.events = ev;
   return ev;
 }
 
 export function threadEvents(ctx: HeapCtx): ThreadEvents {
-  return EVENTS.get(ctx) ?? threadEventsInit(ctx, Number.POSITIVE_INFINITY);
+  return eventsOf(ctx) ?? threadEventsInit(ctx, Number.POSITIVE_INFINITY);
 }
 
 /** Earliest threshold of the allocation / deallocation events (what the fast paths compare with). */
@@ -97,8 +100,7 @@ export function nextDallocEvent(ev: ThreadEvents): number {
 }
 
 /** peak_event_update: fold the current net allocation into the maximum. */
-export function peakUpdate(ctx: HeapCtx): number {
-  const ev = threadEvents(ctx);
+export function peakUpdate(ctx: HeapCtx, ev: ThreadEvents = threadEvents(ctx)): number {
   const net = allocatedBytes(ctx) - deallocatedBytes(ctx) - ev.peakAdjustment;
   if (net > ev.peakMax) ev.peakMax = net;
   return ev.peakMax;
@@ -114,7 +116,7 @@ export function peakReset(ctx: HeapCtx): void {
 
 /** peak_{alloc,dalloc}_event_handler: update the peak, then call the activity callback. */
 function peakEvent(ctx: HeapCtx, ev: ThreadEvents): void {
-  peakUpdate(ctx);
+  peakUpdate(ctx, ev);
   const cb = ev.activity.callback;
   if (cb !== null) {
     const [alloc, dalloc] = counters(ctx);

@@ -56,6 +56,28 @@ let splitToLeak = 0;
 let splitToSalvage = 0;
 
 function extentSplitInterior(ctx: HeapCtx, pac: number, e: number, size: number, alignment: number): number {
+  // A base is page-aligned: below page alignment there is no lead (the general case is out of line).
+  if (alignment > ctx.page) return extentSplitAligned(ctx, pac, e, size, alignment);
+  const esize = edataSize(ctx.u32, e);
+  if (esize < size) return SPLIT_CANT;
+  splitLead = 0;
+  splitTrail = 0;
+  splitToLeak = 0;
+  splitToSalvage = 0;
+  splitE = e;
+  if (esize !== size) {
+    splitTrail = extentSplit(ctx, pac, e, size, esize - size);
+    if (splitTrail === 0) {
+      splitToLeak = e;
+      splitE = 0;
+      return SPLIT_ERROR;
+    }
+  }
+  return SPLIT_OK;
+}
+
+/** extentSplitInterior for an alignment above the page: a lead may be split off first. */
+function extentSplitAligned(ctx: HeapCtx, pac: number, e: number, size: number, alignment: number): number {
   const u32 = ctx.u32;
   const base = edataBase(u32, e);
   const leadsize = alignUp(base, alignUp(alignment, ctx.page)) - base;
@@ -111,23 +133,34 @@ function extentRecycleExtract(
   alignment: number,
   anyFit: boolean,
 ): number {
-  let e: number;
-  if (expandE !== 0) {
-    e = acquireNeighbor(ctx, pac, expandE, esetState(ctx, ec), true, true);
-    if (e !== 0 && edataSize(ctx.u32, e) < size) {
-      edataStateSet(ctx.u32, e, esetState(ctx, ec));
-      intentClear(ctx.u32, pac);
-      e = 0;
-    }
-  } else {
-    const lgMaxFit = esetDelayCoalesce(ctx, ec) && !anyFit ? ctx.opt.lgExtentMaxActiveFit : 64;
-    e = esetFit(ctx, ec, size, alignment, false, lgMaxFit);
-  }
+  if (expandE !== 0) return extentRecycleExtractExpand(ctx, pac, ec, expandE, size);
+  const lgMaxFit = esetDelayCoalesce(ctx, ec) && !anyFit ? ctx.opt.lgExtentMaxActiveFit : 64;
+  const e = esetFit(ctx, ec, size, alignment, false, lgMaxFit);
   if (e === 0) return 0;
   edataStateSet(ctx.u32, e, esetState(ctx, ec));
   esetRemove(ctx, ec, e);
   edataStateSet(ctx.u32, e, EXTENT_STATE_ACTIVE);
-  if (expandE !== 0) intentClear(ctx.u32, pac);
+  return e;
+}
+
+/** extentRecycleExtract for an in-place expansion: the free neighbour just above `expandE`. */
+function extentRecycleExtractExpand(
+  ctx: HeapCtx,
+  pac: number,
+  ec: number,
+  expandE: number,
+  size: number,
+): number {
+  const e = acquireNeighbor(ctx, pac, expandE, esetState(ctx, ec), true, true);
+  if (e === 0) return 0;
+  edataStateSet(ctx.u32, e, esetState(ctx, ec));
+  if (edataSize(ctx.u32, e) < size) {
+    intentClear(ctx.u32, pac);
+    return 0;
+  }
+  esetRemove(ctx, ec, e);
+  edataStateSet(ctx.u32, e, EXTENT_STATE_ACTIVE);
+  intentClear(ctx.u32, pac);
   return e;
 }
 

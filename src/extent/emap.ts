@@ -143,6 +143,40 @@ export function emapDeregister(ctx: HeapCtx, e: number): void {
   if (last !== first) clearPage(ctx, last, e);
 }
 
+/**
+ * The page-map part of splitting a (non-slab) extent: `e` keeps [base, base + sizeA) and `trail` (its
+ * record already written) takes the rest. e's first page names e already; e's new last page and the
+ * trail's two ends are written (emap_split_commit). The leaves exist: emapPrepare made the two around
+ * the cut, and the trail's last page was e's. False on OOM, with nothing written.
+ */
+export function emapSplitCommit(ctx: HeapCtx, e: number, trail: number): boolean {
+  const u32 = ctx.u32;
+  const firstB = edataBase(u32, trail) >>> ctx.lgPage;
+  const lastB = firstB + (edataSize(u32, trail) >>> ctx.lgPage) - 1;
+  const leafA = leafFor(ctx, firstB - 1);
+  const leafB =
+    firstB >>> RTREE_LEAF_BITS === (firstB - 1) >>> RTREE_LEAF_BITS ? leafA : leafFor(ctx, firstB);
+  const leafLast = lastB >>> RTREE_LEAF_BITS === firstB >>> RTREE_LEAF_BITS ? leafB : leafFor(ctx, lastB);
+  if (leafA === 0 || leafB === 0 || leafLast === 0) return false;
+  u32[(leafA >>> 2) + ((firstB - 1) & LEAF_MASK)] = e;
+  u32[(leafB >>> 2) + (firstB & LEAF_MASK)] = trail;
+  u32[(leafLast >>> 2) + (lastB & LEAF_MASK)] = trail;
+  return true;
+}
+
+/**
+ * The page-map part of merging (non-slab) `b`, just above `a`, into `a`: b's first page becomes
+ * interior (cleared if it still names b) and its last page names `a`; a's first page names a already
+ * (emap_merge_commit). Call before the records merge (b's size is read).
+ */
+export function emapMergeCommit(ctx: HeapCtx, a: number, b: number): void {
+  const u32 = ctx.u32;
+  const first = edataBase(u32, b) >>> ctx.lgPage;
+  const last = first + (edataSize(u32, b) >>> ctx.lgPage) - 1;
+  clearPage(ctx, first, b);
+  setPage(ctx, last, a); // b is registered: its last page's leaf exists
+}
+
 /** Clears the interior pages of a slab that stops being a slab. */
 export function emapDeregisterInterior(ctx: HeapCtx, e: number): void {
   const u32 = ctx.u32;

@@ -25,6 +25,7 @@
  */
 import { alignUp } from "../layout/index.js";
 import type { HeapCtx } from "../ctx/ctx.js";
+import type { SizeClasses } from "../sizeclass/index.js";
 import {
   EDATA_W_ADDR,
   EDATA_W_LIST_NEXT,
@@ -138,8 +139,26 @@ export function esetBinNbytes(ctx: HeapCtx, ec: number, pind: number): number {
   return ctx.f64[((ec + esetNbytesB(ctx.arenaLayout.esetNbins)) >>> 3) + pind]!;
 }
 
+// The class of a free extent by its page count, for the size classes last seen (one per process,
+// usually): a table read on every insert and remove instead of a division and a method call.
+const FLOOR_TAB_PAGES = 4096;
+let floorSc: SizeClasses | null = null;
+let floorTab = new Uint16Array(0);
+
+function floorTabFor(sc: SizeClasses): Uint16Array {
+  const tab = new Uint16Array(FLOOR_TAB_PAGES);
+  for (let n = 1; n < FLOOR_TAB_PAGES; n++) tab[n] = sc.pszFloorInd(n * sc.page);
+  floorSc = sc;
+  floorTab = tab;
+  return tab;
+}
+
+/** sc.pszFloorInd(size) for `size` a page multiple below 2^32 (a record's size word). */
 function binOf(ctx: HeapCtx, size: number): number {
-  return ctx.sc.pszFloorInd(size);
+  const sc = ctx.sc;
+  const n = size >>> ctx.lgPage;
+  if (n >= FLOOR_TAB_PAGES || n === 0) return sc.pszFloorInd(size);
+  return (sc === floorSc ? floorTab : floorTabFor(sc))[n]!;
 }
 
 function statsAdd(ctx: HeapCtx, ec: number, pind: number, size: number, sign: number): void {
@@ -275,7 +294,7 @@ export function esetFit(
   exactOnly: boolean,
   lgMaxFit: number,
 ): number {
-  const maxSize = esize + alignUp(alignment, ctx.page) - ctx.page;
+  const maxSize = alignment <= ctx.page ? esize : esize + alignUp(alignment, ctx.page) - ctx.page;
   let e = esetFirstFit(ctx, ec, maxSize, exactOnly, lgMaxFit);
   if (alignment > ctx.page && e === 0) e = esetFitAlignment(ctx, ec, esize, maxSize, alignment);
   return e;

@@ -15,7 +15,26 @@ import { f64AddB } from "../layout/index.js";
 import { baseAlloc } from "./base.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import {
+  EDATA_BITS_COMMITTED_MASK,
+  EDATA_BITS_STATE_MASK,
+  EDATA_BITS_ZEROED_MASK,
+  EDATA_CHECK,
+  EDATA_W_ADDR,
+  EDATA_W_ARENA,
+  EDATA_W_BASE,
+  EDATA_W_BINSHARD,
+  EDATA_W_BITS,
+  EDATA_W_BM_HINT,
+  EDATA_W_CHECK,
   EDATA_W_LIST_NEXT,
+  EDATA_W_LIST_PREV,
+  EDATA_W_NFREE,
+  EDATA_W_PH_CHILD,
+  EDATA_W_PH_NEXT,
+  EDATA_W_PH_PARENT,
+  EDATA_W_SIZE,
+  EDATA_W_SN,
+  EDATA_W_SZIND,
   EXTENT_STATE_ACTIVE,
   EXTENT_STATE_CACHED,
   EXTENT_STATE_MERGING,
@@ -31,6 +50,7 @@ import {
   edataPast,
   edataSize,
   edataSizeSet,
+  edataSlab,
   edataSn,
   edataSnSet,
   edataState,
@@ -46,9 +66,16 @@ import {
   ehooksPurgeLazy,
   ehooksSplit,
 } from "./ehooks.js";
-import { emapDeregister, emapPrepare, emapRead, emapRegister } from "./emap.js";
+import {
+  emapDeregister,
+  emapMergeCommit,
+  emapPrepare,
+  emapRead,
+  emapRegister,
+  emapSplitCommit,
+} from "./emap.js";
 import { esetDelayCoalesce, esetInsert, esetRemove, esetState } from "./eset.js";
-import { INTENT_MERGE, INTENT_NEIGHBOR, INTENT_SPLIT, intentClear, intentSet } from "./intent.js";
+import { INTENT_MERGE, INTENT_SPLIT, intentClear, intentSet, intentSetNeighbor } from "./intent.js";
 import {
   PAC_ARENA_IND_B,
   PAC_BASE_B,
@@ -107,6 +134,12 @@ export function edataCacheGet(ctx: HeapCtx, pac: number): number {
     u32[(pac + PAC_EDATA_AVAIL_COUNT_B) >>> 2] = u32[(pac + PAC_EDATA_AVAIL_COUNT_B) >>> 2]! - 1;
     return head;
   }
+  return edataCacheGrow(ctx, pac);
+}
+
+/** A fresh record from the arena's base allocator (out of line: the cache usually has one). */
+function edataCacheGrow(ctx: HeapCtx, pac: number): number {
+  const u32 = ctx.u32;
   const e = baseAlloc(ctx, u32[(pac + PAC_BASE_B) >>> 2]!, ctx.edataBytes, 64);
   if (e !== 0)
     edataInit(u32, e, pacArenaInd(ctx, pac), 0, 0, false, 0, 0, EXTENT_STATE_CACHED, false, false, false);
@@ -122,6 +155,9 @@ export function edataCachePut(ctx: HeapCtx, pac: number, e: number): void {
 }
 
 // ---- split and merge ----------------------------------------------------------------------------
+
+/** The bits a split's trail takes from its extent (edataInit of its state, zeroed and committed). */
+const SPLIT_KEPT_BITS = EDATA_BITS_STATE_MASK | EDATA_BITS_COMMITTED_MASK | EDATA_BITS_ZEROED_MASK;
 
 /** Whether the last failed extentSplit failed because the split hook refused (else: no metadata). */
 export let splitHookRefused = false;
@@ -139,21 +175,28 @@ export function extentSplitRecords(
   sizeB: number,
 ): void {
   const u32 = ctx.u32;
-  edataInit(
-    u32,
-    trail,
-    edataArena(u32, e),
-    edataBase(u32, e) + sizeA,
-    sizeB,
-    false,
-    ctx.sc.nsizes,
-    edataSn(u32, e),
-    edataState(u32, e),
-    edataZeroed(u32, e),
-    edataCommitted(u32, e),
-    false,
-  );
-  edataSizeSet(u32, e, sizeA);
+  const we = e >>> 2;
+  const w = trail >>> 2;
+  const base = u32[we + EDATA_W_BASE]! + sizeA;
+  // edataInit's record, written word by word: the state, committed and zeroed bits of e (not slab, not
+  // head, no profiling count), no class, e's arena and serial number, links and slab fields cleared.
+  u32[w + EDATA_W_ADDR] = base;
+  u32[w + EDATA_W_BASE] = base;
+  u32[w + EDATA_W_SIZE] = sizeB;
+  u32[w + EDATA_W_BITS] = u32[we + EDATA_W_BITS]! & SPLIT_KEPT_BITS;
+  u32[w + EDATA_W_SZIND] = ctx.sc.nsizes;
+  u32[w + EDATA_W_ARENA] = u32[we + EDATA_W_ARENA]!;
+  u32[w + EDATA_W_SN] = u32[we + EDATA_W_SN]!;
+  u32[w + EDATA_W_NFREE] = 0;
+  u32[w + EDATA_W_BINSHARD] = 0;
+  u32[w + EDATA_W_PH_PARENT] = 0;
+  u32[w + EDATA_W_PH_NEXT] = 0;
+  u32[w + EDATA_W_PH_CHILD] = 0;
+  u32[w + EDATA_W_LIST_PREV] = 0;
+  u32[w + EDATA_W_LIST_NEXT] = 0;
+  u32[w + EDATA_W_BM_HINT] = 0;
+  u32[w + EDATA_W_CHECK] = (EDATA_CHECK ^ trail) >>> 0;
+  u32[we + EDATA_W_SIZE] = sizeA;
 }
 
 /**
@@ -176,61 +219,78 @@ export function extentMergeRecords(u32: Uint32Array, a: number, b: number, sizeB
  */
 export function extentSplit(ctx: HeapCtx, pac: number, e: number, sizeA: number, sizeB: number): number {
   const u32 = ctx.u32;
-  const arena = edataArena(u32, e);
   const base = edataBase(u32, e);
   splitHookRefused = false;
   const trail = edataCacheGet(ctx, pac);
   if (trail === 0) return 0;
-  if (!emapPrepare(ctx, base + sizeA - ctx.page, 2 * ctx.page)) {
-    edataCachePut(ctx, pac, trail);
-    return 0;
-  }
-  if (ehooksSplit(ctx, arena, base, sizeA + sizeB, sizeA, sizeB, edataCommitted(u32, e))) {
-    edataCachePut(ctx, pac, trail);
-    splitHookRefused = true;
-    return 0;
-  }
+  if (!emapPrepare(ctx, base + sizeA - ctx.page, 2 * ctx.page)) return splitDropTrail(ctx, pac, trail, false);
+  if (ctx.hooks.size !== 0 && splitHookRefuses(ctx, e, sizeA, sizeB))
+    return splitDropTrail(ctx, pac, trail, true);
   // From here to the registrations the page map is unsound: a taker finishes the split (intent.ts).
   intentSet(u32, pac, INTENT_SPLIT, e, trail, sizeA, sizeB, 0);
   extentSplitRecords(ctx, e, trail, sizeA, sizeB);
   if (ctx.failpoint !== null) ctx.failpoint("extent.split.mid");
-  if (!emapRegister(ctx, trail) || !emapRegister(ctx, e)) {
-    intentClear(u32, pac);
-    edataSizeSet(u32, e, sizeA + sizeB);
-    emapRegister(ctx, e);
-    edataCachePut(ctx, pac, trail);
-    return 0;
-  }
+  if (edataSlab(u32, e) || !emapSplitCommit(ctx, e, trail))
+    return splitSlowCommit(ctx, pac, e, trail, sizeA + sizeB);
   intentClear(u32, pac);
   return trail;
+}
+
+// The split's rare paths, out of line so the common one stays small enough for V8 to inline.
+
+/** The split did not start: the trail's record goes back (`refused`: the split hook said no). */
+function splitDropTrail(ctx: HeapCtx, pac: number, trail: number, refused: boolean): number {
+  edataCachePut(ctx, pac, trail);
+  splitHookRefused = refused;
+  return 0;
+}
+
+/** An installed split hook's answer (out of line: without hooks the split never calls it). */
+function splitHookRefuses(ctx: HeapCtx, e: number, sizeA: number, sizeB: number): boolean {
+  const u32 = ctx.u32;
+  const size = sizeA + sizeB;
+  return ehooksSplit(ctx, edataArena(u32, e), edataBase(u32, e), size, sizeA, sizeB, edataCommitted(u32, e));
+}
+
+/** A slab's registration (every page), or undoing a split the page map had no leaf for. */
+function splitSlowCommit(ctx: HeapCtx, pac: number, e: number, trail: number, size: number): number {
+  const u32 = ctx.u32;
+  if (edataSlab(u32, e) && emapRegister(ctx, trail) && emapRegister(ctx, e)) {
+    intentClear(u32, pac);
+    return trail;
+  }
+  intentClear(u32, pac);
+  edataSizeSet(u32, e, size);
+  emapRegister(ctx, e);
+  edataCachePut(ctx, pac, trail);
+  return 0;
 }
 
 /** Merges `b` (just above `a`) into `a`. True on failure (the merge hook refused). */
 export function extentMerge(ctx: HeapCtx, pac: number, a: number, b: number): boolean {
   const u32 = ctx.u32;
-  const arena = edataArena(u32, a);
-  if (
-    ehooksMerge(
-      ctx,
-      arena,
-      edataBase(u32, a),
-      edataSize(u32, a),
-      edataBase(u32, b),
-      edataSize(u32, b),
-      edataCommitted(u32, a),
-    )
-  ) {
-    return true;
-  }
+  if (ctx.hooks.size !== 0 && mergeHookRefuses(ctx, a, b)) return true;
   const availCount = u32[(pac + PAC_EDATA_AVAIL_COUNT_B) >>> 2]!;
   intentSet(u32, pac, INTENT_MERGE, a, b, edataSize(u32, a), edataSize(u32, b), availCount);
-  emapDeregister(ctx, b);
+  const slab = edataSlab(u32, a);
+  if (slab) emapDeregister(ctx, b);
+  else emapMergeCommit(ctx, a, b);
   if (ctx.failpoint !== null) ctx.failpoint("extent.merge.mid");
   extentMergeRecords(u32, a, b, edataSize(u32, a) + edataSize(u32, b));
-  emapRegister(ctx, a);
+  if (slab) emapRegister(ctx, a);
   edataCachePut(ctx, pac, b);
   intentClear(u32, pac);
   return false;
+}
+
+/** An installed merge hook's answer (out of line: without hooks the merge never calls it). */
+function mergeHookRefuses(ctx: HeapCtx, a: number, b: number): boolean {
+  const u32 = ctx.u32;
+  const sizeA = edataSize(u32, a);
+  const baseB = edataBase(u32, b);
+  const sizeB = edataSize(u32, b);
+  const committed = edataCommitted(u32, a);
+  return ehooksMerge(ctx, edataArena(u32, a), edataBase(u32, a), sizeA, baseB, sizeB, committed);
 }
 
 // ---- neighbours and coalescing ------------------------------------------------------------------
@@ -259,7 +319,7 @@ export function acquireNeighbor(
   if (edataState(u32, n) !== expectedState) return 0;
   if (!expanding && edataCommitted(u32, e) !== edataCommitted(u32, n)) return 0;
   if (edataArena(u32, n) !== edataArena(u32, e)) return 0;
-  intentSet(u32, pac, INTENT_NEIGHBOR, n, 0, expectedState, 0, 0);
+  intentSetNeighbor(u32, pac, n, expectedState);
   edataStateSet(u32, n, EXTENT_STATE_MERGING);
   return n;
 }

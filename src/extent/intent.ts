@@ -58,6 +58,14 @@ export function intentSet(
   u32[b + INTENT_W_OP] = op;
 }
 
+/** INTENT_NEIGHBOR for `n` (free state `state`): only the words its undo reads (x, u), op last. */
+export function intentSetNeighbor(u32: Uint32Array, pac: number, n: number, state: number): void {
+  const b = (pac + PAC_INTENT_B) >>> 2;
+  u32[b + INTENT_W_X] = n;
+  u32[b + INTENT_W_U] = state;
+  u32[b + INTENT_W_OP] = INTENT_NEIGHBOR;
+}
+
 /** The change is complete (or was undone): nothing for a taker to do. */
 export function intentClear(u32: Uint32Array, pac: number): void {
   u32[((pac + PAC_INTENT_B) >>> 2) + INTENT_W_OP] = INTENT_NONE;

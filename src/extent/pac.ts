@@ -152,16 +152,19 @@ export function paAllocLocked(
   if (slab) edataMarkInFlight(ctx.u32, e, ctx.ownerTag);
   edataSzindSet(ctx.u32, e, szind);
   edataSlabSet(ctx.u32, e, slab);
-  f64AddB(ctx.f64, pac + PAC_NACTIVE_B, size / ctx.page);
-  if (slab && size > 2 * ctx.page && !emapRegisterInterior(ctx, e)) {
-    // No page-map leaf for the interior (OOM): the extent goes back as paDalloc would return it.
-    edataSlabSet(ctx.u32, e, false);
-    edataSzindSet(ctx.u32, e, ctx.sc.nsizes);
-    f64AddB(ctx.f64, pac + PAC_NACTIVE_B, -size / ctx.page);
-    ecacheDalloc(ctx, pac, pacEcacheDirty(ctx, pac), e);
-    return 0;
-  }
-  return e;
+  f64AddB(ctx.f64, pac + PAC_NACTIVE_B, size >>> ctx.lgPage);
+  return slab && size > 2 * ctx.page ? slabRegisterInterior(ctx, pac, e, size) : e;
+}
+
+/** A slab's interior pages into the page map (out of line: the large path never needs it). */
+function slabRegisterInterior(ctx: HeapCtx, pac: number, e: number, size: number): number {
+  if (emapRegisterInterior(ctx, e)) return e;
+  // No page-map leaf for the interior (OOM): the extent goes back as paDalloc would return it.
+  edataSlabSet(ctx.u32, e, false);
+  edataSzindSet(ctx.u32, e, ctx.sc.nsizes);
+  f64AddB(ctx.f64, pac + PAC_NACTIVE_B, -(size >>> ctx.lgPage));
+  ecacheDalloc(ctx, pac, pacEcacheDirty(ctx, pac), e);
+  return 0;
 }
 
 /**
@@ -186,7 +189,8 @@ export function paDallocLocked(ctx: HeapCtx, pac: number, e: number): void {
   }
   edataAddrSet(u32, e, edataBase(u32, e));
   edataSzindSet(u32, e, ctx.sc.nsizes);
-  f64AddB(ctx.f64, pac + PAC_NACTIVE_B, -edataSize(u32, e) / ctx.page);
+  // Sizes are page multiples below 2^32: a shift, not a division.
+  f64AddB(ctx.f64, pac + PAC_NACTIVE_B, -(edataSize(u32, e) >>> ctx.lgPage));
   if (ctx.failpoint !== null) ctx.failpoint("extent.dalloc.mid");
   ecacheDalloc(ctx, pac, pacEcacheDirty(ctx, pac), e);
 }

@@ -285,6 +285,7 @@ export function buildCtx(
     failpoint: null,
     background: backgroundHooks(),
     tcacheGeom: undefined,
+    events: undefined,
     profB: 0,
     hooks: new Map(),
     space: null,

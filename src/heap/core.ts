@@ -266,6 +266,12 @@ export class HeapCore {
         : ctx.buffer.byteLength - ctx.u8.byteOffset === this.#viewLen)
     )
       return;
+    this.#refreshFast(tc);
+  }
+
+  /** #setFast's refresh, out of line: every slow call checks, few refresh (V8 inlines the check). */
+  #refreshFast(tc: number): void {
+    const ctx = this.ctx;
     this.#fastTc = tc;
     const len = ctx.buffer.byteLength - ctx.u8.byteOffset;
     if (len !== this.#viewLen || this.#u32.buffer !== ctx.buffer) {

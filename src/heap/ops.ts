@@ -76,6 +76,7 @@ import {
   tcacheGeom,
   tcacheIsLive,
 } from "../tcache/tcache.js";
+import type { TcacheGeom } from "../tcache/geom.js";
 import {
   allocEventsDue,
   dallocEventsDue,
@@ -138,6 +139,11 @@ export function usizeOf(ctx: HeapCtx, e: number): number {
   return edataSlab(u32, e) ? ctx.sc.binRegSize[edataSzind(u32, e)]! : largeUsize(ctx, e);
 }
 
+/** The thread cache geometry: the context's cached copy (a field read), built on first use. */
+function geomOf(ctx: HeapCtx): TcacheGeom {
+  return (ctx.tcacheGeom as TcacheGeom | undefined) ?? tcacheGeom(ctx);
+}
+
 // ---- the thread's cache ---------------------------------------------------------------------------
 
 /** The thread's cache, created on first use when thread.tcache.enabled; 0 when off. */
@@ -168,7 +174,7 @@ export function eventAlloc(ctx: HeapCtx, usize: number, ptr = 0): void {
 function eventAllocDue(ctx: HeapCtx, after: number, usize: number, ptr: number): void {
   const ev = threadEvents(ctx);
   if (after >= ev.gcAllocNext) {
-    ev.gcAllocNext = after + tcacheGeom(ctx).gcIncrBytes;
+    ev.gcAllocNext = after + geomOf(ctx).gcIncrBytes;
     const tc = threadTcacheIfLive(ctx);
     if (tc !== 0) tcacheEvent(ctx, tc);
   }
@@ -193,7 +199,7 @@ export function eventDalloc(ctx: HeapCtx, usize: number): void {
 function eventDallocDue(ctx: HeapCtx, after: number): void {
   const ev = threadEvents(ctx);
   if (after >= ev.gcDallocNext) {
-    ev.gcDallocNext = after + tcacheGeom(ctx).gcIncrBytes;
+    ev.gcDallocNext = after + geomOf(ctx).gcIncrBytes;
     const tc = threadTcacheIfLive(ctx);
     if (tc !== 0) tcacheEvent(ctx, tc);
   }
@@ -246,7 +252,7 @@ export function allocCore(
   const sc = ctx.sc;
   if (ctx.profB !== 0 && (sampled ?? profSampleAhead(ctx, usize, allocCore)) && usize <= sc.smallMaxclass)
     return allocPromoted(ctx, tc, ind, arenaInd, zero);
-  if (tc !== 0 && ind < tcacheGeom(ctx).nhbins) {
+  if (tc !== 0 && ind < geomOf(ctx).nhbins) {
     tbinAssertSane(ctx, tc, ind);
     const w = tbinW(tc, ind);
     let p = cacheBinAlloc(ctx, w);
@@ -303,7 +309,7 @@ function allocPromoted(ctx: HeapCtx, tc: number, ind: number, arenaInd: number, 
 
 /** Pops the cache bin's top block of class `ind` when it is `alignment`-aligned, else 0. */
 function cacheBinTakeAligned(ctx: HeapCtx, tc: number, ind: number, alignment: number): number {
-  if (ind >= tcacheGeom(ctx).nhbins) return 0;
+  if (ind >= geomOf(ctx).nhbins) return 0;
   const u32 = ctx.u32;
   const w = tbinW(tc, ind);
   const head = u32[w + TBIN_W_HEAD]!;
@@ -339,23 +345,27 @@ export function pallocCore(
 export function dallocArena(ctx: HeapCtx, ptr: number, e: number): boolean {
   const u32 = ctx.u32;
   const arena = arenaRecordByInd(ctx, edataArena(u32, e));
-  if (edataSlab(u32, e)) {
-    const binind = edataSzind(u32, e);
-    const regSize = ctx.sc.binRegSize[binind]!;
-    const regind = (ptr - edataBase(u32, e)) / regSize;
-    const bin = binRecord(ctx, arena, binind, edataBinshard(u32, e));
-    binLock(ctx, bin);
-    if (edataState(u32, e) !== EXTENT_STATE_ACTIVE || !slabRegIsAllocated(u32, e, regind)) {
-      binUnlock(ctx, bin);
-      return false;
-    }
-    const empty = binDallocLocked(ctx, arena, bin, binind, e, regind);
-    binUnlock(ctx, bin);
-    if (empty) arenaExtentDalloc(ctx, arena, e);
-  } else {
-    if (!largeDalloc(ctx, e)) return false;
-  }
+  // Each kind in its own function: the large path stays small enough for V8 to inline.
+  if (!(edataSlab(u32, e) ? dallocSmallArena(ctx, arena, ptr, e) : largeDalloc(ctx, e, arena))) return false;
   arenaDecayTick(ctx, arena);
+  return true;
+}
+
+/** A region back to its slab's bin. False when it turned out to be free already. */
+function dallocSmallArena(ctx: HeapCtx, arena: number, ptr: number, e: number): boolean {
+  const u32 = ctx.u32;
+  const binind = edataSzind(u32, e);
+  const regSize = ctx.sc.binRegSize[binind]!;
+  const regind = (ptr - edataBase(u32, e)) / regSize;
+  const bin = binRecord(ctx, arena, binind, edataBinshard(u32, e));
+  binLock(ctx, bin);
+  if (edataState(u32, e) !== EXTENT_STATE_ACTIVE || !slabRegIsAllocated(u32, e, regind)) {
+    binUnlock(ctx, bin);
+    return false;
+  }
+  const empty = binDallocLocked(ctx, arena, bin, binind, e, regind);
+  binUnlock(ctx, bin);
+  if (empty) arenaExtentDalloc(ctx, arena, e);
   return true;
 }
 
@@ -371,7 +381,7 @@ export function dallocCore(ctx: HeapCtx, tc: number, ptr: number, e: number, usi
     profUnpromote(ctx, e);
   }
   const ind = edataSzind(ctx.u32, e);
-  const cached = tc !== 0 && ind < tcacheGeom(ctx).nhbins;
+  const cached = tc !== 0 && ind < geomOf(ctx).nhbins;
   if (cached) tbinAssertSane(ctx, tc, ind);
   // Still in this thread's cache: a double free, caught before anything changes.
   if (cached && cacheMarkHeld(ctx.u32, tbinW(tc, ind), ptr)) return false;
