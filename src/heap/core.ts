@@ -389,9 +389,12 @@ export class HeapCore {
    * due — one page-map read, range and alignment checks, one push.
    */
   free(ptr: number): void {
-    if (typeof ptr === "number" && ptr >>> 0 === ptr && ptr !== 0 && this._tcW0 !== 0) {
+    // `p`: the pointer as an integer. Callers often keep pointers in a Float64Array; the test below
+    // does not tell V8 that `ptr` is integral, so every later use of `ptr` would be a float operation.
+    const p = typeof ptr === "number" ? ptr >>> 0 : 0;
+    if (p === ptr && p !== 0 && this._tcW0 !== 0) {
       const u32 = this.#u32;
-      const page = ptr >>> this.#lgPage;
+      const page = p >>> this.#lgPage;
       const leaf = u32[this.#rootW + (page >>> LEAF_BITS)];
       if (leaf !== undefined && leaf !== 0) {
         const ew = u32[(leaf >>> 2) + (page & RTREE_LEAF_MASK)]! >>> 2;
@@ -400,7 +403,7 @@ export class HeapCore {
           const base = u32[ew + E_BASE]!;
           const ind = u32[ew + E_SZIND]!;
           const regSize = this.#classSize[ind]!;
-          const off = ptr - base;
+          const off = p - base;
           // Start-of-region check without a division: off / regSize by a precomputed reciprocal,
           // rounded; exact for every valid offset, and a wrong one never multiplies back to off.
           if (
@@ -413,8 +416,8 @@ export class HeapCore {
             const f64 = this.#f64;
             const after = f64[this.#deallocD]! + regSize;
             // The view check: a block beyond this handle's view would lose its mark.
-            if (ptr < this.#viewLen && after < f64[this.#deallocNextD]!) {
-              if (dallocEasy(u32, w, ptr)) {
+            if (p < this.#viewLen && after < f64[this.#deallocNextD]!) {
+              if (dallocEasy(u32, w, p)) {
                 f64[this.#deallocD] = after;
                 return;
               }
