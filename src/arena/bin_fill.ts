@@ -67,6 +67,9 @@ const W_BITMAP = EDATA_W_BITMAP;
 const STATE_MASK = EDATA_BITS_STATE_MASK;
 const SLAB_BIT = EDATA_BITS_SLAB_MASK;
 const STATE_ACTIVE = EXTENT_STATE_ACTIVE;
+// The same for the function called per region: through an imported binding, optimized code reloads
+// and compares the binding at every call.
+const dallocRegion = binDallocLockedUncounted;
 
 // ---- fill ---------------------------------------------------------------------------------------
 
@@ -331,7 +334,7 @@ function flushLocked(
     // Debug: the mark goes back to free junk, so the free region verifies as all junk.
     if (ctx.debug && ctx.opt.junkFree) u32[p >>> 2] = 0x5a5a5a5a;
     freed++;
-    if (binDallocLockedUncounted(ctx, arena, bin, binind, e, regind)) {
+    if (dallocRegion(ctx, arena, bin, binind, e, regind)) {
       emptied[nemptied++] = e;
       emptied[nemptied++] = arena;
     }
