@@ -54,6 +54,7 @@ import {
 // but loads an imported binding from its module cell at every use.
 const W_NFREE = EDATA_W_NFREE;
 const SLABCUR_B = BIN_SLABCUR_B;
+const regFree = slabRegFree;
 
 export function binRecord(ctx: HeapCtx, arena: number, binind: number, shard: number): number {
   const al = ctx.arenaLayout;
@@ -273,7 +274,7 @@ export function binDallocLockedUncounted(
   const nregs = ctx.sc.binNregs[binind]!;
   // Debug tier: the record is checked before and after every region change.
   if (ctx.debug) slabAssertConsistent(u32, slab, binind, nregs);
-  slabRegFree(u32, slab, regind);
+  regFree(u32, slab, regind);
   if (ctx.debug) slabAssertConsistent(u32, slab, binind, nregs);
   const nfree = u32[(slab >>> 2) + W_NFREE]!;
   if (nfree === nregs) {

@@ -52,6 +52,7 @@ import {
   BSTATS_NREQUESTS,
 } from "./layout.js";
 import { metadataCorrupt } from "../errors.js";
+import { DIV_W_INV, DIV_W_MASK, DIV_W_NREGS, DIV_W_SHIFT, DIV_WORDS, divTableOf } from "../sizeclass/div.js";
 
 // Local copies of the record offsets the loops read per region: V8 folds a module's own constants
 // into optimized code but loads an imported binding from its module cell at every use.
@@ -67,6 +68,9 @@ const W_BITMAP = EDATA_W_BITMAP;
 const STATE_MASK = EDATA_BITS_STATE_MASK;
 const SLAB_BIT = EDATA_BITS_SLAB_MASK;
 const STATE_ACTIVE = EXTENT_STATE_ACTIVE;
+// The same for the function called per region: through an imported binding, optimized code reloads
+// and compares the binding at every call.
+const dallocRegion = binDallocLockedUncounted;
 
 // ---- fill ---------------------------------------------------------------------------------------
 
@@ -297,8 +301,13 @@ function flushLocked(
   const P = scratchP;
   const E = scratchE;
   const emptied = scratchEmptied;
-  const regSize = ctx.sc.binRegSize[binind]!;
-  const regInv = 1 / regSize;
+  // The region index in integers (src/sizeclass/div.ts): no float rounding and conversion per region.
+  const div = divTableOf(ctx.sc);
+  const d = binind * DIV_WORDS;
+  const dMask = div[d + DIV_W_MASK]!;
+  const dShift = div[d + DIV_W_SHIFT]!;
+  const dInv = div[d + DIV_W_INV]!;
+  const nregs = div[d + DIV_W_NREGS]!;
   const arenaInd = edataArena(u32, E[0]!);
   const shard = edataBinshard(u32, E[0]!);
   let ndeferred = 0;
@@ -315,13 +324,13 @@ function flushLocked(
       continue;
     }
     const off = p - u32[ew + W_BASE]!;
-    // The region index by a reciprocal, rounded: exact for a region start, and a wrong one never
-    // multiplies back to `off` (as the free fast path checks it).
-    const regind = Math.round(off * regInv);
+    // The region index: exact for a region start; any other offset gives one ≥ nregs.
+    const regind = Math.imul(off >>> dShift, dInv) >>> 0;
     if (
       (u32[ew + W_BITS]! & STATE_MASK) !== STATE_ACTIVE ||
       off < 0 ||
-      regind * regSize !== off ||
+      (off & dMask) !== 0 ||
+      regind >= nregs ||
       (u32[ew + W_BITMAP + (regind >>> 5)]! & (1 << (regind & 31))) === 0
     ) {
       flushProblems.push(p);
@@ -331,7 +340,7 @@ function flushLocked(
     // Debug: the mark goes back to free junk, so the free region verifies as all junk.
     if (ctx.debug && ctx.opt.junkFree) u32[p >>> 2] = 0x5a5a5a5a;
     freed++;
-    if (binDallocLockedUncounted(ctx, arena, bin, binind, e, regind)) {
+    if (dallocRegion(ctx, arena, bin, binind, e, regind)) {
       emptied[nemptied++] = e;
       emptied[nemptied++] = arena;
     }

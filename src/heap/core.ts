@@ -75,6 +75,10 @@ const E_SZIND = EDATA_W_SZIND;
 const E_SIZE = EDATA_W_SIZE;
 const BIN_WORDS = TBIN_WORDS;
 const BIN_NREQUESTS = TBIN_W_NREQUESTS;
+// The same for the cache-bin functions the fast paths inline: called through an imported binding,
+// the optimized code reloads and compares the binding before the inlined body at every call.
+const allocEasy = cacheBinAllocEasy;
+const dallocEasy = cacheBinDallocEasy;
 
 export class HeapCore {
   /** @internal this thread's context (views, tables, slot). */
@@ -82,20 +86,22 @@ export class HeapCore {
   /** @internal what was derived from the header. */
   readonly derived: Derived;
   protected _detached = false;
-  // Fast-path fields, read once per thread (the heap's state itself stays in the buffer).
-  #u32: Uint32Array;
-  #f64: Float64Array;
+  // Fast-path fields, read once per thread (the heap's state itself stays in the buffer). Each has an
+  // initializer of its final type: a field first defined as undefined gets V8's generic (tagged)
+  // representation, and every fast-path read then checks and untags it.
+  #u32: Uint32Array = new Uint32Array(0);
+  #f64: Float64Array = new Float64Array(0);
   /** Buffer length the fast views cover: reads beyond read undefined and bail to the slow path. */
-  #viewLen: number;
-  #s2iTab: Uint8Array;
-  #classSize: Float64Array;
-  #classInv: Float64Array;
-  #lgPage: number;
-  #rootW: number;
-  #allocD: number;
-  #allocNextD: number;
-  #deallocD: number;
-  #deallocNextD: number;
+  #viewLen = 0;
+  #s2iTab: Uint8Array = new Uint8Array(0);
+  #classSize: Float64Array = new Float64Array(0);
+  #classInv: Float64Array = new Float64Array(0);
+  #lgPage = 0;
+  #rootW = 0;
+  #allocD = 0;
+  #allocNextD = 0;
+  #deallocD = 0;
+  #deallocNextD = 0;
   /** u32 index of the thread cache's bin 0 record; 0 when the fast path is off. */
   protected _tcW0 = 0;
   /** The cache #setFast last derived the fields from (-1: none yet). */
@@ -203,7 +209,7 @@ export class HeapCore {
         const after = f64[this.#allocD]! + this.#classSize[ind]!;
         if (after < f64[this.#allocNextD]!) {
           // 0 when the bin is empty or its top entry was freed twice (the slow path reports).
-          const p = cacheBinAllocEasy(u32, w);
+          const p = allocEasy(u32, w);
           if (p !== 0) {
             f64[(w + BIN_NREQUESTS) >>> 1]! += 1;
             f64[this.#allocD] = after;
@@ -389,9 +395,12 @@ export class HeapCore {
    * due — one page-map read, range and alignment checks, one push.
    */
   free(ptr: number): void {
-    if (typeof ptr === "number" && ptr >>> 0 === ptr && ptr !== 0 && this._tcW0 !== 0) {
+    // `p`: the pointer as an integer. Callers often keep pointers in a Float64Array; the test below
+    // does not tell V8 that `ptr` is integral, so every later use of `ptr` would be a float operation.
+    const p = typeof ptr === "number" ? ptr >>> 0 : 0;
+    if (p === ptr && p !== 0 && this._tcW0 !== 0) {
       const u32 = this.#u32;
-      const page = ptr >>> this.#lgPage;
+      const page = p >>> this.#lgPage;
       const leaf = u32[this.#rootW + (page >>> LEAF_BITS)];
       if (leaf !== undefined && leaf !== 0) {
         const ew = u32[(leaf >>> 2) + (page & RTREE_LEAF_MASK)]! >>> 2;
@@ -400,7 +409,7 @@ export class HeapCore {
           const base = u32[ew + E_BASE]!;
           const ind = u32[ew + E_SZIND]!;
           const regSize = this.#classSize[ind]!;
-          const off = ptr - base;
+          const off = p - base;
           // Start-of-region check without a division: off / regSize by a precomputed reciprocal,
           // rounded; exact for every valid offset, and a wrong one never multiplies back to off.
           if (
@@ -413,8 +422,8 @@ export class HeapCore {
             const f64 = this.#f64;
             const after = f64[this.#deallocD]! + regSize;
             // The view check: a block beyond this handle's view would lose its mark.
-            if (ptr < this.#viewLen && after < f64[this.#deallocNextD]!) {
-              if (cacheBinDallocEasy(u32, w, ptr)) {
+            if (p < this.#viewLen && after < f64[this.#deallocNextD]!) {
+              if (dallocEasy(u32, w, p)) {
                 f64[this.#deallocD] = after;
                 return;
               }

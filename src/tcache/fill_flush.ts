@@ -48,6 +48,12 @@ import {
 import { sanStashedChanged, sanUafMessage, stashReports } from "../cache_bin/san_uaf.js";
 import { statAdd, tbinAssertSane, tcacheGeom } from "./geom.js";
 
+// Local aliases of the functions called per entry: through an imported binding, optimized code
+// reloads and compares the binding at every call.
+const markOk = cacheMarkOk;
+/** The large-pointer list of a small flush: never written (small entries go to the scratch array). */
+const NO_PTRS: number[] = [];
+
 // ---- fill ---------------------------------------------------------------------------------------
 
 /** tcache_alloc_small_hard: fill the empty bin, then pop. Returns 0 on OOM. */
@@ -119,13 +125,13 @@ export function tcacheBinFlush(ctx: HeapCtx, tc: number, binind: number, rem: nu
     // another thread owns them). Each mark is checked while it still names its slot: a block whose
     // mark names another slot was freed twice, and is reported instead of freed.
     const small = binind < ctx.sc.nbins;
-    const ptrs: number[] = [];
+    const ptrs: number[] = small ? NO_PTRS : [];
     const scratch = small ? binFlushScratch(nflush) : null;
     let n = 0;
     for (let i = 0; i < nflush; i++) {
       const slotW = slots + cap - nflush + i;
       const p = u32[slotW]!;
-      if (!cacheMarkOk(u32, p, slotW)) flushProblems.push(p);
+      if (!markOk(u32, p, slotW)) flushProblems.push(p);
       else if (scratch !== null) scratch[n++] = p;
       else ptrs.push(p);
     }
