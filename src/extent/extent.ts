@@ -355,16 +355,25 @@ function extentCoalesce(
   return err;
 }
 
-/** extent_try_coalesce_impl: returns the (possibly different) record now holding `e`. */
+/**
+ * extent_try_coalesce_impl: returns the (possibly different) record now holding `e`. As in jemalloc,
+ * every merge starts another round; a round re-probes only the sides whose boundary moved. A probe
+ * that failed has no effect, and a merge on one side leaves the other side's neighbour, e's head,
+ * committed and arena bits and the page map on that side as they were, so it would fail again.
+ */
 export function extentTryCoalesce(ctx: HeapCtx, pac: number, ec: number, e: number): number {
   const state = esetState(ctx, ec);
   const delay = esetDelayCoalesce(ctx, ec);
+  // Whether each side is probed this round: its boundary moved, or a merge hook refused it last round.
+  let probeNext = true;
+  let probePrev = true;
   let again: boolean;
   let guard = 0;
   do {
     again = false;
     if (++guard > 1_000_000) throw new Error("extent coalescing did not terminate: extent map is corrupt");
-    const next = acquireNeighbor(ctx, pac, e, state, true, false);
+    const next = probeNext ? acquireNeighbor(ctx, pac, e, state, true, false) : 0;
+    probeNext = next !== 0;
     if (next !== 0 && !extentCoalesce(ctx, pac, ec, e, next, true)) {
       if (delay) {
         coalesced = true;
@@ -372,7 +381,8 @@ export function extentTryCoalesce(ctx: HeapCtx, pac: number, ec: number, e: numb
       }
       again = true;
     }
-    const prev = acquireNeighbor(ctx, pac, e, state, false, false);
+    const prev = probePrev ? acquireNeighbor(ctx, pac, e, state, false, false) : 0;
+    probePrev = prev !== 0;
     if (prev !== 0 && !extentCoalesce(ctx, pac, ec, e, prev, false)) {
       e = prev;
       if (delay) {
