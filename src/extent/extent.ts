@@ -16,6 +16,7 @@ import { baseAlloc } from "./base.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import {
   EDATA_BITS_COMMITTED_MASK,
+  EDATA_BITS_HEAD_MASK,
   EDATA_BITS_STATE_MASK,
   EDATA_BITS_ZEROED_MASK,
   EDATA_CHECK,
@@ -309,18 +310,26 @@ export function acquireNeighbor(
   forward: boolean,
   expanding: boolean,
 ): number {
+  // The record words are read directly (no accessor calls): this runs up to four times per free, and
+  // each accessor call would spend V8's per-function inlining budget that the callers above need.
   const u32 = ctx.u32;
-  const addr = forward ? edataPast(u32, e) : edataBase(u32, e) - ctx.page;
+  const we = e >>> 2;
+  const baseE = u32[we + EDATA_W_BASE]!;
+  const bitsE = u32[we + EDATA_W_BITS]!;
+  const addr = forward ? baseE + u32[we + EDATA_W_SIZE]! : baseE - ctx.page;
   if (addr < 0 || addr >= 2 ** 32) return 0;
   const n = emapRead(ctx, addr);
   if (n === 0 || n === e || !edataIsRecord(u32, n)) return 0;
-  if (forward ? edataBase(u32, n) !== addr : edataPast(u32, n) !== edataBase(u32, e)) return 0;
-  if (!mergeAcrossHeads && (forward ? edataHead(u32, n) : edataHead(u32, e))) return 0;
-  if (edataState(u32, n) !== expectedState) return 0;
-  if (!expanding && edataCommitted(u32, e) !== edataCommitted(u32, n)) return 0;
-  if (edataArena(u32, n) !== edataArena(u32, e)) return 0;
+  const wn = n >>> 2;
+  const baseN = u32[wn + EDATA_W_BASE]!;
+  if (forward ? baseN !== addr : baseN + u32[wn + EDATA_W_SIZE]! !== baseE) return 0;
+  const bitsN = u32[wn + EDATA_W_BITS]!;
+  if (!mergeAcrossHeads && ((forward ? bitsN : bitsE) & EDATA_BITS_HEAD_MASK) !== 0) return 0;
+  if ((bitsN & EDATA_BITS_STATE_MASK) !== expectedState) return 0;
+  if (!expanding && ((bitsE ^ bitsN) & EDATA_BITS_COMMITTED_MASK) !== 0) return 0;
+  if (u32[wn + EDATA_W_ARENA] !== u32[we + EDATA_W_ARENA]) return 0;
   intentSetNeighbor(u32, pac, n, expectedState);
-  edataStateSet(u32, n, EXTENT_STATE_MERGING);
+  u32[wn + EDATA_W_BITS] = (bitsN & ~EDATA_BITS_STATE_MASK) | EXTENT_STATE_MERGING;
   return n;
 }
 
@@ -372,7 +381,7 @@ export function extentTryCoalesce(ctx: HeapCtx, pac: number, ec: number, e: numb
   do {
     again = false;
     if (++guard > 1_000_000) throw new Error("extent coalescing did not terminate: extent map is corrupt");
-    const next = probeNext ? acquireNeighbor(ctx, pac, e, state, true, false) : 0;
+    const next: number = probeNext ? acquireNeighbor(ctx, pac, e, state, true, false) : 0;
     probeNext = next !== 0;
     if (next !== 0 && !extentCoalesce(ctx, pac, ec, e, next, true)) {
       if (delay) {
@@ -381,7 +390,7 @@ export function extentTryCoalesce(ctx: HeapCtx, pac: number, ec: number, e: numb
       }
       again = true;
     }
-    const prev = probePrev ? acquireNeighbor(ctx, pac, e, state, false, false) : 0;
+    const prev: number = probePrev ? acquireNeighbor(ctx, pac, e, state, false, false) : 0;
     probePrev = prev !== 0;
     if (prev !== 0 && !extentCoalesce(ctx, pac, ec, e, prev, false)) {
       e = prev;
