@@ -17,6 +17,7 @@ import type { HeapCtx } from "../ctx/ctx.js";
 import {
   EDATA_BITS_COMMITTED_MASK,
   EDATA_BITS_HEAD_MASK,
+  EDATA_BITS_SLAB_MASK,
   EDATA_BITS_STATE_MASK,
   EDATA_BITS_ZEROED_MASK,
   EDATA_CHECK,
@@ -50,11 +51,8 @@ import {
   edataSize,
   edataSizeSet,
   edataSlab,
-  edataSn,
-  edataSnSet,
   edataState,
   edataStateSet,
-  edataZeroed,
   edataZeroedSet,
 } from "./edata.js";
 import {
@@ -203,12 +201,18 @@ export function extentSplitRecords(
  * number and zeroed only if both were. Shared with the recovery that finishes a merge.
  */
 export function extentMergeRecords(u32: Uint32Array, a: number, b: number, sizeBytes: number): void {
-  edataStateSet(u32, a, EXTENT_STATE_ACTIVE);
-  edataSizeSet(u32, a, sizeBytes);
-  const snA = edataSn(u32, a);
-  const snB = edataSn(u32, b);
-  edataSnSet(u32, a, snA < snB ? snA : snB);
-  edataZeroedSet(u32, a, edataZeroed(u32, a) && edataZeroed(u32, b));
+  const wa = a >>> 2;
+  const wb = b >>> 2;
+  const bitsA = u32[wa + EDATA_W_BITS]!;
+  // Active; zeroed only if both were (b's zeroed bit masks a's).
+  u32[wa + EDATA_W_BITS] =
+    ((bitsA & ~EDATA_BITS_STATE_MASK & ~(EDATA_BITS_ZEROED_MASK & ~u32[wb + EDATA_W_BITS]!)) |
+      EXTENT_STATE_ACTIVE) >>>
+    0;
+  u32[wa + EDATA_W_SIZE] = sizeBytes;
+  const snA = u32[wa + EDATA_W_SN]!;
+  const snB = u32[wb + EDATA_W_SN]!;
+  u32[wa + EDATA_W_SN] = snA < snB ? snA : snB;
 }
 
 /**
@@ -270,12 +274,14 @@ export function extentMerge(ctx: HeapCtx, pac: number, a: number, b: number): bo
   const u32 = ctx.u32;
   if (ctx.hooks.size !== 0 && mergeHookRefuses(ctx, a, b)) return true;
   const availCount = u32[(pac + PAC_EDATA_AVAIL_COUNT_B) >>> 2]!;
-  intentSet(u32, pac, INTENT_MERGE, a, b, edataSize(u32, a), edataSize(u32, b), availCount);
-  const slab = edataSlab(u32, a);
+  const sizeA = u32[(a >>> 2) + EDATA_W_SIZE]!;
+  const sizeB = u32[(b >>> 2) + EDATA_W_SIZE]!;
+  intentSet(u32, pac, INTENT_MERGE, a, b, sizeA, sizeB, availCount);
+  const slab = (u32[(a >>> 2) + EDATA_W_BITS]! & EDATA_BITS_SLAB_MASK) !== 0;
   if (slab) emapDeregister(ctx, b);
   else emapMergeCommit(ctx, a, b);
   if (ctx.failpoint !== null) ctx.failpoint("extent.merge.mid");
-  extentMergeRecords(u32, a, b, edataSize(u32, a) + edataSize(u32, b));
+  extentMergeRecords(u32, a, b, sizeA + sizeB);
   if (slab) emapRegister(ctx, a);
   edataCachePut(ctx, pac, b);
   intentClear(u32, pac);
@@ -405,7 +411,9 @@ export function extentTryCoalesce(ctx: HeapCtx, pac: number, ec: number, e: numb
 
 /** extent_deactivate_locked: into the set, in the set's state. */
 export function deactivate(ctx: HeapCtx, ec: number, e: number): void {
-  edataStateSet(ctx.u32, e, esetState(ctx, ec));
+  const u32 = ctx.u32;
+  const w = (e >>> 2) + EDATA_W_BITS;
+  u32[w] = (u32[w]! & ~EDATA_BITS_STATE_MASK) | esetState(ctx, ec);
   esetInsert(ctx, ec, e);
 }
 
