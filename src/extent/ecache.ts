@@ -17,6 +17,7 @@ import {
   EDATA_W_ADDR,
   EDATA_W_BASE,
   EDATA_W_BITS,
+  EDATA_W_SIZE,
   EXTENT_STATE_ACTIVE,
   EXTENT_STATE_RETAINED,
   edataArena,
@@ -60,7 +61,7 @@ let splitToSalvage = 0;
 function extentSplitInterior(ctx: HeapCtx, pac: number, e: number, size: number, alignment: number): number {
   // A base is page-aligned: below page alignment there is no lead (the general case is out of line).
   if (alignment > ctx.page) return extentSplitAligned(ctx, pac, e, size, alignment);
-  const esize = edataSize(ctx.u32, e);
+  const esize = ctx.u32[(e >>> 2) + EDATA_W_SIZE]!;
   if (esize < size) return SPLIT_CANT;
   splitLead = 0;
   splitTrail = 0;

@@ -222,7 +222,7 @@ export function extentMergeRecords(u32: Uint32Array, a: number, b: number, sizeB
  */
 export function extentSplit(ctx: HeapCtx, pac: number, e: number, sizeA: number, sizeB: number): number {
   const u32 = ctx.u32;
-  const base = edataBase(u32, e);
+  const base = u32[(e >>> 2) + EDATA_W_BASE]!;
   splitHookRefused = false;
   const trail = edataCacheGet(ctx, pac);
   if (trail === 0) return 0;
@@ -233,7 +233,7 @@ export function extentSplit(ctx: HeapCtx, pac: number, e: number, sizeA: number,
   intentSet(u32, pac, INTENT_SPLIT, e, trail, sizeA, sizeB, 0);
   extentSplitRecords(ctx, e, trail, sizeA, sizeB);
   if (ctx.failpoint !== null) ctx.failpoint("extent.split.mid");
-  if (edataSlab(u32, e) || !emapSplitCommit(ctx, e, trail))
+  if ((u32[(e >>> 2) + EDATA_W_BITS]! & EDATA_BITS_SLAB_MASK) !== 0 || !emapSplitCommit(ctx, e, trail))
     return splitSlowCommit(ctx, pac, e, trail, sizeA + sizeB);
   intentClear(u32, pac);
   return trail;
@@ -419,14 +419,15 @@ export function deactivate(ctx: HeapCtx, ec: number, e: number): void {
 
 /** extent_record: coalesce as the ecache's policy says, then insert. */
 export function extentRecord(ctx: HeapCtx, pac: number, ec: number, e: number): void {
+  const u32 = ctx.u32;
   if (!esetDelayCoalesce(ctx, ec)) {
     e = extentTryCoalesce(ctx, pac, ec, e);
-  } else if (edataSize(ctx.u32, e) >= ctx.sc.largeMinclass) {
+  } else if (u32[(e >>> 2) + EDATA_W_SIZE]! >= ctx.sc.largeMinclass) {
     do {
       e = extentTryCoalesce(ctx, pac, ec, e);
     } while (coalesced);
-    const threshold = ctx.u32[(pac + PAC_OVERSIZE_THRESHOLD_B) >>> 2]!;
-    if (edataSize(ctx.u32, e) >= threshold && mayForceDecay(ctx, pac)) {
+    const threshold = u32[(pac + PAC_OVERSIZE_THRESHOLD_B) >>> 2]!;
+    if (u32[(e >>> 2) + EDATA_W_SIZE]! >= threshold && mayForceDecay(ctx, pac)) {
       extentMaximallyPurge(ctx, pac, e);
       return;
     }
