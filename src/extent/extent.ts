@@ -348,6 +348,12 @@ export function extentMergeAcrossHeadsSet(on: boolean): void {
 
 /** Set by extentTryCoalesce: whether any merge happened (delayed-coalescing ecaches). */
 export let coalesced = false;
+/**
+ * With `coalesced`: false when that merge was with the lower neighbour after the forward side found no
+ * neighbour to acquire (a hook's refusal counts as found). Nothing above moved since, so the next call
+ * need not probe forward again (extentRecord).
+ */
+let nextProbeDue = true;
 
 function extentCoalesce(
   ctx: HeapCtx,
@@ -374,11 +380,17 @@ function extentCoalesce(
  * that failed has no effect, and a merge on one side leaves the other side's neighbour, e's head,
  * committed and arena bits and the page map on that side as they were, so it would fail again.
  */
-export function extentTryCoalesce(ctx: HeapCtx, pac: number, ec: number, e: number): number {
+export function extentTryCoalesce(
+  ctx: HeapCtx,
+  pac: number,
+  ec: number,
+  e: number,
+  probeNextFirst = true,
+): number {
   const state = esetState(ctx, ec);
   const delay = esetDelayCoalesce(ctx, ec);
   // Whether each side is probed this round: its boundary moved, or a merge hook refused it last round.
-  let probeNext = true;
+  let probeNext = probeNextFirst;
   let probePrev = true;
   let again: boolean;
   let guard = 0;
@@ -390,6 +402,7 @@ export function extentTryCoalesce(ctx: HeapCtx, pac: number, ec: number, e: numb
     if (next !== 0 && !extentCoalesce(ctx, pac, ec, e, next, true)) {
       if (delay) {
         coalesced = true;
+        nextProbeDue = true;
         return e;
       }
       again = true;
@@ -400,6 +413,8 @@ export function extentTryCoalesce(ctx: HeapCtx, pac: number, ec: number, e: numb
       e = prev;
       if (delay) {
         coalesced = true;
+        // The forward side was probed (or skipped) without a neighbour: it need not be probed again.
+        nextProbeDue = probeNext;
         return e;
       }
       again = true;
@@ -423,8 +438,10 @@ export function extentRecord(ctx: HeapCtx, pac: number, ec: number, e: number): 
   if (!esetDelayCoalesce(ctx, ec)) {
     e = extentTryCoalesce(ctx, pac, ec, e);
   } else if (u32[(e >>> 2) + EDATA_W_SIZE]! >= ctx.sc.largeMinclass) {
+    let probeNext = true;
     do {
-      e = extentTryCoalesce(ctx, pac, ec, e);
+      e = extentTryCoalesce(ctx, pac, ec, e, probeNext);
+      probeNext = nextProbeDue;
     } while (coalesced);
     const threshold = u32[(pac + PAC_OVERSIZE_THRESHOLD_B) >>> 2]!;
     if (u32[(e >>> 2) + EDATA_W_SIZE]! >= threshold && mayForceDecay(ctx, pac)) {
