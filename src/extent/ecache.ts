@@ -13,16 +13,19 @@
 import { alignUp, f64AddB } from "../layout/index.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import {
+  EDATA_BITS_ZEROED_MASK,
+  EDATA_W_ADDR,
+  EDATA_W_BASE,
+  EDATA_W_BITS,
+  EDATA_W_SIZE,
   EXTENT_STATE_ACTIVE,
   EXTENT_STATE_RETAINED,
-  edataAddrSet,
   edataArena,
   edataBase,
   edataInit,
   edataSize,
   edataStateSet,
   edataZeroed,
-  edataZeroedSet,
 } from "./edata.js";
 import { ehooksAlloc, ehooksPurgeForced, ehooksZero } from "./ehooks.js";
 import { INTENT_REGISTER, intentClear, intentSet } from "./intent.js";
@@ -58,7 +61,7 @@ let splitToSalvage = 0;
 function extentSplitInterior(ctx: HeapCtx, pac: number, e: number, size: number, alignment: number): number {
   // A base is page-aligned: below page alignment there is no lead (the general case is out of line).
   if (alignment > ctx.page) return extentSplitAligned(ctx, pac, e, size, alignment);
-  const esize = edataSize(ctx.u32, e);
+  const esize = ctx.u32[(e >>> 2) + EDATA_W_SIZE]!;
   if (esize < size) return SPLIT_CANT;
   splitLead = 0;
   splitTrail = 0;
@@ -137,7 +140,7 @@ function extentRecycleExtract(
   const lgMaxFit = esetDelayCoalesce(ctx, ec) && !anyFit ? ctx.opt.lgExtentMaxActiveFit : 64;
   const e = esetFit(ctx, ec, size, alignment, false, lgMaxFit);
   if (e === 0) return 0;
-  edataStateSet(ctx.u32, e, esetState(ctx, ec));
+  // A member of the set is in the set's state already: removed, then active (extent_activate_locked).
   esetRemove(ctx, ec, e);
   edataStateSet(ctx.u32, e, EXTENT_STATE_ACTIVE);
   return e;
@@ -378,8 +381,10 @@ export function ecacheAllocGrow(
 
 /** ecache_dalloc: a freed extent goes back to a cache (dirty, usually). */
 export function ecacheDalloc(ctx: HeapCtx, pac: number, ec: number, e: number): void {
-  edataAddrSet(ctx.u32, e, edataBase(ctx.u32, e));
-  edataZeroedSet(ctx.u32, e, false);
+  const u32 = ctx.u32;
+  const we = e >>> 2;
+  u32[we + EDATA_W_ADDR] = u32[we + EDATA_W_BASE]!;
+  u32[we + EDATA_W_BITS] = u32[we + EDATA_W_BITS]! & ~EDATA_BITS_ZEROED_MASK;
   extentRecord(ctx, pac, ec, e);
 }
 

@@ -22,8 +22,18 @@ const LEAF_MASK = LEAF_ENTRIES - 1;
 
 /** Record covering the page of `addr` as the map says (may be stale or 0). No lock. */
 export function emapRead(ctx: HeapCtx, addr: number): number {
-  // A shift for every offset of a 32-bit heap (no float division on the free and flush paths).
-  const page = addr < 4294967296 && addr >= 0 ? addr >>> ctx.lgPage : Math.floor(addr / ctx.page);
+  // A shift for every offset of a 32-bit heap (no float division on the free and flush paths); any
+  // other number is out of line.
+  if (!(addr < 4294967296 && addr >= 0)) return emapReadOther(ctx, addr);
+  const page = addr >>> ctx.lgPage;
+  const leaf = ctx.u32[(ctx.hdr.rtreeRootB >>> 2) + (page >>> RTREE_LEAF_BITS)];
+  if (leaf === undefined || leaf === 0) return 0;
+  return ctx.u32[(leaf >>> 2) + (page & LEAF_MASK)]!;
+}
+
+/** emapRead for an address outside [0, 2^32) (or not a number): the same lookup by division. */
+function emapReadOther(ctx: HeapCtx, addr: number): number {
+  const page = Math.floor(addr / ctx.page);
   const leaf = ctx.u32[(ctx.hdr.rtreeRootB >>> 2) + (page >>> RTREE_LEAF_BITS)];
   if (leaf === undefined || leaf === 0) return 0;
   return ctx.u32[(leaf >>> 2) + (page & LEAF_MASK)]!;

@@ -30,6 +30,7 @@ import {
   EDATA_W_ADDR,
   EDATA_W_LIST_NEXT,
   EDATA_W_LIST_PREV,
+  EDATA_W_SIZE,
   EDATA_W_SN,
   edataAddr,
   edataBase,
@@ -81,12 +82,6 @@ function offsetsFor(nbins: number): void {
   offBitmapB = esetBitmapB(nbins);
   offMinSnB = esetMinSnB(nbins);
   offMinAddrB = esetMinAddrB(nbins);
-}
-
-/** Sets class `pind`'s summary to its root `root` (after the root changed). */
-function summarySet(u32: Uint32Array, ec: number, pind: number, root: number): void {
-  u32[((ec + offMinSnB) >>> 2) + pind] = u32[(root >>> 2) + EDATA_W_SN]!;
-  u32[((ec + offMinAddrB) >>> 2) + pind] = u32[(root >>> 2) + EDATA_W_ADDR]!;
 }
 
 /** Whether class `pind`'s summary names its root's (sn, addr) (for the checker). */
@@ -161,57 +156,73 @@ function binOf(ctx: HeapCtx, size: number): number {
   return (sc === floorSc ? floorTab : floorTabFor(sc))[n]!;
 }
 
-function statsAdd(ctx: HeapCtx, ec: number, pind: number, size: number, sign: number): void {
-  const nb = ctx.arenaLayout.esetNbins;
-  if (nb !== offNbins) offsetsFor(nb);
-  const nw = ((ec + offNextentsB) >>> 2) + pind;
-  ctx.u32[nw] = ctx.u32[nw]! + sign;
-  const bd = ((ec + offNbytesB) >>> 3) + pind;
-  ctx.f64[bd] = ctx.f64[bd]! + sign * size;
-}
+// esetInsert and esetRemove run on every split and merge: they read and write the words directly
+// (offsets derived once per geometry) rather than through small helpers, each of whose calls would
+// spend V8's per-function inlining budget that their callers need.
 
 export function esetInsert(ctx: HeapCtx, ec: number, e: number): void {
   const u32 = ctx.u32;
-  const size = edataSize(u32, e);
+  const nb = ctx.arenaLayout.esetNbins;
+  if (nb !== offNbins) offsetsFor(nb);
+  const we = e >>> 2;
+  const size = u32[we + EDATA_W_SIZE]!;
   const pind = binOf(ctx, size);
-  phInsert(u32, esetRootW(ec, pind), e);
-  const bw = bitmapW(ctx, ec) + (pind >>> 5);
+  const rootW = esetRootW(ec, pind);
+  phInsert(u32, rootW, e);
+  const bw = ((ec + offBitmapB) >>> 2) + (pind >>> 5);
   u32[bw] = (u32[bw]! | (1 << (pind & 31))) >>> 0;
-  if (u32[esetRootW(ec, pind)] === e) summarySet(u32, ec, pind, e);
-  statsAdd(ctx, ec, pind, size, 1);
+  if (u32[rootW] === e) {
+    u32[((ec + offMinSnB) >>> 2) + pind] = u32[we + EDATA_W_SN]!;
+    u32[((ec + offMinAddrB) >>> 2) + pind] = u32[we + EDATA_W_ADDR]!;
+  }
+  const nw = ((ec + offNextentsB) >>> 2) + pind;
+  u32[nw] = u32[nw]! + 1;
+  const bd = ((ec + offNbytesB) >>> 3) + pind;
+  ctx.f64[bd] = ctx.f64[bd]! + size;
   // LRU append
-  const tail = u32[(ec + ESET_LRU_TAIL_B) >>> 2]!;
-  u32[(e >>> 2) + EDATA_W_LIST_PREV] = tail;
-  u32[(e >>> 2) + EDATA_W_LIST_NEXT] = 0;
-  if (tail === 0) u32[(ec + ESET_LRU_HEAD_B) >>> 2] = e;
+  const ecW = ec >>> 2;
+  const tail = u32[ecW + (ESET_LRU_TAIL_B >>> 2)]!;
+  u32[we + EDATA_W_LIST_PREV] = tail;
+  u32[we + EDATA_W_LIST_NEXT] = 0;
+  if (tail === 0) u32[ecW + (ESET_LRU_HEAD_B >>> 2)] = e;
   else u32[(tail >>> 2) + EDATA_W_LIST_NEXT] = e;
-  u32[(ec + ESET_LRU_TAIL_B) >>> 2] = e;
-  u32[(ec + ESET_NPAGES_B) >>> 2] = u32[(ec + ESET_NPAGES_B) >>> 2]! + (size >>> ctx.lgPage);
-  u32[(ec + ESET_NEXTENTS_B) >>> 2] = u32[(ec + ESET_NEXTENTS_B) >>> 2]! + 1;
+  u32[ecW + (ESET_LRU_TAIL_B >>> 2)] = e;
+  u32[ecW + (ESET_NPAGES_B >>> 2)] = u32[ecW + (ESET_NPAGES_B >>> 2)]! + (size >>> ctx.lgPage);
+  u32[ecW + (ESET_NEXTENTS_B >>> 2)] = u32[ecW + (ESET_NEXTENTS_B >>> 2)]! + 1;
 }
 
 export function esetRemove(ctx: HeapCtx, ec: number, e: number): void {
   const u32 = ctx.u32;
-  const size = edataSize(u32, e);
+  const nb = ctx.arenaLayout.esetNbins;
+  if (nb !== offNbins) offsetsFor(nb);
+  const we = e >>> 2;
+  const size = u32[we + EDATA_W_SIZE]!;
   const pind = binOf(ctx, size);
   const rootW = esetRootW(ec, pind);
   const wasRoot = u32[rootW] === e;
   phRemove(u32, rootW, e);
   const root = u32[rootW]!;
-  const bw = bitmapW(ctx, ec) + (pind >>> 5);
+  const bw = ((ec + offBitmapB) >>> 2) + (pind >>> 5);
   if (root === 0) u32[bw] = (u32[bw]! & ~(1 << (pind & 31))) >>> 0;
-  else if (wasRoot) summarySet(u32, ec, pind, root);
-  statsAdd(ctx, ec, pind, size, -1);
-  const prev = u32[(e >>> 2) + EDATA_W_LIST_PREV]!;
-  const next = u32[(e >>> 2) + EDATA_W_LIST_NEXT]!;
-  if (prev === 0) u32[(ec + ESET_LRU_HEAD_B) >>> 2] = next;
+  else if (wasRoot) {
+    u32[((ec + offMinSnB) >>> 2) + pind] = u32[(root >>> 2) + EDATA_W_SN]!;
+    u32[((ec + offMinAddrB) >>> 2) + pind] = u32[(root >>> 2) + EDATA_W_ADDR]!;
+  }
+  const nw = ((ec + offNextentsB) >>> 2) + pind;
+  u32[nw] = u32[nw]! - 1;
+  const bd = ((ec + offNbytesB) >>> 3) + pind;
+  ctx.f64[bd] = ctx.f64[bd]! - size;
+  const ecW = ec >>> 2;
+  const prev = u32[we + EDATA_W_LIST_PREV]!;
+  const next = u32[we + EDATA_W_LIST_NEXT]!;
+  if (prev === 0) u32[ecW + (ESET_LRU_HEAD_B >>> 2)] = next;
   else u32[(prev >>> 2) + EDATA_W_LIST_NEXT] = next;
-  if (next === 0) u32[(ec + ESET_LRU_TAIL_B) >>> 2] = prev;
+  if (next === 0) u32[ecW + (ESET_LRU_TAIL_B >>> 2)] = prev;
   else u32[(next >>> 2) + EDATA_W_LIST_PREV] = prev;
-  u32[(e >>> 2) + EDATA_W_LIST_PREV] = 0;
-  u32[(e >>> 2) + EDATA_W_LIST_NEXT] = 0;
-  u32[(ec + ESET_NPAGES_B) >>> 2] = u32[(ec + ESET_NPAGES_B) >>> 2]! - (size >>> ctx.lgPage);
-  u32[(ec + ESET_NEXTENTS_B) >>> 2] = u32[(ec + ESET_NEXTENTS_B) >>> 2]! - 1;
+  u32[we + EDATA_W_LIST_PREV] = 0;
+  u32[we + EDATA_W_LIST_NEXT] = 0;
+  u32[ecW + (ESET_NPAGES_B >>> 2)] = u32[ecW + (ESET_NPAGES_B >>> 2)]! - (size >>> ctx.lgPage);
+  u32[ecW + (ESET_NEXTENTS_B >>> 2)] = u32[ecW + (ESET_NEXTENTS_B >>> 2)]! - 1;
 }
 
 export function esetLruFirst(ctx: HeapCtx, ec: number): number {

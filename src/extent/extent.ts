@@ -16,6 +16,8 @@ import { baseAlloc } from "./base.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import {
   EDATA_BITS_COMMITTED_MASK,
+  EDATA_BITS_HEAD_MASK,
+  EDATA_BITS_SLAB_MASK,
   EDATA_BITS_STATE_MASK,
   EDATA_BITS_ZEROED_MASK,
   EDATA_CHECK,
@@ -44,18 +46,13 @@ import {
   edataBase,
   edataCommitted,
   edataCommittedSet,
-  edataHead,
   edataInit,
   edataIsRecord,
-  edataPast,
   edataSize,
   edataSizeSet,
   edataSlab,
-  edataSn,
-  edataSnSet,
   edataState,
   edataStateSet,
-  edataZeroed,
   edataZeroedSet,
 } from "./edata.js";
 import {
@@ -204,12 +201,18 @@ export function extentSplitRecords(
  * number and zeroed only if both were. Shared with the recovery that finishes a merge.
  */
 export function extentMergeRecords(u32: Uint32Array, a: number, b: number, sizeBytes: number): void {
-  edataStateSet(u32, a, EXTENT_STATE_ACTIVE);
-  edataSizeSet(u32, a, sizeBytes);
-  const snA = edataSn(u32, a);
-  const snB = edataSn(u32, b);
-  edataSnSet(u32, a, snA < snB ? snA : snB);
-  edataZeroedSet(u32, a, edataZeroed(u32, a) && edataZeroed(u32, b));
+  const wa = a >>> 2;
+  const wb = b >>> 2;
+  const bitsA = u32[wa + EDATA_W_BITS]!;
+  // Active; zeroed only if both were (b's zeroed bit masks a's).
+  u32[wa + EDATA_W_BITS] =
+    ((bitsA & ~EDATA_BITS_STATE_MASK & ~(EDATA_BITS_ZEROED_MASK & ~u32[wb + EDATA_W_BITS]!)) |
+      EXTENT_STATE_ACTIVE) >>>
+    0;
+  u32[wa + EDATA_W_SIZE] = sizeBytes;
+  const snA = u32[wa + EDATA_W_SN]!;
+  const snB = u32[wb + EDATA_W_SN]!;
+  u32[wa + EDATA_W_SN] = snA < snB ? snA : snB;
 }
 
 /**
@@ -219,7 +222,7 @@ export function extentMergeRecords(u32: Uint32Array, a: number, b: number, sizeB
  */
 export function extentSplit(ctx: HeapCtx, pac: number, e: number, sizeA: number, sizeB: number): number {
   const u32 = ctx.u32;
-  const base = edataBase(u32, e);
+  const base = u32[(e >>> 2) + EDATA_W_BASE]!;
   splitHookRefused = false;
   const trail = edataCacheGet(ctx, pac);
   if (trail === 0) return 0;
@@ -230,7 +233,7 @@ export function extentSplit(ctx: HeapCtx, pac: number, e: number, sizeA: number,
   intentSet(u32, pac, INTENT_SPLIT, e, trail, sizeA, sizeB, 0);
   extentSplitRecords(ctx, e, trail, sizeA, sizeB);
   if (ctx.failpoint !== null) ctx.failpoint("extent.split.mid");
-  if (edataSlab(u32, e) || !emapSplitCommit(ctx, e, trail))
+  if ((u32[(e >>> 2) + EDATA_W_BITS]! & EDATA_BITS_SLAB_MASK) !== 0 || !emapSplitCommit(ctx, e, trail))
     return splitSlowCommit(ctx, pac, e, trail, sizeA + sizeB);
   intentClear(u32, pac);
   return trail;
@@ -271,12 +274,14 @@ export function extentMerge(ctx: HeapCtx, pac: number, a: number, b: number): bo
   const u32 = ctx.u32;
   if (ctx.hooks.size !== 0 && mergeHookRefuses(ctx, a, b)) return true;
   const availCount = u32[(pac + PAC_EDATA_AVAIL_COUNT_B) >>> 2]!;
-  intentSet(u32, pac, INTENT_MERGE, a, b, edataSize(u32, a), edataSize(u32, b), availCount);
-  const slab = edataSlab(u32, a);
+  const sizeA = u32[(a >>> 2) + EDATA_W_SIZE]!;
+  const sizeB = u32[(b >>> 2) + EDATA_W_SIZE]!;
+  intentSet(u32, pac, INTENT_MERGE, a, b, sizeA, sizeB, availCount);
+  const slab = (u32[(a >>> 2) + EDATA_W_BITS]! & EDATA_BITS_SLAB_MASK) !== 0;
   if (slab) emapDeregister(ctx, b);
   else emapMergeCommit(ctx, a, b);
   if (ctx.failpoint !== null) ctx.failpoint("extent.merge.mid");
-  extentMergeRecords(u32, a, b, edataSize(u32, a) + edataSize(u32, b));
+  extentMergeRecords(u32, a, b, sizeA + sizeB);
   if (slab) emapRegister(ctx, a);
   edataCachePut(ctx, pac, b);
   intentClear(u32, pac);
@@ -309,18 +314,26 @@ export function acquireNeighbor(
   forward: boolean,
   expanding: boolean,
 ): number {
+  // The record words are read directly (no accessor calls): this runs up to four times per free, and
+  // each accessor call would spend V8's per-function inlining budget that the callers above need.
   const u32 = ctx.u32;
-  const addr = forward ? edataPast(u32, e) : edataBase(u32, e) - ctx.page;
+  const we = e >>> 2;
+  const baseE = u32[we + EDATA_W_BASE]!;
+  const bitsE = u32[we + EDATA_W_BITS]!;
+  const addr = forward ? baseE + u32[we + EDATA_W_SIZE]! : baseE - ctx.page;
   if (addr < 0 || addr >= 2 ** 32) return 0;
   const n = emapRead(ctx, addr);
   if (n === 0 || n === e || !edataIsRecord(u32, n)) return 0;
-  if (forward ? edataBase(u32, n) !== addr : edataPast(u32, n) !== edataBase(u32, e)) return 0;
-  if (!mergeAcrossHeads && (forward ? edataHead(u32, n) : edataHead(u32, e))) return 0;
-  if (edataState(u32, n) !== expectedState) return 0;
-  if (!expanding && edataCommitted(u32, e) !== edataCommitted(u32, n)) return 0;
-  if (edataArena(u32, n) !== edataArena(u32, e)) return 0;
+  const wn = n >>> 2;
+  const baseN = u32[wn + EDATA_W_BASE]!;
+  if (forward ? baseN !== addr : baseN + u32[wn + EDATA_W_SIZE]! !== baseE) return 0;
+  const bitsN = u32[wn + EDATA_W_BITS]!;
+  if (!mergeAcrossHeads && ((forward ? bitsN : bitsE) & EDATA_BITS_HEAD_MASK) !== 0) return 0;
+  if ((bitsN & EDATA_BITS_STATE_MASK) !== expectedState) return 0;
+  if (!expanding && ((bitsE ^ bitsN) & EDATA_BITS_COMMITTED_MASK) !== 0) return 0;
+  if (u32[wn + EDATA_W_ARENA] !== u32[we + EDATA_W_ARENA]) return 0;
   intentSetNeighbor(u32, pac, n, expectedState);
-  edataStateSet(u32, n, EXTENT_STATE_MERGING);
+  u32[wn + EDATA_W_BITS] = (bitsN & ~EDATA_BITS_STATE_MASK) | EXTENT_STATE_MERGING;
   return n;
 }
 
@@ -335,6 +348,12 @@ export function extentMergeAcrossHeadsSet(on: boolean): void {
 
 /** Set by extentTryCoalesce: whether any merge happened (delayed-coalescing ecaches). */
 export let coalesced = false;
+/**
+ * With `coalesced`: false when that merge was with the lower neighbour after the forward side found no
+ * neighbour to acquire (a hook's refusal counts as found). Nothing above moved since, so the next call
+ * need not probe forward again (extentRecord).
+ */
+let nextProbeDue = true;
 
 function extentCoalesce(
   ctx: HeapCtx,
@@ -355,28 +374,47 @@ function extentCoalesce(
   return err;
 }
 
-/** extent_try_coalesce_impl: returns the (possibly different) record now holding `e`. */
-export function extentTryCoalesce(ctx: HeapCtx, pac: number, ec: number, e: number): number {
+/**
+ * extent_try_coalesce_impl: returns the (possibly different) record now holding `e`. As in jemalloc,
+ * every merge starts another round; a round re-probes only the sides whose boundary moved. A probe
+ * that failed has no effect, and a merge on one side leaves the other side's neighbour, e's head,
+ * committed and arena bits and the page map on that side as they were, so it would fail again.
+ */
+export function extentTryCoalesce(
+  ctx: HeapCtx,
+  pac: number,
+  ec: number,
+  e: number,
+  probeNextFirst = true,
+): number {
   const state = esetState(ctx, ec);
   const delay = esetDelayCoalesce(ctx, ec);
+  // Whether each side is probed this round: its boundary moved, or a merge hook refused it last round.
+  let probeNext = probeNextFirst;
+  let probePrev = true;
   let again: boolean;
   let guard = 0;
   do {
     again = false;
     if (++guard > 1_000_000) throw new Error("extent coalescing did not terminate: extent map is corrupt");
-    const next = acquireNeighbor(ctx, pac, e, state, true, false);
+    const next: number = probeNext ? acquireNeighbor(ctx, pac, e, state, true, false) : 0;
+    probeNext = next !== 0;
     if (next !== 0 && !extentCoalesce(ctx, pac, ec, e, next, true)) {
       if (delay) {
         coalesced = true;
+        nextProbeDue = true;
         return e;
       }
       again = true;
     }
-    const prev = acquireNeighbor(ctx, pac, e, state, false, false);
+    const prev: number = probePrev ? acquireNeighbor(ctx, pac, e, state, false, false) : 0;
+    probePrev = prev !== 0;
     if (prev !== 0 && !extentCoalesce(ctx, pac, ec, e, prev, false)) {
       e = prev;
       if (delay) {
         coalesced = true;
+        // The forward side was probed (or skipped) without a neighbour: it need not be probed again.
+        nextProbeDue = probeNext;
         return e;
       }
       again = true;
@@ -388,20 +426,25 @@ export function extentTryCoalesce(ctx: HeapCtx, pac: number, ec: number, e: numb
 
 /** extent_deactivate_locked: into the set, in the set's state. */
 export function deactivate(ctx: HeapCtx, ec: number, e: number): void {
-  edataStateSet(ctx.u32, e, esetState(ctx, ec));
+  const u32 = ctx.u32;
+  const w = (e >>> 2) + EDATA_W_BITS;
+  u32[w] = (u32[w]! & ~EDATA_BITS_STATE_MASK) | esetState(ctx, ec);
   esetInsert(ctx, ec, e);
 }
 
 /** extent_record: coalesce as the ecache's policy says, then insert. */
 export function extentRecord(ctx: HeapCtx, pac: number, ec: number, e: number): void {
+  const u32 = ctx.u32;
   if (!esetDelayCoalesce(ctx, ec)) {
     e = extentTryCoalesce(ctx, pac, ec, e);
-  } else if (edataSize(ctx.u32, e) >= ctx.sc.largeMinclass) {
+  } else if (u32[(e >>> 2) + EDATA_W_SIZE]! >= ctx.sc.largeMinclass) {
+    let probeNext = true;
     do {
-      e = extentTryCoalesce(ctx, pac, ec, e);
+      e = extentTryCoalesce(ctx, pac, ec, e, probeNext);
+      probeNext = nextProbeDue;
     } while (coalesced);
-    const threshold = ctx.u32[(pac + PAC_OVERSIZE_THRESHOLD_B) >>> 2]!;
-    if (edataSize(ctx.u32, e) >= threshold && mayForceDecay(ctx, pac)) {
+    const threshold = u32[(pac + PAC_OVERSIZE_THRESHOLD_B) >>> 2]!;
+    if (u32[(e >>> 2) + EDATA_W_SIZE]! >= threshold && mayForceDecay(ctx, pac)) {
       extentMaximallyPurge(ctx, pac, e);
       return;
     }

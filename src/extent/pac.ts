@@ -14,13 +14,15 @@ import { lockInit } from "../sync/index.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import { f64AddB } from "../layout/index.js";
 import {
+  EDATA_BITS_SLAB_MASK,
+  EDATA_W_ADDR,
+  EDATA_W_BASE,
+  EDATA_W_BITS,
+  EDATA_W_SIZE,
+  EDATA_W_SZIND,
   EXTENT_STATE_DIRTY,
   EXTENT_STATE_MUZZY,
   EXTENT_STATE_RETAINED,
-  edataAddrSet,
-  edataBase,
-  edataSize,
-  edataSlab,
   edataSlabSet,
   edataSzindSet,
   edataMarkInFlight,
@@ -149,10 +151,15 @@ export function paAllocLocked(
   // A slab is the caller's, outside every list, from here until its bin installs it: mark it now,
   // under this lock and before it is a slab, so a thread terminated before that leaves it
   // recoverable (heap/inflight.ts) and a bin repair never takes an unmarked fresh slab for its own.
-  if (slab) edataMarkInFlight(ctx.u32, e, ctx.ownerTag);
-  edataSzindSet(ctx.u32, e, szind);
-  edataSlabSet(ctx.u32, e, slab);
-  f64AddB(ctx.f64, pac + PAC_NACTIVE_B, size >>> ctx.lgPage);
+  const u32 = ctx.u32;
+  if (slab) edataMarkInFlight(u32, e, ctx.ownerTag);
+  const we = e >>> 2;
+  u32[we + EDATA_W_SZIND] = szind;
+  u32[we + EDATA_W_BITS] = slab
+    ? u32[we + EDATA_W_BITS]! | EDATA_BITS_SLAB_MASK
+    : u32[we + EDATA_W_BITS]! & ~EDATA_BITS_SLAB_MASK;
+  const d = (pac + PAC_NACTIVE_B) >>> 3;
+  ctx.f64[d] = ctx.f64[d]! + (size >>> ctx.lgPage);
   return slab && size > 2 * ctx.page ? slabRegisterInterior(ctx, pac, e, size) : e;
 }
 
@@ -183,14 +190,16 @@ export function paDalloc(ctx: HeapCtx, pac: number, e: number): void {
 /** paDalloc with the arena's extent lock already held (the large free claims and frees in one section). */
 export function paDallocLocked(ctx: HeapCtx, pac: number, e: number): void {
   const u32 = ctx.u32;
-  if (edataSlab(u32, e)) {
+  const we = e >>> 2;
+  if ((u32[we + EDATA_W_BITS]! & EDATA_BITS_SLAB_MASK) !== 0) {
     emapDeregisterInterior(ctx, e);
     edataSlabSet(u32, e, false);
   }
-  edataAddrSet(u32, e, edataBase(u32, e));
-  edataSzindSet(u32, e, ctx.sc.nsizes);
+  u32[we + EDATA_W_ADDR] = u32[we + EDATA_W_BASE]!;
+  u32[we + EDATA_W_SZIND] = ctx.sc.nsizes;
   // Sizes are page multiples below 2^32: a shift, not a division.
-  f64AddB(ctx.f64, pac + PAC_NACTIVE_B, -(edataSize(u32, e) >>> ctx.lgPage));
+  const d = (pac + PAC_NACTIVE_B) >>> 3;
+  ctx.f64[d] = ctx.f64[d]! - (u32[we + EDATA_W_SIZE]! >>> ctx.lgPage);
   if (ctx.failpoint !== null) ctx.failpoint("extent.dalloc.mid");
   ecacheDalloc(ctx, pac, pacEcacheDirty(ctx, pac), e);
 }

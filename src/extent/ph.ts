@@ -8,7 +8,7 @@
  * Synchronization: the caller holds the lock that protects the heap.
  */
 import { metadataCorrupt } from "../errors.js";
-import { EDATA_W_PH_CHILD, EDATA_W_PH_NEXT, EDATA_W_PH_PARENT, edataSnadComp } from "./edata.js";
+import { EDATA_W_ADDR, EDATA_W_PH_CHILD, EDATA_W_PH_NEXT, EDATA_W_PH_PARENT, EDATA_W_SN } from "./edata.js";
 
 function parentOf(u32: Uint32Array, e: number): number {
   return u32[(e >>> 2) + EDATA_W_PH_PARENT]!;
@@ -29,18 +29,25 @@ function setChild(u32: Uint32Array, e: number, v: number): void {
   u32[(e >>> 2) + EDATA_W_PH_CHILD] = v;
 }
 
-/** Melds two detached roots (parent = next = 0); returns the new root. */
+/**
+ * Melds two detached roots (parent = next = 0); returns the new root. Runs on every insert and in
+ * every pairing pass: the (sn, addr) comparison and the links are written out here rather than called.
+ */
 function meld(u32: Uint32Array, a: number, b: number): number {
-  if (edataSnadComp(u32, a, b) > 0) {
+  const sa = u32[(a >>> 2) + EDATA_W_SN]!;
+  const sb = u32[(b >>> 2) + EDATA_W_SN]!;
+  if (sa > sb || (sa === sb && u32[(a >>> 2) + EDATA_W_ADDR]! > u32[(b >>> 2) + EDATA_W_ADDR]!)) {
     const t = a;
     a = b;
     b = t;
   }
-  const c = childOf(u32, a);
-  setNext(u32, b, c);
-  if (c !== 0) setParent(u32, c, b);
-  setParent(u32, b, a);
-  setChild(u32, a, b);
+  const wa = a >>> 2;
+  const wb = b >>> 2;
+  const c = u32[wa + EDATA_W_PH_CHILD]!;
+  u32[wb + EDATA_W_PH_NEXT] = c;
+  if (c !== 0) u32[(c >>> 2) + EDATA_W_PH_PARENT] = b;
+  u32[wb + EDATA_W_PH_PARENT] = a;
+  u32[wa + EDATA_W_PH_CHILD] = b;
   return a;
 }
 
