@@ -1,0 +1,231 @@
+// diff.mjs: differential check of jemalloc-ts against the system's real jemalloc (libjemalloc-dev,
+// 5.3.0). Needs gcc and libjemalloc-dev; run `npm run build` first (ours runs from dist/).
+//
+//   node scripts/native-replay/diff.mjs validate            the C replayer vs the 24 reference files
+//   node scripts/native-replay/diff.mjs run [--n 20] [--seed 1] [--nops 3000]
+//        [--settings base,decay0,nodecay,tcache] [--runs 2] [--keep DIR]
+//                                                           generated traces: native vs ours
+//   node scripts/native-replay/diff.mjs min <trace.txt> <setting> [--out min.txt]
+//                                                           shrinks a diverging trace
+//
+// The native side runs `--runs` times; leaves that differ between its runs (address-layout
+// dependent) go to its oracle.unstable, and compare.mjs skips them as it does for the references.
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { generate } from "./gen.mjs";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, "../..");
+const REF = process.env.JEMALLOC_REFERENCE ?? path.resolve(ROOT, "../shared/reference");
+const COMPARE = path.join(REF, "compare.mjs");
+const OURS = path.join(ROOT, "dist/cli/main.js");
+
+export const SETTINGS = {
+  base: "tcache:false,narenas:1",
+  decay0: "tcache:false,narenas:1,dirty_decay_ms:0,muzzy_decay_ms:0",
+  nodecay: "tcache:false,narenas:1,dirty_decay_ms:-1,muzzy_decay_ms:-1",
+  tcache: "narenas:1",
+  noretain: "tcache:false,narenas:1,retain:false",
+};
+/** The reference files carry per-op output under these settings only. */
+const PER_OP = new Set(["base", "tcache"]);
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), "native-replay-"));
+const BIN = path.join(work, "replay");
+
+function build() {
+  // Static libjemalloc: the shared one pulls in libstdc++, whose start-up allocation (an 80 KiB
+  // large block) would show in every statistic.
+  const r = spawnSync(
+    "gcc",
+    ["-O2", "-o", BIN, path.join(HERE, "replay.c"), "-Wl,-Bstatic", "-ljemalloc", "-Wl,-Bdynamic", "-lpthread", "-lm", "-ldl"],
+    { encoding: "utf8" },
+  );
+  if (r.status !== 0) throw new Error(`gcc failed (needs gcc and libjemalloc-dev):\n${r.stderr}`);
+}
+
+function flatten(x, p = "", out = new Map()) {
+  if (typeof x !== "object" || x === null) return out.set(p, x);
+  if (Array.isArray(x)) {
+    if (x.length && typeof x[0] === "object" && x[0] !== null && "j" in x[0]) for (const e of x) flatten(e, `${p}[${e.j}]`, out);
+    else if (x.length && typeof x[0] !== "object") x.forEach((v, i) => out.set(`${p}[${i}]`, v));
+    else x.forEach((v, i) => flatten(v, `${p}.${i}`, out));
+    if (x.length === 0) out.set(p, "[]");
+    return out;
+  }
+  for (const k of Object.keys(x)) flatten(x[k], p ? `${p}.${k}` : k, out);
+  return out;
+}
+const normalise = (p) => p.replace(/\[\d+\]/g, "[*]").replace(/^snapshots\.\d+/, "snapshots.*").replace(/stats\.arenas\.\d+/, "stats.arenas.*");
+
+/** Runs the native replayer `runs` times; returns its JSON with oracle.unstable from the runs' differences. */
+function native(trace, setting, runs) {
+  const args = [trace, ...(PER_OP.has(setting) ? [] : ["--no-ops"])];
+  const outs = [];
+  for (let i = 0; i < runs; i++) {
+    const r = spawnSync(BIN, args, { env: { ...process.env, MALLOC_CONF: SETTINGS[setting] }, encoding: "utf8", maxBuffer: 1 << 30 });
+    if (r.status !== 0) throw new Error(`native replay failed on ${trace}: ${r.stderr}`);
+    outs.push(JSON.parse(r.stdout));
+  }
+  const unstable = new Set();
+  const f0 = flatten(outs[0]);
+  for (const o of outs.slice(1)) {
+    const f = flatten(o);
+    for (const k of new Set([...f0.keys(), ...f.keys()])) if (f0.get(k) !== f.get(k)) unstable.add(normalise(k).replace(/\[\*\].*$/, ""));
+  }
+  const out = outs[0];
+  out.oracle.runs = runs;
+  out.oracle.unstable = [...unstable].filter((u) => !u.startsWith("oracle")).sort();
+  return out;
+}
+
+function ours(trace, setting) {
+  const args = [OURS, "replay", trace, "--conf", SETTINGS[setting], ...(PER_OP.has(setting) ? [] : ["--no-ops"])];
+  const r = spawnSync(process.execPath, args, { encoding: "utf8", maxBuffer: 1 << 30 });
+  if (r.status !== 0) return { error: (r.stderr || r.stdout).trim().split("\n")[0] };
+  return { text: r.stdout };
+}
+
+/** compare.mjs itself on two files: { same, lines, count }. */
+function compare(expectedFile, actualFile) {
+  const r = spawnSync(process.execPath, [COMPARE, expectedFile, actualFile], { encoding: "utf8", maxBuffer: 1 << 28 });
+  const lines = r.stdout.trim().split("\n");
+  return { same: r.status === 0, lines: lines.slice(0, -1), summary: lines.at(-1) };
+}
+
+/** One trace under one setting: null if identical, else the first differing leaves. */
+export function check(trace, setting, runs = 2, keepDir = null) {
+  const n = native(trace, setting, runs);
+  const nf = path.join(keepDir ?? work, `${path.basename(trace)}.${setting}.native.json`);
+  fs.writeFileSync(nf, JSON.stringify(n));
+  const o = ours(trace, setting);
+  if (o.error) return { summary: `ours failed: ${o.error}`, lines: [], unstable: n.oracle.unstable };
+  const of = path.join(work, `ours.${process.pid}.json`);
+  fs.writeFileSync(of, o.text);
+  const c = compare(nf, of);
+  return c.same ? null : { ...c, unstable: n.oracle.unstable };
+}
+
+function validate() {
+  const traces = fs.readdirSync(path.join(REF, "traces")).filter((f) => f.endsWith(".txt.gz"));
+  let bad = 0;
+  for (const t of traces) {
+    const name = t.slice(0, -".txt.gz".length);
+    const txt = path.join(work, `${name}.txt`);
+    fs.writeFileSync(txt, spawnSync("gzip", ["-dc", path.join(REF, "traces", t)], { maxBuffer: 1 << 30 }).stdout);
+    for (const s of ["base", "decay0", "nodecay", "tcache"]) {
+      const nf = path.join(work, `${name}.${s}.json`);
+      fs.writeFileSync(nf, JSON.stringify(native(txt, s, 1)));
+      const c = compare(path.join(REF, "expected", `${name}.${s}.json.gz`), nf);
+      if (!c.same) bad++;
+      console.log(`${name} ${s}: ${c.summary}${c.same ? "" : `\n  ${c.lines.slice(0, 5).join("\n  ")}`}`);
+    }
+  }
+  console.log(`${traces.length * 4 - bad}/${traces.length * 4} reference replays reproduced`);
+}
+
+function opt(args, name, dflt) {
+  const i = args.indexOf(name);
+  return i < 0 ? dflt : args[i + 1];
+}
+
+function runMany(args) {
+  const n = Number(opt(args, "--n", 20));
+  const seed0 = Number(opt(args, "--seed", 1));
+  const nops = Number(opt(args, "--nops", 3000));
+  const runs = Number(opt(args, "--runs", 2));
+  const settings = opt(args, "--settings", "base,decay0,nodecay,tcache").split(",");
+  const keep = opt(args, "--keep", null);
+  if (keep) fs.mkdirSync(keep, { recursive: true });
+  let diverging = 0;
+  let total = 0;
+  for (let seed = seed0; seed < seed0 + n; seed++) {
+    const trace = path.join(keep ?? work, `gen-${seed}.txt`);
+    fs.writeFileSync(trace, generate(seed, nops));
+    for (const s of settings) {
+      total++;
+      const d = check(trace, s, runs, keep);
+      if (d === null) console.log(`seed ${seed} ${s}: identical`);
+      else {
+        diverging++;
+        console.log(`seed ${seed} ${s}: ${d.summary}\n  ${d.lines.slice(0, 4).join("\n  ")}`);
+      }
+    }
+  }
+  console.log(`${total - diverging}/${total} trace×setting runs identical (${n} traces, settings ${settings.join(",")})`);
+}
+
+// ---- minimiser ---------------------------------------------------------------------------------
+
+function parseOps(text) {
+  return text.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("#"));
+}
+const idOf = (line) => (/^[mcarfs] /.test(line) ? Number(line.split(" ")[1]) : -1);
+
+/** Shrinks a diverging trace: shortest diverging prefix, then drops whole id lifetimes and id-less ops. */
+function minimise(args) {
+  const [file, setting] = args;
+  const outFile = opt(args, "--out", `${file}.min.txt`);
+  const tmp = path.join(work, "cand.txt");
+  const diverges = (lines) => {
+    fs.writeFileSync(tmp, `${lines.join("\n")}\n`);
+    return check(tmp, setting, 2) !== null;
+  };
+  let ops = parseOps(fs.readFileSync(file, "utf8"));
+  if (!diverges(ops)) throw new Error("the trace does not diverge");
+  // Shortest prefix (a prefix of a valid trace is valid); stats are printed at its end.
+  let lo = 1;
+  let hi = ops.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (diverges(ops.slice(0, mid))) hi = mid;
+    else lo = mid + 1;
+  }
+  ops = ops.slice(0, hi);
+  console.log(`prefix: ${ops.length} ops`);
+  // ddmin over units: an id's whole lifetime, or one id-less op.
+  let chunk = 64;
+  while (chunk >= 1) {
+    let progress = false;
+    const units = [];
+    const seen = new Map();
+    ops.forEach((l, i) => {
+      const id = idOf(l);
+      if (id < 0) units.push([i]);
+      else if (seen.has(id)) seen.get(id).push(i);
+      else {
+        const u = [i];
+        seen.set(id, u);
+        units.push(u);
+      }
+    });
+    for (let u = 0; u < units.length; u += chunk) {
+      const drop = new Set(units.slice(u, u + chunk).flat());
+      const cand = ops.filter((_, i) => !drop.has(i));
+      if (cand.length > 0 && diverges(cand)) {
+        ops = cand;
+        progress = true;
+        break;
+      }
+    }
+    if (!progress) chunk >>= 1;
+    else console.log(`chunk ${chunk}: ${ops.length} ops`);
+  }
+  fs.writeFileSync(outFile, `${ops.join("\n")}\n`);
+  const d = check(outFile, setting, 2);
+  console.log(`${ops.length} ops -> ${outFile}\n${d?.summary}\n  ${d?.lines.slice(0, 10).join("\n  ")}`);
+}
+
+const [cmd, ...rest] = process.argv.slice(2);
+build();
+if (cmd === "validate") validate();
+else if (cmd === "run") runMany(rest);
+else if (cmd === "min") minimise(rest);
+else {
+  console.error("usage: diff.mjs validate | run [--n N --seed S --nops N --settings a,b --runs R --keep DIR] | min <trace> <setting> [--out F]");
+  process.exit(2);
+}
+fs.rmSync(work, { recursive: true, force: true });
