@@ -3,13 +3,16 @@
 //
 //   node scripts/native-replay/diff.mjs validate            the C replayer vs the 24 reference files
 //   node scripts/native-replay/diff.mjs run [--n 20] [--seed 1] [--nops 3000]
-//        [--settings base,decay0,nodecay,tcache] [--runs 12] [--keep DIR]
+//        [--settings base,decay0,nodecay,tcache] [--runs 2] [--keep DIR]
 //                                                           generated traces: native vs ours
 //   node scripts/native-replay/diff.mjs min <trace.txt> <setting> [--out min.txt]
 //                                                           shrinks a diverging trace
+//   node scripts/native-replay/diff.mjs fixture <trace.txt> <setting> <name>
+//                                                           writes test/fixtures/native/<name>.txt/.json
 //
-// The native side runs `--runs` times: its figures can depend on where the kernel puts each
-// mapping (ASLR), so ours must equal one of the native runs on every leaf compare.mjs compares.
+// replay.c places jemalloc's mappings as a classic top-down kernel does (NATIVE_REPLAY_LAYOUT,
+// see there), which makes the native figures reproducible; the native side still runs `--runs`
+// times and ours must equal one of the runs on every leaf compare.mjs compares.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -167,7 +170,7 @@ function runMany(args) {
   const n = Number(opt(args, "--n", 20));
   const seed0 = Number(opt(args, "--seed", 1));
   const nops = Number(opt(args, "--nops", 3000));
-  const runs = Number(opt(args, "--runs", 12));
+  const runs = Number(opt(args, "--runs", 2));
   const settings = opt(args, "--settings", "base,decay0,nodecay,tcache").split(",");
   const keep = opt(args, "--keep", null);
   if (keep) fs.mkdirSync(keep, { recursive: true });
@@ -203,7 +206,7 @@ function minimise(args) {
   const tmp = path.join(work, "cand.txt");
   const diverges = (lines) => {
     fs.writeFileSync(tmp, `${lines.join("\n")}\n`);
-    return check(tmp, setting, 12) !== null;
+    return check(tmp, setting, 2) !== null;
   };
   let ops = parseOps(fs.readFileSync(file, "utf8"));
   if (!diverges(ops)) throw new Error("the trace does not diverge");
@@ -250,13 +253,32 @@ function minimise(args) {
   console.log(`${ops.length} ops -> ${outFile}\n${d?.summary}\n  ${d?.lines.slice(0, 10).join("\n  ")}`);
 }
 
+/**
+ * Writes test/fixtures/native/<name>.txt and .json (a native run, oracle.unstable from 12 runs);
+ * refuses a trace whose compared leaves vary between native runs.
+ */
+function fixture(args) {
+  const [file, setting, name] = args;
+  const n = native(file, setting, 12);
+  if (n.oracle.unstable.length > 0) throw new Error(`native runs disagree on ${n.oracle.unstable.join(", ")}`);
+  const d = check(file, setting, 12);
+  if (d !== null) console.log(`note: ours differs (${d.summary})`);
+  const dir = path.join(ROOT, "test/fixtures/native");
+  fs.mkdirSync(dir, { recursive: true });
+  fs.copyFileSync(file, path.join(dir, `${name}.txt`));
+  n.oracle.setting = setting;
+  fs.writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(n)}\n`);
+  console.log(`wrote ${path.join(dir, name)}.txt/.json`);
+}
+
 const [cmd, ...rest] = process.argv.slice(2);
 build();
 if (cmd === "validate") validate();
 else if (cmd === "run") runMany(rest);
 else if (cmd === "min") minimise(rest);
+else if (cmd === "fixture") fixture(rest);
 else {
-  console.error("usage: diff.mjs validate | run [--n N --seed S --nops N --settings a,b --runs R --keep DIR] | min <trace> <setting> [--out F]");
+  console.error("usage: diff.mjs validate | run [--n N --seed S --nops N --settings a,b --runs R --keep DIR] | min <trace> <setting> [--out F] | fixture <trace> <setting> <name>");
   process.exit(2);
 }
 fs.rmSync(work, { recursive: true, force: true });

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,10 +51,103 @@ static void die(const char *msg) {
   _exit(2);
 }
 
+static void *raw_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
+  return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+}
+
+/* The replayer's own memory: straight from the kernel, outside the emulated layout below. */
 static void *map(size_t bytes) {
-  void *p = mmap(NULL, bytes ? bytes : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void *p = raw_mmap(NULL, bytes ? bytes : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) die("replay: mmap failed\n");
   return p;
+}
+
+/* ---- address layout ------------------------------------------------------------------------- */
+/*
+ * jemalloc's figures depend on where the kernel puts its mappings: whether a new mapping lands
+ * next to an old one (retained extents coalesce) and how it is aligned. A kernel that aligns
+ * large anonymous mappings to 2 MiB, plus ASLR, makes them differ from run to run. With
+ * NATIVE_REPLAY_LAYOUT=topdown (the default) this program places jemalloc's anonymous mappings
+ * itself, as a classic top-down kernel without randomisation or alignment does: each one in the
+ * highest free gap of a fixed region that fits it. NATIVE_REPLAY_LAYOUT=kernel leaves it to the
+ * kernel.
+ */
+#define REGION_TOP 0x7e0000000000ull
+#define REGION_PAGES (1ull << 24) /* 64 GiB of 4 KiB pages */
+#define LAYOUT_PAGE 4096ull
+static uint64_t *used_bits; /* one bit per page of the region */
+static int layout_mode = -1; /* 1 topdown, 0 kernel */
+
+static int layout_on(void) {
+  if (layout_mode < 0) {
+    const char *e = getenv("NATIVE_REPLAY_LAYOUT");
+    layout_mode = e == NULL || strcmp(e, "kernel") != 0;
+    if (layout_mode) used_bits = map(REGION_PAGES / 8);
+  }
+  return layout_mode;
+}
+
+static uint64_t region_base(void) { return REGION_TOP - REGION_PAGES * LAYOUT_PAGE; }
+
+static void mark(uint64_t first, uint64_t n, int used) {
+  for (uint64_t i = first; i < first + n; i++) {
+    if (used) used_bits[i >> 6] |= 1ull << (i & 63);
+    else used_bits[i >> 6] &= ~(1ull << (i & 63));
+  }
+}
+
+static int page_used(uint64_t i) { return (int)((used_bits[i >> 6] >> (i & 63)) & 1); }
+
+/* Highest run of n free pages; returns its first page or UINT64_MAX. */
+static uint64_t highest_gap(uint64_t n) {
+  uint64_t run = 0;
+  for (uint64_t i = REGION_PAGES; i-- > 0;) {
+    if ((i & 63) == 63 && used_bits[i >> 6] == 0 && i >= 63) {
+      run += 64;
+      i -= 63;
+      if (run >= n) return i + run - n;
+      continue;
+    }
+    if (page_used(i)) run = 0;
+    else if (++run >= n) return i;
+  }
+  return UINT64_MAX;
+}
+
+void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
+  if (!layout_on() || (flags & MAP_FIXED) || fd != -1 || !(flags & MAP_ANONYMOUS) || len == 0)
+    return raw_mmap(addr, len, prot, flags, fd, off);
+  uint64_t n = (len + LAYOUT_PAGE - 1) / LAYOUT_PAGE;
+  uint64_t first = UINT64_MAX;
+  if (addr != NULL) { /* a hint: honoured if that place is free */
+    uint64_t a = (uint64_t)(uintptr_t)addr;
+    if (a >= region_base() && a + n * LAYOUT_PAGE <= REGION_TOP && a % LAYOUT_PAGE == 0) {
+      uint64_t f = (a - region_base()) / LAYOUT_PAGE, i = 0;
+      while (i < n && !page_used(f + i)) i++;
+      if (i == n) first = f;
+    }
+  }
+  if (first == UINT64_MAX) first = highest_gap(n);
+  if (first == UINT64_MAX) return raw_mmap(addr, len, prot, flags, fd, off);
+  void *want = (void *)(uintptr_t)(region_base() + first * LAYOUT_PAGE);
+  void *p = raw_mmap(want, len, prot, flags | MAP_FIXED_NOREPLACE, fd, off);
+  if (p == want) mark(first, n, 1);
+  else if (p != MAP_FAILED) { /* an old kernel without MAP_FIXED_NOREPLACE took it as a hint */
+    syscall(SYS_munmap, p, len);
+    die("replay: the emulated layout needs MAP_FIXED_NOREPLACE; run with NATIVE_REPLAY_LAYOUT=kernel\n");
+  }
+  return p;
+}
+
+int munmap(void *addr, size_t len) {
+  int r = (int)syscall(SYS_munmap, addr, len);
+  uint64_t a = (uint64_t)(uintptr_t)addr;
+  if (r == 0 && layout_mode == 1 && a >= region_base() && a < REGION_TOP) {
+    uint64_t first = (a - region_base()) / LAYOUT_PAGE, n = (len + LAYOUT_PAGE - 1) / LAYOUT_PAGE;
+    if (first + n > REGION_PAGES) n = REGION_PAGES - first;
+    mark(first, n, 0);
+  }
+  return r;
 }
 
 /* ---- output buffer -------------------------------------------------------------------------- */
