@@ -3,7 +3,7 @@
 //
 //   node scripts/native-replay/diff.mjs validate            the C replayer vs the 24 reference files
 //   node scripts/native-replay/diff.mjs run [--n 20] [--seed 1] [--nops 3000]
-//        [--settings base,decay0,nodecay,tcache] [--runs 2] [--keep DIR]
+//        [--settings base,decay0,nodecay,tcache] [--runs 2] [--keep DIR] [--max-lg-align 16] [--small-ticks]
 //                                                           generated traces: native vs ours
 //   node scripts/native-replay/diff.mjs min <trace.txt> <setting> [--out min.txt]
 //                                                           shrinks a diverging trace
@@ -173,12 +173,13 @@ function runMany(args) {
   const runs = Number(opt(args, "--runs", 2));
   const settings = opt(args, "--settings", "base,decay0,nodecay,tcache").split(",");
   const keep = opt(args, "--keep", null);
+  const maxLgAlign = Number(opt(args, "--max-lg-align", 16));
   if (keep) fs.mkdirSync(keep, { recursive: true });
   let diverging = 0;
   let total = 0;
   for (let seed = seed0; seed < seed0 + n; seed++) {
     const trace = path.join(keep ?? work, `gen-${seed}.txt`);
-    fs.writeFileSync(trace, generate(seed, nops));
+    fs.writeFileSync(trace, generate(seed, nops, maxLgAlign, args.includes("--small-ticks")));
     for (const s of settings) {
       total++;
       const d = check(trace, s, runs, keep);
@@ -206,7 +207,7 @@ function minimise(args) {
   const tmp = path.join(work, "cand.txt");
   const diverges = (lines) => {
     fs.writeFileSync(tmp, `${lines.join("\n")}\n`);
-    return check(tmp, setting, 2) !== null;
+    return check(tmp, setting, 1) !== null;
   };
   let ops = parseOps(fs.readFileSync(file, "utf8"));
   if (!diverges(ops)) throw new Error("the trace does not diverge");

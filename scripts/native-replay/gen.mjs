@@ -1,10 +1,10 @@
 // gen.mjs: seeded allocation traces (the reference format) in shapes the reference traces do not
 // cover, for the differential check against the system's jemalloc (scripts/native-replay/diff.mjs).
 //
-//   node scripts/native-replay/gen.mjs <seed> [nops] > trace.txt
+//   node scripts/native-replay/gen.mjs <seed> [nops] [maxLgAlign] [small-ticks] > trace.txt
 //
 // A trace is a sequence of phases, each picked at random: class-boundary sizes, calloc/aligned_alloc
-// mixes (alignments up to 4 MiB), realloc grow/shrink (in place, moving, to size 0), sized frees,
+// mixes (alignments up to 64 KiB, or 4 MiB), realloc grow/shrink (in place, moving, to size 0), sized frees,
 // huge blocks (> oversize_threshold, up to 320 MiB), bursts then mass frees, decay ticks with small
 // and large steps, P/D ops and E snapshots. Live huge bytes stay below 1.5 GiB so both sides can
 // serve them.
@@ -39,7 +39,15 @@ function sizeClasses(maxBytes) {
 }
 const CLASSES = sizeClasses(512 * MiB);
 
-export function generate(seed, nops = 3000) {
+/**
+ * `maxLgAlign`: the largest alignment's log2. Alignments above the mappings' own alignment make
+ * jemalloc's figures depend on where the kernel put each mapping (see replay.c), so the default
+ * stays at 64 KiB; 22 (4 MiB) exercises the rest. `smallTicks`: also `t` steps below 100 ms.
+ * jemalloc draws each decay deadline with a jitter seeded by the decay record's address, so a
+ * step shorter than two decay intervals (2 × dirty_decay_ms / 200 = 100 ms by default) may or may
+ * not advance the epoch depending on where the arena was mapped.
+ */
+export function generate(seed, nops = 3000, maxLgAlign = 16, smallTicks = false) {
   const rnd = prng(seed);
   const int = (lo, hi) => lo + Math.floor(rnd() * (hi - lo + 1));
   const pick = (xs) => xs[Math.floor(rnd() * xs.length)];
@@ -74,7 +82,7 @@ export function generate(seed, nops = 3000) {
       emit(`c ${id} ${n} ${each}`);
       live.set(id, n * each);
     } else if (kind === "a") {
-      const align = 2 ** int(3, size >= 64 * KiB ? 22 : 16);
+      const align = 2 ** int(3, size >= 64 * KiB ? maxLgAlign : Math.min(16, maxLgAlign));
       emit(`a ${id} ${align} ${size}`);
       live.set(id, size);
       aligned.add(id);
@@ -114,7 +122,8 @@ export function generate(seed, nops = 3000) {
       if (size >= 8 * MiB - 1) hugeLive += size;
     }
   };
-  const tick = () => emit(`t ${pick([1, 2, 5, 17, 50, 100, 333, 1000, 2500, 10000, 30000])}`);
+  const TICKS = smallTicks ? [1, 2, 5, 17, 50, 100, 333, 1000, 2500, 10000, 30000] : [100, 150, 333, 1000, 2500, 10000, 30000];
+  const tick = () => emit(`t ${pick(TICKS)}`);
 
   const phases = {
     boundary: (n) => {
@@ -183,5 +192,6 @@ export function generate(seed, nops = 3000) {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const seed = Number(process.argv[2] ?? 1);
   const nops = Number(process.argv[3] ?? 3000);
-  process.stdout.write(generate(seed, nops));
+  const maxLgAlign = Number(process.argv[4] ?? 16);
+  process.stdout.write(generate(seed, nops, maxLgAlign, process.argv[5] === "small-ticks"));
 }
