@@ -8,7 +8,7 @@
 //   node scripts/native-replay/diff.mjs min <trace.txt> <setting> [--out min.txt]
 //                                                           shrinks a diverging trace
 //   node scripts/native-replay/diff.mjs fixture <trace.txt> <setting> <name>
-//                                                           writes test/fixtures/native/<name>.txt/.json
+//                                                           writes test/fixtures/native/<name>.txt/.json.gz
 //
 // replay.c places jemalloc's mappings as a classic top-down kernel does (NATIVE_REPLAY_LAYOUT,
 // see there), which makes the native figures reproducible; the native side still runs `--runs`
@@ -18,6 +18,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import zlib from "node:zlib";
 import { generate } from "./gen.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -255,7 +256,7 @@ function minimise(args) {
 }
 
 /**
- * Writes test/fixtures/native/<name>.txt and .json (a native run, oracle.unstable from 12 runs);
+ * Writes test/fixtures/native/<name>.txt and .json.gz (a native run, oracle.unstable from 12 runs);
  * refuses a trace whose compared leaves vary between native runs.
  */
 function fixture(args) {
@@ -268,8 +269,8 @@ function fixture(args) {
   fs.mkdirSync(dir, { recursive: true });
   fs.copyFileSync(file, path.join(dir, `${name}.txt`));
   n.oracle.setting = setting;
-  fs.writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(n)}\n`);
-  console.log(`wrote ${path.join(dir, name)}.txt/.json`);
+  fs.writeFileSync(path.join(dir, `${name}.json.gz`), zlib.gzipSync(`${JSON.stringify(n)}\n`, { level: 9 }));
+  console.log(`wrote ${path.join(dir, name)}.txt/.json.gz`);
 }
 
 const [cmd, ...rest] = process.argv.slice(2);

@@ -1,7 +1,7 @@
 /**
  * Replays of generated traces (scripts/native-replay/gen.mjs: huge blocks, large alignments,
  * realloc to 0, sized frees, decay ticks) against what the system's real jemalloc 5.3.0 reported
- * for them (scripts/native-replay/replay.c, written by `diff.mjs fixture`). Only traces whose
+ * for them (scripts/native-replay/replay.c; `diff.mjs fixture` writes <name>.txt and <name>.json.gz). Only traces whose
  * compared figures were the same in 12 native runs are kept, so each file is one exact answer.
  */
 import { readdirSync, readFileSync } from "node:fs";
@@ -21,7 +21,7 @@ describe("replay: generated traces against the system's jemalloc 5.3.0", () => {
   });
 
   it.each(NAMES)("%s is identical to the native replay", (name) => {
-    const expected = readJson(`${DIR}${name}.json`);
+    const expected = readJson(`${DIR}${name}.json.gz`);
     const conf = (expected.oracle as { malloc_conf: string }).malloc_conf;
     const trace = parseTrace(readFileSync(`${DIR}${name}.txt`, "utf8"));
     const perOp = "usable" in expected;
