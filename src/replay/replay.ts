@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import type { ArenaStats } from "../arena/stats.js";
 import { Heap } from "../heap.js";
+import { threadTcache } from "../heap/ops.js";
 import { type StatsSnapshot, statsRefresh } from "../mallctl/index.js";
 
 export const OP_M = 1;
@@ -329,7 +330,7 @@ export function replay(trace: Trace, options: ReplayOptions = {}): Record<string
   // its cache (the stacks show in the stats) even before any allocation; Heap.mallctl creates it
   // lazily, on the first allocation or free, so the report creates it here.
   const report = (): Record<string, unknown> => {
-    heap["_tcache"]();
+    threadTcache(heap.ctx);
     return statsJson(heap, statsRefresh(heap));
   };
   replayOps(run, trace, perOp, { snapshot: (k) => snapshots.push({ op: k, stats: report() }) });
