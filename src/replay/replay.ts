@@ -6,8 +6,8 @@
 import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import type { ArenaStats } from "../arena/stats.js";
-import { Heap } from "../heap.js";
 import { threadTcache } from "../heap/ops.js";
+import { Heap } from "../heap.js";
 import { type StatsSnapshot, statsRefresh } from "../mallctl/index.js";
 
 export const OP_M = 1;
