@@ -134,6 +134,7 @@ export function check(trace, setting, runs = 12, keepDir = null) {
   const o = ours(trace, setting);
   if (o.error) return { summary: `ours failed: ${o.error}`, lines: [] };
   const fa = flatten(JSON.parse(o.text));
+  const span = addressSpan(JSON.parse(outs[0]));
   let best = null;
   const variants = new Set(outs);
   for (const t of variants) {
@@ -141,7 +142,22 @@ export function check(trace, setting, runs = 12, keepDir = null) {
     if (d.length === 0) return null;
     if (best === null || d.length < best.length) best = d;
   }
-  return { summary: `${best.length} differences from the closest of ${runs} native runs (${variants.size} distinct outputs)`, lines: best };
+  const beyond = span > BUFFER_LIMIT_BYTES ? `; native address space reached ${span} bytes, beyond the port's 4 GiB buffer` : "";
+  return {
+    summary: `${best.length} differences from the closest of ${runs} native runs (${variants.size} distinct outputs)${beyond}`,
+    lines: best,
+    beyond: beyond !== "",
+  };
+}
+
+/** ours lives in one buffer of at most 4 GiB (32-bit offsets), metadata included. */
+const BUFFER_LIMIT_BYTES = 2 ** 32 - 256 * 2 ** 20;
+
+/** The most address space (mapped + retained) the native run held at any report. */
+function addressSpan(out) {
+  let max = out.stats.mapped + out.stats.retained;
+  for (const s of out.snapshots) max = Math.max(max, s.stats.mapped + s.stats.retained);
+  return max;
 }
 
 function validate() {
@@ -177,6 +193,7 @@ function runMany(args) {
   const maxLgAlign = Number(opt(args, "--max-lg-align", 16));
   if (keep) fs.mkdirSync(keep, { recursive: true });
   let diverging = 0;
+  let beyond = 0;
   let total = 0;
   for (let seed = seed0; seed < seed0 + n; seed++) {
     const trace = path.join(keep ?? work, `gen-${seed}.txt`);
@@ -186,12 +203,15 @@ function runMany(args) {
       const d = check(trace, s, runs, keep);
       if (d === null) console.log(`seed ${seed} ${s}: identical`);
       else {
-        diverging++;
+        if (d.beyond) beyond++;
+        else diverging++;
         console.log(`seed ${seed} ${s}: ${d.summary}\n  ${d.lines.slice(0, 4).join("\n  ")}`);
       }
     }
   }
-  console.log(`${total - diverging}/${total} trace×setting runs identical (${n} traces, settings ${settings.join(",")})`);
+  console.log(
+    `${total - diverging - beyond}/${total} trace×setting runs identical, ${diverging} diverging, ${beyond} beyond the 4 GiB buffer (${n} traces, settings ${settings.join(",")})`,
+  );
 }
 
 // ---- minimiser ---------------------------------------------------------------------------------
