@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import type { ArenaStats } from "../arena/stats.js";
+import { threadTcache } from "../heap/ops.js";
 import { Heap } from "../heap.js";
 import { type StatsSnapshot, statsRefresh } from "../mallctl/index.js";
 
@@ -325,9 +326,14 @@ export function replay(trace: Trace, options: ReplayOptions = {}): Record<string
   const { heap, ptrOf, reqOf } = run;
   const perOp = options.perOp ?? true;
   const snapshots: unknown[] = [];
-  replayOps(run, trace, perOp, {
-    snapshot: (k) => snapshots.push({ op: k, stats: statsJson(heap, statsRefresh(heap)) }),
-  });
+  // jemalloc's replayer reads each report through mallctl, and a thread's first mallctl creates
+  // its cache (the stacks show in the stats) even before any allocation; Heap.mallctl creates it
+  // lazily, on the first allocation or free, so the report creates it here.
+  const report = (): Record<string, unknown> => {
+    threadTcache(heap.ctx);
+    return statsJson(heap, statsRefresh(heap));
+  };
+  replayOps(run, trace, perOp, { snapshot: (k) => snapshots.push({ op: k, stats: report() }) });
   let liveReq = 0;
   let liveUsable = 0;
   for (const [id, p] of ptrOf) {
@@ -362,7 +368,7 @@ export function replay(trace: Trace, options: ReplayOptions = {}): Record<string
       oversize_threshold: opt.oversize_threshold,
       thread_arena: heap.mallctl("thread.arena"),
     },
-    stats: statsJson(heap, statsRefresh(heap)),
+    stats: report(),
   };
   if (perOp) {
     out.realloc_moved = run.moved;

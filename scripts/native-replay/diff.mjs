@@ -1,0 +1,306 @@
+// diff.mjs: differential check of jemalloc-ts against the system's real jemalloc (libjemalloc-dev,
+// 5.3.0). Needs gcc and libjemalloc-dev; run `npm run build` first (ours runs from dist/).
+//
+//   node scripts/native-replay/diff.mjs validate            the C replayer vs the 24 reference files
+//   node scripts/native-replay/diff.mjs run [--n 20] [--seed 1] [--nops 3000]
+//        [--settings base,decay0,nodecay,tcache] [--runs 2] [--keep DIR] [--max-lg-align 16] [--small-ticks]
+//                                                           generated traces: native vs ours
+//   node scripts/native-replay/diff.mjs min <trace.txt> <setting> [--out min.txt]
+//                                                           shrinks a diverging trace
+//   node scripts/native-replay/diff.mjs fixture <trace.txt> <setting> <name>
+//                                                           writes test/fixtures/native/<name>.txt/.json.gz
+//
+// replay.c places jemalloc's mappings as a classic top-down kernel does (NATIVE_REPLAY_LAYOUT,
+// see there), which makes the native figures reproducible; the native side still runs `--runs`
+// times and ours must equal one of the runs on every leaf compare.mjs compares.
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import zlib from "node:zlib";
+import { generate } from "./gen.mjs";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, "../..");
+const REF = process.env.JEMALLOC_REFERENCE ?? path.resolve(ROOT, "../shared/reference");
+const COMPARE = path.join(REF, "compare.mjs");
+const OURS = path.join(ROOT, "dist/cli/main.js");
+
+export const SETTINGS = {
+  base: "tcache:false,narenas:1",
+  decay0: "tcache:false,narenas:1,dirty_decay_ms:0,muzzy_decay_ms:0",
+  nodecay: "tcache:false,narenas:1,dirty_decay_ms:-1,muzzy_decay_ms:-1",
+  tcache: "narenas:1",
+  noretain: "tcache:false,narenas:1,retain:false",
+};
+/** The reference files carry per-op output under these settings only. */
+const PER_OP = new Set(["base", "tcache"]);
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), "native-replay-"));
+const BIN = path.join(work, "replay");
+
+function build() {
+  // Static libjemalloc: the shared one pulls in libstdc++, whose start-up allocation (an 80 KiB
+  // large block) would show in every statistic.
+  const r = spawnSync(
+    "gcc",
+    ["-O2", "-o", BIN, path.join(HERE, "replay.c"), "-Wl,-Bstatic", "-ljemalloc", "-Wl,-Bdynamic", "-lpthread", "-lm", "-ldl"],
+    { encoding: "utf8" },
+  );
+  if (r.status !== 0) throw new Error(`gcc failed (needs gcc and libjemalloc-dev):\n${r.stderr}`);
+}
+
+function flatten(x, p = "", out = new Map()) {
+  if (typeof x !== "object" || x === null) return out.set(p, x);
+  if (Array.isArray(x)) {
+    if (x.length && typeof x[0] === "object" && x[0] !== null && "j" in x[0]) for (const e of x) flatten(e, `${p}[${e.j}]`, out);
+    else if (x.length && typeof x[0] !== "object") x.forEach((v, i) => out.set(`${p}[${i}]`, v));
+    else x.forEach((v, i) => flatten(v, `${p}.${i}`, out));
+    if (x.length === 0) out.set(p, "[]");
+    return out;
+  }
+  for (const k of Object.keys(x)) flatten(x[k], p ? `${p}.${k}` : k, out);
+  return out;
+}
+const normalise = (p) => p.replace(/\[\d+\]/g, "[*]").replace(/^snapshots\.\d+/, "snapshots.*").replace(/stats\.arenas\.\d+/, "stats.arenas.*");
+
+const IGNORE = [
+  "stats.metadata", "stats.resident", "stats.mapped", "stats.arenas.*.base", "stats.arenas.*.resident",
+  "stats.arenas.*.mapped", "malloc_conf_env", "oracle", "version",
+];
+const ignored = (k) => {
+  const n = normalise(k).replace(/^snapshots\.\*\./, "");
+  return IGNORE.some((s) => n === s || n.startsWith(`${s}.`));
+};
+
+/** Runs the native replayer `runs` times (each run gets its own address layout); returns the outputs. */
+function nativeRuns(trace, setting, runs) {
+  const args = [trace, ...(PER_OP.has(setting) ? [] : ["--no-ops"])];
+  const outs = [];
+  for (let i = 0; i < runs; i++) {
+    const r = spawnSync(BIN, args, { env: { ...process.env, MALLOC_CONF: SETTINGS[setting] }, encoding: "utf8", maxBuffer: 1 << 30 });
+    if (r.status !== 0) throw new Error(`native replay failed on ${trace}: ${r.stderr}`);
+    outs.push(r.stdout);
+  }
+  return outs;
+}
+
+/** One native run's JSON, with oracle.unstable = the leaves that differed between the runs. */
+function native(trace, setting, runs) {
+  const outs = nativeRuns(trace, setting, runs).map((t) => JSON.parse(t));
+  const unstable = new Set();
+  const f0 = flatten(outs[0]);
+  for (const o of outs.slice(1)) {
+    const f = flatten(o);
+    for (const k of new Set([...f0.keys(), ...f.keys()]))
+      if (f0.get(k) !== f.get(k) && !ignored(k)) unstable.add(normalise(k).replace(/\[\*\].*$/, ""));
+  }
+  const out = outs[0];
+  out.oracle.runs = runs;
+  out.oracle.unstable = [...unstable].sort();
+  return out;
+}
+
+function ours(trace, setting) {
+  const args = [OURS, "replay", trace, "--conf", SETTINGS[setting], ...(PER_OP.has(setting) ? [] : ["--no-ops"])];
+  const r = spawnSync(process.execPath, args, { encoding: "utf8", maxBuffer: 1 << 30 });
+  if (r.status !== 0) return { error: (r.stderr || r.stdout).trim().split("\n")[0] };
+  return { text: r.stdout };
+}
+
+/** compare.mjs itself on two files: { same, lines, count }. */
+function compare(expectedFile, actualFile) {
+  const r = spawnSync(process.execPath, [COMPARE, expectedFile, actualFile], { encoding: "utf8", maxBuffer: 1 << 28 });
+  const lines = r.stdout.trim().split("\n");
+  return { same: r.status === 0, lines: lines.slice(0, -1), summary: lines.at(-1) };
+}
+
+function leafDiffs(fe, fa) {
+  const out = [];
+  for (const k of new Set([...fe.keys(), ...fa.keys()]))
+    if (!ignored(k) && fe.get(k) !== fa.get(k)) out.push(`${k}: native ${JSON.stringify(fe.get(k))}, ours ${JSON.stringify(fa.get(k))}`);
+  return out;
+}
+
+/**
+ * One trace under one setting. The native library's figures can depend on the address layout
+ * (where the kernel puts each mapping), so ours must equal at least one of `runs` native runs on
+ * every leaf compare.mjs does not always ignore. null if so; else the closest run's differences.
+ */
+export function check(trace, setting, runs = 12, keepDir = null) {
+  const outs = nativeRuns(trace, setting, runs);
+  if (keepDir) fs.writeFileSync(path.join(keepDir, `${path.basename(trace)}.${setting}.native.json`), outs[0]);
+  const o = ours(trace, setting);
+  if (o.error) return { summary: `ours failed: ${o.error}`, lines: [] };
+  const fa = flatten(JSON.parse(o.text));
+  const span = addressSpan(JSON.parse(outs[0]));
+  let best = null;
+  const variants = new Set(outs);
+  for (const t of variants) {
+    const d = leafDiffs(flatten(JSON.parse(t)), fa);
+    if (d.length === 0) return null;
+    if (best === null || d.length < best.length) best = d;
+  }
+  const beyond = span > BUFFER_LIMIT_BYTES ? `; native address space reached ${span} bytes, beyond the port's 4 GiB buffer` : "";
+  return {
+    summary: `${best.length} differences from the closest of ${runs} native runs (${variants.size} distinct outputs)${beyond}`,
+    lines: best,
+    beyond: beyond !== "",
+  };
+}
+
+/** ours lives in one buffer of at most 4 GiB (32-bit offsets), metadata included. */
+const BUFFER_LIMIT_BYTES = 2 ** 32 - 256 * 2 ** 20;
+
+/** The most address space (mapped + retained) the native run held at any report. */
+function addressSpan(out) {
+  let max = out.stats.mapped + out.stats.retained;
+  for (const s of out.snapshots) max = Math.max(max, s.stats.mapped + s.stats.retained);
+  return max;
+}
+
+function validate() {
+  const traces = fs.readdirSync(path.join(REF, "traces")).filter((f) => f.endsWith(".txt.gz"));
+  let bad = 0;
+  for (const t of traces) {
+    const name = t.slice(0, -".txt.gz".length);
+    const txt = path.join(work, `${name}.txt`);
+    fs.writeFileSync(txt, spawnSync("gzip", ["-dc", path.join(REF, "traces", t)], { maxBuffer: 1 << 30 }).stdout);
+    for (const s of ["base", "decay0", "nodecay", "tcache"]) {
+      const nf = path.join(work, `${name}.${s}.json`);
+      fs.writeFileSync(nf, JSON.stringify(native(txt, s, 1)));
+      const c = compare(path.join(REF, "expected", `${name}.${s}.json.gz`), nf);
+      if (!c.same) bad++;
+      console.log(`${name} ${s}: ${c.summary}${c.same ? "" : `\n  ${c.lines.slice(0, 5).join("\n  ")}`}`);
+    }
+  }
+  console.log(`${traces.length * 4 - bad}/${traces.length * 4} reference replays reproduced`);
+}
+
+function opt(args, name, dflt) {
+  const i = args.indexOf(name);
+  return i < 0 ? dflt : args[i + 1];
+}
+
+function runMany(args) {
+  const n = Number(opt(args, "--n", 20));
+  const seed0 = Number(opt(args, "--seed", 1));
+  const nops = Number(opt(args, "--nops", 3000));
+  const runs = Number(opt(args, "--runs", 2));
+  const settings = opt(args, "--settings", "base,decay0,nodecay,tcache").split(",");
+  const keep = opt(args, "--keep", null);
+  const maxLgAlign = Number(opt(args, "--max-lg-align", 16));
+  if (keep) fs.mkdirSync(keep, { recursive: true });
+  let diverging = 0;
+  let beyond = 0;
+  let total = 0;
+  for (let seed = seed0; seed < seed0 + n; seed++) {
+    const trace = path.join(keep ?? work, `gen-${seed}.txt`);
+    fs.writeFileSync(trace, generate(seed, nops, maxLgAlign, args.includes("--small-ticks")));
+    for (const s of settings) {
+      total++;
+      const d = check(trace, s, runs, keep);
+      if (d === null) console.log(`seed ${seed} ${s}: identical`);
+      else {
+        if (d.beyond) beyond++;
+        else diverging++;
+        console.log(`seed ${seed} ${s}: ${d.summary}\n  ${d.lines.slice(0, 4).join("\n  ")}`);
+      }
+    }
+  }
+  console.log(
+    `${total - diverging - beyond}/${total} trace×setting runs identical, ${diverging} diverging, ${beyond} beyond the 4 GiB buffer (${n} traces, settings ${settings.join(",")})`,
+  );
+}
+
+// ---- minimiser ---------------------------------------------------------------------------------
+
+function parseOps(text) {
+  return text.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("#"));
+}
+const idOf = (line) => (/^[mcarfs] /.test(line) ? Number(line.split(" ")[1]) : -1);
+
+/** Shrinks a diverging trace: shortest diverging prefix, then drops whole id lifetimes and id-less ops. */
+function minimise(args) {
+  const [file, setting] = args;
+  const outFile = opt(args, "--out", `${file}.min.txt`);
+  const tmp = path.join(work, "cand.txt");
+  const diverges = (lines) => {
+    fs.writeFileSync(tmp, `${lines.join("\n")}\n`);
+    return check(tmp, setting, 1) !== null;
+  };
+  let ops = parseOps(fs.readFileSync(file, "utf8"));
+  if (!diverges(ops)) throw new Error("the trace does not diverge");
+  // Shortest prefix (a prefix of a valid trace is valid); stats are printed at its end.
+  let lo = 1;
+  let hi = ops.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (diverges(ops.slice(0, mid))) hi = mid;
+    else lo = mid + 1;
+  }
+  ops = ops.slice(0, hi);
+  console.log(`prefix: ${ops.length} ops`);
+  // ddmin over units: an id's whole lifetime, or one id-less op.
+  let chunk = 64;
+  while (chunk >= 1) {
+    let progress = false;
+    const units = [];
+    const seen = new Map();
+    ops.forEach((l, i) => {
+      const id = idOf(l);
+      if (id < 0) units.push([i]);
+      else if (seen.has(id)) seen.get(id).push(i);
+      else {
+        const u = [i];
+        seen.set(id, u);
+        units.push(u);
+      }
+    });
+    for (let u = 0; u < units.length; u += chunk) {
+      const drop = new Set(units.slice(u, u + chunk).flat());
+      const cand = ops.filter((_, i) => !drop.has(i));
+      if (cand.length > 0 && diverges(cand)) {
+        ops = cand;
+        progress = true;
+        break;
+      }
+    }
+    if (!progress) chunk >>= 1;
+    else console.log(`chunk ${chunk}: ${ops.length} ops`);
+  }
+  fs.writeFileSync(outFile, `${ops.join("\n")}\n`);
+  const d = check(outFile, setting, 12);
+  console.log(`${ops.length} ops -> ${outFile}\n${d?.summary}\n  ${d?.lines.slice(0, 10).join("\n  ")}`);
+}
+
+/**
+ * Writes test/fixtures/native/<name>.txt and .json.gz (a native run, oracle.unstable from 12 runs);
+ * refuses a trace whose compared leaves vary between native runs.
+ */
+function fixture(args) {
+  const [file, setting, name] = args;
+  const n = native(file, setting, 12);
+  if (n.oracle.unstable.length > 0) throw new Error(`native runs disagree on ${n.oracle.unstable.join(", ")}`);
+  const d = check(file, setting, 12);
+  if (d !== null) console.log(`note: ours differs (${d.summary})`);
+  const dir = path.join(ROOT, "test/fixtures/native");
+  fs.mkdirSync(dir, { recursive: true });
+  fs.copyFileSync(file, path.join(dir, `${name}.txt`));
+  n.oracle.setting = setting;
+  fs.writeFileSync(path.join(dir, `${name}.json.gz`), zlib.gzipSync(`${JSON.stringify(n)}\n`, { level: 9 }));
+  console.log(`wrote ${path.join(dir, name)}.txt/.json.gz`);
+}
+
+const [cmd, ...rest] = process.argv.slice(2);
+build();
+if (cmd === "validate") validate();
+else if (cmd === "run") runMany(rest);
+else if (cmd === "min") minimise(rest);
+else if (cmd === "fixture") fixture(rest);
+else {
+  console.error("usage: diff.mjs validate | run [--n N --seed S --nops N --settings a,b --runs R --keep DIR] | min <trace> <setting> [--out F] | fixture <trace> <setting> <name>");
+  process.exit(2);
+}
+fs.rmSync(work, { recursive: true, force: true });
