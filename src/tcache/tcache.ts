@@ -80,7 +80,11 @@ export function tcacheCreate(ctx: HeapCtx, arenaInd: number, kind: number): numb
   if (usize === 0) return 0;
   const block = arenaPalloc(ctx, a0, usize, ctx.page, true);
   if (block === 0) return 0;
+  // Under arena 0's extent lock: threads create and destroy caches at once, and an unlocked
+  // read-modify-write of the shared counter loses updates (jemalloc adds atomically).
+  pacLock(ctx, a0);
   f64AddD(ctx.f64, (a0 + ctx.arenaLayout.arenaFieldsB + ARENA_INTERNAL_B) >>> 3, usize);
+  pacUnlock(ctx, a0);
   const tc = block + g.recordOff;
   const u32 = ctx.u32;
   ctx.i32[(tc + TCACHE_ARENA_B) >>> 2] = arenaInd;
@@ -191,8 +195,8 @@ export function tcacheDestroy(ctx: HeapCtx, tc: number, arenaThreadsLeft: number
   const e = emapLookupChecked(ctx, block);
   if (e !== 0) {
     const usize = largeUsize(ctx, e);
-    f64AddD(ctx.f64, (a0 + ctx.arenaLayout.arenaFieldsB + ARENA_INTERNAL_B) >>> 3, -usize);
     pacLock(ctx, a0);
+    f64AddD(ctx.f64, (a0 + ctx.arenaLayout.arenaFieldsB + ARENA_INTERNAL_B) >>> 3, -usize);
     largeDallocPrepLocked(ctx, a0, e);
     pacUnlock(ctx, a0);
     arenaExtentDalloc(ctx, a0, e);
