@@ -25,7 +25,13 @@ import {
   slotThreadId,
 } from "../sync/index.js";
 import { tcacheRecordSane } from "../tcache/index.js";
-import { flushProblems, tcacheArenaInd, tcacheDestroy, tcacheIsLive } from "../tcache/tcache.js";
+import {
+  flushProblems,
+  tcacheArenaInd,
+  tcacheDestroy,
+  tcacheIsLive,
+  tcacheLeakInternal,
+} from "../tcache/tcache.js";
 import { emapLookupChecked } from "../extent/emap.js";
 import { profUnpromote } from "../prof/sample.js";
 import { profSparesDrain } from "../prof/spare.js";
@@ -63,6 +69,7 @@ function destroyCacheOf(
   if (!tcacheIsLive(ctx, tc)) return;
   if (report !== null && !tcacheRecordSane(ctx, tc)) {
     report.cacheRecordBad = true;
+    tcacheLeakInternal(ctx, tc);
     return;
   }
   const before = flushProblems.length;

@@ -19,8 +19,16 @@ import { CACHELINE, largeAlloc, largeDallocPrepLocked, largeUsize } from "../are
 import { ARENA_INTERNAL_B, BSTATS_NREQUESTS, LSTATS_NFLUSHES, LSTATS_NREQUESTS } from "../arena/layout.js";
 import { metadataCorrupt } from "../errors.js";
 import type { HeapCtx } from "../ctx/ctx.js";
-import { edataAddr } from "../extent/edata.js";
-import { emapLookupChecked } from "../extent/emap.js";
+import {
+  EXTENT_STATE_ACTIVE,
+  edataAddr,
+  edataBase,
+  edataIsRecord,
+  edataSize,
+  edataSlab,
+  edataState,
+} from "../extent/edata.js";
+import { emapLookupChecked, emapRead } from "../extent/emap.js";
 import { pacLock, pacUnlock } from "../extent/pac.js";
 import { PURGE_NEVER, PURGE_ON_EPOCH_ADVANCE, arenaDecay, arenaExtentDalloc } from "../arena/decay.js";
 import { f64AddD } from "../layout/index.js";
@@ -253,4 +261,24 @@ export function tcacheAllocLargeMiss(ctx: HeapCtx, usize: number, zero: boolean,
   if (e === 0) return 0;
   arenaDecayTicks(ctx, arena, 1);
   return edataAddr(ctx.u32, e);
+}
+
+/**
+ * A cache record too broken to flush is leaked by the reclaim; its block, if the record still names
+ * one that holds it, stops counting as arena 0's internal bytes (it is an ordinary leaked large block
+ * now), so the counter keeps equalling the live caches' blocks that heap.check() compares it with.
+ */
+export function tcacheLeakInternal(ctx: HeapCtx, tc: number): void {
+  const u32 = ctx.u32;
+  const block = u32[(tc + TCACHE_BLOCK_B) >>> 2]!;
+  const e = emapRead(ctx, block);
+  if (e === 0 || !edataIsRecord(u32, e) || edataState(u32, e) !== EXTENT_STATE_ACTIVE || edataSlab(u32, e))
+    return;
+  const base = edataBase(u32, e);
+  if (base !== block || tc < base || tc >= base + edataSize(u32, e)) return;
+  const a0 = arenaRecordByInd(ctx, 0);
+  if (a0 === 0) return;
+  pacLock(ctx, a0);
+  f64AddD(ctx.f64, (a0 + ctx.arenaLayout.arenaFieldsB + ARENA_INTERNAL_B) >>> 3, -largeUsize(ctx, e));
+  pacUnlock(ctx, a0);
 }
