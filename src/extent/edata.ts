@@ -225,6 +225,15 @@ export function edataInit(
   u32[w + EDATA_W_SZIND] = szind;
   u32[w + EDATA_W_ARENA] = arena;
   u32[w + EDATA_W_SN] = sn;
+  edataInitTail(u32, e);
+}
+
+/**
+ * The words edata_init clears, and the check word naming `e`: slab fields, heap and list links. Also
+ * used by the split, which writes the trail's other words from the lead's record.
+ */
+export function edataInitTail(u32: Uint32Array, e: number): void {
+  const w = e >>> 2;
   u32[w + EDATA_W_NFREE] = 0;
   u32[w + EDATA_W_BINSHARD] = 0;
   u32[w + EDATA_W_PH_PARENT] = 0;

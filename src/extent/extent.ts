@@ -20,20 +20,11 @@ import {
   EDATA_BITS_SLAB_MASK,
   EDATA_BITS_STATE_MASK,
   EDATA_BITS_ZEROED_MASK,
-  EDATA_CHECK,
   EDATA_W_ADDR,
   EDATA_W_ARENA,
   EDATA_W_BASE,
-  EDATA_W_BINSHARD,
   EDATA_W_BITS,
-  EDATA_W_BM_HINT,
-  EDATA_W_CHECK,
   EDATA_W_LIST_NEXT,
-  EDATA_W_LIST_PREV,
-  EDATA_W_NFREE,
-  EDATA_W_PH_CHILD,
-  EDATA_W_PH_NEXT,
-  EDATA_W_PH_PARENT,
   EDATA_W_SIZE,
   EDATA_W_SN,
   EDATA_W_SZIND,
@@ -47,6 +38,7 @@ import {
   edataCommitted,
   edataCommittedSet,
   edataInit,
+  edataInitTail,
   edataIsRecord,
   edataSize,
   edataSizeSet,
@@ -175,7 +167,7 @@ export function extentSplitRecords(
   const we = e >>> 2;
   const w = trail >>> 2;
   const base = u32[we + EDATA_W_BASE]! + sizeA;
-  // edataInit's record, written word by word: the state, committed and zeroed bits of e (not slab, not
+  // edataInit's record, written word by word (its tail shared): the state, committed and zeroed bits of e (not slab, not
   // head, no profiling count), no class, e's arena and serial number, links and slab fields cleared.
   u32[w + EDATA_W_ADDR] = base;
   u32[w + EDATA_W_BASE] = base;
@@ -184,15 +176,7 @@ export function extentSplitRecords(
   u32[w + EDATA_W_SZIND] = ctx.sc.nsizes;
   u32[w + EDATA_W_ARENA] = u32[we + EDATA_W_ARENA]!;
   u32[w + EDATA_W_SN] = u32[we + EDATA_W_SN]!;
-  u32[w + EDATA_W_NFREE] = 0;
-  u32[w + EDATA_W_BINSHARD] = 0;
-  u32[w + EDATA_W_PH_PARENT] = 0;
-  u32[w + EDATA_W_PH_NEXT] = 0;
-  u32[w + EDATA_W_PH_CHILD] = 0;
-  u32[w + EDATA_W_LIST_PREV] = 0;
-  u32[w + EDATA_W_LIST_NEXT] = 0;
-  u32[w + EDATA_W_BM_HINT] = 0;
-  u32[w + EDATA_W_CHECK] = (EDATA_CHECK ^ trail) >>> 0;
+  edataInitTail(u32, trail);
   u32[we + EDATA_W_SIZE] = sizeA;
 }
 
