@@ -69,7 +69,7 @@ import { pacEcacheDirty, pacEcacheMuzzy, pacEcacheRetained } from "../extent/ext
 import { PAC_LOCK_B, PAC_NACTIVE_B } from "../extent/pac_layout.js";
 import { phForEach } from "../extent/ph.js";
 import { lockIsHeld } from "../sync/index.js";
-import { tcacheRecordSane, tcacheRecords } from "../tcache/index.js";
+import { tcacheBlocksBytes, tcacheRecordSane, tcacheRecords } from "../tcache/index.js";
 import {
   TBIN_W_CAP,
   TBIN_W_HEAD,
@@ -295,14 +295,11 @@ function checkCaches(ctx: HeapCtx, problems: string[]): number {
   const u32 = ctx.u32;
   const seen = new Set<number>();
   let entries = 0;
-  let blockBytes = 0;
   for (const tc of tcacheRecords(ctx)) {
     if (!tcacheRecordSane(ctx, tc)) {
       problems.push(`C5 thread cache record ${tc} has a broken geometry`);
       continue;
     }
-    const be = emapRead(ctx, u32[(tc + TCACHE_BLOCK_B) >>> 2]!);
-    if (be !== 0 && edataIsRecord(u32, be)) blockBytes += ctx.sc.index2size(edataSzind(u32, be));
     const nhbins = u32[(tc + TCACHE_NHBINS_B) >>> 2]!;
     for (let i = 0; i < nhbins; i++) {
       const w = tbinW(tc, i);
@@ -343,6 +340,7 @@ function checkCaches(ctx: HeapCtx, problems: string[]): number {
   const a0 = arenaRecordByInd(ctx, 0);
   if (ctx.opt.stats && a0 !== 0) {
     const internal = ctx.f64[(a0 + ctx.arenaLayout.arenaFieldsB + ARENA_INTERNAL_B) >>> 3]!;
+    const blockBytes = tcacheBlocksBytes(ctx);
     if (internal !== blockBytes)
       problems.push(
         `C5 arena 0 counts ${internal} internal bytes, but the live thread caches' blocks are ${blockBytes}`,

@@ -140,7 +140,9 @@ export const ARENAS_MAX = 4096;
  *  40..47 gcAllocNext  f64     thread.allocated value at which the next tcache GC event fires
  *  48..55 gcDallocNext f64     thread.deallocated value for the dalloc GC event
  *  56..59 nodeThreadId u32     worker_threads.threadId of the owning agent (for heap.watch)
- *  60..127 (padding)
+ *  60..63 tcacheTransit u32    an explicit cache this thread is destroying (0 = none): still counted
+ *                              as internal, so a reclaim finishes it if the thread dies meanwhile
+ *  64..127 (padding)
  * The fast paths write allocated/deallocated on every call: records are 128 bytes and 128-byte
  * aligned so no two threads' records share a cache line pair (x86 prefetches lines in pairs); two
  * workers in adjacent slots otherwise run about twice as slowly.
@@ -158,6 +160,7 @@ export const THREAD_BINSHARD_B = 32;
 export const THREAD_GC_ALLOC_NEXT_B = 40;
 export const THREAD_GC_DALLOC_NEXT_B = 48;
 export const THREAD_NODE_TID_B = 56;
+export const THREAD_TCACHE_TRANSIT_B = 60;
 
 /** Page map geometry: 2 levels; a leaf covers 2^RTREE_LEAF_BITS pages. */
 export const RTREE_LEAF_BITS = 10;

@@ -152,9 +152,7 @@ export function threadTcache(ctx: HeapCtx): number {
   if (ctx.u32[(tb + THREAD_TCACHE_ON_B) >>> 2] === 0) return 0;
   let tc = ctx.u32[(tb + THREAD_TCACHE_B) >>> 2]!;
   if (tc !== 0 && tcacheIsLive(ctx, tc)) return tc;
-  tc = tcacheCreate(ctx, threadArena(ctx), TCACHE_KIND_THREAD);
-  ctx.u32[(tb + THREAD_TCACHE_B) >>> 2] = tc;
-  return tc;
+  return tcacheCreate(ctx, threadArena(ctx), TCACHE_KIND_THREAD, tb + THREAD_TCACHE_B);
 }
 
 // ---- events -------------------------------------------------------------------------------------

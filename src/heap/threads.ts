@@ -11,7 +11,13 @@ import { arenaFieldsB, arenaRecordByInd } from "../arena/arena.js";
 import { ARENA_NTHREADS_B } from "../arena/layout.js";
 import { HeapPoisonedError } from "../errors.js";
 import type { HeapCtx } from "../ctx/ctx.js";
-import { THREAD_ARENA_B, THREAD_BYTES, THREAD_NODE_TID_B, THREAD_TCACHE_B } from "../ctx/header.js";
+import {
+  THREAD_ARENA_B,
+  THREAD_BYTES,
+  THREAD_NODE_TID_B,
+  THREAD_TCACHE_B,
+  THREAD_TCACHE_TRANSIT_B,
+} from "../ctx/header.js";
 import {
   ownerTag,
   SLOT_STATE_ACTIVE,
@@ -24,14 +30,8 @@ import {
   slotsCount,
   slotThreadId,
 } from "../sync/index.js";
-import { tcacheRecordSane } from "../tcache/index.js";
-import {
-  flushProblems,
-  tcacheArenaInd,
-  tcacheDestroy,
-  tcacheIsLive,
-  tcacheLeakInternal,
-} from "../tcache/tcache.js";
+import { tcacheInternalResync, tcacheRecordSane } from "../tcache/index.js";
+import { flushProblems, tcacheArenaInd, tcacheDestroy, tcacheIsLive } from "../tcache/tcache.js";
 import { emapLookupChecked } from "../extent/emap.js";
 import { profUnpromote } from "../prof/sample.js";
 import { profSparesDrain } from "../prof/spare.js";
@@ -57,24 +57,31 @@ function unbindArena(ctx: HeapCtx, threadB: number): number {
   return Atomics.sub(ctx.i32, (arenaFieldsB(ctx, a) + ARENA_NTHREADS_B) >>> 2, 1) - 1;
 }
 
-/** Flushes and frees the cache of the thread whose record is at `threadB` (validated). */
-function destroyCacheOf(
+/**
+ * Flushes and frees the cache registered in the word at byte `registerB` of a thread record (the
+ * thread's own cache, or an explicit cache it was destroying). With a report (a reclaim), the
+ * record is validated first; a broken one is unregistered and leaked, and its block stops counting
+ * as internal at the reclaim's recount.
+ */
+function destroyCacheAt(
   ctx: HeapCtx,
-  threadB: number,
+  registerB: number,
   arenaThreadsLeft: number,
   report: ReclaimReport | null,
 ): void {
-  const tc = ctx.u32[(threadB + THREAD_TCACHE_B) >>> 2]!;
-  ctx.u32[(threadB + THREAD_TCACHE_B) >>> 2] = 0;
-  if (!tcacheIsLive(ctx, tc)) return;
+  const tc = ctx.u32[registerB >>> 2]!;
+  if (!tcacheIsLive(ctx, tc)) {
+    ctx.u32[registerB >>> 2] = 0;
+    return;
+  }
   if (report !== null && !tcacheRecordSane(ctx, tc)) {
     report.cacheRecordBad = true;
-    tcacheLeakInternal(ctx, tc);
+    ctx.u32[registerB >>> 2] = 0;
     return;
   }
   const before = flushProblems.length;
   const arena = arenaRecordByInd(ctx, tcacheArenaInd(ctx, tc));
-  tcacheDestroy(ctx, tc, arena === 0 ? 1 : arenaThreadsLeft);
+  tcacheDestroy(ctx, tc, arena === 0 ? 1 : arenaThreadsLeft, registerB);
   if (report !== null) {
     report.badCacheEntries += flushProblems.length - before;
     flushProblems.length = before;
@@ -94,7 +101,7 @@ function releaseProfSpares(ctx: HeapCtx, slot: number): void {
 export function threadDetach(ctx: HeapCtx): void {
   releaseProfSpares(ctx, ctx.slot);
   const left = unbindArena(ctx, ctx.threadB);
-  destroyCacheOf(ctx, ctx.threadB, left, null);
+  destroyCacheAt(ctx, ctx.threadB + THREAD_TCACHE_B, left, null);
   const regW = ctx.hdr.slotsB >>> 2;
   slotRelease(ctx.i32, regW, ctx.slot, slotGeneration(ctx.i32, regW, ctx.slot));
 }
@@ -120,7 +127,9 @@ export function reclaimSlot(ctx: HeapCtx, slot: number): ReclaimReport | null {
   };
   releaseProfSpares(ctx, slot);
   const left = unbindArena(ctx, threadB);
-  destroyCacheOf(ctx, threadB, left, report);
+  destroyCacheAt(ctx, threadB + THREAD_TCACHE_TRANSIT_B, 1, report);
+  destroyCacheAt(ctx, threadB + THREAD_TCACHE_B, left, report);
+  tcacheInternalResync(ctx);
   if (
     slotState(ctx.i32, regW, slot) === SLOT_STATE_DEAD ||
     slotState(ctx.i32, regW, slot) === SLOT_STATE_ACTIVE

@@ -4,6 +4,10 @@
  * cache of a thread that went away.
  */
 import { arenaNthreads, arenaRecordByInd, threadArena } from "../arena/arena.js";
+import { ARENA_INTERNAL_B } from "../arena/layout.js";
+import { edataIsRecord, edataSzind } from "../extent/edata.js";
+import { emapRead } from "../extent/emap.js";
+import { pacLock, pacUnlock } from "../extent/pac.js";
 import { baseAlloc } from "../extent/base.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import { heapLock, heapUnlock } from "../extent/lock.js";
@@ -18,6 +22,7 @@ import {
   THREAD_BYTES,
   THREAD_TCACHE_B,
   THREAD_TCACHE_ON_B,
+  THREAD_TCACHE_TRANSIT_B,
 } from "../ctx/header.js";
 import {
   TBIN_W_CAP,
@@ -59,8 +64,7 @@ export function threadTcacheDestroy(ctx: HeapCtx): void {
   const tc = threadTcacheRecord(ctx);
   if (tc === 0) return;
   const arena = arenaRecordByInd(ctx, tcacheArenaInd(ctx, tc));
-  tcacheDestroy(ctx, tc, arena === 0 ? 1 : arenaNthreads(ctx, arena));
-  ctx.u32[(ctx.threadB + THREAD_TCACHE_B) >>> 2] = 0;
+  tcacheDestroy(ctx, tc, arena === 0 ? 1 : arenaNthreads(ctx, arena), ctx.threadB + THREAD_TCACHE_B);
 }
 
 /** thread.tcache.enabled (write): false flushes and destroys the cache, true recreates it lazily. */
@@ -109,8 +113,8 @@ export function tcacheCreateExplicit(ctx: HeapCtx): number {
     const avail = ctx.i32[HDR_TCACHES_AVAIL_B >>> 2]!;
     const past = ctx.u32[HDR_TCACHES_PAST_B >>> 2]!;
     if (avail < 0 && past >= TABLE_ENTRIES) return -1;
-    const tc = tcacheCreate(ctx, threadArena(ctx), TCACHE_KIND_EXPLICIT);
-    if (tc === 0) return -1;
+    // The index is taken before the cache is registered in its entry, so a registered cache is always
+    // below `past` where tcacheRecords looks (a holder killed in between leaks the index only).
     let ind: number;
     if (avail >= 0) {
       ind = avail;
@@ -119,7 +123,15 @@ export function tcacheCreateExplicit(ctx: HeapCtx): number {
       ind = past;
       ctx.u32[HDR_TCACHES_PAST_B >>> 2] = past + 1;
     }
-    ctx.u32[(t + ind * 8) >>> 2] = tc;
+    if (tcacheCreate(ctx, threadArena(ctx), TCACHE_KIND_EXPLICIT, t + ind * 8) === 0) {
+      if (avail >= 0) {
+        ctx.i32[((t + ind * 8) >>> 2) + 1] = ctx.i32[HDR_TCACHES_AVAIL_B >>> 2]!;
+        ctx.i32[HDR_TCACHES_AVAIL_B >>> 2] = ind;
+      } else {
+        ctx.u32[HDR_TCACHES_PAST_B >>> 2] = past;
+      }
+      return -1;
+    }
     return ind;
   } finally {
     heapUnlock(ctx, HDR_LOCK_TCACHES_B);
@@ -141,21 +153,28 @@ export function tcacheExplicitGet(ctx: HeapCtx, ind: number): number {
     const tc = ctx.u32[w]!;
     if (tc === 0) return 0;
     if (tc !== NEED_REINIT) return tc;
-    const fresh = tcacheCreate(ctx, threadArena(ctx), TCACHE_KIND_EXPLICIT);
-    ctx.u32[w] = fresh === 0 ? NEED_REINIT : fresh;
-    return fresh;
+    return tcacheCreate(ctx, threadArena(ctx), TCACHE_KIND_EXPLICIT, w << 2);
   } finally {
     heapUnlock(ctx, HDR_LOCK_TCACHES_B);
   }
 }
 
+/**
+ * Takes explicit cache `ind` out of the table into the calling thread's transit word (one move under
+ * arena 0's extent lock, so the cache stays counted and findable until tcacheDestroy frees it).
+ * Returns the record (0 if the entry awaits its lazy recreation), or null if `ind` names no cache.
+ */
 function removeExplicit(ctx: HeapCtx, ind: number, reinit: boolean): number | null {
   heapLock(ctx, HDR_LOCK_TCACHES_B);
   try {
     const w = entryW(ctx, ind);
     if (w < 0 || ctx.u32[w] === 0) return null;
     const tc = ctx.u32[w]!;
+    const a0 = arenaRecordByInd(ctx, 0);
+    if (tc !== NEED_REINIT && a0 !== 0) pacLock(ctx, a0);
+    if (tc !== NEED_REINIT) ctx.u32[(ctx.threadB + THREAD_TCACHE_TRANSIT_B) >>> 2] = tc;
     ctx.u32[w] = reinit ? NEED_REINIT : 0;
+    if (tc !== NEED_REINIT && a0 !== 0) pacUnlock(ctx, a0);
     if (!reinit) {
       ctx.i32[w + 1] = ctx.i32[HDR_TCACHES_AVAIL_B >>> 2]!;
       ctx.i32[HDR_TCACHES_AVAIL_B >>> 2] = ind;
@@ -168,7 +187,7 @@ function removeExplicit(ctx: HeapCtx, ind: number, reinit: boolean): number | nu
 
 function destroyRecord(ctx: HeapCtx, tc: number): void {
   const arena = arenaRecordByInd(ctx, tcacheArenaInd(ctx, tc));
-  tcacheDestroy(ctx, tc, arena === 0 ? 1 : arenaNthreads(ctx, arena));
+  tcacheDestroy(ctx, tc, arena === 0 ? 1 : arenaNthreads(ctx, arena), ctx.threadB + THREAD_TCACHE_TRANSIT_B);
 }
 
 /** tcache.flush: false if `ind` names no explicit cache (EFAULT). */
@@ -194,8 +213,11 @@ export function tcacheRecords(ctx: HeapCtx): number[] {
   const out: number[] = [];
   const nslots = ctx.u32[HDR_NSLOTS_B >>> 2]!;
   for (let s = 0; s < nslots; s++) {
-    const tc = ctx.u32[(ctx.hdr.threadsB + s * THREAD_BYTES + THREAD_TCACHE_B) >>> 2]!;
+    const threadB = ctx.hdr.threadsB + s * THREAD_BYTES;
+    const tc = ctx.u32[(threadB + THREAD_TCACHE_B) >>> 2]!;
     if (tcacheIsLive(ctx, tc)) out.push(tc);
+    const transit = ctx.u32[(threadB + THREAD_TCACHE_TRANSIT_B) >>> 2]!;
+    if (tcacheIsLive(ctx, transit)) out.push(transit);
   }
   const t = table(ctx, false);
   if (t !== 0) {
@@ -206,6 +228,32 @@ export function tcacheRecords(ctx: HeapCtx): number[] {
     }
   }
   return out;
+}
+
+/** Bytes of the blocks of the registered caches whose records are sane: what arena 0's internal counts. */
+export function tcacheBlocksBytes(ctx: HeapCtx): number {
+  const u32 = ctx.u32;
+  let bytes = 0;
+  for (const tc of tcacheRecords(ctx)) {
+    if (!tcacheRecordSane(ctx, tc)) continue;
+    const e = emapRead(ctx, u32[(tc + TCACHE_BLOCK_B) >>> 2]!);
+    if (e !== 0 && edataIsRecord(u32, e)) bytes += ctx.sc.index2size(edataSzind(u32, e));
+  }
+  return bytes;
+}
+
+/**
+ * A reclaim's recount of arena 0's internal bytes, after the dead thread's caches are gone: a thread
+ * killed between creating (or freeing) a cache block and registering it left the counter off by that
+ * block. Every live thread changes the count and the registration together under arena 0's extent
+ * lock, so holding it, the registered caches are exactly what the counter must say.
+ */
+export function tcacheInternalResync(ctx: HeapCtx): void {
+  const a0 = arenaRecordByInd(ctx, 0);
+  if (a0 === 0 || !ctx.opt.stats) return;
+  pacLock(ctx, a0);
+  ctx.f64[(a0 + ctx.arenaLayout.arenaFieldsB + ARENA_INTERNAL_B) >>> 3] = tcacheBlocksBytes(ctx);
+  pacUnlock(ctx, a0);
 }
 
 /** Bytes of stashed regions per arena (stats.arenas.<i>.tcache_stashed_bytes). */

@@ -78,9 +78,14 @@ export {
 
 /**
  * Creates a cache associated with `arenaInd`: one zeroed internal allocation in arena 0 (page
- * aligned) holding stacks and record. Returns the record offset, or 0 on OOM.
+ * aligned) holding stacks and record, named by the word at byte `registerB` (a thread's cache word or
+ * an explicit cache's table entry). Returns the record offset, or 0 on OOM (nothing is stored then).
+ *
+ * Arena 0's `internal` counter equals the blocks of the registered caches whenever its extent lock is
+ * free: the count and the registration change together under that lock, so a reclaim that holds it
+ * can recount (tcacheInternalResync) whatever a thread killed in between left half done.
  */
-export function tcacheCreate(ctx: HeapCtx, arenaInd: number, kind: number): number {
+export function tcacheCreate(ctx: HeapCtx, arenaInd: number, kind: number, registerB: number): number {
   const g = tcacheGeom(ctx);
   const a0 = arenaGet(ctx, 0, true);
   if (a0 === 0) return 0;
@@ -88,11 +93,6 @@ export function tcacheCreate(ctx: HeapCtx, arenaInd: number, kind: number): numb
   if (usize === 0) return 0;
   const block = arenaPalloc(ctx, a0, usize, ctx.page, true);
   if (block === 0) return 0;
-  // Under arena 0's extent lock: threads create and destroy caches at once, and an unlocked
-  // read-modify-write of the shared counter loses updates (jemalloc adds atomically).
-  pacLock(ctx, a0);
-  f64AddD(ctx.f64, (a0 + ctx.arenaLayout.arenaFieldsB + ARENA_INTERNAL_B) >>> 3, usize);
-  pacUnlock(ctx, a0);
   const tc = block + g.recordOff;
   const u32 = ctx.u32;
   ctx.i32[(tc + TCACHE_ARENA_B) >>> 2] = arenaInd;
@@ -112,6 +112,14 @@ export function tcacheCreate(ctx: HeapCtx, arenaInd: number, kind: number): numb
     u32[w + TBIN_W_PACKED] =
       i < ctx.sc.nbins ? 1 | (flushDelayItems(ctx, g, i) << TBIN_FLUSH_DELAY_SHIFT) : 1;
   }
+  if (ctx.failpoint !== null) ctx.failpoint("tcache.create.block");
+  // Under arena 0's extent lock, with the registration (jemalloc adds atomically; an unlocked
+  // read-modify-write here lost updates when threads created caches at once).
+  pacLock(ctx, a0);
+  f64AddD(ctx.f64, (a0 + ctx.arenaLayout.arenaFieldsB + ARENA_INTERNAL_B) >>> 3, usize);
+  if (ctx.failpoint !== null) ctx.failpoint("tcache.create.counted");
+  u32[registerB >>> 2] = tc;
+  pacUnlock(ctx, a0);
   return tc;
 }
 
@@ -190,25 +198,29 @@ export function tcacheStatsMerge(ctx: HeapCtx, tc: number): void {
 
 /**
  * tcache_destroy: flush everything, merge statistics, free the block (internal), then the decay
- * passes jemalloc runs (arena 0, then the cache's arena — fully if no thread is left on it).
+ * passes jemalloc runs (arena 0, then the cache's arena — fully if no thread is left on it). The cache
+ * stays registered at byte `registerB` until its block goes, so a thread killed while flushing leaves
+ * it for the reclaim to validate and finish.
  */
-export function tcacheDestroy(ctx: HeapCtx, tc: number, arenaThreadsLeft: number): void {
+export function tcacheDestroy(ctx: HeapCtx, tc: number, arenaThreadsLeft: number, registerB: number): void {
   tcacheFlushAll(ctx, tc);
   tcacheStatsMerge(ctx, tc);
   const u32 = ctx.u32;
   const arenaInd = ctx.i32[(tc + TCACHE_ARENA_B) >>> 2]!;
   const block = u32[(tc + TCACHE_BLOCK_B) >>> 2]!;
-  u32[(tc + TCACHE_STATE_B) >>> 2] = TCACHE_STATE_DEAD;
   const a0 = arenaRecordByInd(ctx, 0);
   const e = emapLookupChecked(ctx, block);
+  if (ctx.failpoint !== null) ctx.failpoint("tcache.destroy.flushed");
+  pacLock(ctx, a0);
+  u32[(tc + TCACHE_STATE_B) >>> 2] = TCACHE_STATE_DEAD;
+  u32[registerB >>> 2] = 0;
+  if (ctx.failpoint !== null) ctx.failpoint("tcache.destroy.unregistered");
   if (e !== 0) {
-    const usize = largeUsize(ctx, e);
-    pacLock(ctx, a0);
-    f64AddD(ctx.f64, (a0 + ctx.arenaLayout.arenaFieldsB + ARENA_INTERNAL_B) >>> 3, -usize);
+    f64AddD(ctx.f64, (a0 + ctx.arenaLayout.arenaFieldsB + ARENA_INTERNAL_B) >>> 3, -largeUsize(ctx, e));
     largeDallocPrepLocked(ctx, a0, e);
-    pacUnlock(ctx, a0);
-    arenaExtentDalloc(ctx, a0, e);
   }
+  pacUnlock(ctx, a0);
+  if (e !== 0) arenaExtentDalloc(ctx, a0, e);
   const eager = ctx.backgroundThreads ? PURGE_NEVER : PURGE_ON_EPOCH_ADVANCE;
   arenaDecay(ctx, a0, eager, false);
   const arena = arenaRecordByInd(ctx, arenaInd);
@@ -261,24 +273,4 @@ export function tcacheAllocLargeMiss(ctx: HeapCtx, usize: number, zero: boolean,
   if (e === 0) return 0;
   arenaDecayTicks(ctx, arena, 1);
   return edataAddr(ctx.u32, e);
-}
-
-/**
- * A cache record too broken to flush is leaked by the reclaim; its block, if the record still names
- * one that holds it, stops counting as arena 0's internal bytes (it is an ordinary leaked large block
- * now), so the counter keeps equalling the live caches' blocks that heap.check() compares it with.
- */
-export function tcacheLeakInternal(ctx: HeapCtx, tc: number): void {
-  const u32 = ctx.u32;
-  const block = u32[(tc + TCACHE_BLOCK_B) >>> 2]!;
-  const e = emapRead(ctx, block);
-  if (e === 0 || !edataIsRecord(u32, e) || edataState(u32, e) !== EXTENT_STATE_ACTIVE || edataSlab(u32, e))
-    return;
-  const base = edataBase(u32, e);
-  if (base !== block || tc < base || tc >= base + edataSize(u32, e)) return;
-  const a0 = arenaRecordByInd(ctx, 0);
-  if (a0 === 0) return;
-  pacLock(ctx, a0);
-  f64AddD(ctx.f64, (a0 + ctx.arenaLayout.arenaFieldsB + ARENA_INTERNAL_B) >>> 3, -largeUsize(ctx, e));
-  pacUnlock(ctx, a0);
 }

@@ -11,8 +11,21 @@ import { arenaRecordByInd } from "../../src/arena/arena.js";
 import { ARENA_INTERNAL_B } from "../../src/arena/layout.js";
 import { Heap } from "../../src/heap.js";
 import { firstMessage, spawnTsWorker } from "../helpers/spawn.js";
+import { TC_PARKED, type TcParkData } from "../workers/tc-common.js";
 
 const CYCLER = new URL("../workers/tc-cycler.ts", import.meta.url);
+const PARKER = new URL("../workers/tc-park.ts", import.meta.url);
+
+/** [failpoint, action, what the killed thread left half done] */
+const KILL_POINTS: [string, TcParkData["action"], string][] = [
+  ["tcache.create.block", "recreate", "a cache block allocated, not yet counted or registered"],
+  ["tcache.create.counted", "recreate", "the block counted under arena 0's extent lock, not registered"],
+  ["tcache.destroy.flushed", "disable", "its cache flushed, still registered"],
+  ["tcache.destroy.flushed", "detach", "its cache flushed at detach, still registered"],
+  ["tcache.destroy.flushed", "explicit", "an explicit cache flushed, held in its transit word"],
+  ["tcache.destroy.unregistered", "disable", "its cache unregistered under the lock, still counted"],
+  ["tcache.destroy.unregistered", "explicit", "an explicit cache unregistered under the lock, still counted"],
+];
 
 describe("thread caches' internal bytes", () => {
   it("heap.check() notices a counter that disagrees with the live caches", () => {
@@ -47,4 +60,38 @@ describe("thread caches' internal bytes", () => {
     expect(Number(heap.mallctl("stats.arenas.0.internal"))).toBeGreaterThan(0);
     expect(Number(heap.mallctl("stats.allocated")) - Number(heap.mallctl("stats.arenas.0.internal"))).toBe(0);
   });
+
+  // The counter and the registration change together under arena 0's extent lock; a reclaim holding
+  // it recounts what a thread killed between them left, so the heap comes out consistent, never off.
+  for (const [point, action, what] of KILL_POINTS) {
+    it(`a thread killed at ${point} (${action}: ${what}) leaves the counter exact after its reclaim`, async () => {
+      const heap = Heap.create({ maxBytes: 1 << 26, maxThreads: 8, envConf: null, lockTimeoutMs: 8000 });
+      heap.free(heap.malloc(8));
+      const ctl = new SharedArrayBuffer(8);
+      const data: TcParkData = { buffer: heap.buffer as SharedArrayBuffer, ctl, point, action };
+      const w = spawnTsWorker(PARKER, data as unknown as Record<string, unknown>);
+      try {
+        const hello = await firstMessage<{ threadId: number }>(w);
+        const words = new Int32Array(ctl);
+        const t0 = Date.now();
+        while (Atomics.load(words, TC_PARKED) === 0) {
+          if (Date.now() - t0 > 20_000) throw new Error(`the worker never reached ${point}`);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        await w.terminate();
+        const report = heap.reclaim(hello.threadId);
+        expect(report?.cacheRecordBad).toBe(false);
+        heap.check();
+        // The surviving thread creates, fills and destroys caches as before.
+        const ind = Number(heap.mallctl("tcache.create"));
+        heap.mallctl("tcache.destroy", ind);
+        heap.mallctl("thread.tcache.enabled", false);
+        heap.mallctl("thread.tcache.enabled", true);
+        heap.free(heap.malloc(8));
+        heap.check();
+      } finally {
+        await w.terminate();
+      }
+    });
+  }
 });

@@ -148,6 +148,7 @@ const THREAD_SPECS: Spec[] = [
   ["gcAllocNext", "THREAD_GC_ALLOC_NEXT_B", 8],
   ["gcDallocNext", "THREAD_GC_DALLOC_NEXT_B", 8],
   ["nodeThreadId", "THREAD_NODE_TID_B", 4],
+  ["tcacheTransit", "THREAD_TCACHE_TRANSIT_B", 4],
 ];
 
 describe("heap header", () => {

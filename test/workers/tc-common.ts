@@ -91,3 +91,17 @@ export const FP_STARTED = 3;
 export const FP_RETRY = 4;
 export const FP_PARK = 5;
 export const FP_WORDS = 8;
+
+/** Input of tc-park.ts (test/integration/tcache-internal.test.ts). */
+export interface TcParkData {
+  buffer: SharedArrayBuffer;
+  ctl: SharedArrayBuffer;
+  /** tcache.create.block / .counted, tcache.destroy.flushed / .unregistered. */
+  point: string;
+  /** How the cache is created or destroyed: "recreate" (thread.tcache.enabled off, on, malloc),
+   * "disable" (thread.tcache.enabled off), "detach", or "explicit" (tcache.destroy). */
+  action: "recreate" | "disable" | "detach" | "explicit";
+}
+/** ctl words of tc-park.ts: set to 1 once parked; never set (it waits on it). */
+export const TC_PARKED = 0;
+export const TC_NEVER = 1;
