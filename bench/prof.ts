@@ -13,7 +13,7 @@
  *   node --import tsx bench/prof.ts [--conf "lg_prof_sample:19"] [--rounds N] [--ops N] [--sample-cost]
  */
 import { Heap } from "../src/heap.js";
-import { captureSites, stackTexts } from "../src/prof/stack.js";
+import { captureSites, siteNodeNew, siteTrieFind } from "../src/prof/stack.js";
 import { arg, churnPlan } from "./paired.js";
 
 const extra = arg("--conf", "");
@@ -58,19 +58,20 @@ function callerOfSampled(heap: Heap, n: number): number {
 }
 
 /** The stack capture alone, made as a sampled malloc makes it (same depth, cut at the API call). */
-function captureAlone(withTexts: boolean): number {
+const trie = siteNodeNew("");
+function captureAlone(withLookup: boolean): number {
   const sites = captureSites(captureAlone);
-  return withTexts ? stackTexts(sites).length : sites.length;
+  return withLookup ? siteTrieFind(trie, sites).next.size : sites.length;
 }
 
-function capturePairs(withTexts: boolean, n: number): number {
+function capturePairs(withLookup: boolean, n: number): number {
   let sum = 0;
-  for (let i = 0; i < n; i++) sum += captureAlone(withTexts);
+  for (let i = 0; i < n; i++) sum += captureAlone(withLookup);
   return sum;
 }
 
-function callerOfCapture(withTexts: boolean, n: number): number {
-  return capturePairs(withTexts, n);
+function callerOfCapture(withLookup: boolean, n: number): number {
+  return capturePairs(withLookup, n);
 }
 
 function perCallUs(run: (n: number) => unknown, n: number): number {
@@ -88,11 +89,12 @@ if (process.argv.includes("--sample-cost")) {
     const us = perCallUs((k) => callerOfSampled(heap, k), n);
     console.log(`${conf.padEnd(26)} ${us.toFixed(2)} µs per malloc+free (CPU)`);
   }
-  // What V8 costs of that: the capture and its structured call sites, then also the frame texts.
+  // What V8 costs of that: the capture and its structured call sites, then also the lookup of the
+  // stack in the thread's call-site trie (a known stack is named by its node, src/prof/stack.ts).
   const cap = perCallUs((k) => callerOfCapture(false, k), 100_000);
   const txt = perCallUs((k) => callerOfCapture(true, k), 100_000);
   console.log(`${"stack capture alone".padEnd(26)} ${cap.toFixed(2)} µs (V8: walk, call sites)`);
-  console.log(`${"  + frame texts".padEnd(26)} ${txt.toFixed(2)} µs (positions, names, caches)`);
+  console.log(`${"  + call-site trie lookup".padEnd(26)} ${txt.toFixed(2)} µs (script and offset per frame)`);
   process.exit(0);
 }
 

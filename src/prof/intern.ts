@@ -25,6 +25,7 @@ import {
   STR_NEXT_B,
 } from "./layout.js";
 import { utf8At, utf8Bytes } from "./region.js";
+import { type SiteNode, siteNodeNew } from "./stack.js";
 
 /** Longest frame text kept (bytes). */
 const FRAME_MAX_BYTES = 1024;
@@ -116,21 +117,35 @@ interface StackTrie {
   readonly next: Map<string, StackTrie>;
 }
 
-/** Per-thread caches in front of the tables: frame text → string record, and the stack trie. */
+/**
+ * Per-thread caches in front of the tables: frame text → string record, the stack trie over frame
+ * texts, and the trie over captured call sites (src/prof/stack.ts) whose nodes keep their records.
+ */
 interface InternCache {
   readonly frames: Map<string, number>;
   readonly stacks: StackTrie;
+  readonly sites: SiteNode;
 }
 
 const caches = new WeakMap<HeapCtx, InternCache>();
 
-/** The stack record for frame texts `texts` (innermost first), interning what is new; 0 on OOM. */
-export function internStackTexts(ctx: HeapCtx, texts: readonly string[]): number {
+function cacheOf(ctx: HeapCtx): InternCache {
   let c = caches.get(ctx);
   if (c === undefined) {
-    c = { frames: new Map(), stacks: { stack: 0, next: new Map() } };
+    c = { frames: new Map(), stacks: { stack: 0, next: new Map() }, sites: siteNodeNew("") };
     caches.set(ctx, c);
   }
+  return c;
+}
+
+/** The root of the thread's trie over captured call sites. */
+export function internSiteRoot(ctx: HeapCtx): SiteNode {
+  return cacheOf(ctx).sites;
+}
+
+/** The stack record for frame texts `texts` (innermost first), interning what is new; 0 on OOM. */
+export function internStackTexts(ctx: HeapCtx, texts: readonly string[]): number {
+  const c = cacheOf(ctx);
   let node = c.stacks;
   for (const t of texts) {
     let n = node.next.get(t);

@@ -17,7 +17,7 @@ import { emapLookupChecked } from "../extent/emap.js";
 import { HDR_TOP_B, THREAD_ALLOCATED_B, THREAD_GC_ALLOC_NEXT_B } from "../ctx/header.js";
 import { slotThreadId } from "../sync/index.js";
 import { profDumpAuto } from "./dump.js";
-import { internStackTexts } from "./intern.js";
+import { internSiteRoot, internStackTexts } from "./intern.js";
 import {
   LG_TINY_MIN,
   PROF_ACTIVE_B,
@@ -64,8 +64,9 @@ import {
   captureClose,
   captureOpen,
   captureSites,
-  captureStack,
+  type SiteNode,
   type StackHolder,
+  siteTrieFind,
   stackTexts,
 } from "./stack.js";
 import { profSysThreadName } from "./tdata.js";
@@ -187,7 +188,7 @@ function triggers(ctx: HeapCtx, pt: number, after: number): void {
  * allocating), for the sample event to record; tagged with the thread and its allocated bytes before
  * the allocation, so an allocation that fails or is counted differently falls back to a fresh capture.
  */
-let aheadStack: string[] | null = null;
+let aheadStack: SiteNode | null = null;
 let aheadCtx: HeapCtx | null = null;
 let aheadAllocated = -1;
 let aheadUsize = 0;
@@ -222,7 +223,7 @@ export function profSampleTaken(ctx: HeapCtx, usize: number, holder: StackHolder
   // Nothing below the cut-off: `api` was not on the stack (or nothing called it from JavaScript);
   // cut here instead, and the allocator's frames are dropped by name as usual.
   if (sites.length === 0) sites = captureSites(profSampleTaken);
-  aheadStack = stackTexts(sites);
+  aheadStack = stackNode(ctx, sites);
   aheadCtx = ctx;
   aheadAllocated = ctx.f64[(ctx.threadB + THREAD_ALLOCATED_B) >>> 3]!;
   aheadUsize = usize;
@@ -242,13 +243,18 @@ export function profSampleAhead(ctx: HeapCtx, usize: number, caller: (...args: n
   return true;
 }
 
+/** The thread's trie node for captured `sites` (it keeps them while the stack is new). */
+function stackNode(ctx: HeapCtx, sites: NodeJS.CallSite[]): SiteNode {
+  return siteTrieFind(internSiteRoot(ctx), sites);
+}
+
 /** The stack for the sampled allocation that brought the thread to `after` bytes. */
-function sampleStack(ctx: HeapCtx, after: number, usize: number): string[] {
+function sampleStack(ctx: HeapCtx, after: number, usize: number): SiteNode {
   const s = aheadStack;
   const hit = s !== null && aheadCtx === ctx && aheadUsize === usize && aheadAllocated === after - usize;
   aheadStack = null;
   aheadCtx = null;
-  return hit ? s : captureStack(profAllocEvent);
+  return hit ? s : stackNode(ctx, captureSites(profAllocEvent));
 }
 
 /**
@@ -270,15 +276,20 @@ export function profUnpromote(ctx: HeapCtx, e: number): void {
   u32[w + EDATA_W_SZIND] = ctx.sc.size2index(ctx.sc.largeMinclass);
 }
 
-/** prof_malloc_sample_object: records the allocation at `ptr` under the caller's stack `texts`. */
-function profSample(ctx: HeapCtx, ptr: number, usize: number, texts: string[]): void {
+/** prof_malloc_sample_object: records the allocation at `ptr` under the caller's stack (its trie node). */
+function profSample(ctx: HeapCtx, ptr: number, usize: number, node: SiteNode): void {
   if (ctx.optRaw.prof_sys_thread_name) profSysThreadName(ctx);
   const tid = ctx.u32[(profThreadB(ctx) + PT_TID_B) >>> 2]!;
   const e = extentOfLive(ctx, ptr);
   if (e === 0) return;
   profLock(ctx);
   try {
-    const stack = internStackTexts(ctx, texts);
+    // A stack seen before is its node's record; a new one is named and interned once, here.
+    if (node.stack === 0) {
+      node.stack = internStackTexts(ctx, stackTexts(node.pending ?? []));
+      if (node.stack !== 0) node.pending = null;
+    }
+    const stack = node.stack;
     const t = stack === 0 ? 0 : tctxGet(ctx, stack, tid);
     if (t === 0 || !allocRecordAdd(ctx, ptr, t, usize, usize, e)) return;
     const ind = ctx.sc.size2index(usize);

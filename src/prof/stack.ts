@@ -156,15 +156,10 @@ function mapped(site: NodeJS.CallSite, fn: string, file: string, line: number, c
 }
 
 /**
- * The caller's stack as frame texts "function (file:line:column)", innermost first, without the
- * allocator's own frames. Structured call sites (no formatting); each distinct frame is named and
- * source-mapped once per thread. An empty stack becomes one "(unknown)" frame.
+ * The frame texts "function (file:line:column)" of captured call sites, innermost first, without the
+ * allocator's own frames. Each distinct frame is named and source-mapped once per thread. An empty
+ * stack becomes one "(unknown)" frame.
  */
-export function captureStack(above: (...args: never[]) => unknown = captureStack): string[] {
-  return stackTexts(captureSites(above));
-}
-
-/** The frame texts of captured call sites (see captureStack). */
 export function stackTexts(sites: NodeJS.CallSite[]): string[] {
   const out: string[] = [];
   let kept = false;
@@ -178,6 +173,51 @@ export function stackTexts(sites: NodeJS.CallSite[]): string[] {
   }
   if (out.length === 0) out.push("(unknown)");
   return out;
+}
+
+/**
+ * A node of a thread's trie over captured call sites, innermost first, keyed by each frame's script
+ * and source offset (two native calls a frame, the same pair that names a frame in frameText): a
+ * repeated stack is found without building its frame texts, and the node keeps its interned record.
+ */
+export interface SiteNode {
+  /** The stack's record in the heap's table (src/prof/intern.ts); 0 until interned. */
+  stack: number;
+  /** The frame's script name as V8 reports it ("" for native frames). */
+  readonly raw: string;
+  /** Children by source offset (by function name where there is none). */
+  readonly next: Map<number | string, SiteNode>;
+  /** The next child under the same key in another script. */
+  alt: SiteNode | null;
+  /** The call sites last captured for it, while it has no record (named when it is interned). */
+  pending: NodeJS.CallSite[] | null;
+}
+
+export function siteNodeNew(raw: string): SiteNode {
+  return { stack: 0, raw, next: new Map(), alt: null, pending: null };
+}
+
+/** The trie node of `sites` under `root`, created on the way when new; a node without its record yet
+ * keeps `sites` for the caller to name. */
+export function siteTrieFind(root: SiteNode, sites: NodeJS.CallSite[]): SiteNode {
+  let node = root;
+  for (let i = 0; i < sites.length; i++) {
+    const site = sites[i]!;
+    const raw = site.getFileName() ?? "";
+    const pos = raw === "" ? 0 : ((site as PositionedCallSite).getPosition?.() ?? 0);
+    const key = pos === 0 ? functionOf(site) : pos;
+    const first = node.next.get(key);
+    let n = first;
+    while (n !== undefined && n.raw !== raw) n = n.alt ?? undefined;
+    if (n === undefined) {
+      n = siteNodeNew(raw);
+      n.alt = first ?? null;
+      node.next.set(key, n);
+    }
+    node = n;
+  }
+  if (node.stack === 0) node.pending = sites;
+  return node;
 }
 
 /** Splits a frame text back into its parts (for reports). */
