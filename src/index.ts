@@ -11,6 +11,7 @@ export {
   ENOMEM,
   HeapCorruptionError,
   HeapPoisonedError,
+  MallctlError,
 } from "./errors.js";
 export {
   MALLOCX_ALIGN,
@@ -30,8 +31,6 @@ export type {
 export { HEAP_MAP_COLOURS, type HeapMapSvgOptions, heapMapSvg } from "./heap/map_svg.js";
 export type { HeapAttachOptions, HeapCreateOptions, ReclaimReport } from "./heap.js";
 export { Heap } from "./heap.js";
-export { type WasmImports, WasmHeap } from "./wasm/index.js";
-export { MallctlError } from "./errors.js";
 export { SizeClasses, sizeClassConfig } from "./sizeclass/index.js";
 export {
   type AnyLayout,
@@ -42,3 +41,4 @@ export {
   struct,
   types,
 } from "./struct/index.js";
+export { WasmHeap, type WasmImports } from "./wasm/index.js";

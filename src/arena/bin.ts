@@ -10,8 +10,8 @@
 import type { HeapCtx } from "../ctx/ctx.js";
 import {
   EDATA_W_LIST_NEXT,
-  EDATA_W_NFREE,
   EDATA_W_LIST_PREV,
+  EDATA_W_NFREE,
   edataAddr,
   edataBase,
   edataBinshardSet,
@@ -21,10 +21,11 @@ import {
 } from "../extent/edata.js";
 import { heapLock, heapUnlock } from "../extent/lock.js";
 import { paAlloc } from "../extent/pac.js";
-import { arenaExtentDalloc } from "./decay.js";
 import { phInsert, phRemove, phRemoveFirst } from "../extent/ph.js";
 import { lockInit } from "../sync/index.js";
+import { arenaExtentDalloc } from "./decay.js";
 import {
+  arenaIsAuto,
   BIN_FULL_HEAD_B,
   BIN_FULL_TAIL_B,
   BIN_LOCK_B,
@@ -39,7 +40,6 @@ import {
   BSTATS_NREQUESTS,
   BSTATS_NRESLABS,
   BSTATS_NSLABS,
-  arenaIsAuto,
 } from "./layout.js";
 import {
   slabAssertConsistent,

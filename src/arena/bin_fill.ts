@@ -11,6 +11,7 @@
 import { cacheMarkRange, flushProblems } from "../cache_bin/cache_bin.js";
 import { TBIN_W_CAP, TBIN_W_HEAD, TBIN_W_NREQUESTS, TBIN_W_SLOTS } from "../cache_bin/layout.js";
 import type { HeapCtx } from "../ctx/ctx.js";
+import { metadataCorrupt } from "../errors.js";
 import {
   EDATA_BITS_SLAB_MASK,
   EDATA_BITS_STATE_MASK,
@@ -30,6 +31,7 @@ import {
   edataNfree,
 } from "../extent/edata.js";
 import { emapLookupChecked } from "../extent/emap.js";
+import { DIV_W_INV, DIV_W_MASK, DIV_W_NREGS, DIV_W_SHIFT, DIV_WORDS, divTableOf } from "../sizeclass/div.js";
 import { arenaDecayTicks, arenaRecordByInd, threadShard } from "./arena.js";
 import {
   binDallocLockedUncounted,
@@ -45,14 +47,12 @@ import { arenaExtentDalloc } from "./decay.js";
 import {
   BIN_SLABCUR_B,
   BSTATS_CURREGS,
+  BSTATS_NDALLOC,
   BSTATS_NFILLS,
   BSTATS_NFLUSHES,
-  BSTATS_NDALLOC,
   BSTATS_NMALLOC,
   BSTATS_NREQUESTS,
 } from "./layout.js";
-import { metadataCorrupt } from "../errors.js";
-import { DIV_W_INV, DIV_W_MASK, DIV_W_NREGS, DIV_W_SHIFT, DIV_WORDS, divTableOf } from "../sizeclass/div.js";
 
 // Local copies of the record offsets the loops read per region: V8 folds a module's own constants
 // into optimized code but loads an imported binding from its module cell at every use.

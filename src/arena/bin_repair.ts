@@ -26,7 +26,6 @@
  */
 
 import type { HeapCtx } from "../ctx/ctx.js";
-import { emapRecords } from "../extent/emap.js";
 import {
   EDATA_W_BM_HINT,
   EDATA_W_LIST_NEXT,
@@ -40,6 +39,7 @@ import {
   edataState,
   edataSzind,
 } from "../extent/edata.js";
+import { emapRecords } from "../extent/emap.js";
 import { heapLock, heapUnlock } from "../extent/lock.js";
 import { PAC_LOCK_B } from "../extent/pac_layout.js";
 import { phForEach, phInsert } from "../extent/ph.js";

@@ -20,17 +20,17 @@ import {
   edataStateSet,
   edataSzind,
 } from "../extent/edata.js";
-import { paAllocLocked, paDallocLocked, pacLock, pacUnlock, paExpand, paShrink } from "../extent/pac.js";
-import { arenaHandleDeferredWork } from "./decay.js";
+import { paAllocLocked, pacLock, pacUnlock, paDallocLocked, paExpand, paShrink } from "../extent/pac.js";
 import { PAC_OFFSET_STATE_B } from "../extent/pac_layout.js";
 import { alignUp, lgFloor } from "../layout/index.js";
+import { arenaHandleDeferredWork } from "./decay.js";
 import {
   ARENA_LARGE_HEAD_B,
   ARENA_LARGE_TAIL_B,
+  arenaIsAuto,
   LSTATS_BYTES,
   LSTATS_NDALLOC,
   LSTATS_NMALLOC,
-  arenaIsAuto,
 } from "./layout.js";
 import { slabMarkInFlight } from "./slab.js";
 

@@ -9,6 +9,8 @@
  * Errors: a configuration that cannot be built or an allocator that runs out of memory gives an
  * "error" cell with the message; nothing here throws past runCell.
  */
+
+import type { CellContext, CellOptions } from "./cell.js";
 import {
   churnSetup,
   churnState,
@@ -35,9 +37,9 @@ import { collectGarbage, sampleIterations } from "./sample.js";
 import { type BenchAllocator, createAllocator, loadMemPool } from "./strategies.js";
 import { loadTlsf } from "./tlsf.js";
 import { runWorkerCell } from "./worker_cells.js";
-import type { CellContext, CellOptions } from "./cell.js";
 
 export type { CellContext, CellOptions };
+
 import {
   type ChurnSpec,
   callsPerIteration,

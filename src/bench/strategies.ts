@@ -20,11 +20,12 @@
  * Errors: RangeError naming a configuration string that is not understood.
  */
 import { Heap } from "../heap.js";
-import type { FootprintSample, StrategyKind } from "./result.js";
 import { type BenchAllocator, writeRecordAt } from "./allocator.js";
+import type { FootprintSample, StrategyKind } from "./result.js";
 import { TlsfAllocator, tlsfUnavailable, type WasmModule } from "./tlsf.js";
 
 export { type BenchAllocator, writeRecordAt };
+
 import { RECORD_BYTES } from "./workloads.js";
 
 export type { StrategyKind } from "./result.js";

@@ -11,8 +11,9 @@
  * Footprint: "in use" and "mapped" are both the linear memory's length (TLSF keeps its statistics
  * private); Node shares nothing of it between workers, so the worker workloads skip this peer.
  */
-import type { FootprintSample } from "./result.js";
+
 import { type BenchAllocator, writeRecordAt } from "./allocator.js";
+import type { FootprintSample } from "./result.js";
 
 /** The AssemblyScript source compiled for the peer. */
 export const TLSF_SOURCE = `

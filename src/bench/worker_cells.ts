@@ -16,9 +16,9 @@
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
+import type { CellContext } from "./cell.js";
 import { budget, type CellResult, FootprintHighWater, nsPerCallOf, nsPerCallSingle } from "./result.js";
 import { ringCreate } from "./ring.js";
-import type { CellContext } from "./cell.js";
 import { collectGarbage, sampleIterations } from "./sample.js";
 import { type BenchAllocator, createBenchHeap, HeapAllocator } from "./strategies.js";
 import type { WorkerInit } from "./worker.js";

@@ -70,14 +70,7 @@ import { PAC_LOCK_B, PAC_NACTIVE_B } from "../extent/pac_layout.js";
 import { phForEach } from "../extent/ph.js";
 import { lockIsHeld } from "../sync/index.js";
 import { tcacheBlocksBytes, tcacheRecordSane, tcacheRecords } from "../tcache/index.js";
-import {
-  TBIN_W_CAP,
-  TBIN_W_HEAD,
-  TBIN_W_SLOTS,
-  TCACHE_BLOCK_B,
-  TCACHE_NHBINS_B,
-  tbinW,
-} from "../tcache/layout.js";
+import { TBIN_W_CAP, TBIN_W_HEAD, TBIN_W_SLOTS, TCACHE_NHBINS_B, tbinW } from "../tcache/layout.js";
 import { checkAddressSpace } from "./check_space.js";
 import { checkJunk, junkVerifying } from "./junk.js";
 

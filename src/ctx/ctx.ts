@@ -5,14 +5,14 @@
  * worker) or private to the thread (its owner tag, its clock reading, its hooks).
  */
 
-import type { TickerGeom } from "../decay/index.js";
-import type { HeaderLayout } from "./header.js";
 import type { ConfResult } from "../conf/conf.js";
 import type { OptValues } from "../conf/opt.js";
+import type { TickerGeom } from "../decay/index.js";
 import type { CorruptionHandler } from "../errors.js";
 import type { Views } from "../layout/index.js";
 import type { SizeClasses } from "../sizeclass/index.js";
 import type { LockContext } from "../sync/index.js";
+import type { HeaderLayout } from "./header.js";
 
 /** The options the allocator core consults (resolved from malloc_conf at creation). */
 export interface CoreOptions {

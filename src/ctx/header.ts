@@ -57,8 +57,9 @@
  * root (u32 leaf offsets), the thread registry (src/sync/slots) and the per-thread records
  * (THREAD_BYTES each, from a THREAD_ALIGN boundary). The whole header is rounded up to a page.
  */
-import { LOCK_BYTES, slotsRegionWords } from "../sync/index.js";
+
 import { alignUp } from "../layout/index.js";
+import { LOCK_BYTES, slotsRegionWords } from "../sync/index.js";
 
 export const HEAP_MAGIC = 0x4a455453; // "JETS"
 /** 2: a lock's state word holds its owner tag (src/sync/layout.ts). */

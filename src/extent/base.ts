@@ -26,10 +26,11 @@
  * result must not overlap metadata (src/extent/hook_result.ts):
  *   0..3 prev node (u32, 0 ends the list)   4..7 block start (u32)   8..15 block size (f64)
  */
+
+import type { HeapCtx } from "../ctx/ctx.js";
 import { LOCK_BYTES } from "../ctx/header.js";
 import { alignUp } from "../layout/index.js";
 import { lockInit } from "../sync/index.js";
-import type { HeapCtx } from "../ctx/ctx.js";
 import { heapLock, heapUnlock } from "./lock.js";
 import { pagesMapBase, pagesMappedBytes } from "./pages.js";
 

@@ -10,8 +10,8 @@
  * registers so nothing allocates. Records, splits, merges and coalescing are extent.ts.
  */
 
-import { alignUp, f64AddB } from "../layout/index.js";
 import type { HeapCtx } from "../ctx/ctx.js";
+import { alignUp, f64AddB } from "../layout/index.js";
 import {
   EDATA_BITS_ZEROED_MASK,
   EDATA_W_ADDR,
@@ -28,11 +28,8 @@ import {
   edataZeroed,
 } from "./edata.js";
 import { ehooksAlloc, ehooksPurgeForced, ehooksZero } from "./ehooks.js";
-import { INTENT_REGISTER, intentClear, intentSet } from "./intent.js";
 import { emapDeregister, emapRegister } from "./emap.js";
 import { esetDelayCoalesce, esetFit, esetLruFirst, esetNpages, esetRemove, esetState } from "./eset.js";
-import { PAC_ABANDONED_VM_B, PAC_EXP_GROW_LIMIT_B, PAC_EXP_GROW_NEXT_B } from "./pac_layout.js";
-import { pagesAbandonTop } from "./pages.js";
 import {
   acquireNeighbor,
   coalesced,
@@ -47,6 +44,10 @@ import {
   snNext,
   splitHookRefused,
 } from "./extent.js";
+import { INTENT_REGISTER, intentClear, intentSet } from "./intent.js";
+import { PAC_ABANDONED_VM_B, PAC_EXP_GROW_LIMIT_B, PAC_EXP_GROW_NEXT_B } from "./pac_layout.js";
+import { pagesAbandonTop } from "./pages.js";
+
 // ---- allocation from caches ---------------------------------------------------------------------
 
 const SPLIT_OK = 0;

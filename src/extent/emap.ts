@@ -12,9 +12,10 @@
  * creation is under b0's lock and published with Atomics.store; reads are plain (same-width, racy
  * reads see either the old or the new offset, both re-checked).
  */
+
+import type { HeapCtx } from "../ctx/ctx.js";
 import { HDR_BASE0_B, RTREE_LEAF_BITS } from "../ctx/header.js";
 import { baseAlloc } from "./base.js";
-import type { HeapCtx } from "../ctx/ctx.js";
 import { EXTENT_STATE_CACHED, edataBase, edataIsRecord, edataSize, edataSlab, edataState } from "./edata.js";
 
 const LEAF_ENTRIES = 2 ** RTREE_LEAF_BITS;

@@ -23,8 +23,9 @@
  * ╘═══════════════════════════════════════════════════════╛
  * Synchronization: caller holds the arena's extent lock.
  */
-import { alignUp } from "../layout/index.js";
+
 import type { HeapCtx } from "../ctx/ctx.js";
+import { alignUp } from "../layout/index.js";
 import type { SizeClasses } from "../sizeclass/index.js";
 import {
   EDATA_W_ADDR,

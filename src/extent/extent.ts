@@ -10,10 +10,10 @@
  * registers (splitLead / splitTrail / coalesced) so nothing allocates.
  */
 
+import type { HeapCtx } from "../ctx/ctx.js";
 import { DECAY_B_NMADVISE, DECAY_B_PURGED_PAGES, decayMsRead } from "../decay/index.js";
 import { f64AddB } from "../layout/index.js";
 import { baseAlloc } from "./base.js";
-import type { HeapCtx } from "../ctx/ctx.js";
 import {
   EDATA_BITS_COMMITTED_MASK,
   EDATA_BITS_HEAD_MASK,

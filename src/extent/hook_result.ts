@@ -11,6 +11,8 @@
  *    failure, as in jemalloc; any other value or a throw is a failure.
  *  - destroy: its result is ignored; a throw is swallowed (the pages are simply not given back).
  */
+
+import type { HeapCtx } from "../ctx/ctx.js";
 import {
   ARENAS_MAX,
   HDR_BASE0_B,
@@ -19,7 +21,6 @@ import {
   HDR_TOP_B,
 } from "../ctx/header.js";
 import { baseOverlaps } from "./base.js";
-import type { HeapCtx } from "../ctx/ctx.js";
 import { EXTENT_STATE_CACHED, edataBase, edataIsRecord, edataSize, edataState } from "./edata.js";
 import { emapRead } from "./emap.js";
 import { PAC_BASE_B } from "./pac_layout.js";

@@ -9,10 +9,11 @@
  *   bits 0..7 cause (POISON_*), bits 8..15 lock class (LOCK_CLASS_* in recover.ts), bits 16..26 the
  *   dead thread's slot + 1 (0: no thread involved).
  */
-import { HeapPoisonedError } from "../errors.js";
-import { HDR_POISON_B } from "../ctx/header.js";
-import { LOCK_OWNER_DIED, lockAcquire, lockRelease } from "../sync/index.js";
+
 import type { HeapCtx } from "../ctx/ctx.js";
+import { HDR_POISON_B } from "../ctx/header.js";
+import { HeapPoisonedError } from "../errors.js";
+import { LOCK_OWNER_DIED, lockAcquire, lockRelease } from "../sync/index.js";
 
 /** Poison causes stored in the header. */
 export const POISON_NONE = 0;

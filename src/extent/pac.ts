@@ -9,10 +9,11 @@
  * no bin lock (bins rank before extents, and jemalloc drops the bin lock before calling the PAC too).
  */
 
-import { decayInit } from "../decay/index.js";
-import { lockInit } from "../sync/index.js";
 import type { HeapCtx } from "../ctx/ctx.js";
+import { decayInit } from "../decay/index.js";
 import { f64AddB } from "../layout/index.js";
+import { lockInit } from "../sync/index.js";
+import { ecacheAlloc, ecacheAllocGrow, ecacheDalloc } from "./ecache.js";
 import {
   EDATA_BITS_SLAB_MASK,
   EDATA_W_ADDR,
@@ -23,9 +24,9 @@ import {
   EXTENT_STATE_DIRTY,
   EXTENT_STATE_MUZZY,
   EXTENT_STATE_RETAINED,
+  edataMarkInFlight,
   edataSlabSet,
   edataSzindSet,
-  edataMarkInFlight,
 } from "./edata.js";
 import { emapDeregisterInterior, emapRegisterInterior } from "./emap.js";
 import { esetInit } from "./eset.js";
@@ -39,10 +40,8 @@ import {
   pacEcacheMuzzy,
   pacMayHaveMuzzy,
 } from "./extent.js";
-import { ecacheAlloc, ecacheAllocGrow, ecacheDalloc } from "./ecache.js";
-import { pacAllocLastResort } from "./pac_last_resort.js";
-import { pagesRoomFor } from "./pages.js";
 import { heapLock, heapUnlock } from "./lock.js";
+import { pacAllocLastResort } from "./pac_last_resort.js";
 import {
   PAC_ARENA_IND_B,
   PAC_BASE_B,
@@ -55,6 +54,7 @@ import {
   PAC_OVERSIZE_THRESHOLD_B,
   PAC_SN_NEXT_B,
 } from "./pac_layout.js";
+import { pagesRoomFor } from "./pages.js";
 
 /** Sets up the PAC part of a fresh (zeroed) arena record. */
 export function pacInit(

@@ -7,6 +7,8 @@
  * Locking: every function here runs with the arena's extent lock (PAC_LOCK_B) held, except
  * pacDecayMsSet, which takes it.
  */
+
+import type { HeapCtx } from "../ctx/ctx.js";
 import {
   DECAY_B_NMADVISE,
   DECAY_B_NPURGE,
@@ -18,8 +20,8 @@ import {
   decayNpagesLimit,
   decayReinit,
 } from "../decay/index.js";
-import type { HeapCtx } from "../ctx/ctx.js";
 import { f64AddB } from "../layout/index.js";
+import { ecacheDalloc, ecacheEvict } from "./ecache.js";
 import {
   EDATA_W_LIST_NEXT,
   EXTENT_STATE_RETAINED,
@@ -42,7 +44,6 @@ import {
   pacEcacheMuzzy,
   pacEcacheRetained,
 } from "./extent.js";
-import { ecacheDalloc, ecacheEvict } from "./ecache.js";
 import { pacLock, pacUnlock } from "./pac.js";
 import { pacLastResortPurgeSet } from "./pac_last_resort.js";
 import { PAC_ARENA_IND_B, PAC_MAPPED_B } from "./pac_layout.js";

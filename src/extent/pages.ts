@@ -9,6 +9,8 @@
  * Synchronization: `top` and buffer growth are under the map lock (HDR_LOCK_MAP_B); the lock is a leaf
  * (nothing else is taken while holding it).
  */
+
+import type { HeapCtx } from "../ctx/ctx.js";
 import {
   HDR_LOCK_MAP_B,
   HDR_MAP_FLOOR_B,
@@ -17,7 +19,6 @@ import {
   HDR_TOP_B,
 } from "../ctx/header.js";
 import { lengthTracking } from "../layout/index.js";
-import type { HeapCtx } from "../ctx/ctx.js";
 import { heapLock, heapUnlock } from "./lock.js";
 
 /** Growth granularity of the buffer (a WebAssembly page: cheap for engines to commit). */

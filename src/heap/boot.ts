@@ -5,15 +5,15 @@
  * size classes and options from the header (so every worker agrees), and claims a thread slot.
  */
 import { arenaGet } from "../arena/arena.js";
-import { backgroundHooks } from "../background/wake.js";
 import { arenaLayoutCompute } from "../arena/layout.js";
+import { backgroundHooks } from "../background/wake.js";
+import type { CoreOptions, Derived, HeapCtx } from "../ctx/ctx.js";
 import { TickerGeom } from "../decay/index.js";
 import { baseNew } from "../extent/base.js";
-import type { CoreOptions, Derived, HeapCtx } from "../ctx/ctx.js";
 
 export type { Derived };
-import { edataBytes } from "../extent/edata.js";
-import { heapPoisonWord, poisonedError } from "../extent/lock.js";
+
+import { type ConfResult, mallocConfSources, parseMallocConf, readMallocConfEnv } from "../conf/conf.js";
 import {
   HDR_ARENAS_DIRTY_MS_B,
   HDR_ARENAS_MUZZY_MS_B,
@@ -52,13 +52,14 @@ import {
   THREAD_NODE_TID_B,
   THREAD_TCACHE_ON_B,
 } from "../ctx/header.js";
+import { edataBytes } from "../extent/edata.js";
+import { heapPoisonWord, poisonedError } from "../extent/lock.js";
 import { alignUp, makeViews } from "../layout/index.js";
-import { attachCheckHeader } from "./attach_check.js";
-import { confEncode, confExtBytes, confRead, confWrite } from "./conf_store.js";
-import { type ConfResult, mallocConfSources, parseMallocConf, readMallocConfEnv } from "../conf/conf.js";
 import { hostCpuCount, hostEnv, hostThreadId } from "../platform/index.js";
 import { SizeClasses, sizeClassConfig } from "../sizeclass/index.js";
 import { createLockContext, lockInit, ownerTag, SLOTS_MAX, slotClaim, slotsInit } from "../sync/index.js";
+import { attachCheckHeader } from "./attach_check.js";
+import { confEncode, confExtBytes, confRead, confWrite } from "./conf_store.js";
 import { heapWitness } from "./lock_ranks.js";
 
 /** What the heap uses of a WebAssembly.Memory (typed here: the project's lib has no WebAssembly types). */

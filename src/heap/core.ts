@@ -1,3 +1,5 @@
+import { cacheBinAllocEasy, cacheBinDallocEasy } from "../cache_bin/cache_bin.js";
+import { stashReports } from "../cache_bin/san_uaf.js";
 import { uafDetails } from "../check/junk.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import {
@@ -31,8 +33,6 @@ import {
 import { poisonedError } from "../extent/lock.js";
 import { isPow2 } from "../layout/index.js";
 import { TBIN_W_NREQUESTS, TBIN_WORDS, tbinW } from "../tcache/layout.js";
-import { cacheBinAllocEasy, cacheBinDallocEasy } from "../cache_bin/cache_bin.js";
-import { stashReports } from "../cache_bin/san_uaf.js";
 import { flushProblems, tcacheGeom } from "../tcache/tcache.js";
 import type { HeapAttachOptions, HeapCreateOptions } from "./boot.js";
 import {

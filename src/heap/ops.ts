@@ -15,10 +15,36 @@ import {
   threadArena,
 } from "../arena/arena.js";
 import { binDallocLocked, binLock, binRecord, binUnlock } from "../arena/bin.js";
+import { arenaExtentDalloc } from "../arena/decay.js";
 import { CACHELINE, largeDalloc, largeRallocNoMove, largeUsize } from "../arena/large.js";
 import { slabRegIsAllocated } from "../arena/slab.js";
+import {
+  cacheBinFull,
+  cacheBinPopChecked,
+  cacheBinPush,
+  cacheBinStash,
+  cacheBinStashHolds,
+  cacheMarkHeld,
+} from "../cache_bin/cache_bin.js";
+import { sanJunkPtr, sanUafAligned } from "../cache_bin/san_uaf.js";
 import { junkVerifyAtReuse, junkVerifying } from "../check/junk.js";
 import type { HeapCtx } from "../ctx/ctx.js";
+import {
+  allocEventsDue,
+  dallocEventsDue,
+  nextAllocEvent,
+  nextDallocEvent,
+  threadEvents,
+  threadEventsInit,
+} from "../ctx/events.js";
+import {
+  THREAD_ALLOCATED_B,
+  THREAD_DEALLOCATED_B,
+  THREAD_GC_ALLOC_NEXT_B,
+  THREAD_GC_DALLOC_NEXT_B,
+  THREAD_TCACHE_B,
+  THREAD_TCACHE_ON_B,
+} from "../ctx/header.js";
 import {
   EXTENT_STATE_ACTIVE,
   edataAddr,
@@ -30,25 +56,17 @@ import {
   edataSzind,
 } from "../extent/edata.js";
 import { emapLookupChecked } from "../extent/emap.js";
-import { arenaExtentDalloc } from "../arena/decay.js";
-import {
-  THREAD_ALLOCATED_B,
-  THREAD_DEALLOCATED_B,
-  THREAD_GC_ALLOC_NEXT_B,
-  THREAD_GC_DALLOC_NEXT_B,
-  THREAD_TCACHE_B,
-  THREAD_TCACHE_ON_B,
-} from "../ctx/header.js";
 import {
   profAllocEvent,
-  profSampleNext,
   profFreeSampled,
   profPromote,
   profSampleAhead,
+  profSampleNext,
   profThreadInit,
   profUnpromote,
 } from "../prof/sample.js";
 import { profSpareHolds, profSpareKeep, profSpareTake } from "../prof/spare.js";
+import type { TcacheGeom } from "../tcache/geom.js";
 import {
   TBIN_W_CAP,
   TBIN_W_HEAD,
@@ -57,15 +75,6 @@ import {
   TCACHE_KIND_THREAD,
   tbinW,
 } from "../tcache/layout.js";
-import {
-  cacheBinFull,
-  cacheBinPopChecked,
-  cacheBinPush,
-  cacheBinStash,
-  cacheBinStashHolds,
-  cacheMarkHeld,
-} from "../cache_bin/cache_bin.js";
-import { sanJunkPtr, sanUafAligned } from "../cache_bin/san_uaf.js";
 import {
   tbinAssertSane,
   tcacheAllocLargeMiss,
@@ -76,15 +85,6 @@ import {
   tcacheGeom,
   tcacheIsLive,
 } from "../tcache/tcache.js";
-import type { TcacheGeom } from "../tcache/geom.js";
-import {
-  allocEventsDue,
-  dallocEventsDue,
-  nextAllocEvent,
-  nextDallocEvent,
-  threadEvents,
-  threadEventsInit,
-} from "../ctx/events.js";
 
 /** Why a pointer was refused (0 = fine). Set by lookupLive. */
 export const PTR_OK = 0;
@@ -150,7 +150,7 @@ function geomOf(ctx: HeapCtx): TcacheGeom {
 export function threadTcache(ctx: HeapCtx): number {
   const tb = ctx.threadB;
   if (ctx.u32[(tb + THREAD_TCACHE_ON_B) >>> 2] === 0) return 0;
-  let tc = ctx.u32[(tb + THREAD_TCACHE_B) >>> 2]!;
+  const tc = ctx.u32[(tb + THREAD_TCACHE_B) >>> 2]!;
   if (tc !== 0 && tcacheIsLive(ctx, tc)) return tc;
   return tcacheCreate(ctx, threadArena(ctx), TCACHE_KIND_THREAD, tb + THREAD_TCACHE_B);
 }

@@ -9,7 +9,6 @@
  */
 import { arenaFieldsB, arenaRecordByInd } from "../arena/arena.js";
 import { ARENA_NTHREADS_B } from "../arena/layout.js";
-import { HeapPoisonedError } from "../errors.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import {
   THREAD_ARENA_B,
@@ -18,6 +17,10 @@ import {
   THREAD_TCACHE_B,
   THREAD_TCACHE_TRANSIT_B,
 } from "../ctx/header.js";
+import { HeapPoisonedError } from "../errors.js";
+import { emapLookupChecked } from "../extent/emap.js";
+import { profUnpromote } from "../prof/sample.js";
+import { profSparesDrain } from "../prof/spare.js";
 import {
   ownerTag,
   SLOT_STATE_ACTIVE,
@@ -32,9 +35,6 @@ import {
 } from "../sync/index.js";
 import { tcacheInternalResync, tcacheRecordSane } from "../tcache/index.js";
 import { flushProblems, tcacheArenaInd, tcacheDestroy, tcacheIsLive } from "../tcache/tcache.js";
-import { emapLookupChecked } from "../extent/emap.js";
-import { profUnpromote } from "../prof/sample.js";
-import { profSparesDrain } from "../prof/spare.js";
 import { recoverInFlightSlabs } from "./inflight.js";
 import { dallocArena } from "./ops.js";
 import { poisonRecoveryFailed, recoverLocksOf } from "./recover.js";

@@ -4,8 +4,9 @@
  * synthetic address and a symbol line. And the file names and sequence numbers of prof.dump,
  * interval, gdump and final dumps (prof_dump_filename).
  */
-import { hostPid, hostRelativePath, hostWriteError, hostWriteFile } from "../platform/index.js";
+
 import type { HeapCtx } from "../ctx/ctx.js";
+import { hostPid, hostRelativePath, hostWriteError, hostWriteFile } from "../platform/index.js";
 import { type Cnt, FRAME_ADDR_BASE, type ProfileData, printedCnts, profCollect } from "./collect.js";
 import {
   PROF_DUMP_ISEQ_B,

@@ -5,9 +5,10 @@
  * keeps a JS map in front of the tables so a repeated stack costs one Map lookup. Callers hold the
  * prof lock.
  */
-import { baseAlloc } from "../extent/base.js";
+
 import type { HeapCtx } from "../ctx/ctx.js";
 import { HDR_BASE0_B } from "../ctx/header.js";
+import { baseAlloc } from "../extent/base.js";
 import {
   PROF_NSTRINGS_B,
   PROF_STACK_BUCKETS_B,

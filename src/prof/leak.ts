@@ -3,8 +3,9 @@
  * jemalloc's leak approximation summary (prof_leakcheck); with opt.prof_leak_error the process then
  * exits with status 1.
  */
-import { hostSetExitCode, hostWriteError } from "../platform/index.js";
+
 import type { HeapCtx } from "../ctx/ctx.js";
+import { hostSetExitCode, hostWriteError } from "../platform/index.js";
 import { type ProfileData, profCollect } from "./collect.js";
 import { profDumpFilename, profDumpToFile } from "./dump.js";
 

@@ -4,10 +4,11 @@
  * here a hash table keyed by address, and the extent's prof count bits send its frees to the slow
  * path). Callers hold the prof lock.
  */
-import { baseAlloc } from "../extent/base.js";
+
 import type { HeapCtx } from "../ctx/ctx.js";
-import { EDATA_BITS_PROF_MAX, EDATA_BITS_PROF_SHIFT, EDATA_W_BITS } from "../extent/edata.js";
 import { HDR_BASE0_B } from "../ctx/header.js";
+import { baseAlloc } from "../extent/base.js";
+import { EDATA_BITS_PROF_MAX, EDATA_BITS_PROF_SHIFT, EDATA_W_BITS } from "../extent/edata.js";
 import {
   ALLOC_BYTES,
   ALLOC_CHUNK,

@@ -3,10 +3,11 @@
  * the global switches (prof.active, prof.gdump, prof.thread_active_init, prof.lg_sample, prof.prefix)
  * and each thread's sampling state. Layout: ./layout.ts.
  */
-import { baseAlloc } from "../extent/base.js";
+
 import type { HeapCtx } from "../ctx/ctx.js";
-import { heapLock, heapUnlock } from "../extent/lock.js";
 import { HDR_BASE0_B, HDR_NSLOTS_B, HDR_PROF_REGION_B } from "../ctx/header.js";
+import { baseAlloc } from "../extent/base.js";
+import { heapLock, heapUnlock } from "../extent/lock.js";
 import {
   ALLOC_NBUCKETS,
   PROF_ACTIVE_B,

@@ -10,11 +10,11 @@
  * sample threshold), so the fast path is unchanged and only the slow path knows which event is due.
  */
 
-import { prngLgRangeU64, prngSeedU64 } from "../decay/prng.js";
 import type { HeapCtx } from "../ctx/ctx.js";
+import { HDR_TOP_B, THREAD_ALLOCATED_B, THREAD_GC_ALLOC_NEXT_B } from "../ctx/header.js";
+import { prngLgRangeU64, prngSeedU64 } from "../decay/prng.js";
 import { EDATA_BITS_SLAB_MASK, EDATA_W_BITS, EDATA_W_SZIND } from "../extent/edata.js";
 import { emapLookupChecked } from "../extent/emap.js";
-import { HDR_TOP_B, THREAD_ALLOCATED_B, THREAD_GC_ALLOC_NEXT_B } from "../ctx/header.js";
 import { slotThreadId } from "../sync/index.js";
 import { profDumpAuto } from "./dump.js";
 import { internSiteRoot, internStackTexts } from "./intern.js";

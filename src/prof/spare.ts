@@ -12,8 +12,9 @@
  * the owning thread only, each a single store after the extent is ready, so a thread killed between
  * two of them leaves either the spare or nothing.
  */
-import { arenaIsAuto } from "../arena/layout.js";
+
 import { arenaRecordByInd } from "../arena/large.js";
+import { arenaIsAuto } from "../arena/layout.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import {
   EDATA_BITS_SLAB_MASK,

@@ -3,10 +3,11 @@
  * system's with opt.prof_sys_thread_name). Records live in the buffer, keyed by thread id, so a
  * dump names the threads of other workers, even exited ones. Takes the prof lock.
  */
-import { hostIsMainThread, hostThreadId } from "../platform/index.js";
-import { baseAlloc } from "../extent/base.js";
+
 import type { HeapCtx } from "../ctx/ctx.js";
 import { HDR_BASE0_B } from "../ctx/header.js";
+import { baseAlloc } from "../extent/base.js";
+import { hostIsMainThread, hostThreadId } from "../platform/index.js";
 import { internString, stringText } from "./intern.js";
 import {
   PROF_TDATA_LIST_B,

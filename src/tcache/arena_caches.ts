@@ -11,9 +11,9 @@
  * make the answer conservative (a refusal).
  */
 import type { HeapCtx } from "../ctx/ctx.js";
+import { THREAD_TCACHE_B } from "../ctx/header.js";
 import { edataArena } from "../extent/edata.js";
 import { emapLookupChecked } from "../extent/emap.js";
-import { THREAD_TCACHE_B } from "../ctx/header.js";
 import { tcacheRecordSane, tcacheRecords } from "./index.js";
 import {
   TBIN_W_CAP,

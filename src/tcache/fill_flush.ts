@@ -10,8 +10,19 @@
  */
 import { arenaDecayTicks, arenaGet, arenaRecordByInd, threadArena, threadShard } from "../arena/arena.js";
 import { binFillCacheBin, binFlushCacheBin, binFlushScratch } from "../arena/bin_fill.js";
+import { arenaExtentDalloc } from "../arena/decay.js";
 import { largeDallocPrepLocked } from "../arena/large.js";
 import { LSTATS_BYTES, LSTATS_NFLUSHES, LSTATS_NREQUESTS } from "../arena/layout.js";
+import {
+  cacheBinLowWaterLower,
+  cacheBinPopChecked,
+  cacheBinPush,
+  cacheBinTakeStashed,
+  cacheMarkOk,
+  cacheMarkRange,
+  flushProblems,
+} from "../cache_bin/cache_bin.js";
+import { sanStashedChanged, sanUafMessage, stashReports } from "../cache_bin/san_uaf.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import {
   EXTENT_STATE_ACTIVE,
@@ -23,7 +34,7 @@ import {
 } from "../extent/edata.js";
 import { emapLookupChecked } from "../extent/emap.js";
 import { pacLock, pacUnlock } from "../extent/pac.js";
-import { arenaExtentDalloc } from "../arena/decay.js";
+import { statAdd, tbinAssertSane, tcacheGeom } from "./geom.js";
 import {
   TBIN_FILL_DIV_MASK,
   TBIN_REFILLED_BIT,
@@ -36,17 +47,6 @@ import {
   TCACHE_ARENA_B,
   tbinW,
 } from "./layout.js";
-import {
-  cacheBinLowWaterLower,
-  cacheBinPopChecked,
-  cacheBinTakeStashed,
-  cacheBinPush,
-  cacheMarkOk,
-  cacheMarkRange,
-  flushProblems,
-} from "../cache_bin/cache_bin.js";
-import { sanStashedChanged, sanUafMessage, stashReports } from "../cache_bin/san_uaf.js";
-import { statAdd, tbinAssertSane, tcacheGeom } from "./geom.js";
 
 // Local aliases of the functions called per entry: through an imported binding, optimized code
 // reloads and compares the binding at every call.

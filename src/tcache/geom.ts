@@ -1,5 +1,5 @@
-import { metadataCorrupt } from "../errors.js";
 import type { HeapCtx } from "../ctx/ctx.js";
+import { metadataCorrupt } from "../errors.js";
 import { alignUp } from "../layout/index.js";
 import {
   TBIN_BYTES,

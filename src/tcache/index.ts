@@ -5,13 +5,7 @@
  */
 import { arenaNthreads, arenaRecordByInd, threadArena } from "../arena/arena.js";
 import { ARENA_INTERNAL_B } from "../arena/layout.js";
-import { edataIsRecord, edataSzind } from "../extent/edata.js";
-import { emapRead } from "../extent/emap.js";
-import { pacLock, pacUnlock } from "../extent/pac.js";
-import { baseAlloc } from "../extent/base.js";
 import type { HeapCtx } from "../ctx/ctx.js";
-import { heapLock, heapUnlock } from "../extent/lock.js";
-import { MALLOCX_TCACHE_MAX } from "../flags.js";
 import {
   HDR_BASE0_B,
   HDR_LOCK_TCACHES_B,
@@ -24,6 +18,12 @@ import {
   THREAD_TCACHE_ON_B,
   THREAD_TCACHE_TRANSIT_B,
 } from "../ctx/header.js";
+import { baseAlloc } from "../extent/base.js";
+import { edataIsRecord, edataSzind } from "../extent/edata.js";
+import { emapRead } from "../extent/emap.js";
+import { heapLock, heapUnlock } from "../extent/lock.js";
+import { pacLock, pacUnlock } from "../extent/pac.js";
+import { MALLOCX_TCACHE_MAX } from "../flags.js";
 import {
   TBIN_W_CAP,
   TBIN_W_HEAD,

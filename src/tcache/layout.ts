@@ -47,6 +47,7 @@ export {
   TBIN_W_SLOTS,
   TBIN_WORDS,
 } from "../cache_bin/layout.js";
+
 import { TBIN_WORDS } from "../cache_bin/layout.js";
 
 /** Word index of bin `i`'s record in the u32 view. */

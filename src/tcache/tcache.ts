@@ -15,23 +15,25 @@ import {
   threadShard,
 } from "../arena/arena.js";
 import { binLock, binRecord, binUnlock, bstatD } from "../arena/bin.js";
+import { arenaDecay, arenaExtentDalloc, PURGE_NEVER, PURGE_ON_EPOCH_ADVANCE } from "../arena/decay.js";
 import { CACHELINE, largeAlloc, largeDallocPrepLocked, largeUsize } from "../arena/large.js";
 import { ARENA_INTERNAL_B, BSTATS_NREQUESTS, LSTATS_NFLUSHES, LSTATS_NREQUESTS } from "../arena/layout.js";
-import { metadataCorrupt } from "../errors.js";
+import { cacheBinLowWaterSet, cacheBinNcached } from "../cache_bin/cache_bin.js";
 import type { HeapCtx } from "../ctx/ctx.js";
-import {
-  EXTENT_STATE_ACTIVE,
-  edataAddr,
-  edataBase,
-  edataIsRecord,
-  edataSize,
-  edataSlab,
-  edataState,
-} from "../extent/edata.js";
-import { emapLookupChecked, emapRead } from "../extent/emap.js";
+import { metadataCorrupt } from "../errors.js";
+import { edataAddr } from "../extent/edata.js";
+import { emapLookupChecked } from "../extent/emap.js";
 import { pacLock, pacUnlock } from "../extent/pac.js";
-import { PURGE_NEVER, PURGE_ON_EPOCH_ADVANCE, arenaDecay, arenaExtentDalloc } from "../arena/decay.js";
 import { f64AddD } from "../layout/index.js";
+import {
+  lstatD,
+  tcacheAllocSmallHard,
+  tcacheArenaRecord,
+  tcacheBinFlush,
+  tcacheBinFlushStashed,
+  tcacheDallocHard,
+} from "./fill_flush.js";
+import { flushDelayItems, statAdd, type TcacheGeom, tbinAssertSane, tcacheGeom } from "./geom.js";
 import {
   TBIN_FILL_DIV_MASK,
   TBIN_FLUSH_DELAY_MASK,
@@ -54,26 +56,16 @@ import {
   TCACHE_STATE_LIVE,
   tbinW,
 } from "./layout.js";
-import { cacheBinLowWaterSet, cacheBinNcached } from "../cache_bin/cache_bin.js";
-import { flushDelayItems, statAdd, tbinAssertSane, tcacheGeom, type TcacheGeom } from "./geom.js";
-import {
-  lstatD,
-  tcacheAllocSmallHard,
-  tcacheArenaRecord,
-  tcacheBinFlush,
-  tcacheBinFlushStashed,
-  tcacheDallocHard,
-} from "./fill_flush.js";
 
 export { flushProblems } from "../cache_bin/cache_bin.js";
 export {
   statAdd,
-  tbinAssertSane,
-  tcacheGeom,
   type TcacheGeom,
+  tbinAssertSane,
   tcacheAllocSmallHard,
   tcacheBinFlush,
   tcacheDallocHard,
+  tcacheGeom,
 };
 
 /**

@@ -8,8 +8,8 @@ import { parseStrategy } from "../../src/bench/strategies.js";
 import { runSuite } from "../../src/bench/suite.js";
 import { renderSvg } from "../../src/bench/svg.js";
 import { runBenchCli } from "../../src/cli/bench.js";
-import { parseTrace } from "../../src/replay/replay.js";
 import { runReplayCli } from "../../src/cli/replay_cli.js";
+import { parseTrace } from "../../src/replay/replay.js";
 
 const tiny = { timeMs: 10, minIterations: 2, phaseIterations: 2, warmupMs: 0, budgetMs: 30_000 };
 

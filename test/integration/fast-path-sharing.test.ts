@@ -63,8 +63,8 @@ describe("fast paths of two threads on one heap", () => {
     const hs = [Heap.attach(owner.buffer), Heap.attach(owner.buffer), Heap.attach(owner.buffer)];
     try {
       expect(hs.map((h) => h.threadSlot - hs[0]!.threadSlot)).toEqual([0, 1, 2]);
-      hs.forEach((h, i) => warm(h, i + 1));
-      hs.forEach((h, i) => warm(h, i + 4));
+      for (const [i, h] of hs.entries()) warm(h, i + 1);
+      for (const [i, h] of hs.entries()) warm(h, i + 4);
       const writtenBy = (h: Heap, round: number) => {
         const tb = h.ctx.threadB;
         const events = h.ctx.f64[(tb + THREAD_GC_ALLOC_NEXT_B) >>> 3];
