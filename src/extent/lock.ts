@@ -99,6 +99,7 @@ export function heapUnlock(ctx: HeapCtx, lockB: number): void {
 function lockTakenOver(ctx: HeapCtx, lockB: number): void {
   const dead = ctx.lockCtx.deadOwner;
   try {
+    if (ctx.failpoint !== null) ctx.failpoint("lock.takeover");
     if (recovery === null) heapPoison(ctx, POISON_OWNER_DIED, 0, dead & 1023);
     else recovery(ctx, lockB, dead);
   } catch (err) {

@@ -31,7 +31,7 @@ import {
   edataSzind,
 } from "../extent/edata.js";
 import { emapRecords } from "../extent/emap.js";
-import { paDalloc } from "../extent/pac.js";
+import { pacLock, pacUnlock, paDalloc, paDallocLocked } from "../extent/pac.js";
 import { phForEach } from "../extent/ph.js";
 
 function markedSlabs(ctx: HeapCtx, mark: number): number[] {
@@ -49,12 +49,21 @@ export function recoverInFlightSlabs(ctx: HeapCtx, deadTag: number): number {
   let n = 0;
   for (const e of markedSlabs(ctx, mark)) {
     if (edataState(u32, e) === EXTENT_STATE_MERGING) {
-      // A large extent claimed for freeing: finish the free.
+      // A large extent claimed for freeing: finish the free, under the extent lock. A live thread may
+      // have taken that lock over from the dead holder and be verifying or repairing the arena: it
+      // counts a claimed extent by its mark, so the mark may only go with the free itself.
       const arena = arenaRecordByInd(ctx, edataArena(u32, e));
       if (arena === 0) continue;
-      u32[(e >>> 2) + EDATA_W_PH_PARENT] = 0;
-      paDalloc(ctx, arena, e);
-      n++;
+      pacLock(ctx, arena);
+      try {
+        if (edataState(u32, e) !== EXTENT_STATE_MERGING || u32[(e >>> 2) + EDATA_W_PH_PARENT] !== mark)
+          continue;
+        u32[(e >>> 2) + EDATA_W_PH_PARENT] = 0;
+        paDallocLocked(ctx, arena, e);
+        n++;
+      } finally {
+        pacUnlock(ctx, arena);
+      }
       continue;
     }
     const binind = edataSzind(u32, e);

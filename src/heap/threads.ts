@@ -115,6 +115,7 @@ export function reclaimSlot(ctx: HeapCtx, slot: number): ReclaimReport | null {
     throw new RangeError(`reclaim: slot ${slot} is the calling thread's own; use detach()`);
   const gen = slotGeneration(ctx.i32, regW, slot);
   if (state === SLOT_STATE_ACTIVE) slotMarkDead(ctx.i32, regW, slot, gen);
+  if (ctx.failpoint !== null) ctx.failpoint("reclaim.marked");
   const threadB = ctx.hdr.threadsB + slot * THREAD_BYTES;
   // First make what it was changing consistent (or poison): its locks, then its work in flight.
   recoverLocksOf(ctx, ownerTag(slot, gen));

@@ -5,22 +5,23 @@
  *    parks for good until it is terminated;
  *  - waiter: on GO runs a mixed loop that needs every lock class (small and large blocks, growth,
  *    mallctl, arenas.create, tcache.create) and reports "done", or "poisoned" on HeapPoisonedError, or
- *    "error" on anything else (a timeout or a corruption report is a failure of recovery).
+ *    "error" on anything else (a timeout or a corruption report is a failure of recovery);
+ *  - taker: on GO frees a large block, so takes the arena's extent lock over from a dead holder; at
+ *    the failpoint `lock.takeover` (the lock taken over, its repair not begun) it sets TAKER_PAUSED and
+ *    sleeps TAKER_SLEEP_MS before repairing, then reports as the waiter does.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { arenaCreateManual } from "../../src/arena/arena.js";
 import { Heap } from "../../src/heap.js";
+import { FP_GO, FP_PARK, FP_PARKED, TAKER_PAUSED, TAKER_SLEEP_MS } from "./fp-common.js";
 
 export interface FpStepData {
   buffer: SharedArrayBuffer;
   ctl: SharedArrayBuffer;
-  role: "parker" | "waiter";
+  role: "parker" | "waiter" | "taker";
   point: string;
   action: string;
 }
-const FP_PARKED = 0;
-const FP_GO = 1;
-const FP_PARK = 2;
 
 const d = workerData as FpStepData;
 const ctl = new Int32Array(d.ctl);
@@ -72,6 +73,27 @@ if (d.role === "parker") {
   if (!["flush", "large-free", "large-free2", "grow"].includes(d.action)) heap.ctx.failpoint = park;
   run(d.action);
   post({ kind: "error", message: `failpoint ${d.point} was never reached by ${d.action}` });
+} else if (d.role === "taker") {
+  heap.ctx.failpoint = (name) => {
+    if (name !== "lock.takeover") return;
+    heap.ctx.failpoint = null;
+    Atomics.store(ctl, TAKER_PAUSED, 1);
+    Atomics.notify(ctl, TAKER_PAUSED);
+    Atomics.wait(ctl, FP_PARK, 0, TAKER_SLEEP_MS);
+  };
+  while (Atomics.load(ctl, FP_GO) === 0) Atomics.wait(ctl, FP_GO, 0, 50);
+  try {
+    heap.free(heap.malloc(1 << 20));
+    heap.detach();
+    post({ kind: "done" });
+  } catch (e) {
+    const err = e as Error;
+    post({
+      kind: err.name === "HeapPoisonedError" ? "poisoned" : "error",
+      name: err.name,
+      message: err.message,
+    });
+  }
 } else {
   while (Atomics.load(ctl, FP_GO) === 0) Atomics.wait(ctl, FP_GO, 0, 50);
   try {
