@@ -7,8 +7,9 @@
  * The holder marks such a slab with its owner tag in the slab's pairing-heap parent word, unused while
  * the slab is in no heap (EDATA_W_PH_PARENT = tag·2 + 1: odd, so never a record offset). Installing
  * it (slabcur, or any heap insertion) overwrites the mark; giving it back makes it inactive. When a
- * dead thread is reclaimed, `recoverInFlightSlabs` finds its marked slabs in the page map and, under
- * the bin lock, gives back each one not linked in its bin. No region of a marked slab is live: a fresh
+ * dead thread is reclaimed, `recoverInFlightSlabs` finds its marked slabs in the page map, tells under
+ * the bin lock which ones its bin does not link, and gives each of those back under the extent lock in
+ * the same section that takes its mark off (see finishMarked). No region of a marked slab is live: a fresh
  * one hands out regions only once installed (which clears the mark), an emptied one is marked once
  * empty; so its bitmap, perhaps not even initialized (the page allocator marks a slab before its
  * interior pages are mapped), is not consulted. A large extent claimed
@@ -31,7 +32,7 @@ import {
   edataSzind,
 } from "../extent/edata.js";
 import { emapRecords } from "../extent/emap.js";
-import { pacLock, pacUnlock, paDalloc, paDallocLocked } from "../extent/pac.js";
+import { pacLock, pacUnlock, paDallocLocked } from "../extent/pac.js";
 import { phForEach } from "../extent/ph.js";
 
 function markedSlabs(ctx: HeapCtx, mark: number): number[] {
@@ -49,21 +50,9 @@ export function recoverInFlightSlabs(ctx: HeapCtx, deadTag: number): number {
   let n = 0;
   for (const e of markedSlabs(ctx, mark)) {
     if (edataState(u32, e) === EXTENT_STATE_MERGING) {
-      // A large extent claimed for freeing: finish the free, under the extent lock. A live thread may
-      // have taken that lock over from the dead holder and be verifying or repairing the arena: it
-      // counts a claimed extent by its mark, so the mark may only go with the free itself.
+      // A large extent claimed for freeing: finish the free.
       const arena = arenaRecordByInd(ctx, edataArena(u32, e));
-      if (arena === 0) continue;
-      pacLock(ctx, arena);
-      try {
-        if (edataState(u32, e) !== EXTENT_STATE_MERGING || u32[(e >>> 2) + EDATA_W_PH_PARENT] !== mark)
-          continue;
-        u32[(e >>> 2) + EDATA_W_PH_PARENT] = 0;
-        paDallocLocked(ctx, arena, e);
-        n++;
-      } finally {
-        pacUnlock(ctx, arena);
-      }
+      if (arena !== 0 && finishMarked(ctx, arena, e, mark, EXTENT_STATE_MERGING)) n++;
       continue;
     }
     const binind = edataSzind(u32, e);
@@ -85,10 +74,27 @@ export function recoverInFlightSlabs(ctx: HeapCtx, deadTag: number): number {
       });
     }
     binUnlock(ctx, bin);
-    if (!orphan) continue;
-    u32[(e >>> 2) + EDATA_W_PH_PARENT] = 0;
-    paDalloc(ctx, arena, e);
-    n++;
+    if (orphan && finishMarked(ctx, arena, e, mark, EXTENT_STATE_ACTIVE)) n++;
   }
   return n;
+}
+
+/**
+ * Takes the mark off extent `e` and gives it to the page allocator, in one section under the arena's
+ * extent lock, if it still carries `mark` in `state`. The repairs that a thread taking a lock over
+ * from a dead holder runs hold that lock, and both tell a held extent by its mark: the extent repair
+ * counts a claimed large extent as active, the bin repair leaves a marked slab to its holder (and
+ * would adopt an unmarked, unlinked empty one). So the mark goes only together with the free.
+ */
+function finishMarked(ctx: HeapCtx, arena: number, e: number, mark: number, state: number): boolean {
+  const u32 = ctx.u32;
+  pacLock(ctx, arena);
+  try {
+    if (edataState(u32, e) !== state || u32[(e >>> 2) + EDATA_W_PH_PARENT] !== mark) return false;
+    u32[(e >>> 2) + EDATA_W_PH_PARENT] = 0;
+    paDallocLocked(ctx, arena, e);
+    return true;
+  } finally {
+    pacUnlock(ctx, arena);
+  }
 }
