@@ -81,22 +81,9 @@ if (d.role === "parker") {
     Atomics.notify(ctl, TAKER_PAUSED);
     Atomics.wait(ctl, FP_PARK, 0, TAKER_SLEEP_MS);
   };
-  while (Atomics.load(ctl, FP_GO) === 0) Atomics.wait(ctl, FP_GO, 0, 50);
-  try {
-    heap.free(heap.malloc(1 << 20));
-    heap.detach();
-    post({ kind: "done" });
-  } catch (e) {
-    const err = e as Error;
-    post({
-      kind: err.name === "HeapPoisonedError" ? "poisoned" : "error",
-      name: err.name,
-      message: err.message,
-    });
-  }
+  afterGo(() => heap.free(heap.malloc(1 << 20)));
 } else {
-  while (Atomics.load(ctl, FP_GO) === 0) Atomics.wait(ctl, FP_GO, 0, 50);
-  try {
+  afterGo(() => {
     heap.mallctl("arenas.create");
     heap.mallctl("tcache.create");
     for (let i = 0; i < 100; i++) {
@@ -110,6 +97,14 @@ if (d.role === "parker") {
       if (i % 25 === 0) heap.mallctl("epoch", 1);
     }
     heap.free(heap.malloc(48 << 20));
+  });
+}
+
+/** On GO runs `work`, detaches and reports "done", or "poisoned" / "error" with what was thrown. */
+function afterGo(work: () => void): void {
+  while (Atomics.load(ctl, FP_GO) === 0) Atomics.wait(ctl, FP_GO, 0, 50);
+  try {
+    work();
     heap.detach();
     post({ kind: "done" });
   } catch (e) {
