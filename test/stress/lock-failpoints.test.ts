@@ -68,7 +68,11 @@ function assertNoAnonymousLock(heap: Heap): void {
 
 type Expect = "consistent" | "either";
 
-async function step(point: string, action: string, conf: string, want: Expect): Promise<string> {
+/**
+ * A heap (one arena) and a parker parked at `point` inside `action`; watched by the heap (reclaimed
+ * when it exits) unless `watch` is false. Returns what the caller needs to drive the rest.
+ */
+async function parkedHeap(point: string, action: string, conf: string, watch: boolean) {
   const heap = Heap.create({
     envConf: null,
     conf: `narenas:1${conf}`,
@@ -80,9 +84,9 @@ async function step(point: string, action: string, conf: string, want: Expect): 
   const base = { buffer: heap.buffer as SharedArrayBuffer, ctl: ctlBuf, point, action };
   const pmsgs: Msg[] = [];
   const parker = spawn({ ...base, role: "parker" }, pmsgs);
-  heap.watch(parker);
+  if (watch) heap.watch(parker);
   const parkerExit = new Promise<number>((r) => parker.once("exit", r));
-  const pa = await take(pmsgs, ["attached"], 30_000);
+  const pa = (await take(pmsgs, ["attached"], 30_000)) as Msg & { threadId?: number };
   expect(pa.kind, `${pa.name ?? ""} ${pa.message ?? ""}`).toBe("attached");
   const t0 = Date.now();
   while (Atomics.load(ctl, FP_PARKED) === 0) {
@@ -91,6 +95,11 @@ async function step(point: string, action: string, conf: string, want: Expect): 
     if (Date.now() - t0 > 30_000) throw new Error(`${point}: parker never parked`);
     await sleep(5);
   }
+  return { heap, ctl, base, parker, parkerExit, parkerThreadId: pa.threadId! };
+}
+
+async function step(point: string, action: string, conf: string, want: Expect): Promise<string> {
+  const { heap, ctl, base, parker, parkerExit } = await parkedHeap(point, action, conf, true);
   assertNoAnonymousLock(heap);
   const wmsgs: Msg[] = [];
   spawn({ ...base, role: "waiter" }, wmsgs);
@@ -168,23 +177,16 @@ describe("a worker terminated at each step of each lock class", () => {
  */
 describe("a reclaim racing a thread that took the extent lock over", () => {
   it("finishes the dead thread's claimed free only under the lock: the repair succeeds, the heap is consistent", async () => {
-    const heap = Heap.create({ envConf: null, conf: "narenas:1", maxBytes: 256 << 20, lockTimeoutMs: 8000 });
-    const ctlBuf = new SharedArrayBuffer(FP_CTL_BYTES);
-    const ctl = new Int32Array(ctlBuf);
-    const base = { buffer: heap.buffer as SharedArrayBuffer, ctl: ctlBuf, point: "extent.dalloc.mid" };
-    const pmsgs: Msg[] = [];
-    const parker = spawn({ ...base, role: "parker", action: "large-free" }, pmsgs);
-    const parkerExit = new Promise<number>((r) => parker.once("exit", r));
-    const pa = (await take(pmsgs, ["attached"], 30_000)) as Msg & { threadId?: number };
-    const t0 = Date.now();
-    while (Atomics.load(ctl, FP_PARKED) === 0) {
-      if (Date.now() - t0 > 30_000) throw new Error("the parker never parked");
-      await sleep(5);
-    }
+    const { heap, ctl, base, parker, parkerExit, parkerThreadId } = await parkedHeap(
+      "extent.dalloc.mid",
+      "large-free",
+      "",
+      false,
+    );
     await parker.terminate();
     await parkerExit;
     const tmsgs: Msg[] = [];
-    spawn({ ...base, role: "taker", action: "" }, tmsgs);
+    spawn({ ...base, role: "taker" }, tmsgs);
     expect((await take(tmsgs, ["attached"], 30_000)).kind).toBe("attached");
     let paused = false;
     heap.ctx.failpoint = (name) => {
@@ -193,11 +195,11 @@ describe("a reclaim racing a thread that took the extent lock over", () => {
       Atomics.store(ctl, FP_GO, 1);
       Atomics.notify(ctl, FP_GO);
       // Until the taker holds the lock it took over (its repair waits TAKER_SLEEP_MS).
-      paused =
-        Atomics.wait(ctl, TAKER_PAUSED, 0, 20_000) !== "timed-out" || Atomics.load(ctl, TAKER_PAUSED) === 1;
+      Atomics.wait(ctl, TAKER_PAUSED, 0, 20_000);
+      paused = Atomics.load(ctl, TAKER_PAUSED) === 1;
     };
     const tReclaim = Date.now();
-    const report = heap.reclaim(pa.threadId!);
+    const report = heap.reclaim(parkerThreadId);
     expect(paused, "the taker took the extent lock over while the reclaim ran").toBe(true);
     expect(report).not.toBeNull();
     // The reclaim waited for the taker's repair (it needs the extent lock the taker holds).
