@@ -11,7 +11,7 @@
  */
 import { arenaRecordByInd, narenasTotal } from "./arena/arena.js";
 import { threadEvents } from "./ctx/events.js";
-import { checkFlags, checkPtr, checkSize, ENOMEM } from "./errors.js";
+import { checkFlags, checkPtr, checkSize, EINVAL, ENOMEM } from "./errors.js";
 import { edataArena } from "./extent/edata.js";
 import { MALLOCX_ZERO, mallocxArenaIndex, mallocxLgAlign, mallocxTcacheIndex } from "./flags.js";
 import {
@@ -26,7 +26,7 @@ import {
 } from "./heap/boot.js";
 import { HeapCore } from "./heap/core.js";
 import { hookCallsRefresh } from "./heap/hook_calls.js";
-import { allocCore, eventAlloc, eventDalloc, rallocNoMove, usizeOf } from "./heap/ops.js";
+import { allocCore, eventAlloc, eventDalloc, pallocCore, rallocNoMove, usizeOf } from "./heap/ops.js";
 import { type ReclaimReport, reclaimSlot, slotOfThreadId, threadDetach } from "./heap/threads.js";
 import { hostWriteError } from "./platform/index.js";
 import { slotThreadId } from "./sync/index.js";
@@ -48,8 +48,10 @@ import {
 } from "./heap/mallctl.js";
 import { type HeapMapSnapshot, heapMap } from "./heap/map.js";
 import { terminateWatched, type WatchableWorker, watchWorker } from "./heap/watch.js";
+import { isPow2 } from "./layout/index.js";
 import { heapProfile, profAtExit } from "./prof/index.js";
-import { profFreeSampled, profSampleAhead } from "./prof/sample.js";
+import { profFreeSampled, profSampleAhead, profSampleDue, profSampleTaken } from "./prof/sample.js";
+import { captureOpen, type StackHolder } from "./prof/stack.js";
 
 export type { HeapAttachOptions, HeapCreateOptions };
 
@@ -163,6 +165,92 @@ export class Heap extends HeapCore {
     const tc = tcacheExplicitGet(this.ctx, t);
     if (tc === 0) throw new RangeError(`${fn}: MALLOCX_TCACHE(${t}) names no live explicit thread cache`);
     return tc;
+  }
+
+  calloc(n: number, size: number): number {
+    this._enter("calloc");
+    n = checkSize(n, "calloc", "count");
+    size = checkSize(size, "calloc");
+    const total = n * size;
+    const ctx = this.ctx;
+    const sc = ctx.sc;
+    if (!Number.isSafeInteger(total) || total > sc.maxClass) return this._fail(ENOMEM);
+    const ind = sc.size2index(total);
+    const usize = sc.index2size(ind);
+    let p: number;
+    try {
+      const tc = this._tcache();
+      let sampled = false;
+      if (ctx.profB !== 0 && profSampleDue(ctx, usize)) {
+        const holder: StackHolder = {};
+        captureOpen();
+        try {
+          Error.captureStackTrace(holder, Heap.prototype.calloc);
+        } finally {
+          sampled = profSampleTaken(ctx, usize, holder);
+        }
+      }
+      p = allocCore(ctx, tc, usize, ind, total, -1, true, sampled);
+    } catch (err) {
+      throw guardError(ctx, "calloc", err);
+    }
+    if (p === 0) return this._fail(ENOMEM);
+    eventAlloc(ctx, usize, p);
+    if (flushProblems.length !== 0) this._reportFlushProblems("calloc");
+    return p;
+  }
+
+  /** C11 aligned_alloc: `alignment` a power of two (else 0 with EINVAL). */
+  alignedAlloc(alignment: number, size: number): number {
+    this._enter("alignedAlloc");
+    alignment = checkSize(alignment, "alignedAlloc", "alignment");
+    size = checkSize(size, "alignedAlloc");
+    if (!isPow2(alignment)) return this._fail(EINVAL);
+    return this._aligned(alignment, size, this.ctx.opt.zero, this._tcache(), -1, Heap.prototype.alignedAlloc);
+  }
+
+  /** `api`: the public method the user called (a sample's stack is cut there, src/prof/sample.ts). */
+  protected _aligned(
+    alignment: number,
+    size: number,
+    zero: boolean,
+    tc: number,
+    arenaInd: number,
+    api: (...args: never[]) => unknown,
+  ): number {
+    const ctx = this.ctx;
+    const sc = ctx.sc;
+    if (size > sc.maxClass || alignment > 2 ** 31) return this._fail(ENOMEM);
+    const usize = sc.sa2u(size === 0 ? 1 : size, alignment);
+    if (usize === 0) return this._fail(ENOMEM);
+    let p: number;
+    try {
+      const sampled = ctx.profB !== 0 && profSampleAhead(ctx, usize, api);
+      p = pallocCore(ctx, tc, usize, alignment, arenaInd, zero, sampled);
+    } catch (err) {
+      throw guardError(ctx, "alignedAlloc", err);
+    }
+    if (p === 0) return this._fail(ENOMEM);
+    eventAlloc(ctx, usize, p);
+    if (flushProblems.length !== 0) this._reportFlushProblems("alignedAlloc");
+    return p;
+  }
+
+  /** posix_memalign: `{ error, ptr }` — error 0, EINVAL (alignment not a power of two ≥ 8) or ENOMEM. */
+  posixMemalign(alignment: number, size: number): { error: number; ptr: number } {
+    this._enter("posixMemalign");
+    alignment = checkSize(alignment, "posixMemalign", "alignment");
+    size = checkSize(size, "posixMemalign");
+    if (!isPow2(alignment) || alignment < 8) return { error: EINVAL, ptr: 0 };
+    const ptr = this._aligned(
+      alignment,
+      size,
+      this.ctx.opt.zero,
+      this._tcache(),
+      -1,
+      Heap.prototype.posixMemalign,
+    );
+    return { error: ptr === 0 ? ENOMEM : 0, ptr };
   }
 
   mallocx(size: number, flags = 0): number {

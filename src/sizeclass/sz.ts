@@ -32,7 +32,7 @@ import {
 } from "./bin_info.js";
 import { alignUp, isPowerOfTwo, lgCeil } from "./bits.js";
 import { describeValue, type SizeClassConfig, sizeClassConfig } from "./config.js";
-import { generateScTable, SC_LG_NGROUP, SC_LG_TINY_MIN, SC_LOOKUP_MAXCLASS } from "./sc.js";
+import { generateScTable, SC_LG_MAX_LOOKUP, SC_LG_NGROUP, SC_LG_TINY_MIN, SC_LOOKUP_MAXCLASS } from "./sc.js";
 import {
   checkInteger,
   checkNslotsOptions,
@@ -60,6 +60,9 @@ export function checkSize(size: unknown, what = "size"): number {
   }
   return size;
 }
+
+/** Entries at most in a coarseLookup table (64 KiB). */
+const COARSE_TAB_MAX = 65536;
 
 /** Extents shorter than this many pages find their extent-set class in a table (16 MiB at 4 KiB pages). */
 const PSZ_TAB_PAGES = 4096;
@@ -157,6 +160,31 @@ export class SizeClasses {
   /** Lookup form only: 0 <= size <= 4096. */
   size2indexLookup(size: number): number {
     return this.size2indexTab[(size + 7) >>> 3]!;
+  }
+
+  /**
+   * A table for the classes above the 4 KiB lookup, up to `maxSize` (the largest cached class, for the
+   * malloc fast path): `tab[(size - 1) >>> lgGrain]` is size2index(size) for SC_LOOKUP_MAXCLASS < size
+   * ≤ `limit`. lgGrain is the largest power of two dividing every class boundary in the range, so a
+   * grain never straddles two classes; `limit` is below `maxSize` only when the table would pass
+   * COARSE_TAB_MAX entries.
+   */
+  coarseLookup(maxSize: number): { tab: Uint8Array; lgGrain: number; limit: number } {
+    let lgGrain = SC_LG_MAX_LOOKUP;
+    let last = this.size2index(SC_LOOKUP_MAXCLASS);
+    // Uint8 entries: every class up to TCACHE_MAXCLASS_LIMIT has an index below 256.
+    for (let ind = last + 1; ind < 256 && ind < this.nsizes && this.indexToSizeTab[ind]! <= maxSize; ind++) {
+      const size = this.indexToSizeTab[ind]!;
+      lgGrain = Math.min(lgGrain, 31 - Math.clz32(size & -size));
+      last = ind;
+    }
+    let limit = this.indexToSizeTab[last]!;
+    if (limit <= SC_LOOKUP_MAXCLASS) return { tab: new Uint8Array(0), lgGrain, limit: 0 };
+    while (limit / 2 ** lgGrain > COARSE_TAB_MAX) limit = this.indexToSizeTab[--last]!;
+    const tab = new Uint8Array(limit / 2 ** lgGrain);
+    for (let j = SC_LOOKUP_MAXCLASS >>> lgGrain; j < tab.length; j++)
+      tab[j] = this.size2index((j + 1) * 2 ** lgGrain);
+    return { tab, lgGrain, limit };
   }
 
   /** Computed form; nsizes when size > maxClass (or NaN). */

@@ -1,8 +1,9 @@
 /**
  * Never two owners (issue 13): a double free is reported through the corruption handler no later than
  * the next malloc that would hand the block out again — at any depth in the thread cache, for small
- * and cached large sizes, through free, sdallocx, dallocx and realloc(p, 0), and across workers
- * (including two workers racing to free the same block). Live blocks are never handed out twice.
+ * sizes (below and above the 4 KiB lookup table) and cached large sizes, through free, sdallocx,
+ * dallocx and realloc(p, 0), and across workers (including two workers racing to free the same
+ * block). Live blocks are never handed out twice.
  */
 import { describe, expect, it } from "vitest";
 import { HeapCorruptionError } from "../../src/errors.js";
@@ -32,7 +33,7 @@ function mallocs(h: Heap, size: number, n: number): { got: number[]; reported: b
 
 describe("double free, one thread, thread cache on", () => {
   for (const [via, fr] of FREERS)
-    for (const size of [16, 96, 3072, 20000])
+    for (const size of [16, 96, 3072, 8000, 20000])
       for (const depth of [0, 1, 7, 40]) {
         it(`${via}, ${size} B, ${depth} frees between: reported before the block is handed out twice`, () => {
           const h = Heap.create();
