@@ -235,7 +235,7 @@ export class HeapCore {
    * malloc's fast path for the cached classes above 4 KiB (small ones up to the largest slab class,
    * large ones up to tcache_max): the same pop, the class from a coarser table; 0 when it does not
    * apply. Called first by the slow path: in malloc itself it would grow the code V8 inlines into
-   * every caller (measured: +7 % on small churn).
+   * every caller (measured: small churn 17.7 against 16.2 ns per call).
    */
   #mallocCachedLarge(size: number): number {
     if (size > 4096 && size <= this.#bigLimit && size >>> 0 === size && this._tcW0 !== 0) {
