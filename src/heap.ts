@@ -50,8 +50,7 @@ import { type HeapMapSnapshot, heapMap } from "./heap/map.js";
 import { terminateWatched, type WatchableWorker, watchWorker } from "./heap/watch.js";
 import { isPow2 } from "./layout/index.js";
 import { heapProfile, profAtExit } from "./prof/index.js";
-import { profFreeSampled, profSampleAhead, profSampleDue, profSampleTaken } from "./prof/sample.js";
-import { captureOpen, type StackHolder } from "./prof/stack.js";
+import { profFreeSampled, profSampleAhead } from "./prof/sample.js";
 
 export type { HeapAttachOptions, HeapCreateOptions };
 
@@ -176,28 +175,7 @@ export class Heap extends HeapCore {
     const sc = ctx.sc;
     if (!Number.isSafeInteger(total) || total > sc.maxClass) return this._fail(ENOMEM);
     const ind = sc.size2index(total);
-    const usize = sc.index2size(ind);
-    let p: number;
-    try {
-      const tc = this._tcache();
-      let sampled = false;
-      if (ctx.profB !== 0 && profSampleDue(ctx, usize)) {
-        const holder: StackHolder = {};
-        captureOpen();
-        try {
-          Error.captureStackTrace(holder, Heap.prototype.calloc);
-        } finally {
-          sampled = profSampleTaken(ctx, usize, holder);
-        }
-      }
-      p = allocCore(ctx, tc, usize, ind, total, -1, true, sampled);
-    } catch (err) {
-      throw guardError(ctx, "calloc", err);
-    }
-    if (p === 0) return this._fail(ENOMEM);
-    eventAlloc(ctx, usize, p);
-    if (flushProblems.length !== 0) this._reportFlushProblems("calloc");
-    return p;
+    return this._allocCounted("calloc", Heap.prototype.calloc, sc.index2size(ind), ind, total, true);
   }
 
   /** C11 aligned_alloc: `alignment` a power of two (else 0 with EINVAL). */

@@ -265,15 +265,29 @@ export class HeapCore {
     }
     this._enter("malloc");
     size = checkSize(size, "malloc");
-    const ctx = this.ctx;
-    const sc = ctx.sc;
+    const sc = this.ctx.sc;
     if (size > sc.maxClass) return this._fail(ENOMEM);
     const ind = sc.size2index(size);
-    const usize = sc.index2size(ind);
+    return this._allocCounted("malloc", api, sc.index2size(ind), ind, size, this.ctx.opt.zero);
+  }
+
+  /**
+   * What malloc and calloc share after their checks: the thread's cache, the profiling sample (its
+   * stack cut at `api`, the method the user called: profSampleTaken), allocCore and the event count.
+   * Returns 0 with ENOMEM on failure.
+   */
+  protected _allocCounted(
+    fn: string,
+    api: (...args: never[]) => unknown,
+    usize: number,
+    ind: number,
+    chooseSize: number,
+    zero: boolean,
+  ): number {
+    const ctx = this.ctx;
     let p: number;
     try {
       const tc = this._tcache();
-      // A sample's stack is taken in this frame, cut at the method the user called (profSampleTaken).
       let sampled = false;
       if (ctx.profB !== 0 && profSampleDue(ctx, usize)) {
         const holder: StackHolder = {};
@@ -284,13 +298,13 @@ export class HeapCore {
           sampled = profSampleTaken(ctx, usize, holder);
         }
       }
-      p = allocCore(ctx, tc, usize, ind, size, -1, ctx.opt.zero, sampled);
+      p = allocCore(ctx, tc, usize, ind, chooseSize, -1, zero, sampled);
     } catch (err) {
-      throw guardError(ctx, "malloc", err);
+      throw guardError(ctx, fn, err);
     }
     if (p === 0) return this._fail(ENOMEM);
     eventAlloc(ctx, usize, p);
-    if (flushProblems.length !== 0) this._reportFlushProblems("malloc");
+    if (flushProblems.length !== 0) this._reportFlushProblems(fn);
     return p;
   }
 
