@@ -171,8 +171,7 @@ export class Heap extends HeapCore {
     n = checkSize(n, "calloc", "count");
     size = checkSize(size, "calloc");
     const total = n * size;
-    const ctx = this.ctx;
-    const sc = ctx.sc;
+    const sc = this.ctx.sc;
     if (!Number.isSafeInteger(total) || total > sc.maxClass) return this._fail(ENOMEM);
     const ind = sc.size2index(total);
     return this._allocCounted("calloc", Heap.prototype.calloc, sc.index2size(ind), ind, total, true);

@@ -166,8 +166,8 @@ export class SizeClasses {
    * A table for the classes above the 4 KiB lookup, up to `maxSize` (the largest cached class, for the
    * malloc fast path): `tab[(size - 1) >>> lgGrain]` is size2index(size) for SC_LOOKUP_MAXCLASS < size
    * ≤ `limit`. lgGrain is the largest power of two dividing every class boundary in the range, so a
-   * grain never straddles two classes; `limit` is below `maxSize` only when the table would pass
-   * COARSE_TAB_MAX entries.
+   * grain never straddles two classes; `limit` is the largest class ≤ `maxSize` (a smaller one when the
+   * table would pass COARSE_TAB_MAX entries), 0 when none lies above 4 KiB.
    */
   coarseLookup(maxSize: number): { tab: Uint8Array; lgGrain: number; limit: number } {
     let lgGrain = SC_LG_MAX_LOOKUP;

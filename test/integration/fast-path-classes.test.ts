@@ -8,6 +8,7 @@
  * taken by counting the slow paths' entry (`_enter`, which the fast paths skip).
  */
 import { describe, expect, it } from "vitest";
+import { Rng } from "../../src/bench/rng.js";
 import {
   THREAD_ALLOCATED_B,
   THREAD_DEALLOCATED_B,
@@ -24,21 +25,15 @@ import { statsPrint } from "../../src/stats/stats_print.js";
 function run(h: Heap, ops: number): number[] {
   const got: number[] = [];
   const live: number[] = [];
-  let x = 0x2545f491;
-  const next = () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
+  const rng = new Rng(0x2545f491);
   for (let i = 0; i < ops; i++) {
-    if (live.length > 300 || (live.length > 0 && next() < 0.5)) {
-      const k = Math.floor(next() * live.length);
+    if (live.length > 300 || (live.length > 0 && rng.unit() < 0.5)) {
+      const k = rng.below(live.length);
       h.free(live[k]!);
       live[k] = live[live.length - 1]!;
       live.pop();
     } else {
-      const p = h.malloc(Math.floor(2 ** (next() * Math.log2(40 * 1024))));
+      const p = h.malloc(rng.logUniform(1, 40 * 1024));
       got.push(p);
       live.push(p);
     }
