@@ -405,19 +405,15 @@ export class HeapCore {
   }
 
   /**
-   * free's fast path for a cached large class: an active extent that is not a slab, freed at its
-   * address, pushed as a small region is. True when pushed. (The push is written out here and in free:
-   * sharing it slowed small churn and records ~5 %.)
+   * free's fast path for a large block: an active extent that is not a slab, freed at its address. A
+   * cached class is pushed as a small region is, an uncached one goes to the arena. True when done.
+   * (The push is written out here and in free: sharing it slowed small churn and records ~5 %.)
    */
   #freeLargeFast(u32: Uint32Array, p: number, ew: number): boolean {
     const ind = u32[ew + E_SZIND]!;
-    if (
-      (u32[ew + E_BITS]! & FAST_BITS_MASK) !== 0 ||
-      ind < this.#largeFastMin ||
-      ind >= this.#nhbins ||
-      p !== u32[ew + E_ADDR]!
-    )
+    if ((u32[ew + E_BITS]! & FAST_BITS_MASK) !== 0 || ind < this.#largeFastMin || p !== u32[ew + E_ADDR]!)
       return false;
+    if (ind >= this.#nhbins) return this.#freeLargeArena(p, ew << 2);
     const f64 = this.#f64;
     const after = f64[this.#deallocD]! + this.#classSize[ind]!;
     if (
@@ -429,6 +425,18 @@ export class HeapCore {
       return true;
     }
     return false;
+  }
+
+  /**
+   * free of an uncached large block the fast path has looked up (active, not a slab, at its address):
+   * straight to the arena, without the slow path's second page-map read and cache lookup. The arena
+   * re-checks the state under its lock, so a racing second free is still reported.
+   */
+  #freeLargeArena(p: number, e: number): boolean {
+    const poison = Atomics.load(this.ctx.i32, HDR_POISON_B >>> 2);
+    if (poison !== 0) throw poisonedError("free", poison);
+    this._dalloc("free", p, e, 0);
+    return true;
   }
 
   #freeSlow(ptr: number): void {

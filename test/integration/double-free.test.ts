@@ -1,7 +1,7 @@
 /**
  * Never two owners (issue 13): a double free is reported through the corruption handler no later than
  * the next malloc that would hand the block out again — at any depth in the thread cache, for small
- * sizes (below and above the 4 KiB lookup table) and cached large sizes, through free, sdallocx,
+ * sizes (below and above the 4 KiB lookup table), cached and uncached large sizes, through free, sdallocx,
  * dallocx and realloc(p, 0), and across workers (including two workers racing to free the same
  * block). Live blocks are never handed out twice.
  */
@@ -33,7 +33,7 @@ function mallocs(h: Heap, size: number, n: number): { got: number[]; reported: b
 
 describe("double free, one thread, thread cache on", () => {
   for (const [via, fr] of FREERS)
-    for (const size of [16, 96, 3072, 8000, 20000])
+    for (const size of [16, 96, 3072, 8000, 20000, 100000])
       for (const depth of [0, 1, 7, 40]) {
         it(`${via}, ${size} B, ${depth} frees between: reported before the block is handed out twice`, () => {
           const h = Heap.create();

@@ -10,12 +10,13 @@
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/bench/rng.js";
 import {
+  HDR_POISON_B,
   THREAD_ALLOCATED_B,
   THREAD_DEALLOCATED_B,
   THREAD_GC_ALLOC_NEXT_B,
   THREAD_GC_DALLOC_NEXT_B,
 } from "../../src/ctx/header.js";
-import { HeapCorruptionError } from "../../src/errors.js";
+import { HeapCorruptionError, HeapPoisonedError } from "../../src/errors.js";
 import { Heap } from "../../src/heap.js";
 import { SC_DEFAULTS } from "../../src/sizeclass/config.js";
 import { SizeClasses } from "../../src/sizeclass/index.js";
@@ -102,7 +103,7 @@ describe("the fast paths for the cached classes above 4 KiB", () => {
         }
       }
       expect(fastCalls).toBeGreaterThanOrEqual(20);
-      // Past tcache_max and in the uncached range, the slow path runs.
+      // Past tcache_max, in the uncached range, malloc takes the slow path.
       h.free(h.malloc(size + 1 + 32768));
       expect(entered, `${size} B`).toBeGreaterThan(0);
       h.detach();
@@ -119,6 +120,55 @@ describe("the fast paths for the cached classes above 4 KiB", () => {
     expect(() => {
       for (let i = 0; i < 4; i++) h.malloc(20000);
     }).toThrow(HeapCorruptionError);
+    h.detach();
+  });
+
+  it("send an uncached large block's free straight to the arena, with its statistics", () => {
+    for (const size of [32769, 65536, 1 << 20, (4 << 20) + 123]) {
+      const h = Heap.create({ envConf: null });
+      const keep = h.malloc(size); // a neighbour, so the freed extent stays a dirty extent of its own
+      const p = h.malloc(size);
+      const usize = h.mallocUsableSize(p);
+      let entered = 0;
+      const enter = (h as unknown as { _enter: (fn: string) => void })._enter.bind(h);
+      (h as unknown as { _enter: (fn: string) => void })._enter = (fn: string) => {
+        entered++;
+        enter(fn);
+      };
+      const read = (name: string) => {
+        h.mallctl("epoch", 1);
+        return Number(h.mallctl(name));
+      };
+      const ndalloc = read("stats.arenas.0.large.ndalloc");
+      const allocated = read("stats.allocated");
+      const deallocated = Number(h.mallctl("thread.deallocated"));
+      const before = entered;
+      h.free(p);
+      expect(entered, `free of ${size} B entered the slow path`).toBe(before);
+      expect(read("stats.arenas.0.large.ndalloc")).toBe(ndalloc + 1);
+      expect(read("stats.allocated")).toBe(allocated - usize);
+      expect(Number(h.mallctl("thread.deallocated"))).toBe(deallocated + usize);
+      expect(read("stats.arenas.0.pdirty")).toBeGreaterThan(0);
+      // A second free of it, and a free of a pointer inside a live one, are reported; nothing changes.
+      expect(() => h.free(p)).toThrow(/double free/);
+      expect(() => h.free(keep + 8)).toThrow(/interior pointer/);
+      expect(read("stats.arenas.0.large.ndalloc")).toBe(ndalloc + 1);
+      expect(() => h.check()).not.toThrow();
+      h.free(keep);
+      h.detach();
+    }
+  });
+
+  it("refuse an uncached large free on a poisoned heap, changing nothing", () => {
+    const h = Heap.create({ envConf: null });
+    const p = h.malloc(100_000);
+    const word = HDR_POISON_B >>> 2;
+    Atomics.store(h.ctx.i32, word, 1);
+    expect(() => h.free(p)).toThrow(HeapPoisonedError);
+    Atomics.store(h.ctx.i32, word, 0);
+    expect(h.mallocUsableSize(p)).toBeGreaterThanOrEqual(100_000);
+    h.free(p);
+    expect(() => h.check()).not.toThrow();
     h.detach();
   });
 
