@@ -174,7 +174,7 @@ export class Heap extends HeapCore {
     const sc = this.ctx.sc;
     if (!Number.isSafeInteger(total) || total > sc.maxClass) return this._fail(ENOMEM);
     const ind = sc.size2index(total);
-    return this._allocCounted("calloc", Heap.prototype.calloc, sc.index2size(ind), ind, total, true);
+    return this._allocCounted("calloc", Heap.prototype.calloc, sc.index2size(ind), ind, total, true, true);
   }
 
   /** C11 aligned_alloc: `alignment` a power of two (else 0 with EINVAL). */
@@ -369,6 +369,9 @@ export class Heap extends HeapCore {
       old = heapMallctl(this, name, newValue);
     } catch (err) {
       throw typeof name === "string" ? guardError(this.ctx, "mallctl", err) : err;
+    } finally {
+      // thread.tcache.enabled, thread.arena, tcache.* and arena.* may destroy or move the thread's cache.
+      this._fastReset();
     }
     // A flush it caused (thread.tcache.flush, tcache.*) may have found a double free.
     if (flushProblems.length !== 0) this._reportFlushProblems("mallctl");
@@ -384,7 +387,11 @@ export class Heap extends HeapCore {
   /** mallctlbymib: mallctl through a MIB from mallctlnametomib. */
   mallctlbymib(mib: readonly number[], newValue?: unknown): unknown {
     this._enter("mallctlbymib");
-    return mallctlByMib(this, mib, newValue);
+    try {
+      return mallctlByMib(this, mib, newValue);
+    } finally {
+      this._fastReset(); // as mallctl
+    }
   }
 
   /** malloc_stats_print: jemalloc's text report, or its JSON with "J"; option letters g m d a b l x e h. */
@@ -446,7 +453,7 @@ export class Heap extends HeapCore {
     }
     this._reportFlushProblems("detach");
     this._detached = true;
-    this._tcW0 = 0;
+    this._fastReset();
   }
 
   /**

@@ -238,7 +238,14 @@ export class HeapCore {
    * and in malloc: one shared function for both cost small churn ~5 % and records ~5 % (V8 code shape).
    */
   #mallocCachedLarge(size: number): number {
-    if (size > 4096 && size <= this.#bigLimit && size >>> 0 === size && this._tcW0 !== 0) {
+    // typeof first: a BigInt passes the comparisons, and `>>> 0` would throw on it before the checks.
+    if (
+      typeof size === "number" &&
+      size > 4096 &&
+      size <= this.#bigLimit &&
+      size >>> 0 === size &&
+      this._tcW0 !== 0
+    ) {
       const ind = this.#s2iBig[(size - 1) >>> this.#bigLgGrain]!;
       if (ind < this.#nhbins) {
         const w = this._tcW0 + ind * BIN_WORDS;
@@ -261,17 +268,44 @@ export class HeapCore {
   #mallocSlow(size: number, api: (...args: never[]) => unknown = HeapCore.prototype.malloc): number {
     const cached = this.#mallocCachedLarge(size);
     if (cached !== 0) return cached;
+    if (
+      typeof size === "number" &&
+      size > this.#bigLimit &&
+      size >>> 0 === size &&
+      this._tcW0 !== 0 &&
+      this.ctx.profB === 0
+    )
+      return this.#mallocUncached(size, api);
     this._enter("malloc");
     size = checkSize(size, "malloc");
     const sc = this.ctx.sc;
     if (size > sc.maxClass) return this._fail(ENOMEM);
     const ind = sc.size2index(size);
-    return this._allocCounted("malloc", api, sc.index2size(ind), ind, size, this.ctx.opt.zero);
+    return this._allocCounted("malloc", api, sc.index2size(ind), ind, size, this.ctx.opt.zero, true);
+  }
+
+  /**
+   * malloc of a class above tcache_max while the fast path is on: there is no cache bin to consult, so
+   * no cache lookup; and what the fast path's state already implies (an attached handle, an integer
+   * size, the thread's cache set up, no junk, zero or profiling) is not checked again.
+   */
+  #mallocUncached(size: number, api: (...args: never[]) => unknown): number {
+    const ctx = this.ctx;
+    const poison = Atomics.load(ctx.i32, HDR_POISON_B >>> 2);
+    if (poison !== 0) throw poisonedError("malloc", poison);
+    const sc = ctx.sc;
+    if (size > sc.maxClass) return this._fail(ENOMEM);
+    const ind = sc.size2index(size);
+    const p = this._allocCounted("malloc", api, sc.index2size(ind), ind, size, false, false);
+    // The views as the slow path leaves them: this allocation may have grown the heap.
+    this.#setFast(this.#fastTc);
+    return p;
   }
 
   /**
    * What malloc and calloc share after their checks: the thread's cache, the profiling sample (its
    * stack cut at `api`, the method the user called: profSampleTaken), allocCore and the event count.
+   * `cache`: whether the class may be cached (false: above tcache_max, the thread's cache is not used).
    * Returns 0 with ENOMEM on failure.
    */
   protected _allocCounted(
@@ -281,11 +315,12 @@ export class HeapCore {
     ind: number,
     chooseSize: number,
     zero: boolean,
+    cache: boolean,
   ): number {
     const ctx = this.ctx;
     let p: number;
     try {
-      const tc = this._tcache();
+      const tc = cache ? this._tcache() : 0;
       let sampled = false;
       if (ctx.profB !== 0 && profSampleDue(ctx, usize)) {
         const holder: StackHolder = {};
@@ -304,6 +339,16 @@ export class HeapCore {
     eventAlloc(ctx, usize, p);
     if (flushProblems.length !== 0) this._reportFlushProblems(fn);
     return p;
+  }
+
+  /**
+   * Turns the fast paths off until the next slow call re-derives their fields: after anything that may
+   * have destroyed or replaced the thread's cache (a mallctl such as thread.tcache.enabled), whose
+   * bins they would otherwise keep pushing to.
+   */
+  protected _fastReset(): void {
+    this._tcW0 = 0;
+    this.#fastTc = -1;
   }
 
   /** The thread's cache (created on first use), refreshing the fast path's cached fields. */

@@ -139,15 +139,20 @@ describe("the fast paths for the cached classes above 4 KiB", () => {
         h.mallctl("epoch", 1);
         return Number(h.mallctl(name));
       };
+      const small = h.malloc(8);
       const ndalloc = read("stats.arenas.0.large.ndalloc");
       const allocated = read("stats.allocated");
-      const deallocated = Number(h.mallctl("thread.deallocated"));
+      // A mallctl turns the fast paths off until the next slow call re-derives them: this free (into
+      // the cache, so no statistic changes) is that call.
+      h.free(small);
+      const deallocatedD = (h.ctx.threadB + THREAD_DEALLOCATED_B) >>> 3;
+      const deallocated = h.ctx.f64[deallocatedD]!;
       const before = entered;
       h.free(p);
       expect(entered, `free of ${size} B entered the slow path`).toBe(before);
+      expect(h.ctx.f64[deallocatedD]).toBe(deallocated + usize);
       expect(read("stats.arenas.0.large.ndalloc")).toBe(ndalloc + 1);
       expect(read("stats.allocated")).toBe(allocated - usize);
-      expect(Number(h.mallctl("thread.deallocated"))).toBe(deallocated + usize);
       expect(read("stats.arenas.0.pdirty")).toBeGreaterThan(0);
       // A second free of it, and a free of a pointer inside a live one, are reported; nothing changes.
       expect(() => h.free(p)).toThrow(/double free/);
@@ -170,6 +175,29 @@ describe("the fast paths for the cached classes above 4 KiB", () => {
     h.free(p);
     expect(() => h.check()).not.toThrow();
     h.detach();
+  });
+
+  it("stop pushing to the thread's cache once thread.tcache.enabled:false destroyed it", () => {
+    for (const size of [16, 6000, 20000]) {
+      const h = Heap.create({ envConf: null });
+      h.free(h.malloc(size)); // the cache exists and the fast paths are on
+      const a = h.malloc(size);
+      const b = h.malloc(size);
+      const usize = h.mallocUsableSize(a);
+      h.mallctl("thread.tcache.enabled", false);
+      h.mallctl("epoch", 1);
+      const allocated = Number(h.mallctl("stats.allocated"));
+      h.free(a); // to the arena: no cache is left to hold it
+      h.mallctl("epoch", 1);
+      expect(Number(h.mallctl("stats.allocated")), `${size} B`).toBe(allocated - usize);
+      expect(() => h.free(a)).toThrow(HeapCorruptionError);
+      h.free(b);
+      h.mallctl("thread.tcache.enabled", true);
+      const c = h.malloc(size);
+      h.free(c);
+      expect(() => h.check()).not.toThrow();
+      h.detach();
+    }
   });
 
   it("leave a sampled large block to the slow path, which drops its sample", () => {

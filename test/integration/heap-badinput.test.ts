@@ -225,6 +225,9 @@ describe("B5/B11: pointer and size arguments of the wrong type or value", () => 
     [undefined, /undefined/, TypeError],
     [null, /null/, TypeError],
     [10n, /10n/, TypeError],
+    [5000n, /5000n/, TypeError], // in the range of the cached classes above 4 KiB
+    [100000n, /100000n/, TypeError], // above tcache_max
+    [{ valueOf: () => 5000 }, /object/, TypeError],
     [{}, /object/, TypeError],
   ];
   const calls: [string, (h: Heap, v: unknown, live: number) => unknown][] = [
