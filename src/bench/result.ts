@@ -11,6 +11,12 @@ export interface Latency {
   p75: number;
   p99: number;
   samplesCount: number;
+  /**
+   * Minor page faults per iteration over the timed run (the warm-up and any per-iteration setup, such
+   * as a fragmentation cell's fresh allocator, included; the whole process, workers too). Undefined
+   * where the platform cannot count them (browsers).
+   */
+  faultsPerIteration?: number;
 }
 
 /**
@@ -38,6 +44,12 @@ export interface NsPerCall {
   p75: number;
   p99: number;
   samples: number;
+  /**
+   * Minor page faults per call while timed: first touches of pages the OS had not backed yet (null:
+   * not counted). Where a fault is slow (in a VM each can cost microseconds), a workload that touches
+   * fresh memory is timed mostly in them.
+   */
+  faultsPerCall: number | null;
 }
 
 export interface Footprint {
@@ -117,13 +129,14 @@ export function nsPerCallOf(lat: Latency, calls: number): NsPerCall {
     p75: lat.p75 * k,
     p99: lat.p99 * k,
     samples: lat.samplesCount,
+    faultsPerCall: lat.faultsPerIteration === undefined ? null : lat.faultsPerIteration / calls,
   };
 }
 
 /** ns/call from a single measurement (partial cells: no spread). */
 export function nsPerCallSingle(ms: number, calls: number): NsPerCall {
   const v = calls > 0 ? (ms * 1e6) / calls : Number.NaN;
-  return { median: v, mad: 0, mean: v, min: v, max: v, p75: v, p99: v, samples: 1 };
+  return { median: v, mad: 0, mean: v, min: v, max: v, p75: v, p99: v, samples: 1, faultsPerCall: null };
 }
 
 /** One footprint reading: bytes in use and bytes mapped (NaN when the allocator has no buffer). */

@@ -23,6 +23,12 @@ export function collectGarbage(): void {
   if (typeof gc === "function") gc();
 }
 
+/** The process's minor page faults so far (Node's resourceUsage), or null where it cannot tell. */
+function minorFaults(): number | null {
+  const p = (globalThis as { process?: { resourceUsage?: () => { minorPageFault: number } } }).process;
+  return typeof p?.resourceUsage === "function" ? p.resourceUsage().minorPageFault : null;
+}
+
 type BenchCtor = typeof import("tinybench").Bench;
 let benchCtor: BenchCtor | undefined;
 
@@ -57,19 +63,28 @@ export async function sampleIterations(
     signal: ac.signal,
     throws: true,
   });
+  // Iterations run, warm-up included, for the page faults per iteration.
+  let runs = 0;
   const task = isAsync
     ? async () => {
+        runs++;
         const r = await fn();
         if (budget.hit) ac.abort();
         return r;
       }
     : () => {
+        runs++;
         const r = fn();
         if (budget.hit) ac.abort();
         return r;
       };
   bench.add(name, task, { async: isAsync, beforeEach: o.beforeEach, afterEach: o.afterEach });
+  const faults0 = minorFaults();
   await bench.run();
+  const faults1 = minorFaults();
   const r = bench.tasks[0]!.result as { latency?: Latency };
-  return r.latency !== undefined && r.latency.samplesCount > 0 ? r.latency : null;
+  if (r.latency === undefined || r.latency.samplesCount === 0) return null;
+  const faultsPerIteration =
+    faults0 === null || faults1 === null || runs === 0 ? undefined : (faults1 - faults0) / runs;
+  return { ...r.latency, faultsPerIteration };
 }

@@ -12,6 +12,7 @@ const COLUMNS = [
   { title: "±MAD", align: "right" },
   { title: "vs best", align: "right" },
   { title: "samples", align: "right" },
+  { title: "faults/call", align: "right" },
   { title: "in-use/live", align: "right" },
   { title: "mapped/live", align: "right" },
   { title: "note", align: "left" },
@@ -20,6 +21,12 @@ const COLUMNS = [
 function fmtNs(v: number): string {
   if (!Number.isFinite(v)) return "—";
   return v >= 1000 ? v.toFixed(0) : v >= 100 ? v.toFixed(1) : v.toFixed(2);
+}
+
+/** Page faults per call: "0" when none, else two significant digits. */
+function fmtFaults(v: number | null | undefined): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return "—";
+  return v === 0 ? "0" : v >= 10 ? v.toFixed(0) : v.toPrecision(2);
 }
 
 function fmtRatio(v: number | null | undefined): string {
@@ -52,6 +59,7 @@ function row(r: CellResult, best: Map<string, number>, noteNo: number | null, fi
     mad,
     vs,
     ns === null ? "—" : String(ns.samples),
+    fmtFaults(ns?.faultsPerCall),
     fmtRatio(r.footprint?.ratio),
     fmtRatio(r.footprint?.mappedRatio),
     noteNo === null ? tag : `${tag}${tag === "" ? "" : " "}[${noteNo}]`,
@@ -107,6 +115,8 @@ function legendLines(rep: SuiteReport): string[] {
   const out = [
     "ns/call: median over tinybench samples of (iteration time ÷ malloc+free calls in it); ±MAD relative to it;",
     "worker workloads: the slower worker's time ÷ the calls one worker made. vs best: ÷ the fastest ok cell.",
+    "faults/call: the process's minor page faults while timed ÷ the calls (first touches of pages the OS had",
+    "not backed yet; where each costs microseconds, as in a VM, they dominate a cell that touches fresh memory).",
     "in-use/live and mapped/live: bytes at the high-water mark ÷ peak live requested bytes (both sampled",
     "in an untimed pass of iterations, never between timed samples, and after each phase), where",
   ];

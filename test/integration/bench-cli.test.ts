@@ -103,9 +103,12 @@ describe("bench suite in one process (tiny scale)", () => {
       expect(r.status, `${r.workload} × ${r.strategy}: ${r.note}`).toBe("ok");
       expect(r.nsPerCall!.median).toBeGreaterThan(0);
       expect(r.footprint!.peakLiveRequested).toBeGreaterThan(0);
+      expect(r.nsPerCall!.faultsPerCall).toBeGreaterThanOrEqual(0);
     }
     const frag = rep.results.find((r) => r.workload === "fragmentation" && r.strategy === "default")!;
     expect(frag.footprint!.ratio).toBeGreaterThan(1);
+    // Every timed iteration starts a heap in a new buffer, whose pages the OS backs at their first touch.
+    expect(frag.nsPerCall!.faultsPerCall).toBeGreaterThan(0);
     const u8 = rep.results.filter((r) => r.kind === "uint8array");
     expect(u8.every((r) => r.footprint!.ratio === 1 && r.footprint!.mappedRatio === null)).toBe(true);
     const thing = rep.results.filter((r) => r.kind === "thi.ng");

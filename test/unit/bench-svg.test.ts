@@ -88,7 +88,17 @@ function cell(workload: string, id: string, status: CellResult["status"], ns: nu
     nsPerCall:
       ns === null
         ? null
-        : { median: ns, mad: ns / 10, mean: ns, min: ns / 2, max: ns * 2, p75: ns, p99: ns * 2, samples: 12 },
+        : {
+            median: ns,
+            mad: ns / 10,
+            mean: ns,
+            min: ns / 2,
+            max: ns * 2,
+            p75: ns,
+            p99: ns * 2,
+            samples: 12,
+            faultsPerCall: 0.5,
+          },
     footprint:
       ns === null
         ? null
@@ -233,7 +243,7 @@ describe("bench table", () => {
       .filter((l) => /^[\w-]*\s+(jemalloc-ts \S+|@thi\.ng\/malloc|new Uint8Array)\s+[\d—]/.test(l));
     expect(rows.length).toBe(rep.results.length);
     expect(rows[0]).toMatch(
-      /^small-churn\s+jemalloc-ts default\s+20\.00\s+10\.0%\s+1\.00×\s+12\s+1\.38\s+4\.00/,
+      /^small-churn\s+jemalloc-ts default\s+20\.00\s+10\.0%\s+1\.00×\s+12\s+0\.50\s+1\.38\s+4\.00/,
     );
     expect(rows[1]).toMatch(/jemalloc-ts tcache:false\s+40\.00\s+10\.0%\s+2\.00×/);
     expect(text).toMatch(/skipped \[\d\]/);
@@ -248,8 +258,9 @@ describe("bench table", () => {
     expect(md).toContain("- baselines measured in this run: @thi.ng/malloc, new Uint8Array");
     const tableRows = lines.filter((l) => l.startsWith("| ") && !l.startsWith("| workload"));
     expect(tableRows).toHaveLength(rep.results.length);
-    expect(tableRows.every((l) => l.split(" | ").length === 9)).toBe(true);
+    expect(tableRows.every((l) => l.split(" | ").length === 10)).toBe(true);
     expect(tableRows[0]).toMatch(/^\| \*\*small-churn\*\* \| jemalloc-ts default \| 20\.00 \|/);
-    expect(lines).toContain("|:--|:--|--:|--:|--:|--:|--:|--:|:--|");
+    expect(lines).toContain("|:--|:--|--:|--:|--:|--:|--:|--:|--:|:--|");
+    expect(text).toContain("faults/call: the process's minor page faults while timed");
   });
 });
