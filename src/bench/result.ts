@@ -13,8 +13,8 @@ export interface Latency {
   samplesCount: number;
   /**
    * Minor page faults per iteration over the timed run (the warm-up and any per-iteration setup, such
-   * as a fragmentation cell's fresh allocator, included; the whole process, workers too). Undefined
-   * where the platform cannot count them (browsers).
+   * as a fragmentation cell's fresh allocator, included; the whole process, workers too). Added by
+   * sampleIterations: tinybench's own result has no such field.
    */
   faultsPerIteration?: number;
 }
@@ -46,7 +46,7 @@ export interface NsPerCall {
   samples: number;
   /**
    * Minor page faults per call while timed: first touches of pages the OS had not backed yet (null:
-   * not counted). Where a fault is slow (in a VM each can cost microseconds), a workload that touches
+   * a partial cell, timed by one measurement). Where a fault is slow (in a VM each can cost microseconds), a workload that touches
    * fresh memory is timed mostly in them.
    */
   faultsPerCall: number | null;

@@ -23,12 +23,6 @@ export function collectGarbage(): void {
   if (typeof gc === "function") gc();
 }
 
-/** The process's minor page faults so far (Node's resourceUsage), or null where it cannot tell. */
-function minorFaults(): number | null {
-  const p = (globalThis as { process?: { resourceUsage?: () => { minorPageFault: number } } }).process;
-  return typeof p?.resourceUsage === "function" ? p.resourceUsage().minorPageFault : null;
-}
-
 type BenchCtor = typeof import("tinybench").Bench;
 let benchCtor: BenchCtor | undefined;
 
@@ -79,12 +73,11 @@ export async function sampleIterations(
         return r;
       };
   bench.add(name, task, { async: isAsync, beforeEach: o.beforeEach, afterEach: o.afterEach });
-  const faults0 = minorFaults();
+  const faults0 = process.resourceUsage().minorPageFault;
   await bench.run();
-  const faults1 = minorFaults();
+  const faults1 = process.resourceUsage().minorPageFault;
   const r = bench.tasks[0]!.result as { latency?: Latency };
   if (r.latency === undefined || r.latency.samplesCount === 0) return null;
-  const faultsPerIteration =
-    faults0 === null || faults1 === null || runs === 0 ? undefined : (faults1 - faults0) / runs;
-  return { ...r.latency, faultsPerIteration };
+  // runs > 0: tinybench took at least one sample.
+  return { ...r.latency, faultsPerIteration: (faults1 - faults0) / runs };
 }
