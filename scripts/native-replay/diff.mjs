@@ -317,6 +317,8 @@ function fixture(args) {
   fs.mkdirSync(dir, { recursive: true });
   fs.copyFileSync(file, path.join(dir, `${name}.txt`));
   n.oracle.setting = setting;
+  // Which placement the native runs had (replay.c: the emulated top-down layout, or the kernel's).
+  n.oracle.layout = process.env.NATIVE_REPLAY_LAYOUT === "kernel" ? "kernel" : "topdown";
   fs.writeFileSync(path.join(dir, `${name}.json.gz`), zlib.gzipSync(`${JSON.stringify(n)}\n`, { level: 9 }));
   console.log(`wrote ${path.join(dir, name)}.txt/.json.gz`);
 }

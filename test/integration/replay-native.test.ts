@@ -3,6 +3,9 @@
  * realloc to 0, sized frees, decay ticks) against what the system's real jemalloc 5.3.0 reported
  * for them (scripts/native-replay/replay.c; `diff.mjs fixture` writes <name>.txt and <name>.json.gz). Only traces whose
  * compared figures were the same in 12 native runs are kept, so each file is one exact answer.
+ * `oracle.layout` says where those runs' mappings were placed: replay.c's emulated top-down layout, or
+ * the kernel's own (the align2m-* traces, aligned_alloc up to 2 MiB: their answer depends on Linux
+ * placing a hugepage-multiple mapping hugepage-aligned, which the emulated layout does not do).
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
