@@ -4,7 +4,9 @@
 //   node scripts/native-replay/diff.mjs validate            the C replayer vs the 24 reference files
 //   node scripts/native-replay/diff.mjs run [--n 20] [--seed 1] [--nops 3000]
 //        [--settings base,decay0,nodecay,tcache] [--runs 2] [--keep DIR] [--max-lg-align 16] [--small-ticks]
-//                                                           generated traces: native vs ours
+//                                                           generated traces: native vs ours; --settings
+//                                                           also takes malloc_conf strings separated by ";"
+//                                                           ("narenas:1,tcache_max:4096;base")
 //   node scripts/native-replay/diff.mjs min <trace.txt> <setting> [--out min.txt]
 //                                                           shrinks a diverging trace
 //   node scripts/native-replay/diff.mjs fixture <trace.txt> <setting> <name>
@@ -36,6 +38,9 @@ export const SETTINGS = {
 };
 /** The reference files carry per-op output under these settings only. */
 const PER_OP = new Set(["base", "tcache"]);
+/** A setting is one of the names above, or any malloc_conf string (compared with per-op output). */
+const confOf = (setting) => SETTINGS[setting] ?? setting;
+const perOp = (setting) => PER_OP.has(setting) || !(setting in SETTINGS);
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "native-replay-"));
 const BIN = path.join(work, "replay");
@@ -76,10 +81,10 @@ const ignored = (k) => {
 
 /** Runs the native replayer `runs` times (each run gets its own address layout); returns the outputs. */
 function nativeRuns(trace, setting, runs) {
-  const args = [trace, ...(PER_OP.has(setting) ? [] : ["--no-ops"])];
+  const args = [trace, ...(perOp(setting) ? [] : ["--no-ops"])];
   const outs = [];
   for (let i = 0; i < runs; i++) {
-    const r = spawnSync(BIN, args, { env: { ...process.env, MALLOC_CONF: SETTINGS[setting] }, encoding: "utf8", maxBuffer: 1 << 30 });
+    const r = spawnSync(BIN, args, { env: { ...process.env, MALLOC_CONF: confOf(setting) }, encoding: "utf8", maxBuffer: 1 << 30 });
     if (r.status !== 0) throw new Error(`native replay failed on ${trace}: ${r.stderr}`);
     outs.push(r.stdout);
   }
@@ -115,7 +120,7 @@ function native(trace, setting, runs) {
 }
 
 function ours(trace, setting) {
-  const args = [OURS, "replay", trace, "--conf", SETTINGS[setting], ...(PER_OP.has(setting) ? [] : ["--no-ops"])];
+  const args = [OURS, "replay", trace, "--conf", confOf(setting), ...(perOp(setting) ? [] : ["--no-ops"])];
   const r = spawnSync(process.execPath, args, { encoding: "utf8", maxBuffer: 1 << 30 });
   if (r.status !== 0) return { error: (r.stderr || r.stdout).trim().split("\n")[0] };
   return { text: r.stdout };
@@ -212,7 +217,9 @@ function runMany(args) {
   const seed0 = Number(opt(args, "--seed", 1));
   const nops = Number(opt(args, "--nops", 3000));
   const runs = Number(opt(args, "--runs", 2));
-  const settings = opt(args, "--settings", "base,decay0,nodecay,tcache").split(",");
+  // Names separated by commas, or malloc_conf strings separated by ";" (`--settings "narenas:1,tcache_max:4096;base"`).
+  const list = opt(args, "--settings", "base,decay0,nodecay,tcache");
+  const settings = list.includes(";") || list.includes(":") ? list.split(";") : list.split(",");
   const keep = opt(args, "--keep", null);
   const maxLgAlign = Number(opt(args, "--max-lg-align", 16));
   if (keep) fs.mkdirSync(keep, { recursive: true });

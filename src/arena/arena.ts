@@ -13,6 +13,7 @@
  * arenas lock and read with Atomics.load.
  */
 
+import { OVERSIZE_THRESHOLD_DEFAULT } from "../conf/opt.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import {
   HDR_ARENAS_DIRTY_MS_B,
@@ -87,7 +88,10 @@ function arenaCreateLocked(
   const al = ctx.arenaLayout;
   const arena = baseAlloc(ctx, base, al.arenaBytes, 64);
   if (arena === 0) return 0;
-  pacInit(ctx, arena, ind, base, dirtyMs, muzzyMs, ctx.opt.oversizeThreshold);
+  // jemalloc creates arena 0 before arena_init_huge() sets the threshold from opt.oversize_threshold,
+  // so arena 0's extents keep the default for their eager purge, whatever the option says.
+  const oversize = ind === 0 ? OVERSIZE_THRESHOLD_DEFAULT : ctx.opt.oversizeThreshold;
+  pacInit(ctx, arena, ind, base, dirtyMs, muzzyMs, oversize);
   const f = arena + al.arenaFieldsB;
   ctx.u32[(f + ARENA_IS_AUTO_B) >>> 2] = isAuto ? 1 : 0;
   ctx.u32[(f + ARENA_STATE_B) >>> 2] = ARENA_STATE_LIVE;

@@ -62,6 +62,8 @@ export const MALLOCX_ARENA_LIMIT = 4095;
 /** MAX_BACKGROUND_THREAD_LIMIT (= MALLOCX_ARENA_LIMIT) and the boot default. */
 export const MAX_BACKGROUND_THREAD_LIMIT = MALLOCX_ARENA_LIMIT;
 export const DEFAULT_NUM_BACKGROUND_THREAD = 4;
+/** OVERSIZE_THRESHOLD_DEFAULT: opt.oversize_threshold's default, 8 MiB. */
+export const OVERSIZE_THRESHOLD_DEFAULT = 8 * 1024 * 1024;
 /** BIN_SHARDS_MAX (2^EDATA_BITS_BINSHARD_WIDTH). */
 export const BIN_SHARDS_MAX = 64;
 /** FXP_INIT_INT(4): the default narenas_ratio. */
@@ -202,7 +204,7 @@ export const OPT_TABLE: readonly OptSpec[] = [
     name: "oversize_threshold",
     ctype: "size_t",
     parser: u(64, 0n, "LARGE_MAXCLASS", false, true, false),
-    initial: () => 8 * 1024 * 1024,
+    initial: () => OVERSIZE_THRESHOLD_DEFAULT,
   },
   { name: "mutex_max_spin", ctype: "int64_t", parser: s(-1n, INT64_MAX_N, false), initial: () => 600n },
   { name: "background_thread", ctype: "bool", parser: BOOL, initial: () => false },

@@ -97,6 +97,8 @@ export class HeapCore {
   #s2iBig: Uint8Array = new Uint8Array(0);
   #bigLgGrain = 0;
   #bigLimit = 0;
+  /** tcache_maxclass: a malloc above it has no cache bin (#mallocUncached). */
+  #cachedMax = 0;
   #classSize: Float64Array = new Float64Array(0);
   #classInv: Float64Array = new Float64Array(0);
   #lgPage = 0;
@@ -270,7 +272,7 @@ export class HeapCore {
     if (cached !== 0) return cached;
     if (
       typeof size === "number" &&
-      size > this.#bigLimit &&
+      size > this.#cachedMax &&
       size >>> 0 === size &&
       this._tcW0 !== 0 &&
       this.ctx.profB === 0
@@ -397,6 +399,9 @@ export class HeapCore {
       this.#s2iBig = big.tab;
       this.#bigLgGrain = big.lgGrain;
       this.#bigLimit = big.limit;
+      // Not #bigLimit: with tcache_max ≤ 4 KiB there is no coarse table (limit 0), yet every class up
+      // to tcache_max is cached.
+      this.#cachedMax = ctx.sc.index2size(nhbins - 1);
     }
     this.#nhbins = nhbins;
     // Profiling is set up after the constructor: read here, where the cache is first taken.
