@@ -16,6 +16,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { median } from "../src/bench/sample.js";
 import { churnPlan, fragmentationPlan, type RecordsSpec, workload } from "../src/bench/workloads.js";
 
 const argv = process.argv.slice(2);
@@ -31,12 +32,6 @@ const NAMES: Record<string, string> = {
 
 /** Calls per timed chunk: the median chunk filters out the time slices other processes took. */
 const CHUNK = 1024;
-
-/** Median of `xs`. */
-function median(xs: number[]): number {
-  const a = [...xs].sort((x, y) => x - y);
-  return a[a.length >> 1]!;
-}
 
 /** Runs `n` steps of `fn` in chunks of `chunk` steps; returns the median chunk's ns per step. */
 function timed(n: number, fn: (i: number) => void, chunk = CHUNK): number {

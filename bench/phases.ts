@@ -13,6 +13,7 @@
  */
 import type { BenchAllocator } from "../src/bench/allocator.js";
 import { fragPhase1, fragPhase2, fragPhase3, fragState } from "../src/bench/loops.js";
+import { median, minorFaultsNow } from "../src/bench/sample.js";
 import { createAllocator, HeapAllocator, parseStrategy, type Strategy } from "../src/bench/strategies.js";
 import { loadTlsf, type WasmModule } from "../src/bench/tlsf.js";
 import { type FragmentationSpec, fragmentationPlan, workload } from "../src/bench/workloads.js";
@@ -51,11 +52,6 @@ function slabPagesOf(a: BenchAllocator): number {
   return bytes / page;
 }
 
-function median(xs: number[]): number {
-  const a = [...xs].sort((x, y) => x - y);
-  return a[a.length >> 1]!;
-}
-
 /** The configurations after `--conf` (up to the next `--` flag), or `dflt`. */
 function confArgs(dflt: string[]): string[] {
   const i = process.argv.indexOf("--conf");
@@ -65,10 +61,6 @@ function confArgs(dflt: string[]): string[] {
     out.push(process.argv[k]!);
   if (out.length === 0) throw new RangeError("--conf needs at least one configuration");
   return out;
-}
-
-function faultsNow(): number {
-  return process.resourceUsage().minorPageFault;
 }
 
 /** What a fault costs here now: µs per page for one word written per page of a fresh buffer. */
@@ -92,22 +84,22 @@ async function main(): Promise<void> {
   const plan = fragmentationPlan(spec, 20260526);
   const tlsf: WasmModule | null = strategies.some((s) => s.kind === "as-tlsf") ? await loadTlsf() : null;
   const sizing = { peakLiveBytes: Math.max(...plan.liveAfter), maxRequest: spec.largeMax };
+  const phases = [fragPhase1, fragPhase2, fragPhase3];
+  const calls = [plan.smallSizes.length, plan.freeOrder.length, plan.largeSizes.length];
   const before = faultCostUs();
   const rows = strategies.map(() => PHASES.map((): PhaseRow => ({ ns: [], faults: [], slabPages: [] })));
   for (let run = 0; run <= runs; run++) {
     for (let s = 0; s < strategies.length; s++) {
       const a: BenchAllocator = createAllocator(strategies[s]!, sizing, null, tlsf);
       const st = fragState(plan);
-      const phases = [fragPhase1, fragPhase2, fragPhase3];
-      const calls = [plan.smallSizes.length, plan.freeOrder.length, plan.largeSizes.length];
       for (let p = 0; p < 3; p++) {
-        const f0 = faultsNow();
+        const f0 = minorFaultsNow();
         const t0 = performance.now();
         if (!phases[p]!(st, a)) throw new Error(`phase ${p + 1} stopped by the time budget`);
         const ms = performance.now() - t0;
         if (run === 0) continue;
         rows[s]![p]!.ns.push((ms * 1e6) / calls[p]!);
-        rows[s]![p]!.faults.push(faultsNow() - f0);
+        rows[s]![p]!.faults.push(minorFaultsNow() - f0);
         rows[s]![p]!.slabPages.push(slabPagesOf(a));
       }
       a.close();
@@ -124,12 +116,11 @@ async function main(): Promise<void> {
   for (let s = 0; s < strategies.length; s++) {
     for (let p = 0; p < 3; p++) {
       const r = rows[s]![p]!;
-      const calls = [plan.smallSizes.length, plan.freeOrder.length, plan.largeSizes.length][p]!;
       const f = median(r.faults);
       const slab = median(r.slabPages);
       const slabCell = Number.isNaN(slab) ? "—" : slab.toFixed(0);
       out.push(
-        `| ${strategies[s]!.label} | ${PHASES[p]} | ${median(r.ns).toFixed(0)} | ${f} | ${(f / calls).toFixed(3)} | ${slabCell} |`,
+        `| ${strategies[s]!.label} | ${PHASES[p]} | ${median(r.ns).toFixed(0)} | ${f} | ${(f / calls[p]!).toFixed(3)} | ${slabCell} |`,
       );
     }
   }

@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Bench } from "tinybench";
+import { median } from "../src/bench/sample.js";
 import { arg, churnPlan } from "./paired.js";
 
 interface HeapLike {
@@ -136,7 +137,6 @@ for (let r = 0; r < rounds; r++) {
     if (lat !== undefined) med.get(t.name)!.push((lat.p50 * 1e6) / opsPerRun);
   }
 }
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const b = median(med.get(heaps[0]![0])!);
 console.log(
   `${workload === "records" ? "records (W5)" : "small-churn"}, ns per call (malloc or free), median of ${rounds} paired rounds`,

@@ -15,6 +15,7 @@
  * fast path's target is 1.2x. The heap is the real jemalloc-ts heap (`makeHeap` below).
  */
 import { Bench } from "tinybench";
+import { median } from "../src/bench/sample.js";
 import { Heap } from "../src/index.js";
 import { type StructHeap, struct, types } from "../src/struct/index.js";
 
@@ -172,11 +173,6 @@ for (let round = 0; round < ROUNDS; round++) {
     samples.get(name)!.push(ns);
     ratios.get(name)!.push(ns / perRecord.get(BASELINE)!);
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1]!;
 }
 
 console.log(`Particle records: ${N}; each 6 field reads + 3 writes; ${ROUNDS} rounds (sink ${sink > 0})`);

@@ -91,12 +91,11 @@ function nativeRuns(trace, setting, runs) {
   return outs;
 }
 
-/** The leaves (normalised, as oracle.unstable lists them) on which the parsed outputs `outs` differ. */
-function unstableOf(outs) {
+/** The leaves (normalised, as oracle.unstable lists them) on which flattened outputs `flats` differ. */
+function unstableOf(flats) {
   const unstable = new Set();
-  const f0 = flatten(outs[0]);
-  for (const o of outs.slice(1)) {
-    const f = flatten(o);
+  const f0 = flats[0];
+  for (const f of flats.slice(1)) {
     for (const k of new Set([...f0.keys(), ...f.keys()]))
       if (f0.get(k) !== f.get(k) && !ignored(k)) unstable.add(normalise(k).replace(/\[\*\].*$/, ""));
   }
@@ -112,7 +111,7 @@ const under = (u, k) => {
 /** One native run's JSON, with oracle.unstable = the leaves that differed between the runs. */
 function native(trace, setting, runs) {
   const outs = nativeRuns(trace, setting, runs).map((t) => JSON.parse(t));
-  const unstable = unstableOf(outs);
+  const unstable = unstableOf(outs.map((o) => flatten(o)));
   const out = outs[0];
   out.oracle.runs = runs;
   out.oracle.unstable = [...unstable].sort();
@@ -154,26 +153,28 @@ export function check(trace, setting, runs = 12, keepDir = null) {
   const o = ours(trace, setting);
   if (o.error) return { summary: `ours failed: ${o.error}`, lines: [] };
   const fa = flatten(JSON.parse(o.text));
-  const span = addressSpan(JSON.parse(outs[0]));
+  // Each distinct output parsed and flattened once (the first is outs[0]: a Set keeps insertion order).
+  const variants = [...new Set(outs)].map((t) => JSON.parse(t));
+  const flats = variants.map((v) => flatten(v));
+  const span = addressSpan(variants[0]);
   let best = null;
-  const variants = new Set(outs);
-  for (const t of variants) {
-    const d = leafDiffs(flatten(JSON.parse(t)), fa);
+  for (const fe of flats) {
+    const d = leafDiffs(fe, fa);
     if (d.length === 0) return null;
     if (best === null || d.length < best.length) best = d;
   }
   const beyond = span > BUFFER_LIMIT_BYTES ? `; native address space reached ${span} bytes, beyond the port's 4 GiB buffer` : "";
-  if (variants.size > 1) {
-    const unstable = [...unstableOf([...variants].map((t) => JSON.parse(t)))];
+  if (variants.length > 1) {
+    const unstable = [...unstableOf(flats)];
     if (unstable.length > 0 && best.every((line) => unstable.some((u) => under(u, line.slice(0, line.indexOf(": "))))))
       return {
-        summary: `identical on every leaf the ${runs} native runs agree on (${variants.size} distinct outputs; unstable natively: ${unstable.join(", ")})`,
+        summary: `identical on every leaf the ${runs} native runs agree on (${variants.length} distinct outputs; unstable natively: ${unstable.join(", ")})`,
         lines: [],
         stableOnly: true,
       };
   }
   return {
-    summary: `${best.length} differences from the closest of ${runs} native runs (${variants.size} distinct outputs)${beyond}`,
+    summary: `${best.length} differences from the closest of ${runs} native runs (${variants.length} distinct outputs)${beyond}`,
     lines: best,
     beyond: beyond !== "",
   };

@@ -17,6 +17,17 @@ export interface SampleOptions {
   afterEach?: () => void;
 }
 
+/** The upper median of `xs` (the middle element of a sorted copy; xs non-empty). */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1]!;
+}
+
+/** The process's minor page faults so far (workers included): first touches of unbacked pages. */
+export function minorFaultsNow(): number {
+  return process.resourceUsage().minorPageFault;
+}
+
 /** Calls globalThis.gc when the process runs with --expose-gc (suites do), between timed sections. */
 export function collectGarbage(): void {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -73,9 +84,9 @@ export async function sampleIterations(
         return r;
       };
   bench.add(name, task, { async: isAsync, beforeEach: o.beforeEach, afterEach: o.afterEach });
-  const faults0 = process.resourceUsage().minorPageFault;
+  const faults0 = minorFaultsNow();
   await bench.run();
-  const faults1 = process.resourceUsage().minorPageFault;
+  const faults1 = minorFaultsNow();
   const r = bench.tasks[0]!.result as { latency?: Latency };
   if (r.latency === undefined || r.latency.samplesCount === 0) return null;
   // runs > 0: tinybench took at least one sample.

@@ -19,7 +19,7 @@ import { Worker } from "node:worker_threads";
 import type { CellContext } from "./cell.js";
 import { budget, type CellResult, FootprintHighWater, nsPerCallOf, nsPerCallSingle } from "./result.js";
 import { ringCreate } from "./ring.js";
-import { collectGarbage, sampleIterations } from "./sample.js";
+import { collectGarbage, median, sampleIterations } from "./sample.js";
 import { type BenchAllocator, createBenchHeap, HeapAllocator } from "./strategies.js";
 import type { WorkerInit } from "./worker.js";
 import {
@@ -263,11 +263,6 @@ async function timeRounds(
 
 /** Scaling rounds: each is worker k % 2 alone, then both (so machine load drifts equally on both). */
 const SCALING_ROUNDS = 15;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1]!;
-}
 
 /** One alone (worker `w`), then both started at the gate: 2 × solo time ÷ pair time, and the solo ms. */
 async function soloPairRatio(
