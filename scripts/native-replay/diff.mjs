@@ -12,6 +12,12 @@
 //   node scripts/native-replay/diff.mjs fixture <trace.txt> <setting> <name>
 //                                                           writes test/fixtures/native/<name>.txt/.json.gz
 //
+// Every command takes `--jemalloc DIR`: a build directory of jemalloc 5.3.0 configured with other
+// size-class settings (`configure --with-lg-quantum=3 --with-lg-page=16 --with-lg-hugepage=21`,
+// then `make lib/libjemalloc.a`). The replayer links that build's static library instead of the
+// system's, and ours replays with the LG_QUANTUM, LG_PAGE and LG_HUGEPAGE the build was configured
+// with (read from its jemalloc_internal_defs.h).
+//
 // replay.c places jemalloc's mappings as a classic top-down kernel does (NATIVE_REPLAY_LAYOUT,
 // see there), which makes the native figures reproducible; the native side still runs `--runs`
 // times and ours must equal one of the runs on every leaf compare.mjs compares.
@@ -45,14 +51,38 @@ const perOp = (setting) => PER_OP.has(setting) || !(setting in SETTINGS);
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "native-replay-"));
 const BIN = path.join(work, "replay");
 
+/** `--jemalloc DIR`: a jemalloc build directory to link instead of the system library, or null. */
+let JEMALLOC_BUILD = null;
+/** The build's size-class settings as ours' replay flags (none for the system library). */
+let LG_FLAGS = [];
+
+/** Reads `--jemalloc DIR` from `args` and the size-class settings that build was configured with. */
+function chooseBuild(args) {
+  const i = args.indexOf("--jemalloc");
+  if (i < 0) return;
+  const dir = args[i + 1];
+  if (!dir || !fs.existsSync(path.join(dir, "lib/libjemalloc.a")))
+    throw new Error(`--jemalloc ${dir}: no lib/libjemalloc.a there (build-jemalloc.sh makes one)`);
+  JEMALLOC_BUILD = path.resolve(dir);
+  const defs = fs.readFileSync(path.join(JEMALLOC_BUILD, "include/jemalloc/internal/jemalloc_internal_defs.h"), "utf8");
+  const lg = (name) => {
+    const m = new RegExp(`^#define ${name} (\\d+)$`, "m").exec(defs);
+    if (m === null) throw new Error(`${JEMALLOC_BUILD}: no ${name} in jemalloc_internal_defs.h`);
+    return m[1];
+  };
+  LG_FLAGS = ["--lg-quantum", lg("LG_QUANTUM"), "--lg-page", lg("LG_PAGE"), "--lg-hugepage", lg("LG_HUGEPAGE")];
+}
+
 function build() {
   // Static libjemalloc: the shared one pulls in libstdc++, whose start-up allocation (an 80 KiB
   // large block) would show in every statistic.
-  const r = spawnSync(
-    "gcc",
-    ["-O2", "-o", BIN, path.join(HERE, "replay.c"), "-Wl,-Bstatic", "-ljemalloc", "-Wl,-Bdynamic", "-lpthread", "-lm", "-ldl"],
-    { encoding: "utf8" },
-  );
+  const lib =
+    JEMALLOC_BUILD === null
+      ? ["-Wl,-Bstatic", "-ljemalloc", "-Wl,-Bdynamic"]
+      : [`-I${path.join(JEMALLOC_BUILD, "include")}`, path.join(JEMALLOC_BUILD, "lib/libjemalloc.a")];
+  const r = spawnSync("gcc", ["-O2", "-o", BIN, path.join(HERE, "replay.c"), ...lib, "-lpthread", "-lm", "-ldl"], {
+    encoding: "utf8",
+  });
   if (r.status !== 0) throw new Error(`gcc failed (needs gcc and libjemalloc-dev):\n${r.stderr}`);
 }
 
@@ -119,7 +149,7 @@ function native(trace, setting, runs) {
 }
 
 function ours(trace, setting) {
-  const args = [OURS, "replay", trace, "--conf", confOf(setting), ...(perOp(setting) ? [] : ["--no-ops"])];
+  const args = [OURS, "replay", trace, "--conf", confOf(setting), ...LG_FLAGS, ...(perOp(setting) ? [] : ["--no-ops"])];
   const r = spawnSync(process.execPath, args, { encoding: "utf8", maxBuffer: 1 << 30 });
   if (r.status !== 0) return { error: (r.stderr || r.stdout).trim().split("\n")[0] };
   return { text: r.stdout };
@@ -190,22 +220,39 @@ function addressSpan(out) {
   return max;
 }
 
+/**
+ * The C replayer against the reference files: the 24 of the system library, or, with --jemalloc,
+ * the base files of the variant with that build's settings (expected/variants/q<Q>-p<P>-h<H>).
+ */
 function validate() {
   const traces = fs.readdirSync(path.join(REF, "traces")).filter((f) => f.endsWith(".txt.gz"));
+  const variant = JEMALLOC_BUILD === null ? null : `q${LG_FLAGS[1]}-p${LG_FLAGS[3]}-h${LG_FLAGS[5]}`;
+  const expectedDir = variant === null ? path.join(REF, "expected") : path.join(REF, "expected/variants", variant);
+  if (!fs.existsSync(expectedDir)) throw new Error(`no reference files for ${variant} (${expectedDir})`);
+  const settings = variant === null ? ["base", "decay0", "nodecay", "tcache"] : ["base"];
   let bad = 0;
   for (const t of traces) {
     const name = t.slice(0, -".txt.gz".length);
     const txt = path.join(work, `${name}.txt`);
     fs.writeFileSync(txt, spawnSync("gzip", ["-dc", path.join(REF, "traces", t)], { maxBuffer: 1 << 30 }).stdout);
-    for (const s of ["base", "decay0", "nodecay", "tcache"]) {
+    for (const s of settings) {
+      const expected = path.join(expectedDir, `${name}.${s}.json.gz`);
+      // Variant files carry no per-op output; the replayer then runs without it (as ours does).
+      const per = zlib.gunzipSync(fs.readFileSync(expected)).includes('"usable"');
       const nf = path.join(work, `${name}.${s}.json`);
-      fs.writeFileSync(nf, JSON.stringify(native(txt, s, 1)));
-      const c = compare(path.join(REF, "expected", `${name}.${s}.json.gz`), nf);
+      const out = spawnSync(BIN, [txt, ...(per ? [] : ["--no-ops"])], {
+        env: { ...process.env, MALLOC_CONF: confOf(s) },
+        encoding: "utf8",
+        maxBuffer: 1 << 30,
+      });
+      if (out.status !== 0) throw new Error(`native replay failed on ${txt}: ${out.stderr}`);
+      fs.writeFileSync(nf, out.stdout);
+      const c = compare(expected, nf);
       if (!c.same) bad++;
       console.log(`${name} ${s}: ${c.summary}${c.same ? "" : `\n  ${c.lines.slice(0, 5).join("\n  ")}`}`);
     }
   }
-  console.log(`${traces.length * 4 - bad}/${traces.length * 4} reference replays reproduced`);
+  console.log(`${traces.length * settings.length - bad}/${traces.length * settings.length} reference replays reproduced`);
 }
 
 function opt(args, name, dflt) {
@@ -313,7 +360,8 @@ function minimise(args) {
 
 /**
  * Writes test/fixtures/native/<name>.txt and .json.gz (a native run, oracle.unstable from 12 runs);
- * refuses a trace whose compared leaves vary between native runs.
+ * refuses a trace whose compared leaves vary between native runs. With --jemalloc, oracle.lg holds the
+ * build's size-class settings.
  */
 function fixture(args) {
   const [file, setting, name] = args;
@@ -327,18 +375,30 @@ function fixture(args) {
   n.oracle.setting = setting;
   // Which placement the native runs had (replay.c: the emulated top-down layout, or the kernel's).
   n.oracle.layout = process.env.NATIVE_REPLAY_LAYOUT === "kernel" ? "kernel" : "topdown";
+  // A build with other size-class settings (--jemalloc): the settings ours must replay with.
+  if (JEMALLOC_BUILD !== null)
+    n.oracle.lg = { lgQuantum: Number(LG_FLAGS[1]), lgPage: Number(LG_FLAGS[3]), lgHugepage: Number(LG_FLAGS[5]) };
   fs.writeFileSync(path.join(dir, `${name}.json.gz`), zlib.gzipSync(`${JSON.stringify(n)}\n`, { level: 9 }));
   console.log(`wrote ${path.join(dir, name)}.txt/.json.gz`);
 }
 
 const [cmd, ...rest] = process.argv.slice(2);
-build();
-if (cmd === "validate") validate();
-else if (cmd === "run") runMany(rest);
-else if (cmd === "min") minimise(rest);
-else if (cmd === "fixture") fixture(rest);
-else {
-  console.error("usage: diff.mjs validate | run [--n N --seed S --nops N --settings a,b --runs R --keep DIR] | min <trace> <setting> [--out F] | fixture <trace> <setting> <name>");
-  process.exit(2);
+const USAGE =
+  "usage: diff.mjs validate | run [--n N --seed S --nops N --settings a,b --runs R --keep DIR] | min <trace> <setting> [--out F] | fixture <trace> <setting> <name>; each also [--jemalloc BUILD_DIR]";
+try {
+  chooseBuild(rest);
+  build();
+  if (cmd === "validate") validate();
+  else if (cmd === "run") runMany(rest);
+  else if (cmd === "min") minimise(rest);
+  else if (cmd === "fixture") fixture(rest);
+  else {
+    console.error(USAGE);
+    process.exitCode = 2;
+  }
+} catch (e) {
+  console.error(`diff.mjs: ${e.message}`);
+  process.exitCode = 2;
+} finally {
+  fs.rmSync(work, { recursive: true, force: true });
 }
-fs.rmSync(work, { recursive: true, force: true });

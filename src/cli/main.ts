@@ -28,7 +28,7 @@ export async function main(
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case "sizeclasses":
-      return runSizeclasses(rest, out);
+      return runSizeclasses(rest, out, err);
     case "replay":
       return runReplayCli(rest, out, err);
     case "demo": {

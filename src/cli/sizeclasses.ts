@@ -88,30 +88,36 @@ export function formatSizeclassesTable(sc: SizeClasses, tcacheMax = TCACHE_MAX_D
   return lines;
 }
 
-/** Run the command; returns the exit code (0 ok, 2 bad usage). */
-export function runSizeclasses(argv: string[], out: (s: string) => void): number {
+/**
+ * Run the command; returns the exit code (0 ok, 2 bad usage). Every write ends with a newline; a bad
+ * flag or value goes to `err` (standard error from the CLI), followed by the usage line.
+ */
+export function runSizeclasses(
+  argv: string[],
+  out: (s: string) => void,
+  err: (s: string) => void = out,
+): number {
   let args: SizeclassesArgs;
   let config: SizeClassConfig;
   try {
     args = parseSizeclassesArgs(argv);
     if (args.help) {
-      out(SIZECLASSES_USAGE);
+      out(`${SIZECLASSES_USAGE}\n`);
       return 0;
     }
     config = sizeClassConfig(args.config);
   } catch (e) {
     if (e instanceof UsageError || e instanceof RangeError || e instanceof TypeError) {
-      out(`jemalloc-ts sizeclasses: ${e.message}`);
-      out(SIZECLASSES_USAGE);
+      err(`jemalloc-ts sizeclasses: ${e.message}\n${SIZECLASSES_USAGE}\n`);
       return 2;
     }
     throw e;
   }
   const sc = new SizeClasses(config);
   if (args.json) {
-    out(JSON.stringify(sizeClassesDump(sc), null, 2));
+    out(`${JSON.stringify(sizeClassesDump(sc), null, 2)}\n`);
   } else {
-    out(formatSizeclassesTable(sc).join("\n"));
+    out(`${formatSizeclassesTable(sc).join("\n")}\n`);
   }
   return 0;
 }

@@ -6,6 +6,9 @@
  * `oracle.layout` says where those runs' mappings were placed: replay.c's emulated top-down layout, or
  * the kernel's own (the align2m-* traces, aligned_alloc up to 2 MiB: their answer depends on Linux
  * placing a hugepage-multiple mapping hugepage-aligned, which the emulated layout does not do).
+ * `oracle.lg`, when present, gives the size-class settings of the jemalloc build the trace was
+ * recorded on (tag 5.3.0 configured with other --with-lg-quantum/page/hugepage; `diff.mjs --jemalloc`,
+ * the lg-* fixtures).
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
@@ -18,17 +21,21 @@ const NAMES = readdirSync(DIR)
   .map((f) => f.slice(0, -".txt".length))
   .sort();
 
-describe("replay: generated traces against the system's jemalloc 5.3.0", () => {
+describe("replay: generated traces against the real jemalloc 5.3.0", () => {
   it("has fixtures", () => {
     expect(NAMES.length).toBeGreaterThan(0);
   });
 
   it.each(NAMES)("%s is identical to the native replay", (name) => {
     const expected = readJson(`${DIR}${name}.json.gz`);
-    const conf = (expected.oracle as { malloc_conf: string }).malloc_conf;
+    const oracle = expected.oracle as {
+      malloc_conf: string;
+      lg?: { lgQuantum: number; lgPage: number; lgHugepage: number };
+    };
+    const conf = oracle.malloc_conf;
     const trace = parseTrace(readFileSync(`${DIR}${name}.txt`, "utf8"));
     const perOp = "usable" in expected;
-    const ours = replay(trace, { conf, perOp });
+    const ours = replay(trace, { conf, perOp, ...oracle.lg });
     if (perOp) expect((ours.usable as number[]).length).toBe(trace.n);
     const d = diffReplay(expected, ours);
     expect(d.compared).toBeGreaterThan(100);

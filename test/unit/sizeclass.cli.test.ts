@@ -3,6 +3,7 @@
 
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { main } from "../../src/cli/main.js";
 import { parseSizeclassesArgs, runSizeclasses } from "../../src/cli/sizeclasses.js";
 
 function run(argv: string[]): { code: number; text: string } {
@@ -87,5 +88,32 @@ describe("sizeclasses bad usage", () => {
       json: true,
       help: false,
     });
+  });
+
+  it("through the CLI: the table ends with a newline; an error goes to stderr, on its own line", async () => {
+    const streams = async (argv: string[]) => {
+      const o: string[] = [];
+      const e: string[] = [];
+      const code = await main(
+        argv,
+        (s) => o.push(s),
+        (s) => e.push(s),
+      );
+      return { code, out: o.join(""), err: e.join("") };
+    };
+    const ok = await streams(["sizeclasses", "--lg-page", "16"]);
+    expect(ok.code).toBe(0);
+    expect(ok.err).toBe("");
+    expect(ok.out).toMatch(/^# lg_quantum 4 {2}lg_page 16/);
+    expect(ok.out.endsWith("\n")).toBe(true);
+    expect(JSON.parse((await streams(["sizeclasses", "--json"])).out).lg.lg_page).toBe(12);
+    const bad = await streams(["sizeclasses", "--lg-page", "11"]);
+    expect(bad.code).toBe(2);
+    expect(bad.out).toBe("");
+    expect(bad.err.split("\n")).toEqual([
+      expect.stringMatching(/^jemalloc-ts sizeclasses: lg_page \(lgPage\) must be in 12\.\.29.*got 11$/),
+      expect.stringMatching(/^usage: jemalloc-ts sizeclasses/),
+      "",
+    ]);
   });
 });
