@@ -2,6 +2,7 @@
 // 5.3.0). Needs gcc and libjemalloc-dev; run `npm run build` first (ours runs from dist/).
 //
 //   node scripts/native-replay/diff.mjs validate            the C replayer vs the 24 reference files
+//   node scripts/native-replay/diff.mjs tables              size classes (sizeclasses.c) vs ours' sizeclasses --json
 //   node scripts/native-replay/diff.mjs run [--n 20] [--seed 1] [--nops 3000]
 //        [--settings base,decay0,nodecay,tcache] [--runs 2] [--keep DIR] [--max-lg-align 16] [--small-ticks]
 //                                                           generated traces: native vs ours; --settings
@@ -73,18 +74,21 @@ function chooseBuild(args) {
   LG_FLAGS = ["--lg-quantum", lg("LG_QUANTUM"), "--lg-page", lg("LG_PAGE"), "--lg-hugepage", lg("LG_HUGEPAGE")];
 }
 
-function build() {
+/** Compiles `source` (next to this script) into `out`, linked with the chosen jemalloc. */
+function compile(source, out) {
   // Static libjemalloc: the shared one pulls in libstdc++, whose start-up allocation (an 80 KiB
   // large block) would show in every statistic.
   const lib =
     JEMALLOC_BUILD === null
       ? ["-Wl,-Bstatic", "-ljemalloc", "-Wl,-Bdynamic"]
       : [`-I${path.join(JEMALLOC_BUILD, "include")}`, path.join(JEMALLOC_BUILD, "lib/libjemalloc.a")];
-  const r = spawnSync("gcc", ["-O2", "-o", BIN, path.join(HERE, "replay.c"), ...lib, "-lpthread", "-lm", "-ldl"], {
+  const r = spawnSync("gcc", ["-O2", "-o", out, path.join(HERE, source), ...lib, "-lpthread", "-lm", "-ldl"], {
     encoding: "utf8",
   });
   if (r.status !== 0) throw new Error(`gcc failed (needs gcc and libjemalloc-dev):\n${r.stderr}`);
 }
+
+const build = () => compile("replay.c", BIN);
 
 function flatten(x, p = "", out = new Map()) {
   if (typeof x !== "object" || x === null) return out.set(p, x);
@@ -255,6 +259,31 @@ function validate() {
   console.log(`${traces.length * settings.length - bad}/${traces.length * settings.length} reference replays reproduced`);
 }
 
+/**
+ * The size-class tables: sizeclasses.c linked with the chosen jemalloc against ours'
+ * `sizeclasses --json` with the same settings (bins, large classes below 4 GiB, nallocx grid).
+ */
+function tables() {
+  const exe = path.join(work, "sizeclasses");
+  compile("sizeclasses.c", exe);
+  const o = spawnSync(process.execPath, [OURS, "sizeclasses", "--json", ...LG_FLAGS], { encoding: "utf8" });
+  if (o.status !== 0) throw new Error(`ours failed: ${o.stderr}`);
+  const ours = JSON.parse(o.stdout);
+  const n = spawnSync(exe, ours.nallocx_align.sizes.map(String), { encoding: "utf8" });
+  if (n.status !== 0) throw new Error(`sizeclasses.c failed: ${n.stderr}`);
+  const native = JSON.parse(n.stdout);
+  const fn = flatten({ arenas: native.arenas, bins: native.bins, lextents: native.lextents, nallocx: native.nallocx_align });
+  const fo = flatten({
+    arenas: ours.arenas,
+    bins: ours.bins.map(({ i, size, nregs, slab_size, nshards }) => ({ i, size, nregs, slab_size, nshards })),
+    lextents: ours.lextents,
+    nallocx: { by_lg_align: ours.nallocx_align.by_lg_align },
+  });
+  const d = leafDiffs(fn, fo);
+  console.log(d.length === 0 ? `identical: ${fn.size} values (${native.bins.length} bins, ${native.lextents.length} large classes below 4 GiB, nallocx for ${ours.nallocx_align.sizes.length} sizes × 17 alignments)` : `${d.length} differences\n  ${d.slice(0, 10).join("\n  ")}`);
+  if (d.length > 0) process.exitCode = 1;
+}
+
 function opt(args, name, dflt) {
   const i = args.indexOf(name);
   return i < 0 ? dflt : args[i + 1];
@@ -384,11 +413,12 @@ function fixture(args) {
 
 const [cmd, ...rest] = process.argv.slice(2);
 const USAGE =
-  "usage: diff.mjs validate | run [--n N --seed S --nops N --settings a,b --runs R --keep DIR] | min <trace> <setting> [--out F] | fixture <trace> <setting> <name>; each also [--jemalloc BUILD_DIR]";
+  "usage: diff.mjs validate | tables | run [--n N --seed S --nops N --settings a,b --runs R --keep DIR] | min <trace> <setting> [--out F] | fixture <trace> <setting> <name>; each also [--jemalloc BUILD_DIR]";
 try {
   chooseBuild(rest);
-  build();
+  if (cmd !== "tables") build();
   if (cmd === "validate") validate();
+  else if (cmd === "tables") tables();
   else if (cmd === "run") runMany(rest);
   else if (cmd === "min") minimise(rest);
   else if (cmd === "fixture") fixture(rest);
