@@ -17,6 +17,7 @@
  */
 import { arenaIsAuto, arenaRecordByInd, narenasTotal } from "../arena/arena.js";
 import { binFullFirst, binRecord, bstatD } from "../arena/bin.js";
+import { internalBlocksBytes } from "../arena/internal.js";
 import {
   ARENA_INTERNAL_B,
   BIN_LOCK_B,
@@ -329,14 +330,16 @@ function checkCaches(ctx: HeapCtx, problems: string[]): number {
       }
     }
   }
-  // The caches' own blocks are arena 0's internal bytes (stats.arenas.0.internal), as in jemalloc.
+  // The caches' own blocks and the internal blocks threads hold (a report's buffer) are arena 0's
+  // internal bytes (stats.arenas.0.internal), as in jemalloc.
   const a0 = arenaRecordByInd(ctx, 0);
   if (ctx.opt.stats && a0 !== 0) {
     const internal = ctx.f64[(a0 + ctx.arenaLayout.arenaFieldsB + ARENA_INTERNAL_B) >>> 3]!;
     const blockBytes = tcacheBlocksBytes(ctx);
-    if (internal !== blockBytes)
+    const heldBytes = internalBlocksBytes(ctx);
+    if (internal !== blockBytes + heldBytes)
       problems.push(
-        `C5 arena 0 counts ${internal} internal bytes, but the live thread caches' blocks are ${blockBytes}`,
+        `C5 arena 0 counts ${internal} internal bytes, but the live thread caches' blocks are ${blockBytes} and the internal blocks threads hold ${heldBytes}`,
       );
   }
   return entries;

@@ -49,6 +49,7 @@ interface BootResult {
   narenasAuto: number;
   hugeArena: boolean;
   oversizeThresholdEffective: number;
+  profIntervalLg: number;
 }
 
 /**
@@ -96,15 +97,16 @@ function bootOptions(parser: MallocConfParser): BootResult {
   if (opt.max_background_threads > MAX_BACKGROUND_THREAD_LIMIT) {
     opt.max_background_threads = DEFAULT_NUM_BACKGROUND_THREAD;
   }
-  profBootOptions(parser);
-  return { narenasAuto, hugeArena, oversizeThresholdEffective };
+  const profIntervalLg = profBootOptions(parser);
+  return { narenasAuto, hugeArena, oversizeThresholdEffective, profIntervalLg };
 }
 
 /**
  * malloc_conf_init_check_deps and prof_boot1: prof_leak_error needs prof_final (initialization
- * fails), implies prof_leak; prof_leak turns profiling on without automatic dumps.
+ * fails), implies prof_leak; prof_leak turns profiling on without automatic dumps. Returns lg of
+ * prof_interval, -1 for none (profiling off, lg_prof_interval:-1, or turned on by prof_leak alone).
  */
-function profBootOptions(parser: MallocConfParser): void {
+function profBootOptions(parser: MallocConfParser): number {
   const opt = parser.opt;
   if (opt.prof_leak_error && !opt.prof_final) {
     parser.write("<jemalloc>: prof_leak_error is set w/o prof_final.\n");
@@ -114,7 +116,9 @@ function profBootOptions(parser: MallocConfParser): void {
   if (opt.prof_leak && !opt.prof) {
     opt.prof = true;
     opt.prof_gdump = false;
+    return -1;
   }
+  return opt.prof && opt.lg_prof_interval >= 0 ? opt.lg_prof_interval : -1;
 }
 
 /**
@@ -136,6 +140,7 @@ export function parseMallocConf(sources: readonly ConfSource[], options: ConfOpt
     narenasAuto: boot.narenasAuto,
     hugeArena: boot.hugeArena,
     oversizeThresholdEffective: boot.oversizeThresholdEffective,
+    profIntervalLg: boot.profIntervalLg,
     narenasRatio: parser.narenasRatio,
     slabSizes: parser.slabSizes,
     binShards: parser.binShards,

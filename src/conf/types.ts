@@ -48,6 +48,11 @@ export interface ConfResult {
   hugeArena: boolean;
   /** Threshold used by allocation: opt value, or LARGE_MAXCLASS + PAGE when the huge arena is off. */
   oversizeThresholdEffective: number;
+  /**
+   * lg of prof_interval (bytes between interval dumps), or -1 when there are none: set only when
+   * opt.prof was given; profiling turned on by prof_leak dumps nothing by itself (prof_boot1).
+   */
+  profIntervalLg: number;
   /** narenas_ratio as 16.16 fixed point (default 4.0 = 262144). */
   narenasRatio: number;
   /** slab_sizes segments in order (reset by `slab_sizes:default`). */

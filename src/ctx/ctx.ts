@@ -33,6 +33,8 @@ export interface CoreOptions {
   stats: boolean;
   /** Forced purges zero-fill the pages (default false: purged pages are only marked not zeroed). */
   zeroOnPurge: boolean;
+  /** lg of the bytes between interval dumps (prof_interval), -1 for none (ConfResult.profIntervalLg). */
+  profIntervalLg: number;
 }
 
 /**

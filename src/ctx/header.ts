@@ -143,7 +143,9 @@ export const ARENAS_MAX = 4096;
  *  56..59 nodeThreadId u32     worker_threads.threadId of the owning agent (for heap.watch)
  *  60..63 tcacheTransit u32    an explicit cache this thread is destroying (0 = none): still counted
  *                              as internal, so a reclaim finishes it if the thread dies meanwhile
- *  64..127 (padding)
+ *  64..67 internalBlock u32    an internal block this thread holds (malloc_stats_print's buffer;
+ *                              0 = none): counted as internal, freed by a reclaim (arena/internal.ts)
+ *  68..127 (padding)
  * The fast paths write allocated/deallocated on every call: records are 128 bytes and 128-byte
  * aligned so no two threads' records share a cache line pair (x86 prefetches lines in pairs); two
  * workers in adjacent slots otherwise run about twice as slowly.
@@ -162,6 +164,7 @@ export const THREAD_GC_ALLOC_NEXT_B = 40;
 export const THREAD_GC_DALLOC_NEXT_B = 48;
 export const THREAD_NODE_TID_B = 56;
 export const THREAD_TCACHE_TRANSIT_B = 60;
+export const THREAD_INTERNAL_BLOCK_B = THREAD_TCACHE_TRANSIT_B + 4;
 
 /** Page map geometry: 2 levels; a leaf covers 2^RTREE_LEAF_BITS pages. */
 export const RTREE_LEAF_BITS = 10;

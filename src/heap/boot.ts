@@ -167,6 +167,7 @@ export function coreOptions(conf: ConfResult): CoreOptions {
     xmalloc: o.xmalloc,
     stats: true,
     zeroOnPurge: false,
+    profIntervalLg: conf.profIntervalLg,
   };
 }
 

@@ -14,9 +14,8 @@ import {
   arenaRecordByInd,
   threadArena,
 } from "../arena/arena.js";
-import { binDallocLocked, binLock, binRecord, binUnlock } from "../arena/bin.js";
-import { arenaExtentDalloc } from "../arena/decay.js";
-import { CACHELINE, largeDalloc, largeRallocNoMove, largeUsize } from "../arena/large.js";
+import { dallocArena } from "../arena/dalloc.js";
+import { CACHELINE, largeRallocNoMove, largeUsize } from "../arena/large.js";
 import { slabRegIsAllocated } from "../arena/slab.js";
 import {
   cacheBinFull,
@@ -50,7 +49,6 @@ import {
   edataAddr,
   edataArena,
   edataBase,
-  edataBinshard,
   edataSlab,
   edataState,
   edataSzind,
@@ -338,34 +336,6 @@ export function pallocCore(
 }
 
 // ---- deallocation -------------------------------------------------------------------------------
-
-/** Frees straight into the arena. False when the region turned out to be free already. */
-export function dallocArena(ctx: HeapCtx, ptr: number, e: number): boolean {
-  const u32 = ctx.u32;
-  const arena = arenaRecordByInd(ctx, edataArena(u32, e));
-  // Each kind in its own function: the large path stays small enough for V8 to inline.
-  if (!(edataSlab(u32, e) ? dallocSmallArena(ctx, arena, ptr, e) : largeDalloc(ctx, e, arena))) return false;
-  arenaDecayTick(ctx, arena);
-  return true;
-}
-
-/** A region back to its slab's bin. False when it turned out to be free already. */
-function dallocSmallArena(ctx: HeapCtx, arena: number, ptr: number, e: number): boolean {
-  const u32 = ctx.u32;
-  const binind = edataSzind(u32, e);
-  const regSize = ctx.sc.binRegSize[binind]!;
-  const regind = (ptr - edataBase(u32, e)) / regSize;
-  const bin = binRecord(ctx, arena, binind, edataBinshard(u32, e));
-  binLock(ctx, bin);
-  if (edataState(u32, e) !== EXTENT_STATE_ACTIVE || !slabRegIsAllocated(u32, e, regind)) {
-    binUnlock(ctx, bin);
-    return false;
-  }
-  const empty = binDallocLocked(ctx, arena, bin, binind, e, regind);
-  binUnlock(ctx, bin);
-  if (empty) arenaExtentDalloc(ctx, arena, e);
-  return true;
-}
 
 /**
  * arena_dalloc with a cache: cacheable classes go to the cache (flushing when full), others to the

@@ -8,6 +8,8 @@
  * reported, never freed.
  */
 import { arenaFieldsB, arenaRecordByInd } from "../arena/arena.js";
+import { dallocArena } from "../arena/dalloc.js";
+import { internalReclaim } from "../arena/internal.js";
 import { ARENA_NTHREADS_B } from "../arena/layout.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import {
@@ -36,7 +38,6 @@ import {
 import { tcacheInternalResync, tcacheRecordSane } from "../tcache/index.js";
 import { flushProblems, tcacheArenaInd, tcacheDestroy, tcacheIsLive } from "../tcache/tcache.js";
 import { recoverInFlightSlabs } from "./inflight.js";
-import { dallocArena } from "./ops.js";
 import { poisonRecoveryFailed, recoverLocksOf } from "./recover.js";
 
 export interface ReclaimReport {
@@ -130,6 +131,7 @@ export function reclaimSlot(ctx: HeapCtx, slot: number): ReclaimReport | null {
   const left = unbindArena(ctx, threadB);
   destroyCacheAt(ctx, threadB + THREAD_TCACHE_TRANSIT_B, 1, report);
   destroyCacheAt(ctx, threadB + THREAD_TCACHE_B, left, report);
+  internalReclaim(ctx, threadB);
   tcacheInternalResync(ctx);
   if (
     slotState(ctx.i32, regW, slot) === SLOT_STATE_DEAD ||

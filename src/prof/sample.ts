@@ -164,7 +164,7 @@ function triggers(ctx: HeapCtx, pt: number, after: number): void {
   const f64 = ctx.f64;
   const elapsed = after - f64[(pt + PT_LAST_EVENT_B) >>> 3]!;
   f64[(pt + PT_LAST_EVENT_B) >>> 3] = after;
-  const lgInterval = ctx.optRaw.lg_prof_interval;
+  const lgInterval = ctx.opt.profIntervalLg;
   if (lgInterval >= 0 && profFlag(ctx, PROF_ACTIVE_B)) {
     const accD = (ctx.profB + PROF_INTERVAL_ACC_B) >>> 3;
     const acc = f64[accD]! + elapsed;

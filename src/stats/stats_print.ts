@@ -8,13 +8,14 @@
 //
 // It first writes `epoch` (refreshes the snapshot) and then reports that snapshot.
 // Options read through mallctl are skipped when the leaf answers ENOENT, as jemalloc
-// skips them (so the opt.prof* lines are absent here: profiling is not built), and
-// the "Profiling settings" section exists only in builds with profiling.
+// skips them, and the "Profiling settings" section (prof.*) is printed because this
+// build has profiling (config.prof), whether opt.prof is on or not.
 //
 // Synchronization: holds the ctl lock while it reads the snapshot.
 // Errors: TypeError for a non-string `opts`.
 
 import { narenasTotal } from "../arena/arena.js";
+import { internalAlloc, internalFree } from "../arena/internal.js";
 import type { HeapHandle } from "../ctx/ctx.js";
 import { MallctlError } from "../errors.js";
 import { MALLCTL_ROOT } from "../mallctl/root.js";
@@ -196,11 +197,21 @@ function arenasGeneralPrint(e: Emitter, heap: HeapHandle): void {
   e.jsonObjectEnd();
 }
 
+/** The profiling switches, printed by every build with profiling (config.prof), opt.prof on or off. */
+function profPrint(e: Emitter, heap: HeapHandle): void {
+  if (ctl(heap, "config.prof") !== true) return;
+  e.dictBegin("prof", "Profiling settings");
+  for (const name of ["thread_active_init", "active", "gdump", "interval", "lg_sample"])
+    e.kv(name, `prof.${name}`, asEmit(ctl(heap, `prof.${name}`)));
+  e.dictEnd();
+}
+
 /** stats_general_print(). */
 function generalPrint(e: Emitter, heap: HeapHandle): void {
   e.kv("version", "Version", vStr(ctl(heap, "version") as string));
   configPrint(e, heap);
   optsPrint(e, heap);
+  profPrint(e, heap);
   arenasGeneralPrint(e, heap);
 }
 
@@ -274,6 +285,22 @@ function arenasPrint(e: Emitter, heap: HeapHandle, s: StatsSnapshot, f: PrintFla
 export function statsPrint(heap: HeapHandle, opts = ""): string {
   if (typeof opts !== "string") throw new TypeError(`statsPrint: opts must be a string, got ${typeof opts}`);
   const f = statsPrintFlags(opts);
+  // malloc_stats_print writes through a 64 KiB buffer it allocates in arena 0 (an internal block, no
+  // cache) unless built with debug: the report counts it (a live large block, or a small one with
+  // 64 KiB pages), and freeing it afterwards leaves its pages dirty. Out of memory: no buffer.
+  const buf = heap.ctx.debug ? 0 : internalAlloc(heap.ctx, STATS_PRINT_BUF_BYTES);
+  if (heap.ctx.failpoint !== null) heap.ctx.failpoint("stats.print.buffer");
+  try {
+    return report(heap, f);
+  } finally {
+    if (buf !== 0) internalFree(heap.ctx, buf, STATS_PRINT_BUF_BYTES);
+  }
+}
+
+/** STATS_PRINT_BUFSIZE: the output buffer malloc_stats_print allocates. */
+export const STATS_PRINT_BUF_BYTES = 65536;
+
+function report(heap: HeapHandle, f: PrintFlags): string {
   return withCtlLock(heap, () => {
     const snap = statsRefresh(heap);
     const e = new Emitter(f.json);

@@ -4,6 +4,7 @@
  * cache of a thread that went away.
  */
 import { arenaNthreads, arenaRecordByInd, threadArena } from "../arena/arena.js";
+import { internalBlocksBytes } from "../arena/internal.js";
 import { ARENA_INTERNAL_B } from "../arena/layout.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import {
@@ -243,16 +244,18 @@ export function tcacheBlocksBytes(ctx: HeapCtx): number {
 }
 
 /**
- * A reclaim's recount of arena 0's internal bytes, after the dead thread's caches are gone: a thread
- * killed between creating (or freeing) a cache block and registering it left the counter off by that
- * block. Every live thread changes the count and the registration together under arena 0's extent
- * lock, so holding it, the registered caches are exactly what the counter must say.
+ * A reclaim's recount of arena 0's internal bytes, after the dead thread's caches and internal block
+ * are gone: a thread killed between creating (or freeing) a cache block and registering it left the
+ * counter off by that block. Every live thread changes the count and the registration together under
+ * arena 0's extent lock, so holding it, the registered caches and internal blocks (arena/internal.ts)
+ * are exactly what the counter must say.
  */
 export function tcacheInternalResync(ctx: HeapCtx): void {
   const a0 = arenaRecordByInd(ctx, 0);
   if (a0 === 0 || !ctx.opt.stats) return;
   pacLock(ctx, a0);
-  ctx.f64[(a0 + ctx.arenaLayout.arenaFieldsB + ARENA_INTERNAL_B) >>> 3] = tcacheBlocksBytes(ctx);
+  ctx.f64[(a0 + ctx.arenaLayout.arenaFieldsB + ARENA_INTERNAL_B) >>> 3] =
+    tcacheBlocksBytes(ctx) + internalBlocksBytes(ctx);
   pacUnlock(ctx, a0);
 }
 

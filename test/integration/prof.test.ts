@@ -268,6 +268,38 @@ describe("switches, automatic dumps and bad input", () => {
   });
 });
 
+describe("the prof.* switches as the real library reads them after boot", () => {
+  // Each row checked against Debian's libjemalloc 5.3.0 (built with profiling) under the same MALLOC_CONF.
+  it.each([
+    ["", [false, false, false, 0n, 0]],
+    ["prof:true", [true, true, false, 0n, 19]],
+    [
+      "prof:true,lg_prof_interval:20,prof_active:false,lg_prof_sample:12,prof_gdump:true,prof_thread_active_init:false",
+      [false, false, true, 1n << 20n, 12],
+    ],
+    ["prof_leak:true", [true, true, false, 0n, 19]],
+    ["prof:true,lg_prof_interval:-1", [true, true, false, 0n, 19]],
+    // prof_leak turns profiling on without automatic dumps: no interval, gdump off.
+    ["prof_leak:true,prof_gdump:true,lg_prof_interval:20", [true, true, false, 0n, 19]],
+  ] as const)("%j", (conf, expected) => {
+    const heap = Heap.create({ conf, envConf: null, maxBytes: 64 << 20 });
+    const names = ["thread_active_init", "active", "gdump", "interval", "lg_sample"];
+    expect(names.map((n) => heap.mallctl(`prof.${n}`))).toEqual(expected);
+    heap.detach();
+  });
+
+  it("prof_leak with lg_prof_interval writes no interval dumps", () => {
+    const prefix = join(dir, "leakonly");
+    const heap = Heap.create({
+      conf: `prof_leak:true,lg_prof_interval:20,prof_prefix:${prefix}`,
+      envConf: null,
+    });
+    for (let i = 0; i < 40; i++) heap.malloc(100_000);
+    expect(readdirSync(dir).filter((f) => f.startsWith(`leakonly.${process.pid}.`))).toEqual([]);
+    heap.detach();
+  });
+});
+
 describe("prof.dump file names", () => {
   it("names dumps <prefix>.<pid>.<seq>.m<mseq>.heap; an empty prefix is EFAULT", () => {
     const prefix = join(dir, "named");

@@ -79,6 +79,9 @@ describe("ENOENT: no such name, index out of range, feature not built", () => {
     expect(code(() => heap.mallctl("prof.dump"))).toBe("ENOENT");
     expect(code(() => heap.mallctl("prof.reset", 3))).toBe("ENOENT");
     expect(heap.mallctl("prof.interval")).toBe(0n);
+    // lg_prof_sample is set from the option only when profiling starts (prof_boot2).
+    expect(heap.mallctl("prof.lg_sample")).toBe(0);
+    expect(heap.mallctl("opt.lg_prof_sample")).toBe(19);
     expect(code(() => heap.mallctl("thread.prof.name", "x"))).toBe("ENOENT");
     expect(heap.mallctl("thread.prof.active")).toBe(false);
     expect(code(() => heap.mallctl("thread.prof.active", true))).toBe("ENOENT");

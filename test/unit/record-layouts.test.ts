@@ -149,6 +149,7 @@ const THREAD_SPECS: Spec[] = [
   ["gcDallocNext", "THREAD_GC_DALLOC_NEXT_B", 8],
   ["nodeThreadId", "THREAD_NODE_TID_B", 4],
   ["tcacheTransit", "THREAD_TCACHE_TRANSIT_B", 4],
+  ["internalBlock", "THREAD_INTERNAL_BLOCK_B", 4],
 ];
 
 describe("heap header", () => {

@@ -99,8 +99,9 @@ export interface TcParkData {
   /** tcache.create.block / .counted, tcache.destroy.flushed / .unregistered. */
   point: string;
   /** How the cache is created or destroyed: "recreate" (thread.tcache.enabled off, on, malloc),
-   * "disable" (thread.tcache.enabled off), "detach", or "explicit" (tcache.destroy). */
-  action: "recreate" | "disable" | "detach" | "explicit";
+   * "disable" (thread.tcache.enabled off), "detach", or "explicit" (tcache.destroy); or
+   * "statsprint": heap.statsPrint(), which holds an internal block (its buffer) while it prints. */
+  action: "recreate" | "disable" | "detach" | "explicit" | "statsprint";
 }
 /** ctl words of tc-park.ts: set to 1 once parked; never set (it waits on it). */
 export const TC_PARKED = 0;

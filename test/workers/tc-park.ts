@@ -43,6 +43,8 @@ if (d.action === "recreate") {
   heap.mallctl("thread.tcache.enabled", false);
 } else if (d.action === "detach") {
   heap.detach();
+} else if (d.action === "statsprint") {
+  heap.statsPrint();
 } else {
   heap.mallctl("tcache.destroy", explicit);
 }

@@ -87,20 +87,24 @@ const resetNode = leaf<H>({
   },
 });
 
-/** prof_interval: 2^lg_prof_interval bytes with opt.prof, 0 when interval dumps are off. */
+/**
+ * prof_interval: 2^lg_prof_interval bytes when opt.prof was given, 0 when interval dumps are off
+ * (also when prof_leak alone turned profiling on).
+ */
 const intervalNode = leaf<H>({
   type: "uint64_t",
   access: "r",
   read: (heap) => {
-    const lg = heap.ctx.optRaw.lg_prof_interval;
+    const lg = heap.ctx.opt.profIntervalLg;
     return profOn(heap) && lg >= 0 ? 1n << BigInt(lg) : 0n;
   },
 });
 
+/** lg_prof_sample: set from the option when profiling starts, 0 in a heap without profiling. */
 const lgSampleNode = leaf<H>({
   type: "size_t",
   access: "r",
-  read: (heap) => (profOn(heap) ? profLgSample(heap.ctx) : heap.ctx.optRaw.lg_prof_sample),
+  read: (heap) => (profOn(heap) ? profLgSample(heap.ctx) : 0),
 });
 
 /** Allocation logging: per process, as jemalloc's log is. */
