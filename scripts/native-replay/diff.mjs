@@ -3,6 +3,9 @@
 //
 //   node scripts/native-replay/diff.mjs validate            the C replayer vs the 24 reference files
 //   node scripts/native-replay/diff.mjs tables              size classes (sizeclasses.c) vs ours' sizeclasses --json
+//   node scripts/native-replay/diff.mjs stats [--n 4] [--seed 1] [--nops 2500] [--settings ...] [--reports 2]
+//                                                           malloc_stats_print's JSON after each replay,
+//                                                           native vs ours, leaf by leaf
 //   node scripts/native-replay/diff.mjs run [--n 20] [--seed 1] [--nops 3000]
 //        [--settings base,decay0,nodecay,tcache] [--runs 2] [--keep DIR] [--max-lg-align 16] [--small-ticks]
 //                                                           generated traces: native vs ours; --settings
@@ -284,6 +287,64 @@ function tables() {
   if (d.length > 0) process.exitCode = 1;
 }
 
+/**
+ * malloc_stats_print leaves that differ by design, with the reason (README: "Leaves answered as
+ * jemalloc without the feature"), and those that depend on the process (its address layout, clocks
+ * and locks), which the replay oracle ignores too.
+ */
+const STATS_BY_DESIGN = [
+  [/^jemalloc\.version$/, "the version string names the port"],
+  [/^jemalloc\.config\.malloc_conf$/, "ours replays its conf as the embedded string"],
+  [/^jemalloc\.config\.(prof_libgcc|xmalloc)$|^jemalloc\.opt\.xmalloc$/, "no libgcc unwinder; xmalloc built in"],
+  [/^jemalloc\.opt\.thp$|\.dss$/, "no THP, no sbrk in a buffer"],
+  [/mutex|uptime|\.(metadata|resident|mapped|base)$|background_thread\.run_interval/, "process layout, clocks, locks"],
+];
+/**
+ * Present in ours only because the native build lacks the feature (a build without --enable-prof or
+ * C++); config.prof itself then differs too.
+ */
+const OURS_ONLY_IF_NATIVE_LACKS = /^jemalloc\.(opt\.(prof|lg_prof)|prof\.)|^jemalloc\.opt\.experimental_infallible_new$/;
+
+function statsPrintRun(args) {
+  const n = Number(opt(args, "--n", 4));
+  const seed0 = Number(opt(args, "--seed", 1));
+  const nops = Number(opt(args, "--nops", 2500));
+  const reports = opt(args, "--reports", "2");
+  const list = opt(args, "--settings", "base;tcache;narenas:1,dirty_decay_ms:0,muzzy_decay_ms:0;narenas:2,tcache_max:4096");
+  const settings = list.split(";");
+  let same = 0;
+  let total = 0;
+  for (let seed = seed0; seed < seed0 + n; seed++) {
+    const trace = path.join(work, `gen-${seed}.txt`);
+    fs.writeFileSync(trace, generate(seed, nops, 16, false));
+    for (const setting of settings) {
+      total++;
+      const args = [trace, "--stats-print", "J", "--reports", reports];
+      const nat = spawnSync(BIN, args, { env: { ...process.env, MALLOC_CONF: confOf(setting) }, encoding: "utf8", maxBuffer: 1 << 28 });
+      if (nat.status !== 0) throw new Error(`native replay failed: ${nat.stderr}`);
+      const our = spawnSync(process.execPath, [OURS, "replay", ...args, "--conf", confOf(setting), ...LG_FLAGS], {
+        encoding: "utf8",
+        maxBuffer: 1 << 28,
+      });
+      if (our.status !== 0) throw new Error(`ours failed: ${our.stderr}`);
+      const fn = flatten(JSON.parse(nat.stdout));
+      const fo = flatten(JSON.parse(our.stdout));
+      const nativeProf = fn.get("jemalloc.config.prof") === true;
+      const d = [];
+      for (const k of new Set([...fn.keys(), ...fo.keys()])) {
+        if (STATS_BY_DESIGN.some(([re]) => re.test(k))) continue;
+        if (!nativeProf && (k === "jemalloc.config.prof" || (!fn.has(k) && OURS_ONLY_IF_NATIVE_LACKS.test(k)))) continue;
+        if (!fn.has(k) && k === "jemalloc.opt.experimental_infallible_new") continue;
+        if (fn.get(k) !== fo.get(k)) d.push(`${k}: native ${JSON.stringify(fn.get(k))}, ours ${JSON.stringify(fo.get(k))}`);
+      }
+      if (d.length === 0) same++;
+      console.log(`seed ${seed} ${setting}: ${d.length === 0 ? `identical (${fn.size} leaves)` : `${d.length} differences\n  ${d.slice(0, 6).join("\n  ")}`}`);
+    }
+  }
+  console.log(`${same}/${total} reports identical outside the by-design leaves (${n} traces, report ${reports} of each run)`);
+  if (same !== total) process.exitCode = 1;
+}
+
 function opt(args, name, dflt) {
   const i = args.indexOf(name);
   return i < 0 ? dflt : args[i + 1];
@@ -413,12 +474,13 @@ function fixture(args) {
 
 const [cmd, ...rest] = process.argv.slice(2);
 const USAGE =
-  "usage: diff.mjs validate | tables | run [--n N --seed S --nops N --settings a,b --runs R --keep DIR] | min <trace> <setting> [--out F] | fixture <trace> <setting> <name>; each also [--jemalloc BUILD_DIR]";
+  "usage: diff.mjs validate | tables | stats | run [--n N --seed S --nops N --settings a,b --runs R --keep DIR] | min <trace> <setting> [--out F] | fixture <trace> <setting> <name>; each also [--jemalloc BUILD_DIR]";
 try {
   chooseBuild(rest);
   if (cmd !== "tables") build();
   if (cmd === "validate") validate();
   else if (cmd === "tables") tables();
+  else if (cmd === "stats") statsPrintRun(rest);
   else if (cmd === "run") runMany(rest);
   else if (cmd === "min") minimise(rest);
   else if (cmd === "fixture") fixture(rest);

@@ -6,6 +6,8 @@
  *
  *   gcc -O2 -o replay replay.c -ljemalloc
  *   MALLOC_CONF=tcache:false,narenas:1 ./replay trace.txt [--no-ops] > out.json
+ *   ./replay trace.txt --stats-print OPTS [--reports N]   after the replay, N malloc_stats_print
+ *                                                        reports (default 1); prints the last
  *
  * The replayer must not disturb the statistics it reports, so none of its own memory comes from
  * malloc: the trace, the id tables and the output buffer are mmap'd, and output goes out through
@@ -581,19 +583,46 @@ static void emit_report(bool per_op) {
        conf);
 }
 
+/* malloc_stats_print's callbacks: straight to write(2) (stdio would malloc), or nowhere. */
+static void stats_write(void *cbopaque, const char *s) {
+  (void)cbopaque;
+  for (size_t n = strlen(s); n > 0;) {
+    ssize_t w = write(1, s, n);
+    if (w <= 0) die("replay: write failed\n");
+    s += w;
+    n -= (size_t)w;
+  }
+}
+
+static void stats_discard(void *cbopaque, const char *s) {
+  (void)cbopaque;
+  (void)s;
+}
+
 int main(int argc, char **argv) {
   const char *path = NULL;
+  const char *stats_opts = NULL;
+  long reports = 1;
   bool per_op = true;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--no-ops") == 0) per_op = false;
+    else if (strcmp(argv[i], "--stats-print") == 0 && i + 1 < argc) stats_opts = argv[++i];
+    else if (strcmp(argv[i], "--reports") == 0 && i + 1 < argc) {
+      reports = strtol(argv[++i], NULL, 10);
+      if (reports < 1) die("replay: --reports needs a positive integer\n");
+    }
     else if (path == NULL) path = argv[i];
-    else die("usage: replay <trace.txt> [--no-ops]\n");
+    else die("usage: replay <trace.txt> [--no-ops] [--stats-print OPTS [--reports N]]\n");
   }
-  if (path == NULL) die("usage: replay <trace.txt> [--no-ops]\n");
+  if (path == NULL) die("usage: replay <trace.txt> [--no-ops] [--stats-print OPTS [--reports N]]\n");
   out_cap = 1 << 20;
   out = map(out_cap);
   parse_trace(path);
   run(per_op);
+  if (stats_opts != NULL) {
+    for (long k = 1; k <= reports; k++) malloc_stats_print(k == reports ? stats_write : stats_discard, NULL, stats_opts);
+    return 0;
+  }
   emit_report(per_op);
   if (clock_calls == 0 && counts[OP_T] > 0) die("replay: jemalloc never read the interposed clock\n");
   flush_out();

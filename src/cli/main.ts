@@ -15,6 +15,7 @@ const USAGE = `usage: jemalloc-ts <command> [options]
 commands:
   sizeclasses [--lg-quantum N] [--lg-page N] [--lg-hugepage N] [--lg-vaddr N] [--json]
   replay <trace | -> [--conf STR] [--lg-quantum N] [--lg-page N] [--lg-hugepage N] [--no-ops]
+         [--stats-print OPTS [--reports N]]
   demo [--workers N] [--records N] [--map FILE | --map -] [--browser [--port N]]
   bench [--workload NAME] [--conf STR ...] [--json] [--svg FILE]
   prof <dump> [--top N] [--svg FILE]

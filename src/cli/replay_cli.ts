@@ -2,10 +2,11 @@
  * `jemalloc-ts replay <trace | -> [--conf STR] [--lg-quantum N --lg-page N --lg-hugepage N] [--no-ops]`
  * Prints the replay JSON (the reference's schema) on stdout.
  * `jemalloc-ts replay <trace> --compare CONF1 CONF2 …` prints a side-by-side table instead
- * (src/bench/replay_compare.ts).
+ * (src/bench/replay_compare.ts); `--stats-print OPTS [--reports N]` prints the N-th
+ * malloc_stats_print report taken after the replay (default 1), as replay.c's option of that name.
  */
 import { runReplayCompare } from "../bench/replay_compare.js";
-import { readTraceFile, replay } from "../replay/replay.js";
+import { readTraceFile, replay, replayStatsPrint } from "../replay/replay.js";
 
 function intFlag(name: string, v: string | undefined): number {
   if (v === undefined || !/^\d+$/.test(v))
@@ -18,6 +19,8 @@ export function runReplayCli(argv: string[], out: (s: string) => void, err: (s: 
   let conf = "";
   let perOp = true;
   const compare: string[] = [];
+  let statsOpts: string | null = null;
+  let reports = 1;
   const lg: { lgQuantum?: number; lgPage?: number; lgHugepage?: number } = {};
   try {
     for (let i = 0; i < argv.length; i++) {
@@ -27,6 +30,13 @@ export function runReplayCli(argv: string[], out: (s: string) => void, err: (s: 
         while (i + 1 < argv.length && !argv[i + 1]!.startsWith("--")) compare.push(argv[++i]!);
         if (compare.length === 0) throw new RangeError("replay: --compare needs configurations");
       } else if (a === "--no-ops") perOp = false;
+      else if (a === "--stats-print") {
+        statsOpts = argv[++i] ?? "";
+        if (i >= argv.length) throw new RangeError("replay: --stats-print needs the option letters (\"\" for none)");
+      } else if (a === "--reports") {
+        reports = intFlag(a, argv[++i]);
+        if (reports === 0) throw new RangeError("replay: --reports needs a positive integer, got 0");
+      }
       else if (a === "--lg-quantum") lg.lgQuantum = intFlag(a, argv[++i]);
       else if (a === "--lg-page") lg.lgPage = intFlag(a, argv[++i]);
       else if (a === "--lg-hugepage") lg.lgHugepage = intFlag(a, argv[++i]);
@@ -40,6 +50,10 @@ export function runReplayCli(argv: string[], out: (s: string) => void, err: (s: 
     return 2;
   }
   if (compare.length > 0) return runReplayCompare(trace, compare, out);
+  if (statsOpts !== null) {
+    out(replayStatsPrint(readTraceFile(trace), statsOpts, reports, { conf, ...lg }));
+    return 0;
+  }
   const result = replay(readTraceFile(trace), { conf, perOp, ...lg });
   out(`${JSON.stringify(result)}\n`);
   return 0;

@@ -321,6 +321,24 @@ export function replayOps(run: ReplayRun, trace: Trace, perOp: boolean, hooks: R
 }
 
 /** Replays `trace` and returns the report (the reference's replay JSON schema). */
+/**
+ * Replays `trace`, then takes `reports` malloc_stats_print reports (`heap.statsPrint(opts)`) and
+ * returns the last, as replay.c's --stats-print does with the real library: each report takes and
+ * gives back its output buffer, so the second report sees the first. `E` ops create the thread's
+ * cache as the native replayer's mallctl reads do (see replay below).
+ */
+export function replayStatsPrint(trace: Trace, opts: string, reports: number, options: ReplayOptions = {}): string {
+  if (!Number.isInteger(reports) || reports < 1)
+    throw new RangeError(`replay: --reports needs a positive integer, got ${reports}`);
+  const run = new ReplayRun(options);
+  replayOps(run, trace, false, { snapshot: () => threadTcache(run.heap.ctx) });
+  threadTcache(run.heap.ctx);
+  let out = "";
+  for (let k = 0; k < reports; k++) out = run.heap.statsPrint(opts);
+  run.heap.detach();
+  return out;
+}
+
 export function replay(trace: Trace, options: ReplayOptions = {}): Record<string, unknown> {
   const run = new ReplayRun(options);
   const { heap, ptrOf, reqOf } = run;

@@ -208,3 +208,52 @@ describe("jemalloc-ts replay <trace> --compare", () => {
     expect(err).toMatch(/--compare needs configurations/);
   });
 });
+
+describe("jemalloc-ts replay <trace> --stats-print", () => {
+  const text = ["m 1 100", "m 2 5000", "m 3 40000", "f 2", "E", ""].join("\n");
+  const run = (args: string[]) => {
+    const dir = mkdtempSync(join(tmpdir(), "jts-replay-sp-"));
+    const path = join(dir, "t.txt");
+    writeFileSync(path, text);
+    let out = "";
+    let err = "";
+    const code = runReplayCli(
+      [path, ...args],
+      (s) => {
+        out += s;
+      },
+      (s) => {
+        err += s;
+      },
+    );
+    return { code, out, err };
+  };
+  type Arena0 = { large: { nmalloc: number; ndalloc: number }; internal: number };
+  const arena0 = (out: string) =>
+    (JSON.parse(out) as { jemalloc: { "stats.arenas": Record<string, Arena0> } }).jemalloc["stats.arenas"][
+      "0"
+    ]!;
+
+  it("prints the report taken after the replay; the N-th report counts the earlier ones' buffers", () => {
+    const one = run(["--conf", "narenas:1,tcache:false", "--stats-print", "J"]);
+    expect(one.code).toBe(0);
+    // 40000 B and the report's own 64 KiB buffer (the thread cache is off: no cache block).
+    expect(arena0(one.out).large.nmalloc).toBe(2);
+    expect(arena0(one.out).internal).toBe(65536);
+    const three = run(["--conf", "narenas:1,tcache:false", "--stats-print", "J", "--reports", "3"]);
+    expect(arena0(three.out).large).toMatchObject({ nmalloc: 4, ndalloc: 2 });
+    const report = run(["--conf", "narenas:1", "--stats-print", "xh"]);
+    expect(report.out.startsWith("___ Begin jemalloc statistics ___\n")).toBe(true);
+  });
+
+  it("refuses a missing option string and a report count of 0", () => {
+    expect(run(["--stats-print"])).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/--stats-print needs/),
+    });
+    expect(run(["--stats-print", "J", "--reports", "0"])).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/--reports needs a positive integer, got 0/),
+    });
+  });
+});
