@@ -32,12 +32,12 @@ export function runReplayCli(argv: string[], out: (s: string) => void, err: (s: 
       } else if (a === "--no-ops") perOp = false;
       else if (a === "--stats-print") {
         statsOpts = argv[++i] ?? "";
-        if (i >= argv.length) throw new RangeError("replay: --stats-print needs the option letters (\"\" for none)");
+        if (i >= argv.length)
+          throw new RangeError('replay: --stats-print needs the option letters ("" for none)');
       } else if (a === "--reports") {
         reports = intFlag(a, argv[++i]);
         if (reports === 0) throw new RangeError("replay: --reports needs a positive integer, got 0");
-      }
-      else if (a === "--lg-quantum") lg.lgQuantum = intFlag(a, argv[++i]);
+      } else if (a === "--lg-quantum") lg.lgQuantum = intFlag(a, argv[++i]);
       else if (a === "--lg-page") lg.lgPage = intFlag(a, argv[++i]);
       else if (a === "--lg-hugepage") lg.lgHugepage = intFlag(a, argv[++i]);
       else if (a.startsWith("--")) throw new RangeError(`replay: unknown option ${a}`);

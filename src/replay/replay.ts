@@ -327,7 +327,12 @@ export function replayOps(run: ReplayRun, trace: Trace, perOp: boolean, hooks: R
  * gives back its output buffer, so the second report sees the first. `E` ops create the thread's
  * cache as the native replayer's mallctl reads do (see replay below).
  */
-export function replayStatsPrint(trace: Trace, opts: string, reports: number, options: ReplayOptions = {}): string {
+export function replayStatsPrint(
+  trace: Trace,
+  opts: string,
+  reports: number,
+  options: ReplayOptions = {},
+): string {
   if (!Number.isInteger(reports) || reports < 1)
     throw new RangeError(`replay: --reports needs a positive integer, got ${reports}`);
   const run = new ReplayRun(options);
