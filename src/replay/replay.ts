@@ -91,6 +91,8 @@ export interface ReplayOptions {
   maxBytes?: number;
   /** Debug mode (default: JEMALLOC_TS_DEBUG); it must not change any figure the replay reports. */
   debug?: boolean;
+  /** Where malloc_conf messages and opt.stats_interval's reports go (default: stderr, as jemalloc's). */
+  writer?: (msg: string) => void;
 }
 
 function arenaJson(heap: Heap, s: ArenaStats): Record<string, unknown> {
@@ -211,6 +213,7 @@ export class ReplayRun {
         maxBytes: options.maxBytes ?? 2 ** 32,
         initialBytes: 1 << 20,
         ...(options.debug === undefined ? {} : { debug: options.debug }),
+        ...(options.writer === undefined ? {} : { writer: options.writer }),
       },
       () => this.nowMs,
     );
