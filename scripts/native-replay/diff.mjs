@@ -299,11 +299,10 @@ const STATS_BY_DESIGN = [
   [/^jemalloc\.opt\.thp$|\.dss$/, "no THP, no sbrk in a buffer"],
   [/mutex|uptime|\.(metadata|resident|mapped|base)$|background_thread\.run_interval/, "process layout, clocks, locks"],
 ];
-/**
- * Present in ours only because the native build lacks the feature (a build without --enable-prof or
- * C++); config.prof itself then differs too.
- */
-const OURS_ONLY_IF_NATIVE_LACKS = /^jemalloc\.(opt\.(prof|lg_prof)|prof\.)|^jemalloc\.opt\.experimental_infallible_new$/;
+/** Present in ours only when the native build lacks profiling (no --enable-prof; config.prof then differs too). */
+const PROF_LEAVES = /^jemalloc\.(opt\.(prof|lg_prof)|prof\.)/;
+/** Present in ours only when the native build lacks C++ (--disable-cxx). */
+const CXX_LEAF = "jemalloc.opt.experimental_infallible_new";
 
 function statsPrintRun(args) {
   const n = Number(opt(args, "--n", 4));
@@ -333,8 +332,8 @@ function statsPrintRun(args) {
       const d = [];
       for (const k of new Set([...fn.keys(), ...fo.keys()])) {
         if (STATS_BY_DESIGN.some(([re]) => re.test(k))) continue;
-        if (!nativeProf && (k === "jemalloc.config.prof" || (!fn.has(k) && OURS_ONLY_IF_NATIVE_LACKS.test(k)))) continue;
-        if (!fn.has(k) && k === "jemalloc.opt.experimental_infallible_new") continue;
+        if (!nativeProf && (k === "jemalloc.config.prof" || (!fn.has(k) && PROF_LEAVES.test(k)))) continue;
+        if (!fn.has(k) && k === CXX_LEAF) continue;
         if (fn.get(k) !== fo.get(k)) d.push(`${k}: native ${JSON.stringify(fn.get(k))}, ours ${JSON.stringify(fo.get(k))}`);
       }
       if (d.length === 0) same++;

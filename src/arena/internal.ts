@@ -18,11 +18,19 @@ import { arenaMallocHard, arenaRecordByInd } from "./arena.js";
 import { dallocArena } from "./dalloc.js";
 import { ARENA_INTERNAL_B } from "./layout.js";
 
+/**
+ * The f64 index of arena 0's internal-bytes counter (stats.arenas.0.internal): the thread caches' own
+ * blocks and the blocks below. Changed only under arena 0's extent lock, with the registration.
+ */
+export function internalCountD(ctx: HeapCtx): number {
+  return (arenaRecordByInd(ctx, 0) + ctx.arenaLayout.arenaFieldsB + ARENA_INTERNAL_B) >>> 3;
+}
+
 /** Registers (`ptr` ≠ 0) or unregisters (0) the calling thread's block and moves the count by `bytes`. */
 function register(ctx: HeapCtx, ptr: number, bytes: number): void {
   const a0 = arenaRecordByInd(ctx, 0);
   pacLock(ctx, a0);
-  f64AddD(ctx.f64, (a0 + ctx.arenaLayout.arenaFieldsB + ARENA_INTERNAL_B) >>> 3, bytes);
+  f64AddD(ctx.f64, internalCountD(ctx), bytes);
   ctx.u32[(ctx.threadB + THREAD_INTERNAL_BLOCK_B) >>> 2] = ptr;
   pacUnlock(ctx, a0);
 }

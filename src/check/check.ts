@@ -17,9 +17,8 @@
  */
 import { arenaIsAuto, arenaRecordByInd, narenasTotal } from "../arena/arena.js";
 import { binFullFirst, binRecord, bstatD } from "../arena/bin.js";
-import { internalBlocksBytes } from "../arena/internal.js";
+import { internalBlocksBytes, internalCountD } from "../arena/internal.js";
 import {
-  ARENA_INTERNAL_B,
   BIN_LOCK_B,
   BIN_NONFULL_ROOT_B,
   BIN_SLABCUR_B,
@@ -334,7 +333,7 @@ function checkCaches(ctx: HeapCtx, problems: string[]): number {
   // internal bytes (stats.arenas.0.internal), as in jemalloc.
   const a0 = arenaRecordByInd(ctx, 0);
   if (ctx.opt.stats && a0 !== 0) {
-    const internal = ctx.f64[(a0 + ctx.arenaLayout.arenaFieldsB + ARENA_INTERNAL_B) >>> 3]!;
+    const internal = ctx.f64[internalCountD(ctx)]!;
     const blockBytes = tcacheBlocksBytes(ctx);
     const heldBytes = internalBlocksBytes(ctx);
     if (internal !== blockBytes + heldBytes)

@@ -31,8 +31,8 @@ export function runReplayCli(argv: string[], out: (s: string) => void, err: (s: 
         if (compare.length === 0) throw new RangeError("replay: --compare needs configurations");
       } else if (a === "--no-ops") perOp = false;
       else if (a === "--stats-print") {
-        statsOpts = argv[++i] ?? "";
-        if (i >= argv.length)
+        statsOpts = argv[++i] ?? null;
+        if (statsOpts === null)
           throw new RangeError('replay: --stats-print needs the option letters ("" for none)');
       } else if (a === "--reports") {
         reports = intFlag(a, argv[++i]);

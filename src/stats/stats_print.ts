@@ -281,6 +281,9 @@ function arenasPrint(e: Emitter, heap: HeapHandle, s: StatsSnapshot, f: PrintFla
   e.jsonObjectEnd();
 }
 
+/** STATS_PRINT_BUFSIZE: the output buffer malloc_stats_print allocates. */
+export const STATS_PRINT_BUF_BYTES = 65536;
+
 /** malloc_stats_print(): the report as a string (text, or JSON with "J"). */
 export function statsPrint(heap: HeapHandle, opts = ""): string {
   if (typeof opts !== "string") throw new TypeError(`statsPrint: opts must be a string, got ${typeof opts}`);
@@ -296,9 +299,6 @@ export function statsPrint(heap: HeapHandle, opts = ""): string {
     if (buf !== 0) internalFree(heap.ctx, buf, STATS_PRINT_BUF_BYTES);
   }
 }
-
-/** STATS_PRINT_BUFSIZE: the output buffer malloc_stats_print allocates. */
-export const STATS_PRINT_BUF_BYTES = 65536;
 
 function report(heap: HeapHandle, f: PrintFlags): string {
   return withCtlLock(heap, () => {

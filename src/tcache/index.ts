@@ -4,8 +4,7 @@
  * cache of a thread that went away.
  */
 import { arenaNthreads, arenaRecordByInd, threadArena } from "../arena/arena.js";
-import { internalBlocksBytes } from "../arena/internal.js";
-import { ARENA_INTERNAL_B } from "../arena/layout.js";
+import { internalBlocksBytes, internalCountD } from "../arena/internal.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import {
   HDR_BASE0_B,
@@ -254,8 +253,7 @@ export function tcacheInternalResync(ctx: HeapCtx): void {
   const a0 = arenaRecordByInd(ctx, 0);
   if (a0 === 0 || !ctx.opt.stats) return;
   pacLock(ctx, a0);
-  ctx.f64[(a0 + ctx.arenaLayout.arenaFieldsB + ARENA_INTERNAL_B) >>> 3] =
-    tcacheBlocksBytes(ctx) + internalBlocksBytes(ctx);
+  ctx.f64[internalCountD(ctx)] = tcacheBlocksBytes(ctx) + internalBlocksBytes(ctx);
   pacUnlock(ctx, a0);
 }
 

@@ -16,8 +16,9 @@ import {
 } from "../arena/arena.js";
 import { binLock, binRecord, binUnlock, bstatD } from "../arena/bin.js";
 import { arenaDecay, arenaExtentDalloc, PURGE_NEVER, PURGE_ON_EPOCH_ADVANCE } from "../arena/decay.js";
+import { internalCountD } from "../arena/internal.js";
 import { CACHELINE, largeAlloc, largeDallocPrepLocked, largeUsize } from "../arena/large.js";
-import { ARENA_INTERNAL_B, BSTATS_NREQUESTS, LSTATS_NFLUSHES, LSTATS_NREQUESTS } from "../arena/layout.js";
+import { BSTATS_NREQUESTS, LSTATS_NFLUSHES, LSTATS_NREQUESTS } from "../arena/layout.js";
 import { cacheBinLowWaterSet, cacheBinNcached } from "../cache_bin/cache_bin.js";
 import type { HeapCtx } from "../ctx/ctx.js";
 import { metadataCorrupt } from "../errors.js";
@@ -108,7 +109,7 @@ export function tcacheCreate(ctx: HeapCtx, arenaInd: number, kind: number, regis
   // Under arena 0's extent lock, with the registration (jemalloc adds atomically; an unlocked
   // read-modify-write here lost updates when threads created caches at once).
   pacLock(ctx, a0);
-  f64AddD(ctx.f64, (a0 + ctx.arenaLayout.arenaFieldsB + ARENA_INTERNAL_B) >>> 3, usize);
+  f64AddD(ctx.f64, internalCountD(ctx), usize);
   if (ctx.failpoint !== null) ctx.failpoint("tcache.create.counted");
   u32[registerB >>> 2] = tc;
   pacUnlock(ctx, a0);
@@ -208,7 +209,7 @@ export function tcacheDestroy(ctx: HeapCtx, tc: number, arenaThreadsLeft: number
   u32[registerB >>> 2] = 0;
   if (ctx.failpoint !== null) ctx.failpoint("tcache.destroy.unregistered");
   if (e !== 0) {
-    f64AddD(ctx.f64, (a0 + ctx.arenaLayout.arenaFieldsB + ARENA_INTERNAL_B) >>> 3, -largeUsize(ctx, e));
+    f64AddD(ctx.f64, internalCountD(ctx), -largeUsize(ctx, e));
     largeDallocPrepLocked(ctx, a0, e);
   }
   pacUnlock(ctx, a0);
